@@ -1,0 +1,192 @@
+/**
+ * Configuration is parsed once, at start-up, into a typed value that is passed down; nobody
+ * else reads process.env. Secrets (tokens) come only from the environment; everything else
+ * from one JSON config file whose every key has a default. A bad value stops start-up with
+ * the file, the key and what was expected — never with a token in the message.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/** The reference script's port map: the fallback when AGENTS_REGISTRY.json has no entry. */
+export const REFERENCE_AGENT_PORTS: Readonly<Record<string, number>> = {
+  manager: 18800,
+  'tech-lead': 18804,
+  secretary: 18808,
+  auditor: 18812,
+  optimizer: 18816,
+  'study-builder': 18820,
+  'nx-expert': 18824,
+  webster: 18828,
+};
+
+/** The reference script's delegation table, plus the CLI's `operator` (it may reach every agent). */
+export const REFERENCE_ACL: Readonly<Record<string, readonly string[]>> = {
+  manager: ['tech-lead', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster', 'secretary'],
+  'tech-lead': ['webster', 'nx-expert', 'study-builder', 'secretary'],
+  optimizer: ['webster', 'study-builder', 'secretary'],
+  operator: Object.keys(REFERENCE_AGENT_PORTS),
+};
+
+const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const agentName = z.string().regex(AGENT_NAME, 'an agent name: lowercase letters, digits, "-" or "_", at most 32 characters');
+const principalName = z.string().min(1).max(64);
+const snowflake = z.string().regex(/^\d{15,21}$/, 'a Discord id (a snowflake: 15 to 21 digits)');
+const port = z.int().min(1).max(65_535);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const fallbackAgentSchema = z.strictObject({
+  port,
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Whether the gateway should announce the run itself; the bot's embed is the delivery. */
+  deliver: z.boolean().optional(),
+});
+
+export const configFileSchema = z.strictObject({
+  paths: z
+    .strictObject({
+      handoffDir: z.string().min(1).default('./handoffs'),
+      logDir: z.string().min(1).default('./logs'),
+      stateDir: z.string().min(1).default('./state'),
+      registryPath: z.string().min(1).default('./AGENTS_REGISTRY.json'),
+    })
+    .prefault({}),
+  agents: z
+    .record(agentName, fallbackAgentSchema)
+    .default(() => Object.fromEntries(Object.entries(REFERENCE_AGENT_PORTS).map(([name, p]) => [name, { port: p, host: '127.0.0.1' }]))),
+  acl: z.record(principalName, z.array(agentName)).default(() => structuredClone(REFERENCE_ACL) as Record<string, string[]>),
+  operatorPrincipal: principalName.default('operator'),
+  engine: z
+    .strictObject({
+      defaultTimeoutSeconds: z.int().min(1).max(86_400).default(300),
+      defaultMaxAttempts: z.int().min(1).max(3).default(1),
+      strict: z.boolean().default(true),
+      /** Pause before the next attempt after a bad handoff (the reference script's 3 s). */
+      retryPauseMs: z.int().min(0).max(600_000).default(3_000),
+      /** Pause before the next attempt after a failed send (the reference script's 5 s). */
+      sendRetryPauseMs: z.int().min(0).max(600_000).default(5_000),
+      healthTimeoutMs: z.int().min(50).max(60_000).default(3_000),
+      /** The gateway may take 15 s to admit a run before answering 503, so stay above that. */
+      sendTimeoutMs: z.int().min(20_000).max(600_000).default(20_000),
+      maxConcurrentPerAgent: z.int().min(1).max(1_000).default(4),
+      maxHandoffBytes: z.int().min(1_024).max(64 * 1_024 * 1_024).default(1_024 * 1_024),
+      /** How long a file that does not parse may stay unchanged before it is called malformed. */
+      handoffSettleMs: z.int().min(10).max(60_000).default(1_000),
+      /** After the gateway says the agent's run ended, how long to wait for the handoff file. */
+      completionGraceMs: z.int().min(0).max(600_000).default(3_000),
+      waitForCompletion: z.boolean().default(true),
+      /** The CLI's default for `deliver`; the bot always sends false (its embed is the delivery). */
+      deliver: z.boolean().default(true),
+    })
+    .prefault({}),
+  discord: z
+    .strictObject({
+      /** discord.js `rest.api`; tests and staging point the real client at another server. */
+      apiBase: z.url().default('https://discord.com/api'),
+      guildId: snowflake.optional(),
+      principals: z
+        .strictObject({
+          users: z.record(snowflake, z.array(principalName)).default({}),
+          roles: z.record(snowflake, z.array(principalName)).default({}),
+        })
+        .prefault({}),
+      /** An agent's own bot account acts as that agent's principal. */
+      agentBots: z.record(snowflake, agentName).default({}),
+      denyRoleIds: z.array(snowflake).default([]),
+      adminRoleIds: z.array(snowflake).default([]),
+      /** Overrides the `dl-<agent>` lookup by name. */
+      resultChannels: z.record(agentName, snowflake).default({}),
+      contextMaxChars: z.int().min(200).max(50_000).default(8_000),
+      contextFileMaxBytes: z.int().min(1).max(8 * 1_024 * 1_024).default(256 * 1_024),
+      progressEditIntervalMs: z.int().min(250).max(60_000).default(1_500),
+      /** Interaction tokens live 15 min; past this the bot speaks through channel messages. */
+      interactionTokenTtlMs: z.int().min(1_000).max(15 * 60_000).default(14 * 60_000),
+      mentionsPerBotPerMinute: z.int().min(1).max(600).default(6),
+      maxChainDepth: z.int().min(1).max(10).default(3),
+      missedMentionMaxAgeMinutes: z.int().min(1).max(10_080).default(60),
+    })
+    .prefault({}),
+  ops: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.int().min(0).max(65_535).default(9_464),
+    })
+    .prefault({}),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+const envSchema = z.object({
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  /** Shared hooks token; HQ_HOOKS_TOKEN_<AGENT> (upper snake case) overrides it per agent. */
+  HQ_HOOKS_TOKEN: z.string().min(1).optional(),
+  HQ_CONFIG: z.string().min(1).default('./hq-delegate.config.json'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export interface Secrets {
+  readonly discordToken: string | undefined;
+  hooksToken(agent: string): string | undefined;
+}
+
+export interface Config extends ConfigFile {
+  readonly configPath: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly secrets: Secrets;
+}
+
+export function agentEnvKey(agent: string): string {
+  return `HQ_HOOKS_TOKEN_${agent.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function describeIssues(where: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${where}: ${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .join('\n');
+}
+
+/** Parses and validates the config file's text; `file` names it in every error. */
+export function parseConfigFile(text: string, file: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(file, parsed.error));
+  return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+}
+
+function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
+  const paths = Object.fromEntries(
+    Object.entries(file.paths).map(([key, value]) => [key, path.resolve(baseDir, value)]),
+  ) as ConfigFile['paths'];
+  return { ...file, paths };
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolvePaths(configFileSchema.parse({}), process.cwd());
+    throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+  }
+  return parseConfigFile(text, file);
+}
+
+/** Loads env (already populated by dotenv in main) and the config file it names. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) throw new ConfigError(describeIssues('environment', parsedEnv.error));
+  const { DISCORD_TOKEN, HQ_HOOKS_TOKEN, HQ_CONFIG, LOG_LEVEL } = parsedEnv.data;
+  const configPath = path.resolve(HQ_CONFIG);
+  const file = readConfigFile(configPath);
+  const secrets: Secrets = {
+    discordToken: DISCORD_TOKEN,
+    hooksToken: (agent) => env[agentEnvKey(agent)] || HQ_HOOKS_TOKEN,
+  };
+  return { ...file, configPath, logLevel: LOG_LEVEL, secrets };
+}

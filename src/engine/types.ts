@@ -1,0 +1,150 @@
+/**
+ * The engine's vocabulary (Temporal's words): a run has a stable id and one or more attempts;
+ * each attempt ends in an outcome that says whether it is retryable; the run ends in one
+ * terminal status. Nothing here knows Discord.
+ */
+
+/** Terminal statuses of a run, as they appear in the CLI's JSON `status` field. */
+export const RunStatus = {
+  complete: 'complete',
+  partial: 'partial',
+  blocked: 'blocked',
+  failed: 'failed',
+  timeout: 'timeout',
+  malformed: 'malformed',
+  error: 'error',
+  invalid: 'invalid',
+  cancelled: 'cancelled',
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+
+/** complete and partial are success (exit 0); everything else exits 1. */
+export function isSuccess(status: RunStatus | 'sent'): boolean {
+  return status === RunStatus.complete || status === RunStatus.partial || status === 'sent';
+}
+
+/** What a caller asks for. Validated by the engine (run id, agent, ACL) before any file is touched. */
+export interface DelegationRequest {
+  /** Omitted: `orch-<unix seconds>-<8 hex>`, the reference script's form. */
+  readonly runId?: string;
+  readonly agent: string;
+  readonly task: string;
+  /** Every principal the caller holds (a Discord member may hold several); any one allowing suffices. */
+  readonly principals: readonly string[];
+  /** Text of the reference script's `--context` file: prefixed as `CONTEXT:\n…`. */
+  readonly context?: string;
+  /** Clamped to 1–3. */
+  readonly maxAttempts?: number;
+  /** Per-attempt wait; also sent to the gateway as `timeoutSeconds`. */
+  readonly timeoutSeconds?: number;
+  readonly strict?: boolean;
+  /** Overrides the per-agent / config default for the gateway's own announcement. */
+  readonly deliver?: boolean;
+  /** false: fire and forget (the CLI's not-waiting mode): resolves with status `sent` after the POST. */
+  readonly wait?: boolean;
+  readonly workflowRunId?: string;
+  readonly stepId?: string;
+  /** Opaque to the engine; stored with the run so the bot knows where to answer after a restart. */
+  readonly origin?: Readonly<Record<string, unknown>>;
+}
+
+/** The parsed handoff file as the agent wrote it (validated leniently or strictly). */
+export interface Handoff {
+  readonly status: string;
+  readonly result: unknown;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * The CLI's JSON shape: the handoff's own fields, then runId, agent, latencyMs (whole run),
+ * workflowRunId, stepId; plus `attempts` which the reference script lacked.
+ */
+export interface RunResult {
+  readonly status: RunStatus | 'sent';
+  readonly result: unknown;
+  readonly notes?: string;
+  readonly runId: string;
+  readonly agent: string;
+  readonly latencyMs: number;
+  readonly attempts: number;
+  readonly workflowRunId?: string;
+  readonly stepId?: string;
+  /** Stable error code when the run did not produce a usable handoff (see src/errors.ts). */
+  readonly code?: string;
+  readonly [field: string]: unknown;
+}
+
+/** Typed progress, for the Discord side to render. */
+export type RunProgress =
+  | { readonly type: 'queued'; readonly runId: string; readonly position: number }
+  | { readonly type: 'sent'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly gatewayRunId?: string }
+  | { readonly type: 'waiting'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly startedAt: number; readonly deadline: number }
+  | { readonly type: 'handoff_seen'; readonly runId: string; readonly attempt: number }
+  | { readonly type: 'retrying'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly reason: string }
+  | { readonly type: 'done'; readonly runId: string; readonly result: RunResult };
+
+export interface DelegateOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+export interface AgentHealth {
+  readonly agent: string;
+  readonly healthy: boolean;
+  readonly latencyMs?: number;
+  /** Why not healthy: refused, timeout, non-200, body not OpenClaw's. */
+  readonly detail?: string;
+  readonly checkedAt: number;
+}
+
+export interface AgentEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly deliver?: boolean;
+}
+
+/**
+ * Where the engine records what it does, so a restarted process can pick runs up again.
+ * The sqlite run store implements it; without one the engine keeps runs in memory only.
+ * Calls are synchronous on purpose: a state change is on disk before the engine acts on it.
+ */
+export interface RunJournal {
+  runAccepted(run: JournalRun): void;
+  attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void;
+  attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void;
+  attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void;
+  runFinished(result: RunResult): void;
+}
+
+/** Everything needed to continue a run in another process. */
+export interface JournalRun {
+  readonly runId: string;
+  readonly request: DelegationRequest & { readonly runId: string };
+  readonly acceptedAt: number;
+}
+
+/** A run as a restarted process finds it: which attempt it was in and until when it may wait. */
+export interface ResumableRun extends JournalRun {
+  readonly attempt: number;
+  /** Epoch ms; absent when the attempt had not been sent yet. */
+  readonly deadline?: number;
+  readonly attemptStartedAt?: number;
+  readonly sent: boolean;
+  readonly retryNote?: string;
+}
+
+export interface Engine {
+  /** Validates, checks access, queues per agent, runs attempts until a terminal result. Never rejects for run outcomes; rejects with HqError for bad requests (usage, run id, unknown agent, access). */
+  delegate(request: DelegationRequest, options?: DelegateOptions): Promise<RunResult>;
+  /** Continues a run found in the journal after a restart, without re-sending an attempt that was sent. */
+  resume(run: ResumableRun, options?: DelegateOptions): Promise<RunResult>;
+  /** Agents from the registry then the fallback map, read fresh (hot reload). */
+  agents(): readonly AgentEndpoint[];
+  health(agent: string): Promise<AgentHealth>;
+  /** Last known health without probing (autocomplete must never probe per keystroke). */
+  cachedHealth(agent: string): AgentHealth | undefined;
+  queueDepth(agent: string): number;
+  /** Stops the watcher and the HTTP pools; waiting runs are cancelled with their journal intact. */
+  close(): Promise<void>;
+}

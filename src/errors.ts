@@ -1,0 +1,74 @@
+/**
+ * One base class, one subclass per failure a caller must tell apart (the undici pattern).
+ * The CLI's exit code, the embed colour and the machine-readable reply switch on `code`,
+ * never on message text. Messages are written for the person who has to act on them and
+ * never contain a token.
+ */
+export const ErrorCode = {
+  CONFIG_INVALID: 'HQ_ERR_CONFIG_INVALID',
+  USAGE: 'HQ_ERR_USAGE',
+  RUN_ID_INVALID: 'HQ_ERR_RUN_ID_INVALID',
+  AGENT_UNKNOWN: 'HQ_ERR_AGENT_UNKNOWN',
+  ACCESS_DENIED: 'HQ_ERR_ACCESS_DENIED',
+  GATEWAY_UNHEALTHY: 'HQ_ERR_GATEWAY_UNHEALTHY',
+  GATEWAY_SEND: 'HQ_ERR_GATEWAY_SEND',
+  HANDOFF_INVALID: 'HQ_ERR_HANDOFF_INVALID',
+  HANDOFF_REFUSED: 'HQ_ERR_HANDOFF_REFUSED',
+  CONTEXT_UNAVAILABLE: 'HQ_ERR_CONTEXT_UNAVAILABLE',
+  SHUTTING_DOWN: 'HQ_ERR_SHUTTING_DOWN',
+  RATE_LIMITED: 'HQ_ERR_RATE_LIMITED',
+  DISCORD: 'HQ_ERR_DISCORD',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class HqError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HqError';
+    this.code = code;
+  }
+}
+
+export class ConfigError extends HqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CONFIG_INVALID, message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export class UsageError extends HqError {
+  constructor(message: string) {
+    super(ErrorCode.USAGE, message);
+    this.name = 'UsageError';
+  }
+}
+
+export class AccessDeniedError extends HqError {
+  constructor(message: string) {
+    super(ErrorCode.ACCESS_DENIED, message);
+    this.name = 'AccessDeniedError';
+  }
+}
+
+export class UnknownAgentError extends HqError {
+  constructor(agent: string, known: readonly string[]) {
+    super(ErrorCode.AGENT_UNKNOWN, `Unknown agent '${agent}'. Known agents: ${known.join(', ') || '(none configured)'}`);
+    this.name = 'UnknownAgentError';
+  }
+}
+
+export class RunIdError extends HqError {
+  constructor(runId: string) {
+    super(
+      ErrorCode.RUN_ID_INVALID,
+      `Invalid run id ${JSON.stringify(runId.slice(0, 140))}: it must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ (letters, digits, '.', '_', '-'; no slashes)`,
+    );
+    this.name = 'RunIdError';
+  }
+}
+
+export function isHqError(error: unknown): error is HqError {
+  return error instanceof HqError;
+}

@@ -1,0 +1,35 @@
+/**
+ * The one application logger. Tokens never reach a log line: the redact paths below cover
+ * every place a secret could ride along (headers, config secrets, raw options).
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export const REDACT_PATHS = [
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["x-openclaw-token"]',
+  '*.headers["x-openclaw-token"]',
+  'secrets',
+  '*.secrets',
+  'discordToken',
+  '*.discordToken',
+  'hooksToken',
+  '*.hooksToken',
+];
+
+export type { Logger };
+
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      name: 'hq-delegate',
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    options.destination ?? pino.destination({ dest: 2, sync: false }),
+  );
+}
