@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: dependencies are installed in a throwaway stage, the runtime stage holds only
+# what runs. Node 24 runs the .ts sources directly (type stripping), so there is no build step.
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev: no TypeScript or test tools in the image. The `node` package's preinstall is
+# allowed by package.json's allowScripts; the image's own Node 24 runs the bot.
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HQ_CONFIG=/app/config/hq-delegate.config.json
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY commands ./commands
+# State (sqlite run store), handoff files and JSONL event logs live outside the image.
+RUN mkdir -p /app/state /app/handoffs /app/logs /app/config \
+ && chown -R node:node /app/state /app/handoffs /app/logs
+VOLUME ["/app/state", "/app/handoffs", "/app/logs"]
+USER node
+# The ops server (config `ops.port`, default 9464) answers /healthz with 200 only when the
+# Discord connection and the run store are fine.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "src/main.ts"]
