@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, parseConfigFile, REFERENCE_ACL } from '../src/config.ts';
+import { ConfigError, ErrorCode } from '../src/errors.ts';
+
+async function configFile(content: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hq-config-'));
+  const file = path.join(dir, 'hq.json');
+  await writeFile(file, content);
+  return file;
+}
+
+test('a missing config file gives every default, paths resolved to absolute', () => {
+  const config = loadConfig({ HQ_CONFIG: '/nonexistent/hq.json' });
+  assert.equal(config.engine.defaultTimeoutSeconds, 300);
+  assert.equal(config.engine.sendTimeoutMs >= 20_000, true);
+  assert.equal(config.operatorPrincipal, 'operator');
+  assert.deepEqual(config.acl.manager, REFERENCE_ACL.manager);
+  assert.equal(path.isAbsolute(config.paths.handoffDir), true);
+  assert.equal(config.agents.webster?.port, 18828);
+});
+
+test('relative paths are resolved against the config file, not the working directory', async () => {
+  const file = await configFile('{"paths":{"handoffDir":"h"}}');
+  const config = parseConfigFile('{"paths":{"handoffDir":"h"}}', file);
+  assert.equal(config.paths.handoffDir, path.join(path.dirname(file), 'h'));
+});
+
+test('a bad value names the file, the key and what was expected', async () => {
+  const file = await configFile('{"engine":{"maxConcurrentPerAgent":0},"discord":{"guildId":"abc"}}');
+  assert.throws(
+    () => loadConfig({ HQ_CONFIG: file }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.code, ErrorCode.CONFIG_INVALID);
+      assert.match(error.message, new RegExp(`${file}: engine\\.maxConcurrentPerAgent: .*>=1`));
+      assert.match(error.message, /discord\.guildId: a Discord id/);
+      return true;
+    },
+  );
+});
+
+test('an unknown key is refused rather than silently ignored', async () => {
+  const file = await configFile('{"engine":{"retyPauseMs":10}}');
+  assert.throws(() => loadConfig({ HQ_CONFIG: file }), /engine: Unrecognized key: "retyPauseMs"/);
+});
+
+test('invalid JSON is reported with the file name', async () => {
+  const file = await configFile('{"engine":');
+  assert.throws(() => loadConfig({ HQ_CONFIG: file }), new RegExp(`${file}: not valid JSON`));
+});
+
+test('a log level typo stops start-up', () => {
+  assert.throws(() => loadConfig({ HQ_CONFIG: '/nonexistent.json', LOG_LEVEL: 'verbose' }), /environment: LOG_LEVEL/);
+});
+
+test('a per-agent hooks token wins over the shared one, and no token appears in an error', async () => {
+  const config = loadConfig({
+    HQ_CONFIG: '/nonexistent.json',
+    HQ_HOOKS_TOKEN: 'shared-secret',
+    HQ_HOOKS_TOKEN_TECH_LEAD: 'tech-lead-secret',
+  });
+  assert.equal(config.secrets.hooksToken('tech-lead'), 'tech-lead-secret');
+  assert.equal(config.secrets.hooksToken('webster'), 'shared-secret');
+  const file = await configFile('{"ops":{"port":"x"}}');
+  try {
+    loadConfig({ HQ_CONFIG: file, HQ_HOOKS_TOKEN: 'shared-secret', DISCORD_TOKEN: 'discord-secret' });
+    assert.fail('expected a ConfigError');
+  } catch (error) {
+    assert.doesNotMatch((error as Error).message, /secret/);
+  }
+});
