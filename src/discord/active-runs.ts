@@ -1,0 +1,85 @@
+/**
+ * The runs this process is driving right now, and the inputs of recent ones.
+ *
+ * Three readers need them: the Cancel button (who started the run, how to stop it), the chain
+ * depth of an agent's @mention (a mention from agent X while a run delegated TO X is active is
+ * one level deeper than that run), and the Retry button (the same delegation again). The
+ * inputs are kept for a bounded number of runs only; the run store (issue 5) keeps them for good.
+ */
+export interface ActiveRun {
+  readonly runId: string;
+  readonly agent: string;
+  /** User id of whoever started it (a member, or an agent's bot account). */
+  readonly requesterId: string;
+  /** 1 for a human's /delegate; n+1 for a mention made inside a run of depth n. */
+  readonly depth: number;
+  readonly controller: AbortController;
+  readonly startedAt: number;
+}
+
+/** What the Retry button needs to run "the same delegation" again. */
+export interface RememberedDelegation {
+  readonly agent: string;
+  readonly task: string;
+  readonly context?: string;
+  readonly maxAttempts?: number;
+  readonly timeoutSeconds?: number;
+  readonly strict?: boolean;
+}
+
+export interface ActiveRuns {
+  add(run: ActiveRun): void;
+  remove(runId: string): void;
+  get(runId: string): ActiveRun | undefined;
+  /** Depth of the deepest active run delegated TO this agent; 0 when none. */
+  depthOf(agent: string): number;
+  size(): number;
+  remember(runId: string, delegation: RememberedDelegation): void;
+  recall(runId: string): RememberedDelegation | undefined;
+  /** Aborts every active run (shutdown). */
+  abortAll(reason: string): void;
+}
+
+export const REMEMBERED_DELEGATIONS_MAX = 500;
+
+export function createActiveRuns(options: { rememberMax?: number } = {}): ActiveRuns {
+  const rememberMax = options.rememberMax ?? REMEMBERED_DELEGATIONS_MAX;
+  const active = new Map<string, ActiveRun>();
+  // Insertion order is age order, so the oldest entry is the first key.
+  const remembered = new Map<string, RememberedDelegation>();
+
+  return {
+    add(run) {
+      active.set(run.runId, run);
+    },
+    remove(runId) {
+      active.delete(runId);
+    },
+    get(runId) {
+      return active.get(runId);
+    },
+    depthOf(agent) {
+      let depth = 0;
+      for (const run of active.values()) if (run.agent === agent && run.depth > depth) depth = run.depth;
+      return depth;
+    },
+    size() {
+      return active.size;
+    },
+    remember(runId, delegation) {
+      remembered.delete(runId);
+      remembered.set(runId, delegation);
+      while (remembered.size > rememberMax) {
+        const oldest = remembered.keys().next().value;
+        if (oldest === undefined) break;
+        remembered.delete(oldest);
+      }
+    },
+    recall(runId) {
+      return remembered.get(runId);
+    },
+    abortAll(reason) {
+      for (const run of active.values()) run.controller.abort(new Error(reason));
+    },
+  };
+}

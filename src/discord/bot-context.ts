@@ -1,0 +1,18 @@
+/**
+ * What every Discord-facing handler is given: the live config (a getter, so a hot-reloaded
+ * config applies to the next command), the engine, the logger, the client and the runs in
+ * flight. Built once in bot.ts.
+ */
+import type { Client } from 'discord.js';
+import type { Config } from '../config.ts';
+import type { Engine } from '../engine/types.ts';
+import type { Logger } from '../log.ts';
+import type { ActiveRuns } from './active-runs.ts';
+
+export interface BotContext {
+  readonly config: () => Config;
+  readonly engine: Engine;
+  readonly log: Logger;
+  readonly client: Client;
+  readonly runs: ActiveRuns;
+}

@@ -1,0 +1,39 @@
+/**
+ * Imports every module in commands/, keeps the default exports the Command predicate accepts
+ * and maps them by name. The router and deploy-commands both use this, so what is registered
+ * with Discord is exactly what is handled.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isCommand, type Command } from '../../commands/index.ts';
+
+export const COMMANDS_DIR = path.resolve(import.meta.dirname, '../../commands');
+
+export interface LoadedCommands {
+  readonly commands: ReadonlyMap<string, Command>;
+  /** Files that were skipped, and why (a module that is not a Command is a bug worth a log line). */
+  readonly skipped: readonly { file: string; reason: string }[];
+}
+
+export async function loadCommands(dir: string = COMMANDS_DIR): Promise<LoadedCommands> {
+  const files = (await readdir(dir))
+    .filter((file) => /\.(ts|js|mjs)$/.test(file) && !file.endsWith('.d.ts') && !/^index\./.test(file))
+    .sort();
+  const commands = new Map<string, Command>();
+  const skipped: { file: string; reason: string }[] = [];
+  for (const file of files) {
+    const module = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: unknown };
+    if (!isCommand(module.default)) {
+      skipped.push({ file, reason: 'its default export is not a Command ({ data, execute })' });
+      continue;
+    }
+    const name = module.default.data.name;
+    if (commands.has(name)) {
+      skipped.push({ file, reason: `a command named '${name}' is already loaded` });
+      continue;
+    }
+    commands.set(name, module.default);
+  }
+  return { commands, skipped };
+}
