@@ -1,0 +1,99 @@
+/**
+ * The run store's tables. The version lives in the file header (`PRAGMA user_version`), so a
+ * process can tell an old file (migrate it) from a newer one (refuse it) before touching a row.
+ * Bump SCHEMA_VERSION together with a step in migrate.ts; never edit a released DDL in place.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+/** 'HQDG' in the header's application_id: another program's sqlite file is refused, not adopted. */
+export const APPLICATION_ID = 0x48_51_44_47;
+
+export const SCHEMA_DDL = `
+CREATE TABLE IF NOT EXISTS runs (
+  run_id          TEXT PRIMARY KEY,
+  agent           TEXT NOT NULL,
+  -- 'running' until runFinished, then the RunResult's status
+  status          TEXT NOT NULL,
+  task            TEXT,
+  -- NULL only for a run the store learnt of through its result alone
+  request_json    TEXT,
+  origin_json     TEXT,
+  -- copied out of origin so /runs can filter by requester with an index
+  requester_id    TEXT,
+  workflow_run_id TEXT,
+  step_id         TEXT,
+  accepted_at     INTEGER NOT NULL,
+  current_attempt INTEGER NOT NULL DEFAULT 0,
+  -- outcome and note of the most recent ended attempt: what the next attempt is told
+  last_outcome    TEXT,
+  retry_note      TEXT,
+  finished_at     INTEGER,
+  result_json     TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (accepted_at) WHERE finished_at IS NULL;
+CREATE INDEX IF NOT EXISTS runs_by_accepted ON runs (accepted_at);
+CREATE INDEX IF NOT EXISTS runs_by_agent ON runs (agent, accepted_at);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, accepted_at);
+CREATE INDEX IF NOT EXISTS runs_by_requester ON runs (requester_id, accepted_at) WHERE requester_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_finished_by_agent ON runs (agent, finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS attempts (
+  run_id         TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  attempt        INTEGER NOT NULL,
+  started_at     INTEGER NOT NULL,
+  deadline       INTEGER,
+  sent           INTEGER NOT NULL DEFAULT 0,
+  sent_at        INTEGER,
+  gateway_run_id TEXT,
+  outcome        TEXT,
+  detail         TEXT,
+  ended_at       INTEGER,
+  PRIMARY KEY (run_id, attempt)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS run_events (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id    TEXT NOT NULL,
+  at        INTEGER NOT NULL,
+  type      TEXT NOT NULL,
+  attempt   INTEGER,
+  data_json TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, id);
+-- The history is evidence: a row once written is never rewritten.
+CREATE TRIGGER IF NOT EXISTS run_events_append_only BEFORE UPDATE ON run_events
+BEGIN
+  SELECT RAISE(ABORT, 'run_events is append-only');
+END;
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  run_id       TEXT NOT NULL,
+  kind         TEXT NOT NULL,
+  target_json  TEXT,
+  enqueued_at  INTEGER NOT NULL,
+  delivered_at INTEGER,
+  channel_id   TEXT,
+  message_id   TEXT,
+  PRIMARY KEY (run_id, kind)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (enqueued_at) WHERE delivered_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS progress_messages (
+  run_id            TEXT PRIMARY KEY,
+  channel_id        TEXT NOT NULL,
+  message_id        TEXT NOT NULL,
+  interaction_token TEXT,
+  token_expires_at  INTEGER,
+  recorded_at       INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS channel_cursors (
+  channel_id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`;
+
+/** Every table the DDL creates; a version-0 file holding anything else is not ours to adopt. */
+export const SCHEMA_TABLES = ['runs', 'attempts', 'run_events', 'deliveries', 'progress_messages', 'channel_cursors'] as const;
