@@ -197,16 +197,22 @@ test('a result for a run never accepted is still recorded', async (t) => {
 });
 
 test('an enqueued delivery is pending once, however often it is enqueued, until it is marked delivered', async (t) => {
+  let now = 1_000;
   const file = await tempFile(t);
-  const first = createRunStore(file);
+  const first = createRunStore(file, { now: () => now });
   first.runAccepted(journalRun('run-out'));
   const enqueued = first.enqueueDelivery({ runId: 'run-out', kind: 'result-embed', target: { channelId: '1', n: 1 } });
+  now = 2_000;
   const again = first.enqueueDelivery({ runId: 'run-out', kind: 'result-embed', target: { channelId: '1', n: 2 } });
   assert.deepEqual(again, enqueued, 'the first enqueue wins');
   first.enqueueDelivery({ runId: 'run-out', kind: 'requester-reply', target: { userId: '9' } });
   assert.deepEqual(
-    first.pendingDeliveries().map((d) => d.kind),
-    ['requester-reply', 'result-embed'],
+    first.pendingDeliveries().map((d) => [d.kind, d.enqueuedAt]),
+    [
+      ['result-embed', 1_000],
+      ['requester-reply', 2_000],
+    ],
+    'oldest first',
   );
   first.close();
 

@@ -1,0 +1,141 @@
+/**
+ * Hot reload of the config file and the agents registry. The parent directories are watched,
+ * not the files, because editors save by writing a temporary file and renaming it over the
+ * original: a watch on the old inode would go quiet after the first save.
+ *
+ * A reload either applies completely or not at all: a loader that throws leaves the last good
+ * config in force and costs one log line (the ConfigError message already names file and key).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { watch } from 'chokidar';
+import type { Logger } from './log.ts';
+import { isHqError } from './errors.ts';
+
+export const DEFAULT_DEBOUNCE_MS = 150;
+
+export interface WatchConfigOptions<T> {
+  readonly configPath: string;
+  readonly registryPath: string;
+  /** Reads and validates both files; throws (a ConfigError, ideally) on a bad edit. */
+  readonly load: () => T;
+  /** Called with each good new config; a throw (or rejection) refuses it like a bad edit. */
+  readonly onChange: (config: T) => void | Promise<void>;
+  /** Told of each refused edit, e.g. to tell the admins' channel. */
+  readonly onRefused?: (error: Error) => void;
+  readonly log: Logger;
+  /** The config already in force; loaded now when omitted. */
+  readonly initial?: T;
+  /** Editors write in bursts; one reload per burst. */
+  readonly debounceMs?: number;
+}
+
+export interface ConfigWatcher<T> {
+  /** The last good config. */
+  current(): T;
+  close(): Promise<void>;
+}
+
+/** What both files hold right now, to skip reloads that would change nothing. */
+function snapshot(files: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    try {
+      hash.update(readFileSync(file)).update('\u0000');
+    } catch {
+      // A missing file is itself a state (the loader decides what it means).
+      hash.update('\u0001missing\u0000');
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** Resolves once the watch is established, so an edit made after the promise resolves is seen. */
+export async function watchConfig<T>(options: WatchConfigOptions<T>): Promise<ConfigWatcher<T>> {
+  const { load, onChange, onRefused, log } = options;
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const files = [path.resolve(options.configPath), path.resolve(options.registryPath)];
+  const targets = new Set(files);
+  const dirs = [...new Set(files.map((file) => path.dirname(file)))];
+
+  let current = options.initial === undefined ? load() : options.initial;
+  let goodSnapshot = snapshot(files);
+  let lastSnapshot = goodSnapshot;
+  let trigger = files[0]!;
+  let timer: NodeJS.Timeout | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function refuse(error: unknown, file: string): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    log.error(
+      { file, ...(isHqError(err) ? { code: err.code } : {}) },
+      `config change refused; the last good config stays in force: ${err.message}`,
+    );
+    onRefused?.(err);
+  }
+
+  async function reload(file: string): Promise<void> {
+    if (closed) return;
+    const seen = snapshot(files);
+    // Events for bytes already judged (a touch, a second event of the same save) change nothing.
+    if (seen === lastSnapshot) return;
+    lastSnapshot = seen;
+    if (seen === goodSnapshot) {
+      log.info({ file }, 'config files are back to the version in force');
+      return;
+    }
+    let next: T;
+    try {
+      next = load();
+    } catch (error) {
+      refuse(error, file);
+      return;
+    }
+    try {
+      await onChange(next);
+    } catch (error) {
+      refuse(error, file);
+      return;
+    }
+    current = next;
+    goodSnapshot = seen;
+    log.info({ file }, 'config reloaded');
+  }
+
+  function schedule(file: string): void {
+    trigger = file;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // One reload at a time, in order: a slow onChange must not race the next edit.
+      reloading = reloading.then(() => reload(trigger));
+    }, debounceMs);
+  }
+
+  const watcher = watch(dirs, {
+    ignoreInitial: true,
+    depth: 0,
+    ignored: (candidate: string) => !dirs.includes(candidate) && !targets.has(path.resolve(candidate)),
+  });
+  watcher.on('all', (event, changed) => {
+    const file = path.resolve(changed);
+    if (!targets.has(file)) return;
+    // A deleted file is usually a save in progress; if it stays gone, the last good config stays.
+    if (event === 'unlink') return;
+    schedule(file);
+  });
+  watcher.on('error', (error) => log.error({ err: error }, 'config watcher error'));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  log.debug({ files }, 'watching config files');
+
+  return {
+    current: () => current,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await watcher.close();
+      await reloading;
+    },
+  };
+}
