@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -50,6 +50,7 @@ test('a new file is created in WAL mode with the current schema version', async 
   t.after(() => raw.close());
   assert.equal(raw.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
   assert.equal(raw.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
+  assert.equal((await stat(file)).mode & 0o777, 0o600, 'only the owner may read the interaction tokens inside');
 });
 
 test('a sent run survives a restart with its attempt, original deadline and origin', async (t) => {

@@ -12,7 +12,7 @@
  * cursors of the last message seen.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { ErrorCode, HqError, isHqError } from '../errors.ts';
@@ -602,7 +602,7 @@ export class RunStore implements RunJournal {
   }
 
   #event(runId: string, type: string, attempt: number | null, data: unknown): void {
-    this.#appendEvent.run(runId, this.#now(), type, attempt, jsonOrNull(data ?? undefined));
+    this.#appendEvent.run(runId, this.#now(), type, attempt, data === null ? null : jsonOrNull(data));
   }
 
   #toRun(row: Row): RunRecord {
@@ -665,7 +665,18 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new HqError(ErrorCode.CONFIG_INVALID, 'options.busyTimeoutMs must be a non-negative integer');
   }
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // Interaction tokens live in here for up to 15 minutes: keep a new file to its owner.
+    // (SQLite gives the -wal and -shm files the main file's permissions.) An empty file is a new database.
+    try {
+      writeFileSync(file, '', { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot create the run store (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+      }
+    }
+  }
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(file, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
