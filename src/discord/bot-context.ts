@@ -15,4 +15,6 @@ export interface BotContext {
   readonly log: Logger;
   readonly client: Client;
   readonly runs: ActiveRuns;
+  /** Aborted when the bot stops: no new work is taken, finished runs are left to the store. */
+  readonly shutdown: AbortSignal;
 }

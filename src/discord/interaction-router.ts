@@ -1,0 +1,126 @@
+/**
+ * The one interactionCreate listener. It looks the command (or the button's owner) up, logs
+ * with the command name and user id, runs it, and is the single error boundary: a handler
+ * throws an error whose message is fit for the person who clicked, and this answers it
+ * ephemerally, whatever state the interaction is in. Answering the error is itself guarded,
+ * so a failed reply cannot take the router down.
+ */
+import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
+import { BUTTON_ID_SEPARATOR, type Command } from '../../commands/index.ts';
+import { isHqError } from '../errors.ts';
+import type { BotContext } from './bot-context.ts';
+import { NO_PINGS } from './no-pings.ts';
+
+type ButtonHandler = NonNullable<Command['buttons']>[string];
+
+export interface InteractionRouter {
+  handle(interaction: Interaction): Promise<void>;
+  /** Removes the listener (stop). */
+  detach(): void;
+}
+
+export function attachInteractionRouter(client: Client, commands: ReadonlyMap<string, Command>, context: BotContext): InteractionRouter {
+  const buttons = new Map<string, { command: string; handle: ButtonHandler }>();
+  for (const command of commands.values()) {
+    for (const [prefix, handle] of Object.entries(command.buttons ?? {})) {
+      const owner = buttons.get(prefix);
+      if (owner) {
+        context.log.warn({ prefix, command: command.data.name, owner: owner.command }, 'button prefix already owned by another command; ignored');
+        continue;
+      }
+      buttons.set(prefix, { command: command.data.name, handle });
+    }
+  }
+
+  async function handle(interaction: Interaction): Promise<void> {
+    const started = performance.now();
+    const log = context.log.child({
+      interactionId: interaction.id,
+      userId: interaction.user.id,
+      guildId: interaction.guildId ?? undefined,
+    });
+    let name = '(unknown)';
+    try {
+      if (interaction.isChatInputCommand()) {
+        name = interaction.commandName;
+        const command = commands.get(name);
+        if (!command) throw new UnhandledInteraction(`/${name} is not a command this bot knows (yet): ask an admin to run deploy-commands.`);
+        await command.execute(interaction, context);
+      } else if (interaction.isAutocomplete()) {
+        name = interaction.commandName;
+        const command = commands.get(name);
+        if (command?.autocomplete) await command.autocomplete(interaction, context);
+        else await interaction.respond([]);
+      } else if (interaction.isButton()) {
+        const cut = interaction.customId.indexOf(BUTTON_ID_SEPARATOR);
+        const prefix = cut === -1 ? interaction.customId : interaction.customId.slice(0, cut);
+        const argument = cut === -1 ? '' : interaction.customId.slice(cut + 1);
+        const owner = buttons.get(prefix);
+        name = `button:${prefix}`;
+        if (!owner) throw new UnhandledInteraction('This button is no longer handled by the bot.');
+        await owner.handle(interaction, context, argument);
+      } else {
+        return;
+      }
+      log.info({ command: name, ms: Math.round(performance.now() - started) }, 'interaction handled');
+    } catch (error) {
+      const expected = isHqError(error) || error instanceof UnhandledInteraction;
+      log[expected ? 'info' : 'error']({ command: name, err: error, ms: Math.round(performance.now() - started) }, 'interaction failed');
+      await answerError(interaction, error, log);
+    }
+  }
+
+  const listener = (interaction: Interaction) => void handle(interaction);
+  client.on(Events.InteractionCreate, listener);
+  return {
+    handle,
+    detach: () => void client.off(Events.InteractionCreate, listener),
+  };
+}
+
+class UnhandledInteraction extends Error {}
+
+/** What the person sees: the HqError's own message, or a neutral line for a bug. */
+export function describeError(error: unknown): string {
+  if (isHqError(error) || error instanceof UnhandledInteraction) return error.message;
+  return 'Something went wrong on the bot side. It has been logged; try again, and tell an admin if it keeps happening.';
+}
+
+async function answerError(interaction: Interaction, error: unknown, log: BotContext['log']): Promise<void> {
+  try {
+    if (interaction.isAutocomplete()) {
+      if (!interaction.responded) await interaction.respond([]);
+      return;
+    }
+    if (!interaction.isRepliable()) return;
+    await replyEphemerally(interaction, `❌ ${describeError(error)}`);
+  } catch (replyError) {
+    log.warn({ err: replyError }, 'could not tell the user about the error');
+  }
+}
+
+/**
+ * An ephemeral answer in every state: not yet acknowledged → reply; deferred publicly and
+ * nothing shown yet → drop the "thinking…" message and follow up ephemerally (editing it
+ * would make the refusal public); otherwise → an ephemeral follow-up.
+ */
+async function replyEphemerally(interaction: RepliableInteraction, content: string): Promise<void> {
+  const payload = { content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS } as const;
+  if (!interaction.deferred && !interaction.replied) {
+    await interaction.reply(payload);
+    return;
+  }
+  if (interaction.deferred && !interaction.replied) {
+    if (interaction.ephemeral) {
+      await interaction.editReply({ content, embeds: [], components: [], allowedMentions: NO_PINGS });
+      return;
+    }
+    try {
+      await interaction.deleteReply();
+    } catch {
+      await interaction.editReply({ content, embeds: [], components: [], allowedMentions: NO_PINGS });
+      return;
+    }
+  }
+  await interaction.followUp(payload);
+}
