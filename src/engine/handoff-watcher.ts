@@ -1,0 +1,368 @@
+/**
+ * Waits for handoff files. ONE chokidar watcher on the handoff directory serves every run in
+ * the process; waiting runs are found by file name (`<runId>.json`) in a Map, so 200 waiting
+ * runs cost one inotify watch, not 200.
+ *
+ * Agents write the file in place (truncate, then write — NOTES.md §2), so the first event can
+ * come with an empty or half-written file. We do not sleep and hope: a file is taken the
+ * moment it parses as JSON; one that does not parse is read again on its next change, and is
+ * only called malformed once it has stayed the same for `settleMs`. Every read is bounded and
+ * refuses what an agent should never leave there: symlinks (lstat, then O_NOFOLLOW), anything
+ * that is not a regular file, anything over the size cap.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from '../log.ts';
+import { validateRunId } from './run-id.ts';
+
+/** What the reference kept of a malformed file. */
+export const MALFORMED_RAW_CHARS = 2_000;
+/** A safety net for an event the OS dropped (inotify queue overflow); not how files are normally found. */
+const DEFAULT_SWEEP_MS = 5_000;
+const MAX_PREV_FILES = 10_000;
+
+export type HandoffFileResult =
+  | { readonly kind: 'handoff'; readonly data: unknown; readonly raw: string }
+  | { readonly kind: 'malformed'; readonly raw: string }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'read_error'; readonly message: string };
+
+export type WaitResult = HandoffFileResult | { readonly kind: 'timeout' } | { readonly kind: 'aborted' };
+export type PeekResult = HandoffFileResult | { readonly kind: 'absent' };
+
+export interface WaitOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Epoch ms. At the deadline the file is judged as it is: complete, malformed, or absent (timeout). */
+  readonly deadline: number;
+}
+
+export interface HandoffWatcher {
+  /** Resolves once the watcher is listening; waits started before then still see every file. */
+  ready(): Promise<void>;
+  waitFor(runId: string, options: WaitOptions): Promise<WaitResult>;
+  /** Reads the file present now, once; a file that does not parse is malformed. */
+  peek(runId: string): Promise<PeekResult>;
+  /** Renames `<runId>.json` aside (`.prev.json`, `.prev.1.json`, …) without overwriting; returns the new path. */
+  moveAside(runId: string): Promise<string | undefined>;
+  pathFor(runId: string): string;
+  /** Runs currently waiting. */
+  waiting(): number;
+  close(): Promise<void>;
+}
+
+export interface HandoffWatcherOptions {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly settleMs: number;
+  readonly log: Logger;
+  readonly sweepMs?: number;
+}
+
+type FileState =
+  | { readonly state: 'absent' }
+  | { readonly state: 'complete'; readonly data: unknown; readonly raw: string }
+  | { readonly state: 'incomplete'; readonly raw: string }
+  | { readonly state: 'refused'; readonly reason: string }
+  | { readonly state: 'read_error'; readonly message: string };
+
+interface Waiter {
+  readonly resolve: (result: WaitResult) => void;
+  timer?: NodeJS.Timeout;
+  detach?: () => void;
+}
+
+interface Slot {
+  readonly name: string;
+  readonly file: string;
+  readonly waiters: Set<Waiter>;
+  reading: boolean;
+  again: boolean;
+  judgeNext: boolean;
+  pendingRaw: string | undefined;
+  settleTimer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function describeError(error: unknown): string {
+  return `${errorCode(error) ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** lstat, then a bounded read through an fd that refuses to follow a symlink swapped in meanwhile. */
+async function inspectFile(file: string, maxBytes: number): Promise<FileState> {
+  let stats;
+  try {
+    stats = await lstat(file);
+  } catch (error) {
+    return errorCode(error) === 'ENOENT' ? { state: 'absent' } : { state: 'read_error', message: describeError(error) };
+  }
+  if (stats.isSymbolicLink()) return { state: 'refused', reason: 'it is a symbolic link' };
+  if (!stats.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
+  if (stats.size > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${stats.size})` };
+
+  let handle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the read.
+    handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return { state: 'absent' };
+    if (errorCode(error) === 'ELOOP') return { state: 'refused', reason: 'it is a symbolic link' };
+    return { state: 'read_error', message: describeError(error) };
+  }
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
+    const raw = buffer.toString('utf8', 0, length);
+    const text = raw.replace(/^\uFEFF/, '').trim();
+    if (text === '') return { state: 'incomplete', raw };
+    try {
+      return { state: 'complete', data: JSON.parse(text) as unknown, raw };
+    } catch {
+      return { state: 'incomplete', raw };
+    }
+  } catch (error) {
+    return { state: 'read_error', message: describeError(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileResult(state: FileState): HandoffFileResult | undefined {
+  switch (state.state) {
+    case 'complete':
+      return { kind: 'handoff', data: state.data, raw: state.raw };
+    case 'refused':
+      return { kind: 'refused', reason: state.reason };
+    case 'read_error':
+      return { kind: 'read_error', message: state.message };
+    default:
+      return undefined;
+  }
+}
+
+export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWatcher {
+  const dir = path.resolve(options.dir);
+  const { maxBytes, settleMs, log } = options;
+  const slots = new Map<string, Slot>();
+  let closed = false;
+
+  const fileOf = (runId: string): string => path.join(dir, `${validateRunId(runId)}.json`);
+
+  let watcher: FSWatcher | undefined;
+  const readyPromise = (async () => {
+    await mkdir(dir, { recursive: true });
+    if (closed) return;
+    const w = watch(dir, {
+      depth: 0,
+      ignoreInitial: true,
+      followSymlinks: false,
+      awaitWriteFinish: false,
+      // Only `<name>.json` directly in the directory can be a handoff.
+      ignored: (candidate: string) => candidate !== dir && !candidate.endsWith('.json'),
+    });
+    watcher = w;
+    w.on('all', (event, changed) => {
+      if (event !== 'add' && event !== 'change') return;
+      if (path.dirname(changed) !== dir) return;
+      const slot = slots.get(path.basename(changed));
+      if (slot !== undefined) void check(slot);
+    });
+    w.on('error', (error) => log.warn({ err: error, dir }, 'handoff watcher error'));
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  })();
+  readyPromise.catch((error: unknown) => log.error({ err: error, dir }, 'handoff watcher could not start'));
+
+  const sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
+  const sweep =
+    sweepMs > 0
+      ? setInterval(() => {
+          for (const slot of slots.values()) void check(slot);
+        }, sweepMs).unref()
+      : undefined;
+
+  function finish(slot: Slot, result: WaitResult): void {
+    if (slot.done) return;
+    slot.done = true;
+    clearTimeout(slot.settleTimer);
+    if (slots.get(slot.name) === slot) slots.delete(slot.name);
+    for (const waiter of slot.waiters) settle(waiter, result);
+    slot.waiters.clear();
+  }
+
+  function settle(waiter: Waiter, result: WaitResult): void {
+    clearTimeout(waiter.timer);
+    waiter.detach?.();
+    waiter.resolve(result);
+  }
+
+  function leave(slot: Slot, waiter: Waiter, result: WaitResult): void {
+    if (!slot.waiters.delete(waiter)) return;
+    settle(waiter, result);
+    if (slot.waiters.size === 0 && !slot.done) {
+      slot.done = true;
+      clearTimeout(slot.settleTimer);
+      if (slots.get(slot.name) === slot) slots.delete(slot.name);
+    }
+  }
+
+  function armSettle(slot: Slot): void {
+    clearTimeout(slot.settleTimer);
+    slot.settleTimer = setTimeout(() => {
+      slot.judgeNext = true;
+      void check(slot);
+    }, settleMs);
+  }
+
+  /** Reads are serialised per file; an event during a read asks for one more read after it. */
+  async function check(slot: Slot): Promise<void> {
+    if (slot.done) return;
+    if (slot.reading) {
+      slot.again = true;
+      return;
+    }
+    slot.reading = true;
+    try {
+      do {
+        slot.again = false;
+        const judge = slot.judgeNext;
+        slot.judgeNext = false;
+        const state = await inspectFile(slot.file, maxBytes);
+        if (slot.done) return;
+        const result = fileResult(state);
+        if (result !== undefined) {
+          finish(slot, result);
+          return;
+        }
+        if (state.state === 'absent') {
+          slot.pendingRaw = undefined;
+          clearTimeout(slot.settleTimer);
+        } else if (state.state === 'incomplete') {
+          if (judge && state.raw === slot.pendingRaw) {
+            finish(slot, { kind: 'malformed', raw: state.raw.slice(0, MALFORMED_RAW_CHARS) });
+            return;
+          }
+          if (state.raw !== slot.pendingRaw || judge) {
+            slot.pendingRaw = state.raw;
+            armSettle(slot);
+          }
+        }
+      } while (slot.again && !slot.done);
+    } catch (error) {
+      finish(slot, { kind: 'read_error', message: describeError(error) });
+    } finally {
+      slot.reading = false;
+    }
+  }
+
+  async function judgeAtDeadline(slot: Slot, waiter: Waiter): Promise<void> {
+    const state = await inspectFile(slot.file, maxBytes);
+    if (slot.done || !slot.waiters.has(waiter)) return;
+    const result = fileResult(state);
+    if (result !== undefined) {
+      finish(slot, result);
+    } else if (state.state === 'incomplete') {
+      leave(slot, waiter, { kind: 'malformed', raw: state.raw.slice(0, MALFORMED_RAW_CHARS) });
+    } else {
+      leave(slot, waiter, { kind: 'timeout' });
+    }
+  }
+
+  return {
+    ready: () => readyPromise,
+    pathFor: fileOf,
+    waiting: () => {
+      let count = 0;
+      for (const slot of slots.values()) count += slot.waiters.size;
+      return count;
+    },
+
+    waitFor(runId, { signal, deadline }) {
+      const file = fileOf(runId);
+      const name = path.basename(file);
+      return new Promise<WaitResult>((resolve) => {
+        if (closed || signal?.aborted) {
+          resolve({ kind: 'aborted' });
+          return;
+        }
+        let slot = slots.get(name);
+        if (slot === undefined) {
+          slot = { name, file, waiters: new Set(), reading: false, again: false, judgeNext: false, pendingRaw: undefined, settleTimer: undefined, done: false };
+          slots.set(name, slot);
+        }
+        const current = slot;
+        const waiter: Waiter = { resolve };
+        current.waiters.add(waiter);
+        if (signal !== undefined) {
+          const onAbort = (): void => leave(current, waiter, { kind: 'aborted' });
+          signal.addEventListener('abort', onAbort, { once: true });
+          waiter.detach = () => signal.removeEventListener('abort', onAbort);
+        }
+        waiter.timer = setTimeout(() => void judgeAtDeadline(current, waiter), Math.max(0, deadline - Date.now()));
+        // Registered first, looked second: a file written before this line is found by the
+        // look, one written after it by the watcher.
+        readyPromise.then(
+          () => check(current),
+          (error: unknown) => finish(current, { kind: 'read_error', message: `the handoff watcher could not start: ${describeError(error)}` }),
+        );
+      });
+    },
+
+    async peek(runId) {
+      const state = await inspectFile(fileOf(runId), maxBytes);
+      if (state.state === 'absent') return { kind: 'absent' };
+      if (state.state === 'incomplete') return { kind: 'malformed', raw: state.raw.slice(0, MALFORMED_RAW_CHARS) };
+      return fileResult(state) ?? { kind: 'absent' };
+    },
+
+    async moveAside(runId) {
+      const file = fileOf(runId);
+      const base = file.slice(0, -'.json'.length);
+      for (let index = 0; index < MAX_PREV_FILES; index += 1) {
+        const target = index === 0 ? `${base}.prev.json` : `${base}.prev.${index}.json`;
+        try {
+          // link() fails if the target exists, where rename() would silently overwrite it.
+          await link(file, target);
+        } catch (error) {
+          const code = errorCode(error);
+          if (code === 'EEXIST') continue;
+          if (code === 'ENOENT') return undefined;
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
+          // A filesystem without hard links: check, then rename (only this process names .prev files).
+          try {
+            await lstat(target);
+            continue;
+          } catch (statError) {
+            if (errorCode(statError) !== 'ENOENT') throw statError;
+          }
+          await rename(file, target);
+          return target;
+        }
+        await unlink(file);
+        return target;
+      }
+      throw new Error(`more than ${MAX_PREV_FILES} earlier handoff files for run ${runId}`);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      for (const slot of [...slots.values()]) finish(slot, { kind: 'aborted' });
+      await readyPromise.catch(() => undefined);
+      await watcher?.close();
+    },
+  };
+}
