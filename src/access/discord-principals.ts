@@ -1,0 +1,91 @@
+/**
+ * Who a Discord caller is, in the ACL's terms: the principals (`manager`, `tech-lead`, …) their
+ * user id, their roles or their agent bot account map to under `discord` in the config file.
+ * The ACL then decides which agents those principals may reach; this module only names them.
+ *
+ * Plain values in, one typed answer out, no discord.js: the router and the mention handler
+ * both build an actor from whatever Discord gave them.
+ */
+import type { Config } from '../config.ts';
+import { ErrorCode } from '../errors.ts';
+
+export interface DiscordActor {
+  readonly userId: string;
+  /** The member's role ids; the guild id (the @everyone role) counts even when absent. */
+  readonly roleIds: readonly string[];
+  readonly isBot: boolean;
+  /** Set when the message came through a webhook: its author is whatever name the sender chose. */
+  readonly webhookId?: string | null;
+  /** Absent or null in DMs. */
+  readonly guildId?: string | null;
+}
+
+export type DiscordConfig = Config['discord'];
+
+export type PrincipalResolution =
+  | { readonly ok: true; readonly principals: string[] }
+  | { readonly ok: false; readonly code: typeof ErrorCode.ACCESS_DENIED; readonly reason: string };
+
+/** `configFile` is named in the refusal that tells an unmapped user what to ask for; only its base name is shown. */
+export function resolvePrincipals(actor: DiscordActor, discord: DiscordConfig, configFile = 'the config file'): PrincipalResolution {
+  const refusal = refuseOutright(actor, discord);
+  if (refusal !== undefined) return deny(refusal);
+  const roles = effectiveRoles(actor);
+  if (roles.some((role) => discord.denyRoleIds.includes(role))) {
+    return deny('You hold a role that may not delegate (discord.denyRoleIds); it overrides every other grant.');
+  }
+  if (actor.isBot) {
+    const agent = ownValue(discord.agentBots, actor.userId);
+    if (agent !== undefined) return { ok: true, principals: [agent] };
+    return deny('Only registered agent bots may delegate: this bot account is not listed under discord.agentBots.');
+  }
+  const principals = new Set<string>(ownValue(discord.principals.users, actor.userId) ?? []);
+  for (const role of roles) for (const principal of ownValue(discord.principals.roles, role) ?? []) principals.add(principal);
+  if (principals.size === 0) {
+    return deny(
+      `You are not mapped to any principal, so you may not delegate. Ask an admin to map your user or one of your roles under discord.principals in ${baseName(configFile)}.`,
+    );
+  }
+  return { ok: true, principals: [...principals] };
+}
+
+/** Admins may cancel anyone's run. Webhooks, DMs, other servers and denied members are never admins. */
+export function isAdmin(actor: DiscordActor, discord: DiscordConfig): boolean {
+  if (refuseOutright(actor, discord) !== undefined) return false;
+  const roles = effectiveRoles(actor);
+  if (roles.some((role) => discord.denyRoleIds.includes(role))) return false;
+  return roles.some((role) => discord.adminRoleIds.includes(role));
+}
+
+/** Refusals that no mapping can lift. */
+function refuseOutright(actor: DiscordActor, discord: DiscordConfig): string | undefined {
+  if (actor.webhookId !== undefined && actor.webhookId !== null && actor.webhookId !== '') {
+    return 'Webhooks cannot delegate, whatever name they post under: only members and registered agent bots can.';
+  }
+  if (actor.guildId === undefined || actor.guildId === null || actor.guildId === '') {
+    return '/delegate works only in the server, not in direct messages: your roles there decide what you may do.';
+  }
+  if (discord.guildId !== undefined && actor.guildId !== discord.guildId) {
+    return 'This bot takes delegations only in its own server (discord.guildId).';
+  }
+  return undefined;
+}
+
+function effectiveRoles(actor: DiscordActor): string[] {
+  const roles = [...actor.roleIds];
+  if (typeof actor.guildId === 'string' && !roles.includes(actor.guildId)) roles.push(actor.guildId);
+  return roles;
+}
+
+/** Own keys only: a user id can never be `__proto__`, but a lookup must not reach the prototype anyway. */
+function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function deny(reason: string): PrincipalResolution {
+  return { ok: false, code: ErrorCode.ACCESS_DENIED, reason };
+}
+
+function baseName(file: string): string {
+  return file.split(/[\\/]/).pop() || file;
+}
