@@ -1,0 +1,133 @@
+/**
+ * How an agent (or a person) delegates by @mentioning the bot.
+ *
+ *     <@BOT_ID> <agent>: <task>
+ *     <@BOT_ID> <agent> [retries=2 timeout=120 strict=false context=10]: <task>
+ *
+ * - The message starts with a mention of the bot, `<@BOT_ID>` or `<@!BOT_ID>`; whitespace and
+ *   line breaks around it are ignored. A mention anywhere else is not a delegation.
+ * - `<agent>` is an agent name: a letter or digit, then letters, digits, `-` or `_`, at most 32
+ *   characters. Upper case is accepted and folded to lower case.
+ * - Options are optional and go in square brackets right after the agent name, before the
+ *   colon, separated by spaces or commas, each `key=value`, each key at most once:
+ *     retries=1..3            attempts in total (the CLI's --retries)
+ *     timeout=SECONDS         per-attempt wait, 1..86400; `90s`, `5m`, `1h` also work
+ *     strict=true|false       strict handoff validation
+ *     context=0..30           how many recent channel messages to pass as (untrusted) context
+ * - Then a colon, then the task: everything after the colon, trimmed, which may span lines.
+ *   It must not be empty.
+ *
+ * Examples:
+ *     <@123456789012345678> webster: summarise the open PRs
+ *     <@123456789012345678> tech-lead [retries=2, context=10]: review this thread
+ */
+
+export interface MentionOptions {
+  /** Attempts in total, 1–3. */
+  readonly retries?: number;
+  /** Per-attempt wait in seconds, 1–86400. */
+  readonly timeout?: number;
+  readonly strict?: boolean;
+  /** Recent channel messages to include as context, 0–30. */
+  readonly context?: number;
+}
+
+export type MentionParse =
+  | { readonly ok: true; readonly agent: string; readonly task: string; readonly options: MentionOptions }
+  | { readonly ok: false; readonly reason: string };
+
+const AGENT = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
+const MAX_TIMEOUT_SECONDS = 86_400;
+const MAX_CONTEXT = 30;
+
+/** The usage line every refusal ends with; `botUserId` renders as the bot's name in Discord. */
+export function mentionUsage(botUserId: string): string {
+  return `Usage: <@${botUserId}> <agent>: <task> — options go before the colon: <agent> [retries=1-3 timeout=SECONDS strict=true|false context=0-30]: <task>`;
+}
+
+export function parseMentionTask(content: string, botUserId: string): MentionParse {
+  const fail = (why: string): MentionParse => ({ ok: false, reason: `${why}\n${mentionUsage(botUserId)}` });
+  if (!/^\d{1,21}$/.test(botUserId)) return fail('The bot user id is not a Discord id.');
+
+  const text = content.trim();
+  const mention = new RegExp(`^<@!?${botUserId}>`).exec(text);
+  if (mention === null) return fail('A delegation starts with a mention of the bot.');
+  const rest = text.slice(mention[0].length).trimStart();
+
+  const head = /^([^\s:[\]]+)\s*/.exec(rest);
+  if (head === null || head[1] === undefined) return fail('Name the agent after the mention.');
+  const agent = head[1];
+  if (!AGENT.test(agent)) {
+    return fail(`"${agent.slice(0, 40)}" is not an agent name (letters, digits, "-" or "_", at most 32 characters).`);
+  }
+  let after = rest.slice(head[0].length);
+
+  let options: MentionOptions = {};
+  if (after.startsWith('[')) {
+    const close = after.indexOf(']');
+    if (close === -1) return fail('The options bracket is not closed: add "]" before the colon.');
+    const parsed = parseOptions(after.slice(1, close));
+    if (typeof parsed === 'string') return fail(parsed);
+    options = parsed;
+    after = after.slice(close + 1).trimStart();
+  }
+
+  if (!after.startsWith(':')) return fail(`Put a colon after "${agent}" (and its options, if any), then the task.`);
+  const task = after.slice(1).trim();
+  if (task.length === 0) return fail(`The task for ${agent.toLowerCase()} is empty: write it after the colon.`);
+  return { ok: true, agent: agent.toLowerCase(), task, options };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The options, or a sentence saying what is wrong with them. */
+function parseOptions(inside: string): MentionOptions | string {
+  const options: Mutable<MentionOptions> = {};
+  const seen = new Set<string>();
+  for (const item of inside.split(/[\s,]+/).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) return `Option "${item.slice(0, 40)}" is not key=value.`;
+    const key = item.slice(0, eq).toLowerCase();
+    const value = item.slice(eq + 1).toLowerCase();
+    if (seen.has(key)) return `Option "${key}" is given twice.`;
+    seen.add(key);
+    switch (key) {
+      case 'retries': {
+        const n = wholeNumber(value);
+        if (n === undefined || n < 1 || n > 3) return 'retries must be a whole number from 1 to 3.';
+        options.retries = n;
+        break;
+      }
+      case 'timeout': {
+        const n = seconds(value);
+        if (n === undefined || n < 1 || n > MAX_TIMEOUT_SECONDS) return `timeout must be seconds from 1 to ${MAX_TIMEOUT_SECONDS} (or like 90s, 5m, 1h).`;
+        options.timeout = n;
+        break;
+      }
+      case 'strict':
+        if (value !== 'true' && value !== 'false') return 'strict must be true or false.';
+        options.strict = value === 'true';
+        break;
+      case 'context': {
+        const n = wholeNumber(value);
+        if (n === undefined || n > MAX_CONTEXT) return `context must be a whole number from 0 to ${MAX_CONTEXT}.`;
+        options.context = n;
+        break;
+      }
+      default:
+        return `Unknown option "${key.slice(0, 40)}": use retries, timeout, strict or context.`;
+    }
+  }
+  return options;
+}
+
+function wholeNumber(text: string): number | undefined {
+  return /^\d{1,6}$/.test(text) ? Number(text) : undefined;
+}
+
+function seconds(text: string): number | undefined {
+  const match = /^(\d{1,6})(s|m|h)?$/.exec(text);
+  if (match === null) return undefined;
+  const unit = match[2] === 'h' ? 3_600 : match[2] === 'm' ? 60 : 1;
+  return Number(match[1]) * unit;
+}
