@@ -7,6 +7,8 @@ import type { Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { RunStore } from '../store/run-store.ts';
 import type { ActiveRuns } from './active-runs.ts';
 
 export interface BotContext {
@@ -17,4 +19,8 @@ export interface BotContext {
   readonly runs: ActiveRuns;
   /** Aborted when the bot stops: no new work is taken, finished runs are left to the store. */
   readonly shutdown: AbortSignal;
+  /** Counts interactions and Discord errors when the ops side is wired in. */
+  readonly metrics?: Metrics;
+  /** The durable run store; absent when the bot runs without one (/runs and /agents say so). */
+  readonly store?: RunStore;
 }

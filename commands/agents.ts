@@ -1,0 +1,105 @@
+/**
+ * /agents: every agent with its health and latency, queue depth and last result, in one
+ * ephemeral embed. Health comes from the engine's cache (the bot refreshes it in the
+ * background); an answer older than HEALTH_STALE_MS is probed again, all agents at once and
+ * within PROBE_BUDGET_MS in all, so one hanging gateway costs seconds, not the command.
+ */
+import { InteractionContextType, MessageFlags, type ChatInputCommandInteraction, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { renderAgentsEmbed, type AgentLastRun, type AgentStatus } from '../src/discord/agents-view.ts';
+import { NO_PINGS } from '../src/discord/no-pings.ts';
+import { resultMessageUrl } from '../src/discord/result-link.ts';
+import type { AgentHealth, Engine } from '../src/engine/types.ts';
+import type { RunStore } from '../src/store/run-store.ts';
+import type { BotContext, Command } from './index.ts';
+
+/** Twice the bot's background refresh: a cached answer younger than this is shown as it is. */
+export const HEALTH_STALE_MS = 60_000;
+/** How long the command waits for the probes it starts, all together. */
+export const PROBE_BUDGET_MS = 2_000;
+
+const data = {
+  name: 'agents',
+  description: 'Each agent: health and latency, queue depth, last result',
+  contexts: [InteractionContextType.Guild],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+export interface GatherOptions {
+  readonly now?: () => number;
+  readonly staleMs?: number;
+  readonly budgetMs?: number;
+  /** For result links of runs whose origin names no guild. */
+  readonly guildId?: string | null;
+}
+
+/** What /agents shows, read from the engine and the store. */
+export async function gatherAgentStatuses(
+  engine: Pick<Engine, 'agents' | 'health' | 'cachedHealth' | 'queueDepth'>,
+  store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'> | undefined,
+  options: GatherOptions = {},
+): Promise<AgentStatus[]> {
+  const now = options.now ?? Date.now;
+  const staleMs = options.staleMs ?? HEALTH_STALE_MS;
+  const names = engine.agents().map((agent) => agent.name);
+  const cached = new Map(names.map((name) => [name, engine.cachedHealth(name)] as const));
+  const stale = names.filter((name) => {
+    const health = cached.get(name);
+    return health === undefined || !(now() - health.checkedAt < staleMs);
+  });
+  const probed = await probeWithin(engine, stale, options.budgetMs ?? PROBE_BUDGET_MS, now);
+
+  return names.map((name) => {
+    const health = probed.get(name) ?? engine.cachedHealth(name) ?? cached.get(name);
+    const status: AgentStatus = {
+      name,
+      queueDepth: engine.queueDepth(name),
+      ...(health ? { health } : {}),
+      ...(stale.includes(name) && !probed.has(name) ? { probePending: true } : {}),
+    };
+    return store ? { ...status, lastRun: lastRunOf(store, name, options.guildId) } : status;
+  });
+}
+
+/** Starts every probe at once and returns what answered within `budgetMs`; the rest keep running and fill the cache. */
+async function probeWithin(engine: Pick<Engine, 'health'>, names: readonly string[], budgetMs: number, now: () => number): Promise<Map<string, AgentHealth>> {
+  const answers = new Map<string, AgentHealth>();
+  if (names.length === 0) return answers;
+  const probes = names.map((agent) =>
+    engine.health(agent).then(
+      (health) => void answers.set(agent, health),
+      // A probe that throws is an answer too: the agent cannot be reached.
+      (error: unknown) => void answers.set(agent, { agent, healthy: false, detail: (error as Error)?.message ?? String(error), checkedAt: now() }),
+    ),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, budgetMs);
+  });
+  try {
+    await Promise.race([Promise.all(probes), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // A copy: probes that answer later must not change what was already rendered.
+  return new Map(answers);
+}
+
+function lastRunOf(store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'>, agent: string, guildId: string | null | undefined): AgentLastRun | null {
+  const result = store.lastResult(agent);
+  if (!result) return null;
+  const run = store.getRun(result.runId);
+  const url = resultMessageUrl(store, { runId: result.runId, origin: run?.origin }, guildId);
+  return {
+    result,
+    ...(run?.finishedAt !== undefined ? { finishedAt: run.finishedAt } : {}),
+    ...(url ? { url } : {}),
+  };
+}
+
+async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const agents = await gatherAgentStatuses(context.engine, context.store, { guildId: interaction.guildId });
+  const embed = renderAgentsEmbed({ agents, storeConfigured: context.store !== undefined });
+  await interaction.editReply({ embeds: [embed], allowedMentions: NO_PINGS });
+}
+
+export default { data, execute } satisfies Command;

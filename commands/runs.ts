@@ -1,0 +1,145 @@
+/**
+ * /runs: the most recent runs from the run store, newest first, filtered by agent, status and
+ * "mine", each linking its result message once it was delivered. Ephemeral.
+ *
+ * A run's task is its requester's words, so not everyone sees every run: admins do; others see
+ * their own runs and the runs of the agents they may delegate to themselves.
+ */
+import {
+  ApplicationCommandOptionType,
+  InteractionContextType,
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import { isAdmin } from '../src/access/discord-principals.ts';
+import { STORE_NOT_CONFIGURED } from '../src/discord/agents-view.ts';
+import { actorFromInteraction, reachableAgents } from '../src/discord/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
+import { NO_PINGS } from '../src/discord/no-pings.ts';
+import { resultMessageUrl } from '../src/discord/result-link.ts';
+import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/runs-view.ts';
+import { RunStatus } from '../src/engine/types.ts';
+import { ErrorCode, HqError } from '../src/errors.ts';
+import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';
+import type { BotContext, Command } from './index.ts';
+
+/** Every status a stored run can have, in the order a person scans them. */
+export const RUN_STATUS_CHOICES: readonly StoredRunStatus[] = [RUNNING, ...Object.values(RunStatus), 'sent'];
+
+const data = {
+  name: 'runs',
+  description: 'Recent runs, newest first, each linking its result',
+  contexts: [InteractionContextType.Guild],
+  options: [
+    { type: ApplicationCommandOptionType.String, name: 'agent', description: 'Only runs of this agent', autocomplete: true, max_length: 32 },
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'status',
+      description: 'Only runs in this state',
+      choices: RUN_STATUS_CHOICES.map((status) => ({ name: describeRunStatus(status).word, value: status })),
+    },
+    { type: ApplicationCommandOptionType.Boolean, name: 'mine', description: 'Only the runs you asked for' },
+    {
+      type: ApplicationCommandOptionType.Integer,
+      name: 'limit',
+      description: `How many runs (1–${MAX_RUNS_LISTED}, default ${DEFAULT_RUNS_LISTED})`,
+      min_value: 1,
+      max_value: MAX_RUNS_LISTED,
+    },
+  ],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+export interface RunsAudience {
+  readonly userId: string;
+  /** Admins see every run. */
+  readonly seesAll: boolean;
+  /** The agents this person may delegate to: their runs are visible whoever asked for them. */
+  readonly agents: readonly string[];
+}
+
+export interface VisibleRuns {
+  readonly runs: RunRecord[];
+  readonly notes: string[];
+}
+
+/**
+ * The runs matching `filters` that `audience` may see, newest first. For someone who is not an
+ * admin it asks the store once per visible agent and once for their own runs, so the limit is
+ * exact (no over-fetch and filter afterwards).
+ */
+export function findVisibleRuns(store: Pick<RunStore, 'recentRuns'>, filters: RunsFilters, audience: RunsAudience): VisibleRuns {
+  const base = {
+    limit: filters.limit,
+    ...(filters.agent !== undefined ? { agent: filters.agent } : {}),
+    ...(filters.status !== undefined ? { status: filters.status } : {}),
+  };
+  if (audience.seesAll || filters.mine === true) {
+    return { runs: store.recentRuns({ ...base, ...(filters.mine === true ? { requesterId: audience.userId } : {}) }), notes: [] };
+  }
+  const notes: string[] = [];
+  let agents = audience.agents;
+  if (filters.agent !== undefined) {
+    agents = agents.filter((agent) => agent === filters.agent);
+    if (agents.length === 0) notes.push(`You may not delegate to ${filters.agent}, so only your own runs on it are shown.`);
+  }
+  const byId = new Map<string, RunRecord>();
+  const batches = [store.recentRuns({ ...base, requesterId: audience.userId }), ...agents.map((agent) => store.recentRuns({ ...base, agent }))];
+  for (const batch of batches) for (const run of batch) byId.set(run.runId, run);
+  const runs = [...byId.values()].sort((a, b) => b.acceptedAt - a.acceptedAt || b.runId.localeCompare(a.runId)).slice(0, filters.limit);
+  return { runs, notes };
+}
+
+function notConfigured(): HqError {
+  return new HqError(ErrorCode.CONFIG_INVALID, `/runs has no history to show: ${STORE_NOT_CONFIGURED} on this bot. Ask an admin.`);
+}
+
+async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
+  const { store } = context;
+  if (!store) throw notConfigured();
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const config = context.config();
+  const actor = actorFromInteraction(interaction);
+  const agent = interaction.options.getString('agent')?.trim().toLowerCase();
+  const status = interaction.options.getString('status') ?? undefined;
+  const filters: RunsFilters = {
+    limit: Math.min(Math.max(interaction.options.getInteger('limit') ?? DEFAULT_RUNS_LISTED, 1), MAX_RUNS_LISTED),
+    ...(agent ? { agent } : {}),
+    ...(status !== undefined && RUN_STATUS_CHOICES.includes(status as StoredRunStatus) ? { status: status as StoredRunStatus } : {}),
+    ...(interaction.options.getBoolean('mine') === true ? { mine: true } : {}),
+  };
+  const seesAll = isAdmin(actor, config.discord);
+  const { runs, notes } = findVisibleRuns(store, filters, {
+    userId: interaction.user.id,
+    seesAll,
+    agents: seesAll ? [] : reachableAgents(actor, config, context.engine),
+  });
+  const embed = renderRunsEmbed({
+    runs: runs.map((run) => {
+      const resultUrl = resultMessageUrl(store, run, interaction.guildId);
+      return resultUrl ? { run, resultUrl } : { run };
+    }),
+    filters,
+    notes,
+  });
+  await interaction.editReply({ embeds: [embed], allowedMentions: NO_PINGS });
+}
+
+async function autocomplete(interaction: AutocompleteInteraction, context: BotContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'agent') {
+    await interaction.respond([]);
+    return;
+  }
+  const typed = String(focused.value).trim().toLowerCase();
+  const names = context.engine
+    .agents()
+    .map((endpoint) => endpoint.name)
+    .filter((name) => name.includes(typed))
+    .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
+    .slice(0, MAX_AUTOCOMPLETE_CHOICES);
+  await interaction.respond(names.map((name) => ({ name: truncate(name, MAX_CHOICE_NAME), value: name })));
+}
+
+export default { data, execute, autocomplete } satisfies Command;

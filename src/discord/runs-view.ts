@@ -1,0 +1,103 @@
+/**
+ * The `/runs` answer: one embed listing recent runs, newest first, each linking its result
+ * message when it was delivered. Pure: the command reads the store; this decides how a run
+ * reads and keeps the list inside Discord's limits by leaving the oldest runs out (and saying
+ * how many) rather than cutting a line in half.
+ *
+ * A run's task is the requester's own text: it is shown in inline code, so neither markdown
+ * nor a mention in it renders.
+ */
+import { escapeMarkdown, type APIEmbed } from 'discord.js';
+import type { RunRecord, StoredRunStatus } from '../store/run-store.ts';
+import { MAX_EMBED_DESCRIPTION, MAX_EMBED_FOOTER, MAX_EMBED_TITLE, truncate } from './limits.ts';
+import { describeStatus, type StatusStyle } from './result-embed.ts';
+import { discordTimestamp } from './agents-view.ts';
+
+export const MAX_TASK_PREVIEW = 60;
+/** The most runs one answer lists (an option's max_value; the embed fits this many). */
+export const MAX_RUNS_LISTED = 25;
+export const DEFAULT_RUNS_LISTED = 10;
+
+const RUNNING_STYLE: StatusStyle = { word: 'Running', emoji: '⏳', color: 0x58_65_f2 };
+const BLURPLE = 0x58_65_f2;
+
+export interface RunsFilters {
+  readonly agent?: string;
+  readonly status?: StoredRunStatus;
+  /** Only the invoking user's runs. */
+  readonly mine?: boolean;
+  readonly limit: number;
+}
+
+export interface RunLine {
+  readonly run: RunRecord;
+  /** The result message in `dl-<agent>`, when it was delivered. */
+  readonly resultUrl?: string;
+}
+
+export interface RunsView {
+  readonly runs: readonly RunLine[];
+  readonly filters: RunsFilters;
+  /** Said above the list, e.g. why some runs are not visible to this caller. */
+  readonly notes?: readonly string[];
+}
+
+export function describeRunStatus(status: string): StatusStyle {
+  return status === 'running' ? RUNNING_STYLE : describeStatus(status);
+}
+
+/** Inline code cannot hold a backtick; a look-alike keeps the text readable. */
+function inlineCode(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim().replaceAll('`', 'ˋ');
+  return `\`${truncate(clean.length > 0 ? clean : ' ', max)}\``;
+}
+
+export function renderRunLine(line: RunLine): string {
+  const { run } = line;
+  const style = describeRunStatus(run.status);
+  const head = [`${style.emoji} \`${run.runId}\` **${escapeMarkdown(run.agent)}**`, style.word, discordTimestamp(run.finishedAt ?? run.acceptedAt)];
+  if (run.requesterId !== undefined && /^\d{1,20}$/.test(run.requesterId)) head.push(`<@${run.requesterId}>`);
+  if (line.resultUrl) head.push(`[result](${line.resultUrl})`);
+  const task = run.task ?? run.request?.task;
+  return task === undefined ? head.join(' · ') : `${head.join(' · ')}\n└ ${inlineCode(task, MAX_TASK_PREVIEW)}`;
+}
+
+function describeFilters(filters: RunsFilters): string {
+  const parts: string[] = [];
+  if (filters.agent !== undefined) parts.push(`agent ${escapeMarkdown(filters.agent)}`);
+  if (filters.status !== undefined) parts.push(describeRunStatus(filters.status).word.toLowerCase());
+  if (filters.mine === true) parts.push('yours');
+  return parts.length > 0 ? parts.join(' · ') : 'all runs';
+}
+
+export function renderRunsEmbed(view: RunsView): APIEmbed {
+  const { runs, filters } = view;
+  const header = (view.notes ?? []).map((note) => `⚠️ ${note}`);
+  const blocks: string[] = [...header];
+  if (runs.length === 0) blocks.push('No runs match these filters.');
+  let length = blocks.join('\n').length;
+  let shown = 0;
+  for (const [index, line] of runs.entries()) {
+    const text = renderRunLine(line);
+    const left = runs.length - index - 1;
+    const tail = left > 0 ? moreLine(left).length + 1 : 0;
+    if (length + 1 + text.length + tail > MAX_EMBED_DESCRIPTION) {
+      blocks.push(moreLine(runs.length - index));
+      break;
+    }
+    blocks.push(text);
+    length += 1 + text.length;
+    shown += 1;
+  }
+  const newest = runs[0]?.run;
+  return {
+    title: truncate(`Recent runs — ${describeFilters(filters)}`, MAX_EMBED_TITLE),
+    description: truncate(blocks.join('\n'), MAX_EMBED_DESCRIPTION),
+    color: newest ? describeRunStatus(newest.status).color : BLURPLE,
+    footer: { text: truncate(`${shown} shown, newest first (limit ${filters.limit})`, MAX_EMBED_FOOTER) },
+  };
+}
+
+function moreLine(count: number): string {
+  return `…and ${count} older ${count === 1 ? 'run' : 'runs'} that did not fit: narrow the filters or lower the limit.`;
+}
