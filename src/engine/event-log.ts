@@ -54,8 +54,9 @@ export function createEventLog(options: { readonly dir: string; readonly now?: (
   const now = options.now ?? (() => new Date());
   let day = '';
   let current: ReturnType<typeof pino.destination> | undefined;
-  // The day of the line being written, set just before the (synchronous) pino call.
+  // The line being written: its UTC day and timestamp, set just before the (synchronous) pino call.
   let lineDay = '';
+  let lineTimestamp = '';
 
   const rolling: DestinationStream = {
     write(line: string) {
@@ -71,9 +72,11 @@ export function createEventLog(options: { readonly dir: string; readonly now?: (
   const logger = pino(
     {
       base: null,
-      timestamp: false,
       level: 'info',
+      // No level field; pino's timestamp hook then opens the line with the reference's
+      // `"timestamp"` (pino expects a leading comma after the level it no longer writes).
       formatters: { level: () => ({}) },
+      timestamp: () => `"timestamp":${JSON.stringify(lineTimestamp)}`,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     rolling,
@@ -84,8 +87,8 @@ export function createEventLog(options: { readonly dir: string; readonly now?: (
       const at = now();
       const iso = at.toISOString();
       lineDay = iso.slice(0, 10);
+      lineTimestamp = `${iso.slice(0, 19)}Z`;
       logger.info({
-        timestamp: `${iso.slice(0, 19)}Z`,
         runId: entry.runId,
         agent: entry.agent,
         event: entry.event,
