@@ -7,7 +7,8 @@
  */
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
 import { BUTTON_ID_SEPARATOR, type Command } from '../../commands/index.ts';
-import { isHqError } from '../errors.ts';
+import { ErrorCode, isHqError } from '../errors.ts';
+import { InteractionResult } from '../metrics.ts';
 import type { BotContext } from './bot-context.ts';
 import { NO_PINGS } from './no-pings.ts';
 
@@ -47,8 +48,8 @@ export function attachInteractionRouter(client: Client, commands: ReadonlyMap<st
         if (!command) throw new UnhandledInteraction(`/${name} is not a command this bot knows (yet): ask an admin to run deploy-commands.`);
         await command.execute(interaction, context);
       } else if (interaction.isAutocomplete()) {
-        name = interaction.commandName;
-        const command = commands.get(name);
+        name = `${interaction.commandName}:autocomplete`;
+        const command = commands.get(interaction.commandName);
         if (command?.autocomplete) await command.autocomplete(interaction, context);
         else await interaction.respond([]);
       } else if (interaction.isButton()) {
@@ -63,8 +64,11 @@ export function attachInteractionRouter(client: Client, commands: ReadonlyMap<st
         return;
       }
       log.info({ command: name, ms: Math.round(performance.now() - started) }, 'interaction handled');
+      context.metrics?.interaction(name, InteractionResult.success);
     } catch (error) {
       const expected = isHqError(error) || error instanceof UnhandledInteraction;
+      const denied = isHqError(error) && error.code === ErrorCode.ACCESS_DENIED;
+      context.metrics?.interaction(name, denied ? InteractionResult.denied : InteractionResult.failure);
       log[expected ? 'info' : 'error']({ command: name, err: error, ms: Math.round(performance.now() - started) }, 'interaction failed');
       await answerError(interaction, error, log);
     }

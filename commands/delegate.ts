@@ -1,0 +1,191 @@
+/**
+ * /delegate: hand a task to an agent. The reply is deferred before anything slow (ACL,
+ * context fetch, the engine), then shows live progress with a Cancel button, and ends with a
+ * link to the result embed in #dl-<agent>. Its buttons: `cancel:<runId>` (requester or admin)
+ * and `retry:<runId>` (the same delegation again, for whoever presses it, under their ACL).
+ */
+import {
+  ApplicationCommandOptionType,
+  ChannelType,
+  InteractionContextType,
+  MessageFlags,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import { AccessDeniedError, ErrorCode, HqError } from '../src/errors.ts';
+import type { RememberedDelegation } from '../src/discord/active-runs.ts';
+import {
+  actorFromInteraction,
+  authorizeDelegation,
+  mayCancel,
+  reachableAgents,
+} from '../src/discord/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
+import { NO_PINGS } from '../src/discord/no-pings.ts';
+import { createInteractionReply } from '../src/discord/reply-target.ts';
+import { finalReply, runDelegation, type RunOrigin } from '../src/discord/run-delegation.ts';
+import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/task-context.ts';
+import type { AgentHealth } from '../src/engine/types.ts';
+import type { BotContext, Command } from './index.ts';
+
+export const MAX_TASK_LENGTH = 4_000;
+export const MIN_TIMEOUT_SECONDS = 10;
+export const MAX_TIMEOUT_SECONDS = 3_600;
+
+const data = {
+  name: 'delegate',
+  description: 'Hand a task to an agent; the result is posted in #dl-<agent>',
+  contexts: [InteractionContextType.Guild],
+  options: [
+    { type: ApplicationCommandOptionType.String, name: 'agent', description: 'The agent to delegate to', required: true, autocomplete: true, max_length: 32 },
+    { type: ApplicationCommandOptionType.String, name: 'task', description: 'What the agent should do', required: true, min_length: 1, max_length: MAX_TASK_LENGTH },
+    {
+      type: ApplicationCommandOptionType.Integer,
+      name: 'context_messages',
+      description: 'Attach this many recent messages as untrusted context (0–30)',
+      min_value: 0,
+      max_value: MAX_CONTEXT_MESSAGES,
+    },
+    {
+      type: ApplicationCommandOptionType.Channel,
+      name: 'context_channel',
+      description: 'Take the context messages from this channel instead of this one',
+      channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread],
+    },
+    { type: ApplicationCommandOptionType.Attachment, name: 'context_file', description: 'A text file to attach as context' },
+    { type: ApplicationCommandOptionType.Integer, name: 'retries', description: 'Attempts in total (1–3)', min_value: 1, max_value: 3 },
+    {
+      type: ApplicationCommandOptionType.Integer,
+      name: 'timeout',
+      description: `Seconds to wait for each attempt (${MIN_TIMEOUT_SECONDS}–${MAX_TIMEOUT_SECONDS})`,
+      min_value: MIN_TIMEOUT_SECONDS,
+      max_value: MAX_TIMEOUT_SECONDS,
+    },
+    { type: ApplicationCommandOptionType.Boolean, name: 'strict', description: 'Validate the handoff strictly (default from config)' },
+  ],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+function shuttingDown(): HqError {
+  return new HqError(ErrorCode.SHUTTING_DOWN, 'The bot is restarting and takes no new work right now: try again in a minute.');
+}
+
+async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
+  const receivedAt = Date.now();
+  // Acknowledge first: Discord allows 3 s, and everything below may be slow.
+  await interaction.deferReply();
+  if (context.shutdown.aborted) throw shuttingDown();
+  const config = context.config();
+  const actor = actorFromInteraction(interaction);
+  const agent = interaction.options.getString('agent', true).trim().toLowerCase();
+  const principals = authorizeDelegation(actor, agent, config, context.engine);
+  if (!interaction.inGuild()) throw new AccessDeniedError('/delegate works only in the server.');
+
+  const task = interaction.options.getString('task', true).trim();
+  if (task.length === 0) throw new HqError(ErrorCode.USAGE, 'The task is empty.');
+  const contextChannel = interaction.options.getChannel('context_channel');
+  const contextFile = interaction.options.getAttachment('context_file');
+  const taskContext = await buildTaskContext(interaction, config, {
+    messages: interaction.options.getInteger('context_messages') ?? (contextChannel ? 10 : 0),
+    ...(contextChannel ? { channelId: contextChannel.id } : {}),
+    ...(contextFile ? { file: contextFile } : {}),
+  });
+
+  const delegation: RememberedDelegation = {
+    agent,
+    task,
+    ...(taskContext ? { context: taskContext } : {}),
+    ...optional('maxAttempts', interaction.options.getInteger('retries')),
+    ...optional('timeoutSeconds', interaction.options.getInteger('timeout')),
+    ...optional('strict', interaction.options.getBoolean('strict')),
+  };
+  await delegateAndAnswer(interaction, context, delegation, principals, receivedAt, 'slash');
+}
+
+function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V } {
+  return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Shared by the command and the Retry button: run it, then end the reply with the link (or the result). */
+async function delegateAndAnswer(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  context: BotContext,
+  delegation: RememberedDelegation,
+  principals: readonly string[],
+  receivedAt: number,
+  kind: RunOrigin['kind'],
+): Promise<void> {
+  const config = context.config();
+  const requester = { id: interaction.user.id, label: interaction.user.username };
+  const reply = createInteractionReply(interaction, {
+    receivedAt,
+    ttlMs: config.discord.interactionTokenTtlMs,
+    requesterId: requester.id,
+    log: context.log,
+  });
+  const outcome = await runDelegation(context, {
+    delegation,
+    principals,
+    requester,
+    reply,
+    origin: {
+      kind,
+      guildId: interaction.guildId ?? '',
+      channelId: interaction.channelId ?? '',
+      requesterId: requester.id,
+      interactionId: interaction.id,
+      depth: 1,
+    },
+  });
+  await reply.show(finalReply(outcome, requester));
+}
+
+async function autocomplete(interaction: Parameters<NonNullable<Command['autocomplete']>>[0], context: BotContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'agent') {
+    await interaction.respond([]);
+    return;
+  }
+  const typed = String(focused.value).trim().toLowerCase();
+  const agents = reachableAgents(actorFromInteraction(interaction), context.config(), context.engine)
+    .filter((name) => name.includes(typed))
+    .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
+    .slice(0, MAX_AUTOCOMPLETE_CHOICES);
+  // Cached health only: a probe per keystroke would blow the 3 s budget and hammer the gateways.
+  await interaction.respond(agents.map((name) => ({ name: truncate(`${name} — ${describeHealth(context.engine.cachedHealth(name))}`, MAX_CHOICE_NAME), value: name })));
+}
+
+export function describeHealth(health: AgentHealth | undefined): string {
+  if (!health) return 'health unknown';
+  if (health.healthy) return `healthy${health.latencyMs !== undefined ? ` ${Math.round(health.latencyMs)} ms` : ''}`;
+  return `unhealthy${health.detail ? ` (${health.detail})` : ''}`;
+}
+
+async function cancel(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
+  const run = context.runs.get(runId);
+  if (!run) throw new HqError(ErrorCode.USAGE, 'This run has already ended.');
+  if (!mayCancel(actorFromInteraction(interaction), run.requesterId, context.config())) {
+    throw new AccessDeniedError(`Only <@${run.requesterId}>, who started this run, or an admin can cancel it.`);
+  }
+  run.controller.abort(new Error(`cancelled by ${interaction.user.id}`));
+  context.log.info({ runId, by: interaction.user.id }, 'run cancelled from Discord');
+  await interaction.reply({ content: `🚫 Cancelling run \`${runId}\`…`, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+}
+
+async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
+  const receivedAt = Date.now();
+  await interaction.deferReply();
+  if (context.shutdown.aborted) throw shuttingDown();
+  const delegation = context.runs.recall(runId);
+  if (!delegation) throw new HqError(ErrorCode.USAGE, `Run \`${runId}\` is too old to retry from here: use /delegate again.`);
+  // The presser's own rights, not the original requester's.
+  const principals = authorizeDelegation(actorFromInteraction(interaction), delegation.agent, context.config(), context.engine);
+  await delegateAndAnswer(interaction, context, delegation, principals, receivedAt, 'button');
+}
+
+export default {
+  data,
+  execute,
+  autocomplete,
+  buttons: { cancel, retry },
+} satisfies Command;

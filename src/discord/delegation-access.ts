@@ -1,0 +1,79 @@
+/**
+ * The one place the Discord side turns "who is this, may they reach that agent?" into an
+ * answer: the actor is built from what Discord sent with this very interaction or message
+ * (roles as of now, so a removed role stops working at once), access/ names the principals
+ * and decides, and a denial becomes an AccessDeniedError whose message says why and who can
+ * change it. The router (or the mention handler) replies with it, pinging nobody.
+ */
+import type { GuildMember, Interaction, Message } from 'discord.js';
+import type { Config } from '../config.ts';
+import type { Engine } from '../engine/types.ts';
+import { AccessDeniedError, UnknownAgentError } from '../errors.ts';
+import { AclDenial, allowedTargets, authorize } from '../access/acl.ts';
+import { isAdmin, resolvePrincipals, type DiscordActor } from '../access/discord-principals.ts';
+
+type AnyMember = GuildMember | { readonly roles: readonly string[] } | null | undefined;
+
+function roleIdsOf(member: AnyMember): string[] {
+  if (!member) return [];
+  const roles = member.roles;
+  return Array.isArray(roles) ? [...(roles as readonly string[])] : [...(roles as GuildMember['roles']).cache.keys()];
+}
+
+export function actorFromInteraction(interaction: Interaction): DiscordActor {
+  return {
+    userId: interaction.user.id,
+    roleIds: roleIdsOf(interaction.member as AnyMember),
+    isBot: interaction.user.bot,
+    guildId: interaction.guildId,
+  };
+}
+
+export function actorFromMessage(message: Message): DiscordActor {
+  return {
+    userId: message.author.id,
+    roleIds: roleIdsOf(message.member),
+    isBot: message.author.bot,
+    webhookId: message.webhookId,
+    guildId: message.guildId,
+  };
+}
+
+/** The actor's principals, or AccessDeniedError (webhook, DM, deny role, unmapped). */
+export function principalsOf(actor: DiscordActor, config: Config): string[] {
+  const resolved = resolvePrincipals(actor, config.discord, config.configPath);
+  if (!resolved.ok) throw new AccessDeniedError(resolved.reason);
+  return resolved.principals;
+}
+
+/** Principals allowed to reach `agent`; throws UnknownAgentError or AccessDeniedError otherwise. */
+export function authorizeDelegation(actor: DiscordActor, agent: string, config: Config, engine: Engine): string[] {
+  const principals = principalsOf(actor, config);
+  const known = engine.agents().map((endpoint) => endpoint.name);
+  if (!known.includes(agent)) throw new UnknownAgentError(agent, known);
+  const decision = authorize(principals, agent, config.acl);
+  if (decision.allowed) return principals;
+  const reachable = allowedTargets(principals, config.acl).filter((name) => known.includes(name));
+  const instead = reachable.length > 0 ? ` You may delegate to: ${reachable.join(', ')}.` : '';
+  const who =
+    decision.code === AclDenial.selfDelegation
+      ? ''
+      : ` An admin can change this in the "acl" or "discord.principals" section of ${baseName(config.configPath)}.`;
+  throw new AccessDeniedError(`You may not delegate to ${agent}: ${decision.reason} (you act as ${principals.join(', ')}).${instead}${who}`);
+}
+
+/** Agents the actor may delegate to (empty when they may not delegate at all). */
+export function reachableAgents(actor: DiscordActor, config: Config, engine: Engine): string[] {
+  const resolved = resolvePrincipals(actor, config.discord, config.configPath);
+  if (!resolved.ok) return [];
+  const known = new Set(engine.agents().map((endpoint) => endpoint.name));
+  return allowedTargets(resolved.principals, config.acl).filter((name) => known.has(name));
+}
+
+export function mayCancel(actor: DiscordActor, requesterId: string, config: Config): boolean {
+  return actor.userId === requesterId || isAdmin(actor, config.discord);
+}
+
+function baseName(file: string): string {
+  return file.split(/[\\/]/).pop() || file;
+}

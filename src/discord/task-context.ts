@@ -1,0 +1,90 @@
+/**
+ * The CONTEXT part of a /delegate: recent messages of a channel (the bot reads them itself,
+ * wrapped as untrusted data by channel-context.ts) and an attached text file. The requester may
+ * only pull in what they can read themselves: the bot can often see more than they can.
+ */
+import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import type { Config } from '../config.ts';
+import { ErrorCode, HqError, UsageError } from '../errors.ts';
+import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+
+export const MAX_CONTEXT_MESSAGES = 30;
+
+const READ = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.ReadMessageHistory;
+
+export interface ContextRequest {
+  readonly messages: number;
+  readonly channelId?: string;
+  readonly file?: Attachment;
+}
+
+export async function buildTaskContext(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, config: Config, wanted: ContextRequest): Promise<string | undefined> {
+  const parts: string[] = [];
+  if (wanted.messages > 0) parts.push(await channelContext(interaction, config, wanted));
+  if (wanted.file) parts.push(await fileContext(wanted.file, config.discord.contextFileMaxBytes));
+  const text = parts.filter((part) => part.length > 0).join('\n\n');
+  return text.length > 0 ? text : undefined;
+}
+
+async function channelContext(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, config: Config, wanted: ContextRequest): Promise<string> {
+  const channelId = wanted.channelId ?? interaction.channelId;
+  const picked = wanted.channelId ? interaction.options.getChannel('context_channel') : null;
+  const label = picked && 'name' in picked && picked.name ? `#${picked.name}` : interaction.channel && 'name' in interaction.channel ? `#${interaction.channel.name}` : `<#${channelId}>`;
+  // Discord sends the member's own permissions in each channel it resolves, overwrites included.
+  const permissions = wanted.channelId ? (picked && 'permissions' in picked ? picked.permissions : null) : interaction.memberPermissions;
+  let bits = typeof permissions === 'string' ? BigInt(permissions) : permissions?.bitfield;
+  if (bits === undefined && picked && 'permissionsFor' in picked && interaction.inCachedGuild()) {
+    bits = picked.permissionsFor(interaction.member)?.bitfield;
+  }
+  if (bits === undefined || (bits & READ) !== READ) {
+    throw new HqError(ErrorCode.ACCESS_DENIED, `You cannot read the message history of ${label}, so it cannot be used as context.`);
+  }
+  const count = Math.min(MAX_CONTEXT_MESSAGES, wanted.messages);
+  const messages = await fetchChannelContext(interaction.client.rest, channelId, count, label);
+  return formatUntrustedContext(messages, { maxChars: config.discord.contextMaxChars, source: label });
+}
+
+/** Reads the attachment with the cap enforced on the bytes received, not on the size Discord claims. */
+async function fileContext(file: Attachment, maxBytes: number): Promise<string> {
+  const name = file.name.replace(/[\r\n`]/g, '_').slice(0, 100);
+  if (file.size > maxBytes) {
+    throw new UsageError(`context_file "${name}" is ${file.size} bytes; the limit is ${maxBytes} bytes (discord.contextFileMaxBytes).`);
+  }
+  let response: Response;
+  try {
+    response = await fetch(file.url, { signal: AbortSignal.timeout(FILE_FETCH_TIMEOUT_MS) });
+  } catch (error) {
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Could not download context_file "${name}": ${(error as Error).message}`, { cause: error });
+  }
+  if (!response.ok || !response.body) {
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Could not download context_file "${name}": HTTP ${response.status}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of response.body) {
+    received += chunk.byteLength;
+    if (received > maxBytes) {
+      await response.body.cancel().catch(() => {});
+      throw new UsageError(`context_file "${name}" is larger than ${maxBytes} bytes (discord.contextFileMaxBytes).`);
+    }
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.concat(chunks);
+  let text: string;
+  try {
+    if (bytes.includes(0)) throw new Error('binary');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`context_file "${name}" is not a UTF-8 text file.`);
+  }
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+  return [`CONTEXT FILE "${name}" (${bytes.length} bytes, attached by the requester):`, fence, text, fence].join('\n');
+}
+
+const FILE_FETCH_TIMEOUT_MS = 15_000;
+
+function longestBacktickRun(text: string): number {
+  let longest = 0;
+  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  return longest;
+}

@@ -1,0 +1,138 @@
+/**
+ * A whole world for the bot's integration tests: the fake Discord (REST + gateway) with one
+ * guild, its channels, roles and members; one fake OpenClaw gateway per agent; a temp dir for
+ * handoffs; the real engine; and the real bot, started as in production and pointed at the
+ * fake through config. Every piece registers its teardown the moment it exists.
+ */
+import type { TestContext } from 'node:test';
+import { configFileSchema, type Config } from '../../src/config.ts';
+import { startBot, type Bot } from '../../src/discord/bot.ts';
+import { deployCommands } from '../../src/discord/deploy-commands.ts';
+import { createEngine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/types.ts';
+import { captureLog, tempDir, testConfig } from '../fakes/engine-harness.ts';
+import { FakeDiscord, type FakeGuild, type StoredMessage } from '../fakes/fake-discord/index.ts';
+import { startFakeGateway, type FakeGateway, type RequestScript } from '../fakes/fake-gateway.ts';
+
+export const AGENTS = ['webster', 'tech-lead', 'secretary'] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+/** Who may delegate to whom in these tests. */
+export const TEST_ACL = {
+  manager: ['webster', 'tech-lead', 'secretary'],
+  'tech-lead': ['webster', 'secretary'],
+  webster: ['secretary'],
+  secretary: [],
+} as const;
+
+export interface WorldOptions {
+  /** Channels beside `general` and the dl- channels. Default: dl-webster and dl-tech-lead (no dl-secretary). */
+  readonly channels?: readonly string[];
+  readonly discord?: Record<string, unknown>;
+  readonly script?: RequestScript;
+  readonly engine?: Partial<Config['engine']>;
+  readonly fake?: Parameters<typeof FakeDiscord.start>[0];
+}
+
+export interface World {
+  readonly fake: FakeDiscord;
+  readonly guild: FakeGuild;
+  readonly channels: Readonly<Record<string, string>>;
+  readonly gateways: Readonly<Record<AgentName, FakeGateway>>;
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly bot: Bot;
+  readonly logLines: string[];
+  readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
+  /** alice: role leads (→ manager); bob: user mapping (→ tech-lead); carol: unmapped; dana: admin role only; */
+  readonly users: Readonly<Record<'alice' | 'bob' | 'carol' | 'dana' | 'websterBot' | 'strangerBot', string>>;
+}
+
+export async function startWorld(t: TestContext, options: WorldOptions = {}): Promise<World> {
+  // node:test runs `after` hooks first-in first-out; a world must come down last-in first-out
+  // (the bot before the fake Discord it is connected to), so teardowns go on one stack.
+  const teardown: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const step of teardown.reverse()) await step();
+  });
+  const root = await tempDir(t, 'hq-bot-');
+  const { log, lines } = captureLog('debug');
+
+  const gateways = {} as Record<AgentName, FakeGateway>;
+  for (const agent of AGENTS) {
+    const gateway = await startFakeGateway({ token: 'test-hooks-token-0123456789', ...(options.script ? { script: options.script } : {}) });
+    teardown.push(() => gateway.close());
+    gateways[agent] = gateway;
+  }
+
+  const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, ...options.fake });
+  teardown.push(() => fake.close());
+  const guild = fake.createGuild({ name: 'HQ', channels: ['general', ...(options.channels ?? ['dl-webster', 'dl-tech-lead'])] });
+  const leads = fake.createRole({ guildId: guild.id, name: 'leads' }).id;
+  const admins = fake.createRole({ guildId: guild.id, name: 'admins' }).id;
+  const denied = fake.createRole({ guildId: guild.id, name: 'denied' }).id;
+  const users = {
+    alice: fake.createMember({ guildId: guild.id, username: 'alice', roles: [leads] }).id,
+    bob: fake.createMember({ guildId: guild.id, username: 'bob' }).id,
+    carol: fake.createMember({ guildId: guild.id, username: 'carol' }).id,
+    dana: fake.createMember({ guildId: guild.id, username: 'dana', roles: [admins] }).id,
+    websterBot: fake.createMember({ guildId: guild.id, username: 'webster-bot', bot: true }).id,
+    strangerBot: fake.createMember({ guildId: guild.id, username: 'stranger-bot', bot: true }).id,
+  };
+
+  const base = testConfig({
+    root,
+    agents: Object.fromEntries(AGENTS.map((agent) => [agent, { port: gateways[agent].port }])),
+    acl: structuredClone(TEST_ACL) as unknown as Record<string, string[]>,
+    ...(options.engine ? { engine: options.engine } : {}),
+  });
+  const discord = configFileSchema.shape.discord.parse({
+    apiBase: fake.apiBase,
+    guildId: guild.id,
+    principals: { users: { [users.bob]: ['tech-lead'] }, roles: { [leads]: ['manager'] } },
+    agentBots: { [users.websterBot]: 'webster' },
+    adminRoleIds: [admins],
+    denyRoleIds: [denied],
+    progressEditIntervalMs: 250,
+    ...options.discord,
+  });
+  const config: Config = {
+    ...base,
+    discord,
+    secrets: { discordToken: fake.token, hooksToken: base.secrets.hooksToken },
+  };
+
+  await deployCommands(config, fake.token);
+  const engine = createEngine({ config, log, sendRetryDelaysMs: [0, 0] });
+  teardown.push(() => engine.close());
+  const bot = startBot({ config, engine, log, healthRefreshMs: 60_000 });
+  teardown.push(() => bot.stop());
+  await bot.ready;
+
+  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, logLines: lines, roles: { leads, admins, denied }, users };
+}
+
+/** Every message the bot sent (created or edited) carried allowed_mentions that ping nobody. */
+export function assertNoPings(world: World): void {
+  const offenders: string[] = [];
+  for (const message of world.fake.botMessages()) {
+    for (const body of message.requestBodies) {
+      // A deferred response ("thinking…") carries nothing that could ping.
+      const data = ((body as { data?: unknown })?.data ?? body) as Record<string, unknown> | undefined;
+      const carries = (key: string): boolean => {
+        const value = data?.[key];
+        return Array.isArray(value) ? value.length > 0 : typeof value === 'string' && value.length > 0;
+      };
+      if (!['content', 'embeds', 'components', 'attachments'].some(carries)) continue;
+      const mentions = (body as { allowed_mentions?: { parse?: unknown[]; users?: unknown[]; roles?: unknown[] } } | undefined)?.allowed_mentions;
+      const ok = mentions !== undefined && Array.isArray(mentions.parse) && mentions.parse.length === 0 && !mentions.users?.length && !mentions.roles?.length;
+      if (!ok) offenders.push(`${message.id} (${message.source}): ${JSON.stringify(mentions)}`);
+    }
+  }
+  if (offenders.length > 0) throw new Error(`messages sent without allowed_mentions { parse: [] }:\n${offenders.join('\n')}`);
+}
+
+/** The text an ephemeral refusal (or any follow-up) of an interaction carries. */
+export function texts(messages: readonly StoredMessage[]): string {
+  return messages.map((message) => message.content).join('\n');
+}
