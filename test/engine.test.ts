@@ -450,3 +450,46 @@ describe('engine: resume', () => {
     assert.match(messages(fixture)[0] ?? '', /RETRY \(attempt 2\): Previous attempt failed: timeout/);
   });
 });
+
+describe('engine: logs', () => {
+  test('the JSONL event log has one line per event, reference fields first, in order', async (t) => {
+    const fixture = await engineFixture(t);
+    fixture.gateway.enqueue({ agent: { write: 'failed' } });
+    await fixture.engine.delegate(request({ runId: 'run-log', maxAttempts: 2 }));
+    const lines = await fixture.eventLines();
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(events.map((e) => [e.event, e.attempt]), [['attempt_start', 1], ['validation_failed', 1], ['attempt_start', 2], ['complete', 2]]);
+    for (const event of events) {
+      assert.deepEqual(Object.keys(event).slice(0, 7), ['timestamp', 'runId', 'agent', 'event', 'detail', 'attempt', 'elapsedMs']);
+      assert.match(String(event.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(event.runId, 'run-log');
+      assert.equal(event.agent, 'tech-lead');
+      for (const noise of ['level', 'time', 'pid', 'hostname', 'msg']) assert.equal(noise in event, false, noise);
+    }
+    assert.equal(events[0]?.detail, TASK);
+    assert.equal(events[1]?.detail, 'Agent reported failure: the source was unreachable');
+    assert.equal(events[3]?.confidence, 'high');
+    assert.match(String(events[3]?.gatewayRunId), /^hook-run-\d+$/);
+    const [file] = await readdir(fixture.config.paths.logDir);
+    assert.equal(file, `${new Date().toISOString().slice(0, 10)}.jsonl`);
+  });
+
+  test('no token appears in any log line: app log, event log, results — even when the gateway echoes it', async (t) => {
+    const good = await engineFixture(t);
+    good.gateway.enqueue({ respond: 'status', status: 500, body: `upstream said: bad header Bearer ${good.gateway.token}`, contentType: 'text/plain' });
+    const retried = await good.engine.delegate(request({ maxAttempts: 2 }));
+    assert.equal(retried.status, 'complete');
+    const wrongToken = 'wrong-token-value-never-logged';
+    const bad = await engineFixture(t, { token: wrongToken });
+    const refused = await bad.engine.delegate(request());
+    const everything = [
+      ...good.captured.lines, ...(await good.eventLines()), JSON.stringify(retried),
+      ...bad.captured.lines, ...(await bad.eventLines()), JSON.stringify(refused),
+    ].join('\n');
+    assert.ok(good.captured.lines.length > 0 && bad.captured.lines.length > 0, 'something was logged');
+    assert.ok(!everything.includes(good.gateway.token), 'the hooks token');
+    assert.ok(!everything.includes(wrongToken), 'the wrong token');
+    assert.ok(!everything.includes(bad.gateway.token));
+    assert.ok((await good.eventLines()).some((line) => line.includes('bad header Bearer [redacted]')));
+  });
+});

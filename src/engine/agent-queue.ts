@@ -74,7 +74,7 @@ export function createAgentQueue(options: { readonly limit: number | ((agent: st
 
   return {
     acquire(agent, { signal, onPosition } = {}) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) return Promise.reject(signal.reason as Error);
       const lane = laneOf(agent);
       if (lane.waiters.length === 0 && lane.active < limitOf(agent)) {
         lane.active += 1;
