@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { isSuccess, type DelegationRequest, type RunResult } from '../src/engine/types.ts';
-import { engineFixture, progressRecorder } from './fakes/engine-harness.ts';
-import { closedPort, handoffText } from './fakes/fake-gateway.ts';
+import { engineFixture, progressRecorder, tempDir } from './fakes/engine-harness.ts';
+import { closedPort, handoffText, startFakeGateway } from './fakes/fake-gateway.ts';
 
 const TASK = 'Summarise the thermal study';
 
@@ -157,6 +159,36 @@ describe('engine: outcomes', () => {
   });
 });
 
+describe('engine: a handoff that cannot be read', () => {
+  test('an unreadable handoff is retried, then the run ends in error with the read error (engine run as an unprivileged user)', async (t) => {
+    const gateway = await startFakeGateway({ script: { agent: { write: 'none' } } });
+    const root = await tempDir(t, 'hq-unreadable-');
+    t.after(() => gateway.close());
+    await chmod(root, 0o777);
+    // The agent (this process, root) leaves a file the engine (another user) may not read.
+    gateway.on('run', (run) => {
+      writeFileSync(run.handoffPath ?? '', handoffText('valid', run.runId ?? '', 'tech-lead'));
+      chmodSync(run.handoffPath ?? '', 0o000);
+    });
+    const script = `
+      import { createEngine } from ${JSON.stringify(path.resolve('src/engine/engine.ts'))};
+      import { captureLog, testConfig } from ${JSON.stringify(path.resolve('test/fakes/engine-harness.ts'))};
+      const config = testConfig({ root: ${JSON.stringify(root)}, agents: { 'tech-lead': { port: ${gateway.port} } }, acl: { operator: ['tech-lead'] }, sharedToken: ${JSON.stringify(gateway.token)} });
+      const engine = createEngine({ config, log: captureLog().log, sendRetryDelaysMs: [0, 0] });
+      const result = await engine.delegate({ runId: 'run-eacces', agent: 'tech-lead', task: 't', principals: ['operator'], maxAttempts: 2 });
+      await engine.close();
+      process.stdout.write(JSON.stringify(result));`;
+    const asNobody = process.getuid?.() === 0 ? { uid: 65_534, gid: 65_534 } : {};
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { ...asNobody, encoding: 'utf8' });
+    const result = JSON.parse(stdout) as RunResult;
+    assert.equal(result.status, 'error');
+    assert.match(String(result.notes), /^Failed to read handoff file: EACCES/);
+    assert.equal(result.attempts, 2);
+    assert.match(String(gateway.hookRequests[1]?.body?.message), /Previous attempt failed: error: Failed to read handoff file: EACCES/);
+    assert.deepEqual((await readdir(path.join(root, 'handoffs'))).sort(), ['run-eacces.json', 'run-eacces.prev.json']);
+  });
+});
+
 describe('engine: refusals before anything is touched', () => {
   test('a run id with path traversal is refused and nothing is written or sent', async (t) => {
     const fixture = await engineFixture(t);
@@ -260,6 +292,12 @@ describe('engine: the gateway', () => {
     assert.ok(Date.now() - started < 3_000);
     assert.equal(fixture.gateway.hookRequests[0]?.body?.waitForCompletion, true);
     assert.deepEqual(progress.seen.map((p) => p.type), ['queued', 'sent', 'waiting', 'done']);
+  });
+
+  test('with waitForCompletion against a gateway that answers at admission, the engine keeps waiting for the file', async (t) => {
+    const fixture = await engineFixture(t, { engine: { waitForCompletion: true, completionGraceMs: 50 }, gateway: { ignoreWaitForCompletion: true, script: { agent: { afterMs: 300 } } } });
+    const result = await fixture.engine.delegate(request());
+    assert.equal(result.status, 'complete');
   });
 
   test('with waitForCompletion, the handoff is taken as soon as it is written, before the run settles', async (t) => {

@@ -311,7 +311,12 @@ export function createEngine(options: EngineOptions): Engine {
       logSendErrors(run, attempt, startedAt, sent.failures);
       if (!sent.ok) return sent.aborted ? NEVER : sendFailure(sent);
       gatewayRunId = sent.gatewayRunId;
-      const completionStatus = typeof sent.completion?.status === 'string' ? sent.completion.status : undefined;
+      if (sent.completion === undefined) {
+        // A gateway that ignored waitForCompletion answered at admission: nothing has settled.
+        run.log.info({ attempt, gatewayRunId }, 'the gateway admitted the run without waiting for its completion');
+        return NEVER;
+      }
+      const completionStatus = typeof sent.completion.status === 'string' ? sent.completion.status : undefined;
       run.log.info({ attempt, gatewayRunId, completionStatus }, "the gateway reports the agent's run settled");
       try {
         await sleep(settings.completionGraceMs, undefined, { signal: postSignal });

@@ -91,6 +91,8 @@ export interface FakeGatewayOptions {
   readonly channels?: readonly string[];
   readonly script?: RequestScript;
   readonly health?: HealthMode;
+  /** Behave like a gateway without waitForCompletion: answer at admission even when asked to wait. */
+  readonly ignoreWaitForCompletion?: boolean;
 }
 
 export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
@@ -114,6 +116,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   #failedAuth: number[] = [];
   #sequence = 0;
   #closed = false;
+  #ignoreWait: boolean;
 
   constructor(options: FakeGatewayOptions = {}) {
     super();
@@ -121,6 +124,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     this.#default = options.script ?? { respond: 'admit' };
     this.#health = options.health ?? 'ok';
     this.#channels = options.channels ?? ['discord'];
+    this.#ignoreWait = options.ignoreWaitForCompletion ?? false;
     this.#server = createServer((request, response) => void this.#handle(request, response));
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket);
@@ -368,7 +372,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   }
 
   #answerRun(run: FakeRun, body: Record<string, unknown>, response: ServerResponse, recorded: RecordedRequest): void {
-    if (body.waitForCompletion !== true) {
+    if (body.waitForCompletion !== true || this.#ignoreWait) {
       recorded.status = 200;
       return this.#text(response, 200, JSON.stringify({ ok: true, runId: run.gatewayRunId }), 'application/json; charset=utf-8');
     }
