@@ -16,6 +16,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import type { Logger } from '../log.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
 import { NO_PINGS } from './no-pings.ts';
 
 export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'files' | 'components'>;
@@ -47,14 +48,16 @@ export function createInteractionReply(
   let tokenDead = false;
 
   async function showInChannel(payload: ReplyPayload): Promise<void> {
+    // Every version says why it is here, so the final edit does not drop the requester's name.
+    const note = `<@${options.requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
+    const content = truncate([note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
     if (channelMessage) {
-      await channelMessage.edit({ ...payload, allowedMentions: NO_PINGS });
+      await channelMessage.edit({ ...payload, content, allowedMentions: NO_PINGS });
       return;
     }
     const channel = (interaction.channel ?? (interaction.channelId ? await interaction.client.channels.fetch(interaction.channelId) : null)) as SendableChannels | null;
     if (!channel || !('send' in channel)) throw new Error(`the original channel ${interaction.channelId ?? '(none)'} cannot be reached`);
-    const note = `<@${options.requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
-    channelMessage = await channel.send({ ...payload, content: [note, payload.content].filter(Boolean).join('\n'), allowedMentions: NO_PINGS });
+    channelMessage = await channel.send({ ...payload, content, allowedMentions: NO_PINGS });
   }
 
   return {

@@ -136,3 +136,30 @@ export function assertNoPings(world: World): void {
 export function texts(messages: readonly StoredMessage[]): string {
   return messages.map((message) => message.content).join('\n');
 }
+
+/**
+ * The answer an interaction got that only its user may see: an ephemeral reply or follow-up,
+ * never a public message. (When a public deferred reply is deleted and followed up, the fake
+ * Discord currently folds the follow-up into the deleted "thinking…" message; that is still
+ * not public, so it is accepted here too.)
+ */
+export async function privateAnswer(world: World, interactionId: string, timeoutMs = 5_000): Promise<StoredMessage> {
+  const find = (): StoredMessage | undefined =>
+    world.fake.allMessages().find((m) => m.interactionId === interactionId && m.content.length > 0 && !m.loading);
+  const found = find() ?? (await new Promise<StoredMessage>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      offs.forEach((off) => off());
+      reject(new Error(`no answer to interaction ${interactionId} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const check = (): void => {
+      const message = find();
+      if (!message) return;
+      clearTimeout(timer);
+      offs.forEach((off) => off());
+      resolve(message);
+    };
+    const offs = [world.fake.on('message_create', check), world.fake.on('message_update', check)];
+  }));
+  if (!found.ephemeral && !found.deleted) throw new Error(`the answer to interaction ${interactionId} is public: ${found.content}`);
+  return found;
+}
