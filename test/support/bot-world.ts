@@ -44,8 +44,12 @@ export interface World {
   readonly bot: Bot;
   readonly logLines: string[];
   readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
-  /** alice: role leads (→ manager); bob: user mapping (→ tech-lead); carol: unmapped; dana: admin role only; */
-  readonly users: Readonly<Record<'alice' | 'bob' | 'carol' | 'dana' | 'websterBot' | 'strangerBot', string>>;
+  /**
+   * alice: role leads (→ manager); bob: user id (→ tech-lead); erin: user id (→ secretary, whose
+   * ACL row is empty); carol: unmapped; dana: admin role only; websterBot: webster's bot account;
+   * strangerBot: a bot not in discord.agentBots.
+   */
+  readonly users: Readonly<Record<'alice' | 'bob' | 'carol' | 'dana' | 'erin' | 'websterBot' | 'strangerBot', string>>;
 }
 
 export async function startWorld(t: TestContext, options: WorldOptions = {}): Promise<World> {
@@ -76,6 +80,7 @@ export async function startWorld(t: TestContext, options: WorldOptions = {}): Pr
     bob: fake.createMember({ guildId: guild.id, username: 'bob' }).id,
     carol: fake.createMember({ guildId: guild.id, username: 'carol' }).id,
     dana: fake.createMember({ guildId: guild.id, username: 'dana', roles: [admins] }).id,
+    erin: fake.createMember({ guildId: guild.id, username: 'erin' }).id,
     websterBot: fake.createMember({ guildId: guild.id, username: 'webster-bot', bot: true }).id,
     strangerBot: fake.createMember({ guildId: guild.id, username: 'stranger-bot', bot: true }).id,
   };
@@ -89,7 +94,7 @@ export async function startWorld(t: TestContext, options: WorldOptions = {}): Pr
   const discord = configFileSchema.shape.discord.parse({
     apiBase: fake.apiBase,
     guildId: guild.id,
-    principals: { users: { [users.bob]: ['tech-lead'] }, roles: { [leads]: ['manager'] } },
+    principals: { users: { [users.bob]: ['tech-lead'], [users.erin]: ['secretary'] }, roles: { [leads]: ['manager'] } },
     agentBots: { [users.websterBot]: 'webster' },
     adminRoleIds: [admins],
     denyRoleIds: [denied],
