@@ -57,6 +57,8 @@ describe('engine: outcomes', () => {
     assert.equal(result.confidence, 'low');
     assert.equal(result.attempts, 2);
     assert.match(messages(fixture)[1] ?? '', /RETRY \(attempt 2\): Previous attempt failed: partial with low confidence/);
+    const events = (await fixture.events()).filter((e) => e.event !== 'attempt_start').map((e) => [e.event, e.attempt, e.detail, e.confidence]);
+    assert.deepEqual(events, [['validation_failed', 1, 'partial with low confidence', undefined], ['complete', 2, 'partial', 'low']]);
   });
 
   test('blocked is final at once, whatever attempts remain', async (t) => {

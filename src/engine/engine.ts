@@ -153,10 +153,9 @@ export function createEngine(options: EngineOptions): Engine {
     const of = `(attempt ${attempt}/${run.policy.maximumAttempts})`;
     switch (outcome.kind) {
       case 'handoff': {
-        // A valid handoff (a low-confidence partial on the last attempt is still a partial), a
-        // failed one on the last attempt, or a blocked one: the agent's own answer, as it wrote it.
+        // Failed on the last attempt, or blocked: the agent's own answer, as it wrote it.
         if (verdict.disposition === 'accept') return resultOf(run, verdict.handoff);
-        if (verdict.disposition === 'stop' || verdict.problem === undefined || verdict.problem === 'failed') return resultOf(run, verdict.handoff ?? {});
+        if (verdict.disposition === 'stop' || verdict.problem === 'failed') return resultOf(run, verdict.handoff ?? {});
         const fields = verdict.handoff !== undefined ? { ...verdict.handoff, status: RunStatus.invalid, notes: verdict.detail } : { status: RunStatus.invalid, result: outcome.data, notes: verdict.detail };
         return resultOf(run, fields, ErrorCode.HANDOFF_INVALID);
       }
@@ -190,17 +189,17 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  function logOutcome(run: Run, attempt: number, startedAt: number, outcome: AttemptOutcome, verdict: Verdict, gatewayRunId: string | undefined): void {
+  function logOutcome(run: Run, attempt: number, startedAt: number, outcome: AttemptOutcome, verdict: Verdict, gatewayRunId: string | undefined, answer: Handoff | undefined): void {
     const base = { runId: run.runId, agent: run.agent, attempt, elapsedMs: Date.now() - startedAt };
     const handoff: Handoff | undefined = verdict.handoff;
-    if (verdict.disposition === 'accept') {
-      events({ ...base, event: EventName.complete, detail: verdict.handoff.status, extra: { confidence: verdict.handoff.confidence ?? null, gatewayRunId } });
+    if (answer !== undefined) {
+      events({ ...base, event: EventName.complete, detail: answer.status, extra: { confidence: answer.confidence ?? null, gatewayRunId } });
     } else if (outcome.kind === 'timeout') {
       events({ ...base, event: EventName.timeout, detail: '', extra: { gatewayRunId } });
     } else if (outcome.kind === 'send_failed') {
       events({ ...base, event: EventName.sendFailed, detail: `Failed to send task: ${outcome.error}`, extra: { httpStatus: outcome.httpStatus } });
     } else {
-      events({ ...base, event: EventName.validationFailed, detail: verdict.detail, extra: { status: handoff?.status ?? outcome.kind, gatewayRunId } });
+      events({ ...base, event: EventName.validationFailed, detail: verdict.disposition === 'accept' ? '' : verdict.detail, extra: { status: handoff?.status ?? outcome.kind, gatewayRunId } });
     }
   }
 
@@ -366,7 +365,7 @@ export function createEngine(options: EngineOptions): Engine {
     const present = await watch.peek(run.runId);
     if (present.kind === 'absent') return undefined;
     const verdict = classifyOutcome(present, run.strict);
-    const lateHandoff = verdict.disposition === 'accept' ? verdict.handoff : verdict.disposition === 'retry' && verdict.problem === undefined ? verdict.handoff : undefined;
+    const lateHandoff = validHandoffOf(verdict);
     if (lateHandoff !== undefined) {
       events({ runId: run.runId, agent: run.agent, event: EventName.lateArrival, detail: 'Handoff file arrived between retries', attempt, extra: { status: lateHandoff.status, confidence: lateHandoff.confidence ?? null } });
       return finish(run, resultOf(run, lateHandoff));
@@ -425,12 +424,15 @@ export function createEngine(options: EngineOptions): Engine {
       const { outcome, startedAt, gatewayRunId } = end;
       if (isFileOutcome(outcome)) run.emit({ type: 'handoff_seen', runId: run.runId, attempt });
       const verdict = classifyOutcome(outcome, run.strict);
-      logOutcome(run, attempt, startedAt, outcome, verdict, gatewayRunId);
-      const accepted = verdict.disposition === 'accept';
-      journal?.attemptEnded(run.runId, attempt, accepted ? 'accepted' : outcome.kind, accepted ? verdict.handoff.status : verdict.reason);
+      const retry = shouldRetry(verdict, attempt, run.policy);
+      // The run's answer: an accepted handoff, or a valid one kept only because no attempt is left.
+      const answer = verdict.disposition === 'accept' ? verdict.handoff : retry ? undefined : validHandoffOf(verdict);
+      logOutcome(run, attempt, startedAt, outcome, verdict, gatewayRunId, answer);
+      if (answer !== undefined) journal?.attemptEnded(run.runId, attempt, 'accepted', answer.status);
+      else journal?.attemptEnded(run.runId, attempt, outcome.kind, reasonOf(verdict));
 
-      if (accepted) return finish(run, resultOf(run, verdict.handoff));
-      if (shouldRetry(verdict, attempt, run.policy)) {
+      if (answer !== undefined) return finish(run, resultOf(run, answer));
+      if (retry && verdict.disposition !== 'accept') {
         run.prevError = verdict.reason;
         if (isFileOutcome(outcome)) await handoffs().moveAside(run.runId);
         run.emit({ type: 'retrying', runId: run.runId, attempt: attempt + 1, maxAttempts: run.policy.maximumAttempts, reason: verdict.reason });
@@ -604,6 +606,17 @@ export function createEngine(options: EngineOptions): Engine {
  */
 function idempotencyKeyOf(run: Run, attempt: number): string {
   return `${run.runId}:${attempt}:${run.acceptedAt}`;
+}
+
+/** The handoff when it passed validation: accepted, or a low-confidence partial (valid, but worth a retry). */
+function validHandoffOf(verdict: Verdict): Handoff | undefined {
+  if (verdict.disposition === 'accept') return verdict.handoff;
+  return verdict.disposition === 'retry' && verdict.problem === undefined ? verdict.handoff : undefined;
+}
+
+/** The retry note's text for a verdict that did not accept. */
+function reasonOf(verdict: Verdict): string {
+  return verdict.disposition === 'accept' ? '' : verdict.reason;
 }
 
 function capitalise(text: string): string {
