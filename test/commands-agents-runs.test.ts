@@ -17,7 +17,7 @@ import { startBot, type Bot } from '../src/discord/bot.ts';
 import { deployCommands } from '../src/discord/deploy-commands.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { captureLog, tempDir, testConfig } from './fakes/engine-harness.ts';
-import { FakeDiscord } from './fakes/fake-discord/index.ts';
+import { FakeDiscord, type OptionInput } from './fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway } from './fakes/fake-gateway.ts';
 
 const GUILD = '100000000000000001';
@@ -468,7 +468,7 @@ test('/runs over Discord hides the runs of agents the caller may not reach, exce
   seed('bob-webster', 'webster', users.bob, T0 + 1);
   seed('alice-webster', 'webster', users.alice, T0 + 2);
 
-  const ask = async (userId: string, options: Record<string, unknown> = {}) => {
+  const ask = async (userId: string, options: Record<string, OptionInput> = {}) => {
     const handle = fake.sendSlashCommand({ channelId: channels.general!, userId, name: 'runs', options });
     return (await handle.original((m) => m.embeds.length > 0, 10_000)).embeds[0]?.description ?? '';
   };
