@@ -4,13 +4,15 @@
  * handoffs; the real engine; and the real bot, started as in production and pointed at the
  * fake through config. Every piece registers its teardown the moment it exists.
  */
-import type { TestContext } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { configFileSchema, type Config } from '../../src/config.ts';
 import { startBot, type Bot } from '../../src/discord/bot.ts';
 import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
-import { captureLog, tempDir, testConfig } from '../fakes/engine-harness.ts';
+import { captureLog, testConfig } from '../fakes/engine-harness.ts';
 import { FakeDiscord, type FakeGuild, type StoredMessage } from '../fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway, type RequestScript } from '../fakes/fake-gateway.ts';
 
@@ -52,14 +54,20 @@ export interface World {
   readonly users: Readonly<Record<'alice' | 'bob' | 'carol' | 'dana' | 'erin' | 'websterBot' | 'strangerBot', string>>;
 }
 
-export async function startWorld(t: TestContext, options: WorldOptions = {}): Promise<World> {
+/** Where a world registers its teardown: a node:test TestContext, or the demo's own list. */
+export interface Scope {
+  after(fn: () => unknown): void;
+}
+
+export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<World> {
   // node:test runs `after` hooks first-in first-out; a world must come down last-in first-out
   // (the bot before the fake Discord it is connected to), so teardowns go on one stack.
   const teardown: (() => unknown)[] = [];
   t.after(async () => {
     for (const step of teardown.reverse()) await step();
   });
-  const root = await tempDir(t, 'hq-bot-');
+  const root = await mkdtemp(path.join(os.tmpdir(), 'hq-bot-'));
+  teardown.push(() => rm(root, { recursive: true, force: true }));
   const { log, lines } = captureLog('debug');
 
   const gateways = {} as Record<AgentName, FakeGateway>;
