@@ -1,0 +1,131 @@
+/**
+ * Scenario (c), issue 3: 500 runs at once over 8 agents in one process. Eight fake gateways
+ * (in their own process) each write a valid handoff 200 ms after the POST; the engine, in this
+ * process, starts all 500 delegations in the same tick. Measured: how long after the agent
+ * delay the last run resolved, resident memory, and file watchers while they all wait.
+ */
+import { loadConfig } from '../src/config.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import type { RunResult } from '../src/engine/types.ts';
+import { createLogger } from '../src/log.ts';
+import { startGatewayHost } from './lib/gateway-host.ts';
+import { fsWatchHandles, inotifyWatches, maxRssMB, rssMB } from './lib/process-probe.ts';
+import { runScenario } from './lib/scenario.ts';
+import { max, median, percentile } from './lib/stats.ts';
+import { createWorkspace } from './lib/workspace.ts';
+
+const AGENTS = ['manager', 'tech-lead', 'secretary', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster'];
+const RUNS = 500;
+const AGENT_DELAY_MS = 200;
+const ROUNDS = 3;
+const RUN_LIMIT_MS = 20_000;
+const SAMPLE_EVERY_MS = 5;
+
+interface Round {
+  readonly notComplete: number;
+  readonly lastResolvedMs: number;
+  readonly p50Ms: number;
+  /** First call → the last run's POST sent. */
+  readonly lastSentMs: number;
+  /** POST sent → resolved, median over the runs (the agent delay included). */
+  readonly afterSentP50Ms: number;
+  readonly peakRssMB: number;
+  readonly peakWatchHandles: number;
+  readonly peakInotify: number;
+  readonly watchHandlesWhileWaiting: number;
+}
+
+await runScenario({
+  id: 'c 500 at once',
+  issue: 3,
+  title: `${RUNS} runs at once over ${AGENTS.length} agents in one process`,
+  method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; RSS and fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) sampled every ${SAMPLE_EVERY_MS} ms; ${ROUNDS} rounds, one engine, fresh run ids; medians, peaks are maxima`,
+  limitMs: 120_000,
+  async run() {
+    const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } } });
+    const workspace = createWorkspace('c', { agents: host.ports, engine: { maxConcurrentPerAgent: 1_000 } });
+    const config = loadConfig({ ...workspace.env });
+    const engine = createEngine({ config, log: createLogger({ level: 'warn' }) });
+    const baselineRss = rssMB();
+    const rounds: Round[] = [];
+    try {
+      // One run first, so the watcher and the pools exist before the clock starts.
+      await engine.delegate({ runId: 'bench-c-warm', agent: AGENTS[0]!, task: 'warm', principals: [config.operatorPrincipal], deliver: false });
+      for (let round = 0; round < ROUNDS; round += 1) {
+        let peakRss = rssMB();
+        let peakHandles = fsWatchHandles();
+        let peakInotify = inotifyWatches();
+        let waiting = 0;
+        let handlesWhileWaiting = 0;
+        const sampler = setInterval(() => {
+          peakRss = Math.max(peakRss, rssMB());
+          peakHandles = Math.max(peakHandles, fsWatchHandles());
+          peakInotify = Math.max(peakInotify, inotifyWatches());
+        }, SAMPLE_EVERY_MS);
+        const started = performance.now();
+        const latencies: number[] = [];
+        const sentAt: number[] = [];
+        const afterSent: number[] = [];
+        const runs: Promise<RunResult>[] = [];
+        for (let i = 0; i < RUNS; i += 1) {
+          const agent = AGENTS[i % AGENTS.length]!;
+          runs.push(
+            engine
+              .delegate(
+                { runId: `bench-c-${round}-${i}`, agent, task: `fan-out ${i}`, principals: [config.operatorPrincipal], deliver: false, timeoutSeconds: 30 },
+                {
+                  signal: AbortSignal.timeout(RUN_LIMIT_MS),
+                  onProgress: (progress) => {
+                    if (progress.type !== 'waiting') return;
+                    sentAt[i] = performance.now() - started;
+                    waiting += 1;
+                    if (waiting === RUNS) handlesWhileWaiting = fsWatchHandles();
+                  },
+                },
+              )
+              .then((result) => {
+                const at = performance.now() - started;
+                latencies.push(at);
+                afterSent.push(at - (sentAt[i] ?? at));
+                return result;
+              }),
+          );
+        }
+        const results = await Promise.all(runs);
+        const lastResolved = performance.now() - started;
+        clearInterval(sampler);
+        const failed = results.filter((result) => result.status !== 'complete');
+        if (failed.length > 0) process.stderr.write(`round ${round}: ${failed.length} runs did not complete, e.g. ${failed[0]?.status}: ${String(failed[0]?.notes)}\n`);
+        rounds.push({
+          notComplete: failed.length,
+          lastResolvedMs: lastResolved,
+          p50Ms: percentile(latencies, 50),
+          lastSentMs: max(sentAt.filter((v) => v !== undefined)),
+          afterSentP50Ms: percentile(afterSent, 50),
+          peakRssMB: Math.max(peakRss, rssMB()),
+          peakWatchHandles: peakHandles,
+          peakInotify,
+          watchHandlesWhileWaiting: handlesWhileWaiting,
+        });
+        if (process.env.BENCH_VERBOSE) process.stderr.write(`round ${round}: ${JSON.stringify(rounds.at(-1))}\n`);
+      }
+    } finally {
+      await engine.close();
+      await host.stop();
+      workspace.dispose();
+    }
+    return [
+      { metric: `runs not complete (of ${RUNS} x ${ROUNDS})`, value: rounds.reduce((sum, r) => sum + r.notComplete, 0), unit: 'count', target: { max: 0 } },
+      { metric: 'last run resolved after agent delay', value: median(rounds.map((r) => r.lastResolvedMs)) - AGENT_DELAY_MS, unit: 'ms', target: { max: 500 } },
+      { metric: 'run latency p50 (incl. 200 ms delay)', value: median(rounds.map((r) => r.p50Ms)), unit: 'ms' },
+      { metric: 'last POST sent after first call', value: median(rounds.map((r) => r.lastSentMs)), unit: 'ms' },
+      { metric: 'POST sent → resolved p50 (incl. delay)', value: median(rounds.map((r) => r.afterSentP50Ms)), unit: 'ms' },
+      { metric: 'peak RSS (sampled)', value: max(rounds.map((r) => r.peakRssMB)), unit: 'MB', target: { max: 150 } },
+      { metric: 'max RSS (getrusage)', value: maxRssMB(), unit: 'MB', target: { max: 150 } },
+      { metric: 'RSS before the first round', value: baselineRss, unit: 'MB' },
+      { metric: `fs.watch handles, all ${RUNS} waiting`, value: max(rounds.map((r) => r.watchHandlesWhileWaiting)), unit: 'count', target: { max: 1 } },
+      { metric: 'fs.watch handles, peak', value: max(rounds.map((r) => r.peakWatchHandles)), unit: 'count' },
+      { metric: 'inotify watches, peak', value: max(rounds.map((r) => r.peakInotify)), unit: 'count' },
+    ];
+  },
+});

@@ -1,0 +1,102 @@
+/**
+ * Fake OpenClaw gateways (test/fakes/fake-gateway.ts) in their own process, so the process
+ * being measured pays neither their CPU nor their memory. The parent forks this file, gets
+ * the ports back over IPC, hears of each agent run ({ type: 'run', runId }), and can change
+ * the agents' script; the gateways die with the IPC channel.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { startFakeGateway, type FakeGateway, type RequestScript } from '../../test/fakes/fake-gateway.ts';
+import { BENCH_HOOKS_TOKEN } from './workspace.ts';
+
+export interface GatewayHostSpec {
+  readonly agents: readonly string[];
+  readonly script: RequestScript;
+}
+
+type ToHost = { readonly type: 'script'; readonly script: RequestScript };
+type FromHost =
+  | { readonly type: 'ready'; readonly ports: Record<string, number> }
+  | { readonly type: 'run'; readonly agent: string; readonly runId: string | undefined }
+  | { readonly type: 'scripted' };
+
+export interface GatewayHost {
+  readonly ports: Readonly<Record<string, number>>;
+  /** Resolves when the gateway of `agent` starts the agent run for `runId`. */
+  nextRun(runId: string): Promise<void>;
+  setScript(script: RequestScript): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const START_LIMIT_MS = 20_000;
+
+export async function startGatewayHost(spec: GatewayHostSpec): Promise<GatewayHost> {
+  const child: ChildProcess = fork(import.meta.filename, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const runWaiters = new Map<string, () => void>();
+  const seenRuns = new Set<string>();
+  let scripted: (() => void) | undefined;
+  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('gateway host did not start')), START_LIMIT_MS);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`gateway host exited with ${code}`)));
+    child.on('message', (raw) => {
+      const message = raw as FromHost;
+      if (message.type === 'ready') {
+        clearTimeout(timer);
+        resolve(message.ports);
+      } else if (message.type === 'run' && message.runId !== undefined) {
+        const waiter = runWaiters.get(message.runId);
+        if (waiter) {
+          runWaiters.delete(message.runId);
+          waiter();
+        } else seenRuns.add(message.runId);
+      } else if (message.type === 'scripted') scripted?.();
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    ports,
+    nextRun(runId) {
+      if (seenRuns.delete(runId)) return Promise.resolve();
+      return new Promise((resolve) => runWaiters.set(runId, resolve));
+    },
+    setScript(script) {
+      return new Promise((resolve) => {
+        scripted = resolve;
+        child.send({ type: 'script', script } satisfies ToHost);
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function host(spec: GatewayHostSpec): Promise<void> {
+  const gateways = new Map<string, FakeGateway>();
+  for (const agent of spec.agents) {
+    const gateway = await startFakeGateway({ token: BENCH_HOOKS_TOKEN, script: spec.script });
+    gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
+    gateways.set(agent, gateway);
+  }
+  const close = async (): Promise<void> => {
+    await Promise.all([...gateways.values()].map((gateway) => gateway.close()));
+    process.exit(0);
+  };
+  process.on('message', (raw) => {
+    const message = raw as ToHost;
+    if (message.type === 'script') {
+      for (const gateway of gateways.values()) gateway.setDefault(message.script);
+      process.send?.({ type: 'scripted' } satisfies FromHost);
+    }
+  });
+  process.on('disconnect', () => void close());
+  process.on('SIGTERM', () => void close());
+  process.send?.({ type: 'ready', ports: Object.fromEntries([...gateways].map(([agent, gateway]) => [agent, gateway.port])) } satisfies FromHost);
+}
+
+if (process.argv[1] === import.meta.filename && process.send) {
+  await host(JSON.parse(process.argv[2] ?? '{}') as GatewayHostSpec);
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: every scenario in its own Node process (so one scenario's memory and
+ * watchers do not colour the next), one after the other, then one table.
+ * `npm run bench -- <part of a file name>` runs only the matching scenarios.
+ */
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { renderTable, type ScenarioReport } from './lib/report.ts';
+
+const BENCH_DIR = import.meta.dirname;
+
+/**
+ * The scenarios, in order. Each file is `bench/<name>.bench.ts` and calls runScenario().
+ * Later issues add their files to this list, in their group:
+ * - issue 4 (Discord, through the fake Discord): 50 `/delegate` at once → deferred p99 ≤ 250 ms;
+ *   slash command → embed posted with the agent answering after 200 ms, p50 ≤ 300 ms.
+ * - issue 5 (run store): engine figures with and without the store (≤ 10 % slower);
+ *   restart with 500 pending runs ready in ≤ 2 s.
+ */
+const SCENARIOS: readonly string[] = [
+  // issue 3: the engine and the CLI
+  'handoff-to-resolved.bench.ts',
+  'cli-run-wall-time.bench.ts',
+  'fan-out-500-runs.bench.ts',
+  // issue 4: the Discord bot — add here
+  // issue 5: durable runs — add here
+];
+
+/** A scenario that hangs is killed after this, and reported as failed. */
+const SCENARIO_KILL_MS = 240_000;
+
+function runOne(file: string): Promise<ScenarioReport> {
+  const started = performance.now();
+  const failed = (error: string): ScenarioReport => ({
+    id: file.replace(/\.bench\.ts$/, ''),
+    issue: 0,
+    title: file,
+    method: '',
+    figures: [],
+    durationMs: performance.now() - started,
+    error,
+  });
+  return new Promise((resolve) => {
+    let report: ScenarioReport | undefined;
+    const child = fork(path.join(BENCH_DIR, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_KILL_MS);
+    child.on('message', (message) => {
+      report = message as ScenarioReport;
+    });
+    child.on('error', (error) => {
+      clearTimeout(killer);
+      resolve(failed(error.message));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve(report ?? failed(signal ? `killed by ${signal}` : `exited with ${code} without a report`));
+    });
+  });
+}
+
+const filters = process.argv.slice(2);
+const selected = filters.length === 0 ? SCENARIOS : SCENARIOS.filter((file) => filters.some((f) => file.includes(f)));
+if (selected.length === 0) {
+  process.stderr.write(`no scenario matches ${filters.join(' ')}; scenarios: ${SCENARIOS.join(', ')}\n`);
+  process.exit(2);
+}
+
+const cpus = os.cpus();
+process.stdout.write(
+  `hq-delegate bench: Node ${process.version}, ${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}, ${os.platform()} ${os.release()}\n`,
+);
+const reports: ScenarioReport[] = [];
+for (const file of selected) {
+  process.stdout.write(`running ${file} ...\n`);
+  reports.push(await runOne(file));
+}
+process.stdout.write('\n' + renderTable(reports) + '\n');
+for (const report of reports) if (report.error) process.stderr.write(`\n${report.id}: ${report.error}\n`);
+process.exitCode = reports.some((report) => report.error) ? 1 : 0;

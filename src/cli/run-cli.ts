@@ -1,0 +1,184 @@
+/**
+ * The orchestrate command as a function: arguments in, printed output and an exit code out.
+ * Wiring only, in the order the reference script works (ACL, agent, health, context, run):
+ * parse → dotenv → config → logger → request checks → context → engine.delegate → render.
+ * stdout carries only the result; logs and human notes go to stderr.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
+import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
+import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
+
+/**
+ * Everything heavy (zod, pino, undici, chokidar), loaded only once the arguments are known
+ * good: `--help` and usage errors answer at Node's start-up speed.
+ */
+async function loadParts() {
+  const [dotenv, config, engine, eventLog, runId, log, acl, channel] = await Promise.all([
+    import('dotenv'),
+    import('../config.ts'),
+    import('../engine/engine.ts'),
+    import('../engine/event-log.ts'),
+    import('../engine/run-id.ts'),
+    import('../log.ts'),
+    import('../access/acl.ts'),
+    import('./channel-context-source.ts'),
+  ]);
+  return {
+    loadDotenv: dotenv.config,
+    loadConfig: config.loadConfig,
+    createEngine: engine.createEngine,
+    createEventLog: eventLog.createEventLog,
+    EventName: eventLog.EventName,
+    newRunId: runId.newRunId,
+    validateRunId: runId.validateRunId,
+    createLogger: log.createLogger,
+    authorize: acl.authorize,
+    readChannelContext: channel.readChannelContext,
+  };
+}
+type Parts = Awaited<ReturnType<typeof loadParts>>;
+
+export interface CliIo {
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
+  readonly signal?: AbortSignal;
+}
+
+export interface CliOutcome extends Rendered {
+  /** Closes what the run opened (watcher, HTTP pools, logger); call after printing. */
+  readonly close: () => Promise<void>;
+}
+
+const NOTHING_TO_CLOSE = async (): Promise<void> => {};
+
+function outcome(rendered: Rendered, close: () => Promise<void> = NOTHING_TO_CLOSE): CliOutcome {
+  return { ...rendered, close };
+}
+
+/** The CLI logs at warn unless LOG_LEVEL says otherwise: a script reading stdout wants quiet. */
+function cliLogLevel(config: Config, env: NodeJS.ProcessEnv): string {
+  return env.LOG_LEVEL ? config.logLevel : 'warn';
+}
+
+async function readContextFile(file: string, maxBytes: number): Promise<string> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Context file is not a regular file: ${file}`);
+    size = info.size;
+  } catch (error) {
+    if (isHqError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new HqError(
+      ErrorCode.CONTEXT_UNAVAILABLE,
+      code === 'ENOENT' ? `Context file not found: ${file}` : `Context file cannot be read (${code ?? 'error'}): ${file}`,
+      { cause: error },
+    );
+  }
+  if (size > maxBytes) {
+    throw new HqError(
+      ErrorCode.CONTEXT_UNAVAILABLE,
+      `Context file is ${size} bytes, over the ${maxBytes}-byte cap (discord.contextFileMaxBytes): ${file}`,
+    );
+  }
+  return readFile(file, 'utf8');
+}
+
+function buildRequest(options: CliOptions, config: Config, runId: string, task: string, context: string | undefined): DelegationRequest {
+  return {
+    runId,
+    agent: options.agent,
+    task,
+    principals: [options.caller ?? config.operatorPrincipal],
+    ...(context === undefined ? {} : { context }),
+    maxAttempts: options.maxAttempts ?? config.engine.defaultMaxAttempts,
+    timeoutSeconds: options.timeoutSeconds ?? config.engine.defaultTimeoutSeconds,
+    strict: options.strict ?? config.engine.strict,
+    deliver: options.deliver ?? config.engine.deliver,
+    wait: options.wait,
+    ...(options.workflowId === undefined ? {} : { workflowRunId: options.workflowId }),
+    ...(options.stepId === undefined ? {} : { stepId: options.stepId }),
+    origin: { kind: 'cli' },
+  };
+}
+
+/**
+ * With a context to gather (file, channel history) the engine's own checks (run id, agent,
+ * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
+ * written to the event log as the engine writes it. The engine checks all of them again.
+ */
+function checkBeforeGatheringContext(parts: Parts, engine: Engine, options: CliOptions, config: Config, runId: string): void {
+  const { authorize, createEventLog, EventName, validateRunId } = parts;
+  validateRunId(runId);
+  const known = engine.agents().map((agent) => agent.name);
+  if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
+  const principals = [options.caller ?? config.operatorPrincipal];
+  const decision = authorize(principals, options.agent, config.acl);
+  if (decision.allowed) return;
+  const events = createEventLog({ dir: config.paths.logDir });
+  events.write({ runId, agent: options.agent, event: EventName.aclDenied, detail: `caller=${principals.join(',')}`, extra: { code: decision.code } });
+  events.close();
+  throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
+}
+
+export async function runCli(io: CliIo): Promise<CliOutcome> {
+  let options: CliOptions;
+  try {
+    const parsed = parseCliArgs(io.argv);
+    if (parsed.kind === 'help') return outcome({ stdout: USAGE, exitCode: EXIT_OK });
+    options = parsed.options;
+  } catch (error) {
+    if (error instanceof UsageError) return outcome(renderUsageError(error.message, USAGE));
+    throw error;
+  }
+
+  const parts = await loadParts();
+  const { createEngine, createLogger, loadConfig, loadDotenv, readChannelContext } = parts;
+  // As in the reference, the run id exists (and is printed) even when the request is refused.
+  const runId = options.runId ?? parts.newRunId();
+  const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
+
+  loadDotenv({ quiet: true });
+  let config: Config;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (isHqError(error)) return outcome(refuse(error));
+    throw error;
+  }
+
+  const log: Logger = createLogger({ level: cliLogLevel(config, io.env) });
+  const closeLog = (): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));
+  let engine: Engine | undefined;
+  const close = async (): Promise<void> => {
+    await engine?.close();
+    await closeLog();
+  };
+
+  try {
+    const running = createEngine({ config, log });
+    engine = running;
+    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, options, config, runId);
+    const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
+    let task = options.task;
+    if (options.channelContext !== undefined) {
+      const history = await readChannelContext({ config, channel: options.channelContext, count: options.channelMessages });
+      // The reference's `f"{ch_ctx}\n\n{task}"`.
+      task = `${history}\n\n${task}`;
+    }
+    const request = buildRequest(options, config, runId, task, context);
+    const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
+    return outcome(renderRunResult(result, options.format), close);
+  } catch (error) {
+    if (isHqError(error)) {
+      log.info({ runId, agent: options.agent, code: error.code }, error.message);
+      return outcome(refuse(error), close);
+    }
+    throw error;
+  }
+}
