@@ -9,7 +9,7 @@ import { newRunId } from '../engine/run-id.ts';
 import type { DelegationRequest, RunResult } from '../engine/types.ts';
 import type { RememberedDelegation } from './active-runs.ts';
 import type { BotContext } from './bot-context.ts';
-import { createProgressThrottle, renderProgress, type ProgressView } from './progress-view.ts';
+import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from './progress-view.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
 import type { ReplyPayload, ReplyTarget } from './reply-target.ts';
 import { deliverResult, resultChannelName, type Delivery, type ResultRequester } from './result-delivery.ts';
@@ -54,15 +54,22 @@ export async function runDelegation(context: BotContext, start: DelegationStart)
   context.runs.remember(runId, delegation);
 
   const startedAt = Date.now();
-  let latest: ProgressView['state'] = 'accepted';
+  // Nothing is shown before the engine's first event: a request it refuses outright (unknown
+  // agent, ACL) then leaves the reply untouched, and the refusal is answered once, privately.
+  let latest: ProgressView['state'] | undefined;
+  let shown = false;
   const throttle = createProgressThrottle<ProgressView['state']>({
     intervalMs: config.discord.progressEditIntervalMs,
-    edit: (state) => reply.show(renderProgress({ runId, agent: delegation.agent, state, startedAt, now: Date.now(), requesterId: requester.id })),
+    edit: async (state) => {
+      shown = true;
+      await reply.show(renderProgress({ runId, agent: delegation.agent, state, startedAt, now: Date.now(), requesterId: requester.id }));
+    },
     onError: (error) => log.warn({ err: error }, 'progress edit failed'),
   });
-  throttle.push(latest);
   // Events only come on changes; the ticker keeps "waiting — 40 s" moving between them.
-  const ticker = setInterval(() => throttle.push(latest), Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS));
+  const ticker = setInterval(() => {
+    if (latest !== undefined) throttle.push(latest);
+  }, Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS));
   ticker.unref();
 
   const request: DelegationRequest = {
@@ -90,17 +97,28 @@ export async function runDelegation(context: BotContext, start: DelegationStart)
         throttle.push(progress);
       },
     });
+  } catch (error) {
+    // Never leave a spinning progress message with a live Cancel button behind.
+    await settle(throttle);
+    if (shown) await reply.show({ content: `❌ The run stopped: ${(error as Error).message}`, embeds: [], components: [] }).catch(() => {});
+    throw error;
   } finally {
     clearInterval(ticker);
     context.runs.remove(runId);
-    await throttle.flush().catch(() => {});
-    throttle.stop();
   }
+  // A progress edit still pending would only be replaced by the final answer: drop it, but let
+  // one in flight land first so it cannot overwrite that answer.
+  await settle(throttle);
   log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs }, 'delegation finished');
 
   if (context.shutdown.aborted) return { runId, result, delivery: undefined };
   const delivery = await deliverResult({ client: context.client, config, log, guildId: origin.guildId, result, requester });
   return { runId, result, delivery };
+}
+
+async function settle(throttle: ProgressThrottle<unknown>): Promise<void> {
+  throttle.stop();
+  await throttle.flush();
 }
 
 /** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
