@@ -1,0 +1,184 @@
+/**
+ * Issue 5: what the sqlite run store costs the engine (target: ≤ 10 % on each figure). The
+ * engine's figures measured twice, with no journal and with the store as the journal
+ * (createEngine({ config, log, journal: store })), in rounds that alternate which mode goes
+ * first so drift in the machine hits both alike; fresh workspace, engine and store per round.
+ *
+ * - rename → resolved: as in handoff-to-resolved.bench.ts (issue 3): the fake agent never
+ *   writes; after the `waiting` event the bench renames a complete handoff into the dir and
+ *   times rename(2) → delegate() settled. The store adds two transactions on this path
+ *   (attempt ended, run finished).
+ * - 500 runs at once: as in fan-out-500-runs.bench.ts (issue 3): 500 delegations over 8
+ *   agents started in one tick, none queued, each agent writing a valid handoff 200 ms after
+ *   the POST; the figure is first call → last run resolved, minus that 200 ms. The store adds
+ *   five transactions per run.
+ *
+ * The fake gateways run in their own process (bench/lib/gateway-host.ts), so the measured
+ * process pays only for the engine and the store.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../src/config.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import type { Engine, RunProgress, RunResult } from '../src/engine/types.ts';
+import { createLogger } from '../src/log.ts';
+import { createRunStore, type RunStore } from '../src/store/run-store.ts';
+import { handoffText } from '../test/fakes/fake-gateway.ts';
+import { startGatewayHost, type GatewayHost } from './lib/gateway-host.ts';
+import type { Figure } from './lib/report.ts';
+import { runScenario } from './lib/scenario.ts';
+import { median, percentile } from './lib/stats.ts';
+import { createWorkspace, type Workspace } from './lib/workspace.ts';
+
+const AGENTS = ['manager', 'tech-lead', 'secretary', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster'];
+const AGENT = 'webster';
+const AGENT_DELAY_MS = 200;
+const ROUNDS = 5;
+const WARM_UP = 20;
+const SAMPLES_PER_ROUND = 100;
+const FAN_OUT_RUNS = 500;
+const RUN_LIMIT_MS = 30_000;
+export const MAX_OVERHEAD_PERCENT = 10;
+
+const MODES = ['no store', 'store'] as const;
+type Mode = (typeof MODES)[number];
+
+interface World {
+  readonly workspace: Workspace;
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly store: RunStore | undefined;
+  dispose(): Promise<void>;
+}
+
+function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<string, unknown>): World {
+  const workspace = createWorkspace(mode === 'store' ? 'store' : 'memory', { agents: host.ports, engine: engineSettings });
+  const config = loadConfig({ ...workspace.env });
+  const store = mode === 'store' ? createRunStore(path.join(workspace.stateDir, 'runs.sqlite')) : undefined;
+  const engine = createEngine({ config, log: createLogger({ level: 'warn' }), journal: store });
+  return {
+    workspace,
+    config,
+    engine,
+    store,
+    async dispose() {
+      await engine.close();
+      store?.close();
+      workspace.dispose();
+    },
+  };
+}
+
+function expectComplete(result: RunResult): void {
+  if (result.status !== 'complete') throw new Error(`run ${result.runId} ended ${result.status}: ${String(result.notes ?? '')}`);
+}
+
+/** One round of rename → resolved samples; returns the round's nearest-rank p50 and p99. */
+async function latencyRound(host: GatewayHost, mode: Mode, round: number): Promise<{ p50: number; p99: number }> {
+  await host.setScript({ respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } });
+  const world = createWorld(host, mode, { waitForCompletion: false });
+  const staging = path.join(world.workspace.root, 'staging');
+  mkdirSync(staging, { recursive: true });
+  const once = async (runId: string): Promise<number> => {
+    const from = path.join(staging, `${runId}.json`);
+    writeFileSync(from, handoffText('valid', runId, AGENT));
+    let waiting!: () => void;
+    const isWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const onProgress = (progress: RunProgress): void => {
+      if (progress.type === 'waiting') waiting();
+    };
+    const running = world.engine.delegate(
+      { runId, agent: AGENT, task: 'bench: rename latency', principals: [world.config.operatorPrincipal], timeoutSeconds: 30, deliver: false },
+      { onProgress, signal: AbortSignal.timeout(RUN_LIMIT_MS) },
+    );
+    await Promise.race([isWaiting, running]);
+    const started = performance.now();
+    renameSync(from, path.join(world.workspace.handoffDir, `${runId}.json`));
+    const result = await running;
+    const elapsed = performance.now() - started;
+    expectComplete(result);
+    return elapsed;
+  };
+  try {
+    for (let i = 0; i < WARM_UP; i += 1) await once(`bench-store-warm-${round}-${i}`);
+    const samples: number[] = [];
+    for (let i = 0; i < SAMPLES_PER_ROUND; i += 1) samples.push(await once(`bench-store-${round}-${i}`));
+    return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  } finally {
+    await world.dispose();
+  }
+}
+
+/** First call → last of FAN_OUT_RUNS delegations resolved, minus the agents' delay. */
+async function fanOutRound(host: GatewayHost, mode: Mode, round: number): Promise<number> {
+  await host.setScript({ respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } });
+  const world = createWorld(host, mode, { maxConcurrentPerAgent: 1_000 });
+  const delegate = (runId: string, agent: string): Promise<RunResult> =>
+    world.engine.delegate(
+      { runId, agent, task: `bench: fan-out ${runId}`, principals: [world.config.operatorPrincipal], timeoutSeconds: 30, deliver: false },
+      { signal: AbortSignal.timeout(RUN_LIMIT_MS) },
+    );
+  try {
+    // The watcher, the HTTP pools and the prepared statements exist before the clock starts.
+    expectComplete(await delegate(`bench-fan-warm-${round}`, AGENTS[0]!));
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: FAN_OUT_RUNS }, (_, i) => delegate(`bench-fan-${round}-${i}`, AGENTS[i % AGENTS.length]!)));
+    const elapsed = performance.now() - started - AGENT_DELAY_MS;
+    results.forEach(expectComplete);
+    if (world.store && world.store.recentRuns({ status: 'complete', limit: FAN_OUT_RUNS + 1 }).length !== FAN_OUT_RUNS + 1) {
+      throw new Error('the store did not record every run as complete');
+    }
+    return elapsed;
+  } finally {
+    await world.dispose();
+  }
+}
+
+function overhead(withStore: number, without: number): number {
+  return ((withStore - without) / without) * 100;
+}
+
+await runScenario({
+  id: 'store-overhead',
+  issue: 5,
+  title: 'Engine figures without and with the sqlite run store as journal',
+  method:
+    `fake gateway in its own process; ${ROUNDS} rounds, each measuring both modes (order alternating), fresh workspace, engine and store file each; ` +
+    `rename → resolved: ${SAMPLES_PER_ROUND} sequential runs after ${WARM_UP} warm-up per round, median of the rounds' p50/p99; ` +
+    `${FAN_OUT_RUNS} at once: ${AGENTS.length} agents, none queued, handoff ${AGENT_DELAY_MS} ms after each POST, first call → last resolved minus ${AGENT_DELAY_MS} ms, median of the rounds; ` +
+    `overhead = (store − no store) / no store; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs at the start`,
+  limitMs: 230_000,
+  async run(): Promise<readonly Figure[]> {
+    const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit' } });
+    try {
+      const p50: Record<Mode, number[]> = { 'no store': [], store: [] };
+      const p99: Record<Mode, number[]> = { 'no store': [], store: [] };
+      const wall: Record<Mode, number[]> = { 'no store': [], store: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? MODES : [...MODES].reverse();
+        for (const mode of order) {
+          const latency = await latencyRound(host, mode, round);
+          p50[mode].push(latency.p50);
+          p99[mode].push(latency.p99);
+          wall[mode].push(await fanOutRound(host, mode, round));
+        }
+        if (process.env.BENCH_VERBOSE) {
+          process.stderr.write(`round ${round}: p50 ${p50['no store'].at(-1)?.toFixed(2)} / ${p50.store.at(-1)?.toFixed(2)} ms, 500 at once ${wall['no store'].at(-1)?.toFixed(0)} / ${wall.store.at(-1)?.toFixed(0)} ms\n`);
+        }
+      }
+      const figures = (name: string, samples: Record<Mode, number[]>): Figure[] => {
+        const without = median(samples['no store']);
+        const withStore = median(samples.store);
+        return [
+          { metric: `${name}, no store`, value: without, unit: 'ms' },
+          { metric: `${name}, with store`, value: withStore, unit: 'ms' },
+          { metric: `${name}, store overhead`, value: overhead(withStore, without), unit: '%', target: { max: MAX_OVERHEAD_PERCENT } },
+        ];
+      };
+      return [...figures('rename → resolved p50', p50), ...figures('rename → resolved p99', p99), ...figures(`${FAN_OUT_RUNS} at once, last resolved after agent delay`, wall)];
+    } finally {
+      await host.stop();
+    }
+  },
+});
