@@ -8,21 +8,20 @@
  *
  * Each iteration prepares a fresh store and handoff directory (not timed).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../src/config.ts';
+import { loadConfig, type Config } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
 import { createRunStore } from '../src/store/run-store.ts';
-import { testConfig } from '../test/fakes/engine-harness.ts';
 import { closedPort, handoffText } from '../test/fakes/fake-gateway.ts';
 import type { Figure } from './lib/report.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median } from './lib/stats.ts';
+import { createWorkspace } from './lib/workspace.ts';
 
-const AGENT = 'bench-agent';
+const AGENT = 'webster';
 const PENDING_RUNS = 500;
 const ITERATIONS = 5;
 export const READY_TARGET_MS = 2_000;
@@ -32,30 +31,24 @@ const silent = createLogger({ level: 'warn', destination: { write() {} } });
 interface Prepared {
   readonly config: Config;
   readonly storeFile: string;
-  dispose(): Promise<void>;
+  dispose(): void;
 }
 
 /** The state a process killed with 500 runs in flight leaves behind, plus the handoffs written since. */
 async function prepare(port: number): Promise<Prepared> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'hq-bench-restart-'));
-  const config = testConfig({
-    root,
-    agents: { [AGENT]: { port, host: '127.0.0.1' } },
-    acl: { bench: [AGENT] },
-    engine: { defaultTimeoutSeconds: 600, maxConcurrentPerAgent: PENDING_RUNS },
-  });
+  const workspace = createWorkspace('restart', { agents: { [AGENT]: port }, engine: { defaultTimeoutSeconds: 600, maxConcurrentPerAgent: 1_000 } });
+  const config = loadConfig({ ...workspace.env });
   const storeFile = path.join(config.paths.stateDir, 'runs.sqlite');
   const store = createRunStore(storeFile);
   const now = Date.now();
   const writes: Promise<void>[] = [];
-  await mkdir(config.paths.handoffDir, { recursive: true });
   for (let i = 0; i < PENDING_RUNS; i++) {
     const runId = `bench-restart-${String(i).padStart(3, '0')}`;
     const startedAt = now - 60_000 + i;
     store.runAccepted({
       runId,
       acceptedAt: startedAt,
-      request: { runId, agent: AGENT, task: `pending ${i}`, principals: ['bench'], timeoutSeconds: 600, origin: { kind: 'slash', requesterId: '300000000000000003' } },
+      request: { runId, agent: AGENT, task: `pending ${i}`, principals: [config.operatorPrincipal], timeoutSeconds: 600, origin: { kind: 'slash', requesterId: '300000000000000003' } },
     });
     store.attemptStarted(runId, 1, startedAt, startedAt + 600_000);
     store.attemptSent(runId, 1, `hook-run-${i}`);
@@ -63,7 +56,7 @@ async function prepare(port: number): Promise<Prepared> {
   }
   await Promise.all(writes);
   store.close();
-  return { config, storeFile, dispose: () => rm(root, { recursive: true, force: true }) };
+  return { config, storeFile, dispose: () => workspace.dispose() };
 }
 
 interface Restart {
@@ -110,7 +103,7 @@ await runScenario({
       try {
         restarts.push(await restart(prepared));
       } finally {
-        await prepared.dispose();
+        prepared.dispose();
       }
     }
     return [
