@@ -34,6 +34,8 @@ export interface WorldOptions {
   readonly script?: RequestScript;
   readonly engine?: Partial<Config['engine']>;
   readonly fake?: Parameters<typeof FakeDiscord.start>[0];
+  /** Default debug (kept in `logLines`); benches use warn. */
+  readonly logLevel?: string;
 }
 
 export interface World {
@@ -68,7 +70,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   });
   const root = await mkdtemp(path.join(os.tmpdir(), 'hq-bot-'));
   teardown.push(() => rm(root, { recursive: true, force: true }));
-  const { log, lines } = captureLog('debug');
+  const { log, lines } = captureLog(options.logLevel ?? 'debug');
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
