@@ -13,7 +13,7 @@ import {
   type ChatInputCommandInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { AccessDeniedError, ErrorCode, HqError } from '../src/errors.ts';
+import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
 import type { RememberedDelegation } from '../src/discord/active-runs.ts';
 import {
   actorFromInteraction,
@@ -32,6 +32,8 @@ import type { BotContext, Command } from './index.ts';
 export const MAX_TASK_LENGTH = 4_000;
 export const MIN_TIMEOUT_SECONDS = 10;
 export const MAX_TIMEOUT_SECONDS = 3_600;
+/** Messages taken from `context_channel` when no `context_messages` count is given. */
+export const DEFAULT_CHANNEL_CONTEXT = 10;
 
 const data = {
   name: 'delegate',
@@ -81,12 +83,18 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   const principals = authorizeDelegation(actor, agent, config, context.engine);
   if (!interaction.inGuild()) throw new AccessDeniedError('/delegate works only in the server.');
 
+  // Discord enforces the declared bounds in its client, but a request can carry anything: check again.
   const task = interaction.options.getString('task', true).trim();
-  if (task.length === 0) throw new HqError(ErrorCode.USAGE, 'The task is empty.');
+  if (task.length === 0) throw new UsageError('The task is empty.');
+  if (task.length > MAX_TASK_LENGTH) throw new UsageError(`The task is ${task.length} characters; the limit is ${MAX_TASK_LENGTH}. Attach the rest as context_file.`);
+  const retries = inRange(interaction.options.getInteger('retries'), 'retries', 1, 3);
+  const timeout = inRange(interaction.options.getInteger('timeout'), 'timeout', MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
+  const contextMessages = inRange(interaction.options.getInteger('context_messages'), 'context_messages', 0, MAX_CONTEXT_MESSAGES);
   const contextChannel = interaction.options.getChannel('context_channel');
   const contextFile = interaction.options.getAttachment('context_file');
   const taskContext = await buildTaskContext(interaction, config, {
-    messages: interaction.options.getInteger('context_messages') ?? (contextChannel ? 10 : 0),
+    // A context channel without a count means "some of it".
+    messages: contextMessages ?? (contextChannel ? DEFAULT_CHANNEL_CONTEXT : 0),
     ...(contextChannel ? { channelId: contextChannel.id } : {}),
     ...(contextFile ? { file: contextFile } : {}),
   });
@@ -95,11 +103,16 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     agent,
     task,
     ...(taskContext ? { context: taskContext } : {}),
-    ...optional('maxAttempts', interaction.options.getInteger('retries')),
-    ...optional('timeoutSeconds', interaction.options.getInteger('timeout')),
+    ...optional('maxAttempts', retries),
+    ...optional('timeoutSeconds', timeout),
     ...optional('strict', interaction.options.getBoolean('strict')),
   };
   await delegateAndAnswer(interaction, context, delegation, principals, receivedAt, 'slash');
+}
+
+function inRange(value: number | null, name: string, min: number, max: number): number | null {
+  if (value !== null && (value < min || value > max)) throw new UsageError(`${name} must be from ${min} to ${max}.`);
+  return value;
 }
 
 function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V } {

@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './active-runs.ts';
 import type { BotContext } from './bot-context.ts';
 import { createDiscordClient } from './client.ts';
@@ -23,8 +24,8 @@ export interface StartBotOptions {
   readonly config: Config;
   readonly engine: Engine;
   readonly log: Logger;
-  /** The run store (issue 5); optional until durability is wired in. */
-  readonly store?: unknown;
+  /** The run store (issue 5): /runs and /agents read it; without one they say so. */
+  readonly store?: RunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
@@ -51,6 +52,7 @@ export function startBot(options: StartBotOptions): Bot {
     runs: createActiveRuns(),
     shutdown: shutdown.signal,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.store ? { store: options.store } : {}),
   };
   let router: InteractionRouter | undefined;
   let mentions: MentionHandler | undefined;

@@ -59,7 +59,8 @@ export function attachMentionHandler(client: Client, context: BotContext): Menti
   async function handle(message: Message): Promise<void> {
     const me = client.user;
     if (!me || message.author.id === me.id || !message.inGuild()) return;
-    if (!message.mentions.users.has(me.id)) return;
+    // A reply pings its author without naming them; only a mention written in the text is a call.
+    if (!new RegExp(`<@!?${me.id}>`).test(message.content)) return;
     const log = context.log.child({ messageId: message.id, authorId: message.author.id, channelId: message.channelId });
     const replyingToUs = message.mentions.repliedUser?.id === me.id;
     const parsed = parseMentionTask(message.content, me.id);
