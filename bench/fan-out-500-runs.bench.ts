@@ -4,6 +4,8 @@
  * process, starts all 500 delegations in the same tick. Measured: how long after the agent
  * delay the last run resolved, resident memory, and file watchers while they all wait.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import type { RunResult } from '../src/engine/types.ts';
@@ -19,7 +21,9 @@ const RUNS = 500;
 const AGENT_DELAY_MS = 200;
 const ROUNDS = 3;
 const RUN_LIMIT_MS = 20_000;
+/** RSS is cheap to read; counting handles and inotify watches walks every handle and fd, so less often. */
 const SAMPLE_EVERY_MS = 5;
+const WATCHERS_EVERY = 10;
 
 interface Round {
   readonly notComplete: number;
@@ -29,6 +33,9 @@ interface Round {
   readonly lastSentMs: number;
   /** POST sent → resolved, median over the runs (the agent delay included). */
   readonly afterSentP50Ms: number;
+  /** Handoff written (its mtime) → run resolved. */
+  readonly detectionP50Ms: number;
+  readonly detectionMaxMs: number;
   readonly peakRssMB: number;
   readonly peakWatchHandles: number;
   readonly peakInotify: number;
@@ -39,7 +46,7 @@ await runScenario({
   id: 'c 500 at once',
   issue: 3,
   title: `${RUNS} runs at once over ${AGENTS.length} agents in one process`,
-  method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; RSS and fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) sampled every ${SAMPLE_EVERY_MS} ms; ${ROUNDS} rounds, one engine, fresh run ids; medians, peaks are maxima`,
+  method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; handoff written → resolved from each handoff's mtime; RSS sampled every ${SAMPLE_EVERY_MS} ms, fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) every ${SAMPLE_EVERY_MS * WATCHERS_EVERY} ms and when the last run reports waiting; ${ROUNDS} rounds, one engine, fresh run ids; medians, peaks are maxima`,
   limitMs: 120_000,
   async run() {
     const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } } });
@@ -57,13 +64,16 @@ await runScenario({
         let peakInotify = inotifyWatches();
         let waiting = 0;
         let handlesWhileWaiting = 0;
+        let tick = 0;
         const sampler = setInterval(() => {
           peakRss = Math.max(peakRss, rssMB());
+          if (++tick % WATCHERS_EVERY !== 0) return;
           peakHandles = Math.max(peakHandles, fsWatchHandles());
           peakInotify = Math.max(peakInotify, inotifyWatches());
         }, SAMPLE_EVERY_MS);
         const started = performance.now();
         const latencies: number[] = [];
+        const resolvedWallClock: number[] = [];
         const sentAt: number[] = [];
         const afterSent: number[] = [];
         const runs: Promise<RunResult>[] = [];
@@ -84,6 +94,7 @@ await runScenario({
                 },
               )
               .then((result) => {
+                resolvedWallClock[i] = Date.now();
                 const at = performance.now() - started;
                 latencies.push(at);
                 afterSent.push(at - (sentAt[i] ?? at));
@@ -94,6 +105,14 @@ await runScenario({
         const results = await Promise.all(runs);
         const lastResolved = performance.now() - started;
         clearInterval(sampler);
+        // The agent's write time is the handoff's mtime (written to a temp file, then renamed in).
+        const detection = results.flatMap((result, i) => {
+          try {
+            return [resolvedWallClock[i]! - statSync(path.join(workspace.handoffDir, `${result.runId}.json`)).mtimeMs];
+          } catch {
+            return [];
+          }
+        });
         const failed = results.filter((result) => result.status !== 'complete');
         if (failed.length > 0) process.stderr.write(`round ${round}: ${failed.length} runs did not complete, e.g. ${failed[0]?.status}: ${String(failed[0]?.notes)}\n`);
         rounds.push({
@@ -102,6 +121,8 @@ await runScenario({
           p50Ms: percentile(latencies, 50),
           lastSentMs: max(sentAt.filter((v) => v !== undefined)),
           afterSentP50Ms: percentile(afterSent, 50),
+          detectionP50Ms: percentile(detection, 50),
+          detectionMaxMs: max(detection),
           peakRssMB: Math.max(peakRss, rssMB()),
           peakWatchHandles: peakHandles,
           peakInotify,
@@ -120,6 +141,8 @@ await runScenario({
       { metric: 'run latency p50 (incl. 200 ms delay)', value: median(rounds.map((r) => r.p50Ms)), unit: 'ms' },
       { metric: 'last POST sent after first call', value: median(rounds.map((r) => r.lastSentMs)), unit: 'ms' },
       { metric: 'POST sent → resolved p50 (incl. delay)', value: median(rounds.map((r) => r.afterSentP50Ms)), unit: 'ms' },
+      { metric: 'handoff written → resolved p50', value: median(rounds.map((r) => r.detectionP50Ms)), unit: 'ms' },
+      { metric: 'handoff written → resolved max', value: max(rounds.map((r) => r.detectionMaxMs)), unit: 'ms' },
       { metric: 'peak RSS (sampled)', value: max(rounds.map((r) => r.peakRssMB)), unit: 'MB', target: { max: 150 } },
       { metric: 'max RSS (getrusage)', value: maxRssMB(), unit: 'MB', target: { max: 150 } },
       { metric: 'RSS before the first round', value: baselineRss, unit: 'MB' },
