@@ -10,7 +10,7 @@ test('/delegate is deferred at once, shows progress, posts the embed in #dl-webs
   const handle = fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task: 'summarise the open PRs' } });
   const ack = await handle.acknowledged();
   assert.equal(ack.type, 5, 'deferred (type 5)');
-  assert.ok(ack.elapsedMs < 500, `deferred within 500 ms (took ${ack.elapsedMs} ms)`);
+  assert.ok(ack.elapsedMs < 1_000, `deferred within 1 s (took ${ack.elapsedMs} ms)`);
 
   const progress = await handle.original((m) => /waiting for webster|sent to webster/.test(m.content));
   assert.ok(progress.interactiveComponents.some((c) => String(c.custom_id).startsWith('cancel:')), 'a Cancel button while running');
