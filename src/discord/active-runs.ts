@@ -36,8 +36,6 @@ export interface ActiveRuns {
   size(): number;
   remember(runId: string, delegation: RememberedDelegation): void;
   recall(runId: string): RememberedDelegation | undefined;
-  /** Aborts every active run (shutdown). */
-  abortAll(reason: string): void;
 }
 
 export const REMEMBERED_DELEGATIONS_MAX = 500;
@@ -77,9 +75,6 @@ export function createActiveRuns(options: { rememberMax?: number } = {}): Active
     },
     recall(runId) {
       return remembered.get(runId);
-    },
-    abortAll(reason) {
-      for (const run of active.values()) run.controller.abort(new Error(reason));
     },
   };
 }

@@ -63,7 +63,8 @@ export function attachInteractionRouter(client: Client, commands: ReadonlyMap<st
       } else {
         return;
       }
-      log.info({ command: name, ms: Math.round(performance.now() - started) }, 'interaction handled');
+      // Autocomplete fires per keystroke: worth a line only when debugging.
+      log[interaction.isAutocomplete() ? 'debug' : 'info']({ command: name, ms: Math.round(performance.now() - started) }, 'interaction handled');
       context.metrics?.interaction(name, InteractionResult.success);
     } catch (error) {
       const expected = isHqError(error) || error instanceof UnhandledInteraction;
