@@ -21,6 +21,7 @@ function firstLine(state: ProgressView['state'], extra: Partial<ProgressView> = 
 test('each progress state reads as one plain sentence', () => {
   assert.equal(firstLine('accepted'), '📥 accepted for webster');
   assert.equal(firstLine({ type: 'queued', runId: RUN, position: 2 }), '⏳ queued for webster (position 2)');
+  assert.equal(firstLine({ type: 'queued', runId: RUN, position: 0 }), '🚀 starting on webster: checking its health');
   assert.equal(firstLine({ type: 'sent', runId: RUN, attempt: 1, maxAttempts: 3 }), '📨 sent to webster (attempt 1/3)');
   assert.equal(
     firstLine({ type: 'waiting', runId: RUN, attempt: 1, maxAttempts: 3, startedAt: T0 + 3_000, deadline: T0 + 303_000 }),

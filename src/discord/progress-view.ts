@@ -71,7 +71,8 @@ function describeState(state: RunProgress | 'accepted', agent: string, now: numb
   if (state === 'accepted') return `📥 accepted for ${agent}`;
   switch (state.type) {
     case 'queued':
-      return `⏳ queued for ${agent} (position ${state.position})`;
+      // Position 0 means a slot was free at once: the run is starting, not waiting in line.
+      return state.position > 0 ? `⏳ queued for ${agent} (position ${state.position})` : `🚀 starting on ${agent}: checking its health`;
     case 'sent':
       return `📨 sent to ${agent} (attempt ${state.attempt}/${state.maxAttempts})`;
     case 'waiting': {
