@@ -25,7 +25,7 @@ const ENTRIES = {
 type Entry = keyof typeof ENTRIES;
 
 function cliEnv(workspace: Workspace): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...workspace.env };
+  return { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME, ...workspace.env };
 }
 
 function check(run: TimedRun, what: string): TimedRun {
@@ -35,9 +35,17 @@ function check(run: TimedRun, what: string): TimedRun {
   return run;
 }
 
+/**
+ * `ts` as `node src/cli/orchestrate.ts` (the npm script); `mjs` executed directly, as an
+ * installed bin is, so its shebang's flags apply (with this Node first on PATH, as npm does).
+ */
+function cliCommand(entry: Entry, args: readonly string[]): { command: string; args: string[] } {
+  return entry === 'ts' ? { command: process.execPath, args: [ENTRIES.ts, ...args] } : { command: ENTRIES.mjs, args: [...args] };
+}
+
 async function cliRun(workspace: Workspace, entry: Entry, runId: string): Promise<number> {
-  const args = [ENTRIES[entry], AGENT, 'bench: one whole run', '--run-id', runId, '--timeout', '30', '--no-deliver'];
-  return check(await runTimed(process.execPath, args, cliEnv(workspace), RUN_LIMIT_MS), `orchestrate ${runId}`).wallMs;
+  const { command, args } = cliCommand(entry, [AGENT, 'bench: one whole run', '--run-id', runId, '--timeout', '30', '--no-deliver']);
+  return check(await runTimed(command, args, cliEnv(workspace), RUN_LIMIT_MS), `orchestrate ${runId}`).wallMs;
 }
 
 async function referenceRun(workspace: Workspace, runId: string): Promise<number> {
@@ -49,7 +57,7 @@ await runScenario({
   id: 'b CLI run',
   issue: 3,
   title: 'one whole CLI run, process start included',
-  method: `\`node src/cli/orchestrate.{ts,mjs} ${AGENT} <task> --no-deliver\` spawned from this process with HQ_CONFIG at a temp config, timed spawn → exit; a fake gateway (separate process) writes a valid handoff ${AGENT_DELAY_MS} ms after the POST (renamed into place); ${WARM_UP} warm-up runs each (Node's compile cache), then ${RUNS} rounds interleaving both entries and \`python3 orchestrate.py\` (shim on PYTHONPATH, SEED_* at the same gateway through a registry file); medians; the ratio is against the reference's median`,
+  method: `\`node src/cli/orchestrate.ts ${AGENT} <task> --no-deliver\` and \`src/cli/orchestrate.mjs …\` executed as a bin (its shebang's flags apply) spawned from this process with HQ_CONFIG at a temp config, timed spawn → exit; a fake gateway (separate process) writes a valid handoff ${AGENT_DELAY_MS} ms after the POST (renamed into place); ${WARM_UP} warm-up runs each (Node's compile cache), then ${RUNS} rounds interleaving both entries and \`python3 orchestrate.py\` (shim on PYTHONPATH, SEED_* at the same gateway through a registry file); medians; the ratio is against the reference's median`,
   limitMs: 180_000,
   async run() {
     const host = await startGatewayHost({ agents: [AGENT], script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } } });
@@ -67,8 +75,10 @@ await runScenario({
         samples.mjs.push(await cliRun(workspace, 'mjs', `bench-b-mjs-${i}`));
         if (unavailable === undefined) samples.reference.push(await referenceRun(workspace, `bench-b-ref-${i}`));
         // Every module loaded, config read, then refused before any I/O: the fixed cost of a run.
-        samples.refused.push((await runTimed(process.execPath, [ENTRIES.mjs, AGENT, 'x', '--run-id', '../refused'], cliEnv(workspace), RUN_LIMIT_MS)).wallMs);
-        samples.help.push((await runTimed(process.execPath, [ENTRIES.mjs, '--help'], cliEnv(workspace), RUN_LIMIT_MS)).wallMs);
+        const refused = cliCommand('mjs', [AGENT, 'x', '--run-id', '../refused']);
+        samples.refused.push((await runTimed(refused.command, refused.args, cliEnv(workspace), RUN_LIMIT_MS)).wallMs);
+        const help = cliCommand('mjs', ['--help']);
+        samples.help.push((await runTimed(help.command, help.args, cliEnv(workspace), RUN_LIMIT_MS)).wallMs);
       }
       if (process.env.BENCH_VERBOSE) {
         for (const [name, values] of Object.entries(samples)) process.stderr.write(`${name} ${values.map((v) => v.toFixed(0)).join(' ')}\n`);
@@ -76,7 +86,7 @@ await runScenario({
       const reference = samples.reference.length > 0 ? { reference: median(samples.reference) / 1_000 } : {};
       return [
         { metric: 'whole run, node orchestrate.ts', value: median(samples.ts) / 1_000, unit: 's', target: { max: 0.35 }, ...reference },
-        { metric: 'whole run, node orchestrate.mjs', value: median(samples.mjs) / 1_000, unit: 's', target: { max: 0.35 }, ...reference },
+        { metric: 'whole run, orchestrate.mjs (bin)', value: median(samples.mjs) / 1_000, unit: 's', target: { max: 0.35 }, ...reference },
         { metric: '  agent delay in each run', value: AGENT_DELAY_MS / 1_000, unit: 's' },
         { metric: '  start, load all, refuse (.mjs)', value: median(samples.refused) / 1_000, unit: 's' },
         { metric: '  start, --help only (.mjs)', value: median(samples.help) / 1_000, unit: 's' },

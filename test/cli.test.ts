@@ -175,6 +175,7 @@ describe('orchestrate output', () => {
 // ── The CLI end to end: a real child process, a real fake gateway, real files ─────────────
 
 const CLI = path.resolve(import.meta.dirname, '../src/cli/orchestrate.ts');
+const LAUNCHER = path.resolve(import.meta.dirname, '../src/cli/orchestrate.mjs');
 /** A whole CLI run must end well inside this (a bound, not a timed assertion). */
 const RUN_LIMIT_MS = 30_000;
 
@@ -401,6 +402,25 @@ describe('orchestrate as a process', () => {
     const run = await world.run(['webster', 'task', '--run-id', 'cli-ctx-1', '--context', file]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(String(world.gateway.hookRequests[0]?.body?.message), /^CONTEXT:\nThe customer wants a summary\.\n\n\[ORCHESTRATED TASK — run_id: cli-ctx-1\]/);
+  });
+
+  test('the orchestrate.mjs launcher runs the same CLI when executed as a bin', async (t) => {
+    const world = await cliWorld(t, { gateway: { script: { agent: { write: 'valid' } } } });
+    // Executed directly, so its shebang (`env -S node --liftoff-only`) picks this Node from PATH, as npm's bin shims do.
+    const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(LAUNCHER, ['webster', 'task', '--run-id', 'cli-mjs-1', '--format', 'text'], {
+        cwd: world.root,
+        env: { PATH, HOME: world.root, HQ_CONFIG: path.join(world.root, 'hq-delegate.config.json'), HQ_HOOKS_TOKEN: world.gateway.token },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, 'findings for cli-mjs-1\n');
   });
 
   test('SIGINT cancels the run and still prints its result', async (t) => {
