@@ -11,20 +11,21 @@ import { renderTable, type ScenarioReport } from './lib/report.ts';
 const BENCH_DIR = import.meta.dirname;
 
 /**
- * The scenarios, in order. Each file is `bench/<name>.bench.ts` and calls runScenario().
- * Later issues add their files to this list, in their group:
- * - issue 4 (Discord, through the fake Discord): 50 `/delegate` at once → deferred p99 ≤ 250 ms;
- *   slash command → embed posted with the agent answering after 200 ms, p50 ≤ 300 ms.
- * - issue 5 (run store): engine figures with and without the store (≤ 10 % slower);
- *   restart with 500 pending runs ready in ≤ 2 s.
+ * The scenarios, in order. Each file is `bench/<name>.bench.ts` and calls runScenario()
+ * (bench/lib/scenario.ts); a new scenario is one more file and one more line here, in its
+ * issue's group.
  */
 const SCENARIOS: readonly string[] = [
   // issue 3: the engine and the CLI
   'handoff-to-resolved.bench.ts',
   'cli-run-wall-time.bench.ts',
   'fan-out-500-runs.bench.ts',
-  // issue 4: the Discord bot — add here
-  // issue 5: durable runs — add here
+  // issue 4: the Discord bot, through the fake Discord
+  'discord-defer-burst.bench.ts',
+  'discord-slash-to-embed.bench.ts',
+  // issue 5: durable runs
+  'store-overhead.bench.ts',
+  'restart-pending.bench.ts',
 ];
 
 /** A scenario that hangs is killed after this, and reported as failed. */

@@ -70,7 +70,9 @@ export function renderTable(reports: readonly ScenarioReport[]): string {
   const rows: string[][] = [];
   for (const report of reports) {
     if (report.error) {
-      rows.push([`${report.id} (#${report.issue})`, 'FAILED', report.error.split('\n', 1)[0] ?? '', '', '', '', '']);
+      const firstLine = report.error.split('\n', 1)[0] ?? '';
+      const shown = firstLine.length > 48 ? `${firstLine.slice(0, 47)}…` : firstLine;
+      rows.push([`${report.id} (#${report.issue})`, 'FAILED (below)', shown, '', '', '', '']);
       continue;
     }
     report.figures.forEach((figure, index) => {
