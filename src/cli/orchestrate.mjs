@@ -10,5 +10,13 @@
 // Baseline code is plenty for a few requests.
 import module from 'node:module';
 
+// Plain JS still runs on an older Node found first on PATH; say what to do instead of failing
+// on the first `.ts` import.
+if (!process.features.typescript) {
+  process.stderr.write(
+    `orchestrate: needs Node 24 (this is Node ${process.versions.node}): run it as \`npm run orchestrate -- …\`, or put node_modules/.bin first on PATH\n`,
+  );
+  process.exit(1);
+}
 module.enableCompileCache?.();
 await import('./orchestrate.ts');
