@@ -1,8 +1,9 @@
 /**
  * The orchestrate command as a function: arguments in, printed output and an exit code out.
- * Wiring only, in the order the reference script works (ACL, agent, health, context, run):
- * parse → dotenv → config → logger → request checks → context → engine.delegate → render.
- * stdout carries only the result; logs and human notes go to stderr.
+ * Wiring only: parse → dotenv → config → logger → engine → (run id, agent, ACL checked before
+ * any context is read) → context file / channel history → engine.delegate (checks again, probes
+ * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
+ * to stderr.
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { Config } from '../config.ts';
