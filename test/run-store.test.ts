@@ -4,8 +4,11 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import { createRunStore, deliveryNonce, NONCE_LENGTH, type RunStore, type RunStoreOptions } from '../src/store/run-store.ts';
+import { createRunStore, deliveryNonce, JOURNAL_SIZE_LIMIT_BYTES, NONCE_LENGTH, type RunStore, type RunStoreOptions } from '../src/store/run-store.ts';
 import { SCHEMA_VERSION } from '../src/store/schema.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import type { JournalRun, RunResult } from '../src/engine/types.ts';
@@ -455,4 +458,94 @@ test('the health check passes on an open store and fails once it is closed', asy
   store.close();
   assert.equal(store.healthCheck().ok, false);
   store.close();
+});
+
+test('commits do not checkpoint on the committing thread; the checkpoint thread copies the whole WAL', async (t) => {
+  const file = await tempFile(t);
+  // An interval far away: only the explicit checkpoint below may copy the WAL.
+  const store = open(t, file, { checkpointIntervalMs: 3_600_000 });
+  for (let i = 0; i < 200; i++) {
+    const runId = `wal-${i}`;
+    store.runAccepted(journalRun(runId, {}, i));
+    store.attemptStarted(runId, 1, 2_000, 302_000);
+    store.attemptSent(runId, 1, `gw-${i}`);
+  }
+  const result = await store.checkpoint();
+  // sqlite's own automatic checkpoint would have copied and restarted the WAL at 1 000 pages.
+  assert.ok(result.walFrames > 1_000, `the WAL holds every commit (${result.walFrames} frames)`);
+  assert.equal(result.checkpointedFrames, result.walFrames);
+  assert.equal(result.busy, false);
+});
+
+test('the checkpoint thread runs by itself after writes', async (t) => {
+  const file = await tempFile(t);
+  let checkpointed!: (frames: number) => void;
+  const done = new Promise<number>((resolve) => (checkpointed = resolve));
+  const store = open(t, file, {
+    checkpointIntervalMs: 20,
+    onCheckpoint: (result) => {
+      if (result.walFrames > 0 && result.checkpointedFrames === result.walFrames) checkpointed(result.walFrames);
+    },
+  });
+  store.runAccepted(journalRun('run-background'));
+  assert.ok((await done) > 0);
+});
+
+test('after a checkpoint the WAL restarts and is cut back to its size limit', async (t) => {
+  const file = await tempFile(t);
+  const store = open(t, file, { checkpointIntervalMs: 3_600_000 });
+  const bulky = 'x'.repeat(20_000);
+  for (let i = 0; i < 1_000; i++) store.runAccepted(journalRun(`big-${i}`, { task: bulky }, i));
+  assert.ok((await stat(`${file}-wal`)).size > JOURNAL_SIZE_LIMIT_BYTES, 'the WAL outgrew the limit');
+  const result = await store.checkpoint();
+  assert.equal(result.checkpointedFrames, result.walFrames);
+  store.runAccepted(journalRun('after-checkpoint'));
+  assert.ok((await stat(`${file}-wal`)).size <= JOURNAL_SIZE_LIMIT_BYTES);
+  assert.equal(store.getRun('big-999')?.task, bulky);
+});
+
+test('closing stops the checkpoint thread first, so the last close removes the WAL', async (t) => {
+  const file = await tempFile(t);
+  const store = createRunStore(file, { checkpointIntervalMs: 5 });
+  for (let i = 0; i < 50; i++) store.runAccepted(journalRun(`close-${i}`, {}, i));
+  await store.checkpoint();
+  store.close();
+  await assert.rejects(stat(`${file}-wal`), { code: 'ENOENT' });
+  const again = open(t, file);
+  assert.equal(again.listResumable().length, 50);
+});
+
+test('every change a verb returned from survives the process being killed', async (t) => {
+  const file = await tempFile(t);
+  createRunStore(file).close();
+  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
+  // The child reports each run id only after its verbs returned, then keeps writing until killed.
+  const source = `
+    const { createRunStore } = await import(${JSON.stringify(storeUrl)});
+    const store = createRunStore(${JSON.stringify(file)});
+    for (let i = 0; ; i++) {
+      const runId = 'killed-' + i;
+      store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
+      store.attemptStarted(runId, 1, i, i + 1000);
+      store.attemptSent(runId, 1, 'gw-' + i);
+      process.stdout.write(runId + '\\n');
+      if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const reported: string[] = [];
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    reported.push(line);
+    if (reported.length === 300) break;
+  }
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  assert.deepEqual((await exited)[1], 'SIGKILL');
+
+  const store = open(t, file);
+  const resumable = new Map(store.listResumable().map((run) => [run.runId, run]));
+  for (const runId of reported) {
+    assert.equal(resumable.get(runId)?.sent, true, `${runId} was reported written, so it must be there, sent`);
+  }
 });

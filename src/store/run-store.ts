@@ -2,10 +2,12 @@
  * The durable record of every run, on node:sqlite (the shape of undici's sqlite cache store):
  * open, set WAL pragmas, check the schema version, prepare every statement once, expose verbs.
  *
- * Writes are synchronous on purpose: when a verb returns, the change is in the WAL, so a process
- * killed the next instant restarts knowing what it had sent. Multi-statement writes take the write
- * lock up front (BEGIN IMMEDIATE) so a second connection waits on busy_timeout instead of failing
- * half-way with SQLITE_BUSY.
+ * Writes are synchronous on purpose: when a verb returns, the change is committed to the WAL, so a
+ * process killed the next instant restarts knowing what it had sent (synchronous = NORMAL: a commit
+ * survives the process dying; only a power cut may take the last few). Each verb is one
+ * transaction of two statements at most; multi-statement writes take the write lock up front
+ * (BEGIN IMMEDIATE) so a second connection waits on busy_timeout instead of failing half-way with
+ * SQLITE_BUSY. Checkpoints, the only writes that fsync, run on their own thread (checkpointer.ts).
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
  * exactly-once Discord messages, progress messages that may be left spinning, and per-channel
@@ -17,9 +19,16 @@ import path from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { ErrorCode, HqError, isHqError } from '../errors.ts';
 import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from '../engine/types.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, startCheckpointer, type Checkpointer, type CheckpointResult } from './checkpointer.ts';
 import { migrate } from './migrate.ts';
 
+export type { CheckpointResult } from './checkpointer.ts';
+
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+/** The WAL is cut back to this size when it restarts after a complete checkpoint. */
+export const JOURNAL_SIZE_LIMIT_BYTES = 16 * 1_024 * 1_024;
+/** sqlite's own automatic checkpoint, used only when there is no checkpoint thread. */
+const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
 export const MAX_RECENT_RUNS = 1_000;
 /** Discord accepts a message nonce of at most 25 characters. */
 export const NONCE_LENGTH = 25;
@@ -137,6 +146,13 @@ export interface RunStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Epoch ms; tests pass a fixed clock. */
   readonly now?: () => number;
+  /**
+   * How often the checkpoint thread looks for new commits (default 500 ms). 0: no thread, and
+   * sqlite checkpoints inline on the committing call, as it does by default.
+   */
+  readonly checkpointIntervalMs?: number;
+  /** Each background checkpoint's outcome (for tests and metrics). */
+  readonly onCheckpoint?: (result: CheckpointResult) => void;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -177,8 +193,9 @@ function requesterOf(origin: Readonly<Record<string, unknown>> | undefined): str
 }
 
 /** Columns every run query selects, so one mapper reads them all. */
-const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id,
-  accepted_at, current_attempt, finished_at, result_json`;
+const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at,
+  max(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0)) AS current_attempt,
+  finished_at, result_json`;
 
 const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
 
@@ -186,6 +203,7 @@ export class RunStore implements RunJournal {
   readonly file: string;
   #db: DatabaseSync;
   #now: () => number;
+  #checkpointer: Checkpointer | undefined;
 
   #begin: StatementSync;
   #commit: StatementSync;
@@ -194,11 +212,9 @@ export class RunStore implements RunJournal {
 
   #runState: StatementSync;
   #insertRun: StatementSync;
-  #bumpAttempt: StatementSync;
   #startAttempt: StatementSync;
   #sendAttempt: StatementSync;
   #endAttempt: StatementSync;
-  #noteAttemptEnded: StatementSync;
   #finishRun: StatementSync;
   #appendEvent: StatementSync;
 
@@ -223,10 +239,11 @@ export class RunStore implements RunJournal {
   #cursors: StatementSync;
 
   /** Use createRunStore(file): it opens the file, sets the pragmas and checks the schema first. */
-  constructor(db: DatabaseSync, file: string, options: RunStoreOptions = {}) {
+  constructor(db: DatabaseSync, file: string, options: RunStoreOptions = {}, checkpointer?: Checkpointer) {
     this.#db = db;
     this.file = file;
     this.#now = options.now ?? Date.now;
+    this.#checkpointer = checkpointer;
 
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
@@ -236,8 +253,8 @@ export class RunStore implements RunJournal {
     this.#runState = db.prepare('SELECT status, finished_at FROM runs WHERE run_id = ?');
     this.#insertRun = db.prepare(`
       INSERT INTO runs (run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at)
-      VALUES (:runId, :agent, '${RUNNING}', :task, :request, :origin, :requesterId, :workflowRunId, :stepId, :acceptedAt)`);
-    this.#bumpAttempt = db.prepare('UPDATE runs SET current_attempt = max(current_attempt, ?) WHERE run_id = ?');
+      VALUES (:runId, :agent, '${RUNNING}', :task, :request, :origin, :requesterId, :workflowRunId, :stepId, :acceptedAt)
+      ON CONFLICT (run_id) DO NOTHING`);
     // A sent attempt keeps its original start and deadline: the agent was told that timeout.
     this.#startAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, deadline) VALUES (?, ?, ?, ?)
@@ -250,25 +267,27 @@ export class RunStore implements RunJournal {
     this.#endAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
-    this.#noteAttemptEnded = db.prepare(`
-      UPDATE runs SET current_attempt = max(current_attempt, :attempt), last_outcome = :outcome, retry_note = :note
-      WHERE run_id = :runId AND current_attempt <= :attempt`);
     this.#finishRun = db.prepare(`
-      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, current_attempt, finished_at, result_json)
+      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json)
       VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result)
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-        result_json = excluded.result_json, current_attempt = max(runs.current_attempt, excluded.current_attempt)`);
-    this.#appendEvent = db.prepare('INSERT INTO run_events (run_id, at, type, attempt, data_json) VALUES (?, ?, ?, ?, ?)');
+        result_json = excluded.result_json, attempts = excluded.attempts`);
+    this.#appendEvent = db.prepare(`INSERT INTO run_events (run_id, seq, at, type, attempt, data_json)
+      VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM run_events WHERE run_id = ?1), ?2, ?3, ?4, ?5)`);
 
     this.#resumable = db.prepare(`
-      SELECT r.run_id, r.request_json, r.accepted_at, r.current_attempt, r.last_outcome, r.retry_note,
-        a.started_at, a.deadline, a.sent, a.ended_at
-      FROM runs r LEFT JOIN attempts a ON a.run_id = r.run_id AND a.attempt = r.current_attempt
-      WHERE r.finished_at IS NULL
+      SELECT r.run_id, r.request_json, r.accepted_at,
+        a.attempt, a.started_at, a.deadline, a.sent, a.ended_at, e.outcome AS last_outcome, e.detail AS last_detail
+      FROM runs r
+      LEFT JOIN attempts a ON a.run_id = r.run_id
+        AND a.attempt = (SELECT max(attempt) FROM attempts WHERE run_id = r.run_id)
+      LEFT JOIN attempts e ON e.run_id = r.run_id
+        AND e.attempt = (SELECT max(attempt) FROM attempts WHERE run_id = r.run_id AND ended_at IS NOT NULL)
+      WHERE r.status = '${RUNNING}'
       ORDER BY r.accepted_at, r.run_id`);
     this.#getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
     this.#attemptsOf = db.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY attempt');
-    this.#eventsOf = db.prepare('SELECT * FROM run_events WHERE run_id = ? ORDER BY id');
+    this.#eventsOf = db.prepare('SELECT seq AS id, * FROM run_events WHERE run_id = ? ORDER BY seq');
     // One statement per combination of filters, so each can use its own index.
     this.#recent = new Map();
     for (const agent of [false, true]) {
@@ -324,17 +343,9 @@ export class RunStore implements RunJournal {
    * reusing the id of a finished run is refused, because its attempts and result are history.
    */
   runAccepted(run: JournalRun): void {
+    const { request } = run;
     this.#transaction(() => {
-      const existing = this.#runState.get(run.runId);
-      if (existing !== undefined) {
-        if (existing.finished_at === null) return;
-        throw new HqError(
-          ErrorCode.RUN_ID_INVALID,
-          `Run id '${run.runId}' was already used by a run that ended ${String(existing.status)}; choose another run id`,
-        );
-      }
-      const { request } = run;
-      this.#insertRun.run({
+      const { changes } = this.#insertRun.run({
         runId: run.runId,
         agent: request.agent,
         task: request.task,
@@ -345,6 +356,14 @@ export class RunStore implements RunJournal {
         stepId: request.stepId ?? null,
         acceptedAt: run.acceptedAt,
       });
+      if (changes === 0) {
+        const existing = this.#runState.get(run.runId);
+        if (existing?.finished_at === null) return;
+        throw new HqError(
+          ErrorCode.RUN_ID_INVALID,
+          `Run id '${run.runId}' was already used by a run that ended ${String(existing?.status)}; choose another run id`,
+        );
+      }
       this.#event(run.runId, 'accepted', null, { agent: request.agent, at: run.acceptedAt });
     });
   }
@@ -352,7 +371,6 @@ export class RunStore implements RunJournal {
   attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void {
     this.#transaction(() => {
       this.#startAttempt.run(runId, attempt, startedAt, deadline);
-      this.#bumpAttempt.run(attempt, runId);
       this.#event(runId, 'attempt_started', attempt, { startedAt, deadline });
     });
   }
@@ -360,16 +378,14 @@ export class RunStore implements RunJournal {
   attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void {
     this.#transaction(() => {
       this.#sendAttempt.run({ runId, attempt, at: this.#now(), gatewayRunId: gatewayRunId ?? null });
-      this.#bumpAttempt.run(attempt, runId);
       this.#event(runId, 'attempt_sent', attempt, gatewayRunId === undefined ? null : { gatewayRunId });
     });
   }
 
   attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void {
     this.#transaction(() => {
+      // The detail is what the next attempt is told (listResumable's retryNote).
       this.#endAttempt.run({ runId, attempt, at: this.#now(), outcome, detail });
-      // The reference script tells the next attempt why the last one failed; keep that sentence.
-      this.#noteAttemptEnded.run({ runId, attempt, outcome, note: detail.trim() === '' ? outcome : detail });
       this.#event(runId, 'attempt_ended', attempt, { outcome, detail });
     });
   }
@@ -397,16 +413,18 @@ export class RunStore implements RunJournal {
   /** Runs accepted and not finished, oldest first, each with where it stood. */
   listResumable(): PendingRun[] {
     return this.#resumable.all().map((row) => {
-      const current = Number(row.current_attempt);
+      const current = Number(row.attempt ?? 0);
       const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
+      const lastOutcome = text(row.last_outcome);
+      const lastDetail = text(row.last_detail) ?? '';
       const base = {
         runId: String(row.run_id),
         request,
         acceptedAt: Number(row.accepted_at),
-        ...(row.retry_note === null ? {} : { retryNote: String(row.retry_note) }),
-        ...(row.last_outcome === null ? {} : { lastOutcome: String(row.last_outcome) }),
+        // The reference script tells the next attempt why the last one failed; keep that sentence.
+        ...(lastOutcome === undefined ? {} : { retryNote: lastDetail.trim() === '' ? lastOutcome : lastDetail, lastOutcome }),
       };
-      if (row.started_at === null || current === 0) return { ...base, attempt: Math.max(current, 1), sent: false };
+      if (row.started_at === null || current === 0) return { ...base, attempt: 1, sent: false };
       if (row.ended_at !== null) return { ...base, attempt: current + 1, sent: false };
       const sent = row.sent === 1;
       return {
@@ -511,6 +529,7 @@ export class RunStore implements RunJournal {
       message.tokenExpiresAt ?? null,
       this.#now(),
     );
+    this.#checkpointer?.noteWrite();
   }
 
   /**
@@ -537,7 +556,9 @@ export class RunStore implements RunJournal {
 
   /** The progress message shows its final state: forget it (and its token). */
   clearProgressMessage(runId: string): boolean {
-    return this.#clearProgress.run(runId).changes > 0;
+    const cleared = this.#clearProgress.run(runId).changes > 0;
+    if (cleared) this.#checkpointer?.noteWrite();
+    return cleared;
   }
 
   // ── Channel cursors ────────────────────────────────────────────────────
@@ -578,7 +599,26 @@ export class RunStore implements RunJournal {
     }
   }
 
+  /**
+   * Copies the WAL into the database file now, on the checkpoint thread (inline without one).
+   * Never needed for durability; for tests, and for an operator about to copy the file.
+   */
+  async checkpoint(): Promise<CheckpointResult> {
+    if (this.#checkpointer !== undefined) return this.#checkpointer.checkpoint();
+    const started = performance.now();
+    const row = this.#db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
+    return {
+      busy: Number(row?.busy ?? 0) !== 0,
+      walFrames: Number(row?.log ?? 0),
+      checkpointedFrames: Number(row?.checkpointed ?? 0),
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Stops the checkpoint thread, then closes; being the last connection, this one checkpoints and removes the WAL. */
   close(): void {
+    this.#checkpointer?.close();
+    this.#checkpointer = undefined;
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -594,6 +634,7 @@ export class RunStore implements RunJournal {
     try {
       const value = fn();
       this.#commit.run();
+      this.#checkpointer?.noteWrite();
       return value;
     } catch (error) {
       if (this.#db.isTransaction) this.#rollback.run();
@@ -677,15 +718,36 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
       }
     }
   }
+  const checkpointIntervalMs = file === ':memory:' ? 0 : (options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
+  if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 0) {
+    throw new HqError(ErrorCode.CONFIG_INVALID, 'options.checkpointIntervalMs must be a non-negative integer');
+  }
   let db: DatabaseSync | undefined;
+  let checkpointer: Checkpointer | undefined;
   try {
     db = new DatabaseSync(file, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
     db.exec('PRAGMA journal_mode = WAL');
+    // In WAL mode NORMAL syncs at checkpoints only: a commit survives the process being killed.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    db.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     migrate(db, file);
-    return new RunStore(db, file, options);
+    if (checkpointIntervalMs > 0) {
+      const opened = db;
+      db.exec('PRAGMA wal_autocheckpoint = 0');
+      checkpointer = startCheckpointer(path.resolve(file), {
+        intervalMs: checkpointIntervalMs,
+        busyTimeoutMs,
+        ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
+        // Without the thread the WAL would grow without end: sqlite checkpoints inline again.
+        onFailure: () => {
+          if (opened.isOpen) opened.exec(`PRAGMA wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
+        },
+      });
+    }
+    return new RunStore(db, file, options, checkpointer);
   } catch (error) {
+    checkpointer?.close();
     if (db?.isOpen) db.close();
     if (isHqError(error)) throw error;
     throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot be opened as a run store (${(error as Error).message})`, { cause: error });

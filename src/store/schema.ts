@@ -2,6 +2,12 @@
  * The run store's tables. The version lives in the file header (`PRAGMA user_version`), so a
  * process can tell an old file (migrate it) from a newer one (refuse it) before touching a row.
  * Bump SCHEMA_VERSION together with a step in migrate.ts; never edit a released DDL in place.
+ * (Version 1 was reshaped once before any store was deployed, for write cost: see below.)
+ *
+ * Every journal write is a commit the engine waits for, and a commit costs roughly one WAL frame
+ * per b-tree page it dirties; so the hot tables carry few indexes, and the attempt verbs touch
+ * `attempts` and `run_events` only. A run's current attempt, last outcome and retry note are read
+ * from its attempts rather than copied onto `runs` at every step.
  */
 
 export const SCHEMA_VERSION = 1;
@@ -24,14 +30,12 @@ CREATE TABLE IF NOT EXISTS runs (
   workflow_run_id TEXT,
   step_id         TEXT,
   accepted_at     INTEGER NOT NULL,
-  current_attempt INTEGER NOT NULL DEFAULT 0,
-  -- outcome and note of the most recent ended attempt: what the next attempt is told
-  last_outcome    TEXT,
-  retry_note      TEXT,
+  -- the attempts the result reports; while the run is open, its attempts rows are the truth
+  attempts        INTEGER NOT NULL DEFAULT 0,
   finished_at     INTEGER,
   result_json     TEXT
 ) STRICT;
-CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (accepted_at) WHERE finished_at IS NULL;
+-- Open runs are status 'running': runs_by_status also serves the restart's resumable list.
 CREATE INDEX IF NOT EXISTS runs_by_accepted ON runs (accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_agent ON runs (agent, accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, accepted_at);
@@ -52,15 +56,17 @@ CREATE TABLE IF NOT EXISTS attempts (
   PRIMARY KEY (run_id, attempt)
 ) STRICT, WITHOUT ROWID;
 
+-- No AUTOINCREMENT: ids only order a run's events, and AUTOINCREMENT writes sqlite_sequence on
+-- every insert (one more page per commit).
 CREATE TABLE IF NOT EXISTS run_events (
-  id        INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id    TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
   at        INTEGER NOT NULL,
   type      TEXT NOT NULL,
   attempt   INTEGER,
-  data_json TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, id);
+  data_json TEXT,
+  PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
 -- The history is evidence: a row once written is never rewritten.
 CREATE TRIGGER IF NOT EXISTS run_events_append_only BEFORE UPDATE ON run_events
 BEGIN
