@@ -7,7 +7,8 @@ import { buildPayload, buildPrompt, resolveDeliver } from '../src/engine/prompt.
 import { tempDir } from './fakes/engine-harness.ts';
 import { startFakeGateway } from './fakes/fake-gateway.ts';
 
-const REFERENCE_DIR = '/work/shared/reference';
+// CI lays ../shared beside the clone; the reference script is the source of the golden.
+const REFERENCE_DIR = path.resolve(import.meta.dirname, '../../shared/reference');
 const run = promisify(execFile);
 
 interface GoldenCase {
