@@ -492,6 +492,25 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
     assert.equal(expired.body.code, 50027);
   });
 
+  await t.test('a followup after the deferred reply was deleted is a new message, not the deleted one', async () => {
+    const dm = fake.sendSlashCommand({ userId: alice.id, name: 'upload', options: { file: { attachment: { filename: 'a.md', content: 'a' } } } });
+    const cb = await fetch(`${fake.apiBase}/v10/interactions/${dm.id}/${dm.token}/callback`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 5 }),
+    });
+    assert.equal(cb.status, 204);
+    const deferred = dm.originalMessage!;
+    assert.equal(deferred.loading, true);
+    assert.equal((await api('DELETE', `/webhooks/${fake.applicationId}/${dm.token}/messages/@original`, undefined, false)).status, 204);
+    const followup = await api('POST', `/webhooks/${fake.applicationId}/${dm.token}?wait=true`, { content: 'the answer' }, false);
+    assert.equal(followup.status, 200);
+    assert.notEqual(followup.body.id, deferred.id);
+    assert.equal(followup.body.content, 'the answer');
+    assert.equal((await dm.followup(0)).id, followup.body.id);
+    assert.equal(fake.message(deferred.id)!.deleted, true, 'the deleted reply stays deleted');
+  });
+
   await t.test('fault injection: 502 once, then outage and recovery', async () => {
     fake.failNext('GET /users/@me', { status: 502 });
     assert.equal((await api('GET', '/users/@me')).status, 502);

@@ -789,8 +789,9 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
       const wait = req.query.get('wait') === 'true';
       const original = rec.originalMessageId ? state.messages.get(rec.originalMessageId) : undefined;
       let msg: StoredMessage;
-      if (original && original.loading && rec.ack.type === 5) {
-        // The first followup after a deferred reply replaces the "thinking…" message.
+      if (original && original.loading && !original.deleted && rec.ack.type === 5) {
+        // The first followup after a deferred reply replaces the "thinking…" message; once that
+        // message was deleted, Discord posts the followup as a new message.
         editMessage(original, { ...body, flags: undefined }, req.files);
         msg = original;
       } else {
