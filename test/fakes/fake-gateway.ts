@@ -46,8 +46,8 @@ export type RequestScript =
   /** Admit (the agent run starts), then close the socket without answering: the answer is lost. */
   | { readonly respond: 'drop-after-admission'; readonly agent?: AgentScript };
 
-/** `html`: the Control UI's catch-all 200 page on every GET path; `hang`: accept and never answer. */
-export type HealthMode = 'ok' | 'html' | 'status-503' | 'hang';
+/** `html`: the Control UI's catch-all 200 page on every GET path; `status-500`: the gateway's own error; `hang`: accept and never answer. */
+export type HealthMode = 'ok' | 'html' | 'status-500' | 'status-503' | 'hang';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -314,6 +314,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     switch (this.#health) {
       case 'html':
         return this.#text(response, 200, '<!doctype html><html><body>Control UI</body></html>', 'text/html; charset=utf-8');
+      case 'status-500':
+        return this.#text(response, 500, 'Internal Server Error');
       case 'status-503':
         return this.#text(response, 503, JSON.stringify({ ok: false, status: 'draining' }), 'application/json');
       case 'hang':
