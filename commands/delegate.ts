@@ -14,6 +14,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
+import { newRunId } from '../src/engine/run-id.ts';
 import type { RememberedDelegation } from '../src/discord/active-runs.ts';
 import {
   actorFromInteraction,
@@ -22,9 +23,12 @@ import {
   reachableAgents,
 } from '../src/discord/delegation-access.ts';
 import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
+import { RESTARTING_NOTICE } from '../src/discord/mention-handler.ts';
 import { NO_PINGS } from '../src/discord/no-pings.ts';
+import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/outbox-delivery.ts';
 import { createInteractionReply } from '../src/discord/reply-target.ts';
-import { finalReply, runDelegation, type RunOrigin } from '../src/discord/run-delegation.ts';
+import { runDelegation } from '../src/discord/run-delegation.ts';
+import type { OriginKind } from '../src/discord/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/task-context.ts';
 import type { AgentHealth } from '../src/engine/types.ts';
 import type { BotContext, Command } from './index.ts';
@@ -68,15 +72,16 @@ const data = {
   ],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
+/** Thrown before deferring, so the router answers it privately. */
 function shuttingDown(): HqError {
-  return new HqError(ErrorCode.SHUTTING_DOWN, 'The bot is restarting and takes no new work right now: try again in a minute.');
+  return new HqError(ErrorCode.SHUTTING_DOWN, RESTARTING_NOTICE);
 }
 
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
   const receivedAt = Date.now();
-  // Acknowledge first: Discord allows 3 s, and everything below may be slow.
-  await interaction.deferReply();
   if (context.shutdown.aborted) throw shuttingDown();
+  // Acknowledge first: Discord allows 3 s, and everything below may be slow.
+  const deferred = await interaction.deferReply({ withResponse: true });
   const config = context.config();
   const actor = actorFromInteraction(interaction);
   const agent = interaction.options.getString('agent', true).trim().toLowerCase();
@@ -107,7 +112,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     ...optional('timeoutSeconds', timeout),
     ...optional('strict', interaction.options.getBoolean('strict')),
   };
-  await delegateAndAnswer(interaction, context, delegation, principals, receivedAt, 'slash');
+  await delegateAndAnswer(interaction, context, delegation, principals, { receivedAt, originalMessageId: deferred.resource?.message?.id }, 'slash');
 }
 
 function inRange(value: number | null, name: string, min: number, max: number): number | null {
@@ -119,38 +124,50 @@ function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V 
   return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-/** Shared by the command and the Retry button: run it, then end the reply with the link (or the result). */
+/**
+ * Shared by the command and the Retry button. The run's origin carries the interaction token
+ * and its expiry, so a restarted bot can still edit this reply (or continue in the channel);
+ * the outbox ends the reply with the link to the embed (or the result).
+ */
 async function delegateAndAnswer(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   context: BotContext,
   delegation: RememberedDelegation,
   principals: readonly string[],
-  receivedAt: number,
-  kind: RunOrigin['kind'],
+  deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
+  kind: OriginKind,
 ): Promise<void> {
+  if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError('/delegate works only in the server.');
   const config = context.config();
-  const requester = { id: interaction.user.id, label: interaction.user.username };
+  const runId = newRunId();
+  const ttlMs = config.discord.interactionTokenTtlMs;
   const reply = createInteractionReply(interaction, {
-    receivedAt,
-    ttlMs: config.discord.interactionTokenTtlMs,
-    requesterId: requester.id,
+    receivedAt: deferred.receivedAt,
+    ttlMs,
+    requesterId: interaction.user.id,
     log: context.log,
+    originalMessageId: deferred.originalMessageId,
+    nonce: context.ledger.deliveryNonce(runId, CHANNEL_PROGRESS_NONCE_KIND),
+    onMove: (location) => context.ledger.recordProgressMessage(runId, location),
   });
-  const outcome = await runDelegation(context, {
+  await runDelegation(context, {
+    runId,
     delegation,
     principals,
-    requester,
     reply,
     origin: {
       kind,
-      guildId: interaction.guildId ?? '',
-      channelId: interaction.channelId ?? '',
-      requesterId: requester.id,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId,
+      requesterId: interaction.user.id,
+      requesterLabel: interaction.user.username,
       interactionId: interaction.id,
+      applicationId: interaction.applicationId,
+      interactionToken: interaction.token,
+      tokenExpiresAt: deferred.receivedAt + ttlMs,
       depth: 1,
     },
   });
-  await reply.show(finalReply(outcome, requester));
 }
 
 async function autocomplete(interaction: Parameters<NonNullable<Command['autocomplete']>>[0], context: BotContext): Promise<void> {
@@ -187,13 +204,27 @@ async function cancel(interaction: ButtonInteraction, context: BotContext, runId
 
 async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
   const receivedAt = Date.now();
-  await interaction.deferReply();
   if (context.shutdown.aborted) throw shuttingDown();
-  const delegation = context.runs.recall(runId);
+  const deferred = await interaction.deferReply({ withResponse: true });
+  const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
   if (!delegation) throw new HqError(ErrorCode.USAGE, `Run \`${runId}\` is too old to retry from here: use /delegate again.`);
   // The presser's own rights, not the original requester's.
   const principals = authorizeDelegation(actorFromInteraction(interaction), delegation.agent, context.config(), context.engine);
-  await delegateAndAnswer(interaction, context, delegation, principals, receivedAt, 'button');
+  await delegateAndAnswer(interaction, context, delegation, principals, { receivedAt, originalMessageId: deferred.resource?.message?.id }, 'button');
+}
+
+/** After a restart the in-memory list is empty; the store still has the run's inputs. */
+function recallFromStore(context: BotContext, runId: string): RememberedDelegation | undefined {
+  const request = context.store?.getRun(runId)?.request;
+  if (!request) return undefined;
+  return {
+    agent: request.agent,
+    task: request.task,
+    ...(request.context ? { context: request.context } : {}),
+    ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
+    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+    ...(request.strict !== undefined ? { strict: request.strict } : {}),
+  };
 }
 
 export default {

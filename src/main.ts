@@ -1,17 +1,26 @@
 /**
- * Wiring only: dotenv → config → logger → engine → Discord → ops server; SIGTERM/SIGINT stop
- * it cleanly. A missing token or a bad config ends with one line that says what to do.
+ * Wiring only: dotenv → config → logger → store → engine → Discord → config watcher → ops
+ * server. SIGTERM/SIGINT stop it cleanly within 10 s: take no new work, close the engine under
+ * the waiting runs (the journal keeps them open, so the next start resumes them), let the bot
+ * say so, then close everything and exit 0. A missing token or a bad config ends with one line
+ * that says what to do.
  */
 import { config as loadDotenv } from 'dotenv';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
 import { loadConfig, type Config } from './config.ts';
 import { startBot } from './discord/bot.ts';
 import { createEngine } from './engine/engine.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, isHqError } from './errors.ts';
+import { assertHotReloadable, liveConfig } from './live-config.ts';
 import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { startOpsServer } from './ops/ops-server.ts';
+import { createRunStore } from './store/run-store.ts';
 
 const STOP_DEADLINE_MS = 10_000;
+export const STORE_FILE = 'runs.sqlite';
 
 async function main(): Promise<number> {
   loadDotenv({ quiet: true });
@@ -31,19 +40,37 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger({ level: config.logLevel });
-  const engine = createEngine({ config, log });
+  let store: ReturnType<typeof createRunStore>;
+  try {
+    for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir]) mkdirSync(dir, { recursive: true });
+    store = createRunStore(path.join(config.paths.stateDir, STORE_FILE));
+  } catch (error) {
+    console.error(isHqError(error) ? error.message : `cannot prepare the state, handoff and log directories: ${(error as Error).message}`);
+    return 1;
+  }
+  let watcher: ConfigWatcher<Config> | undefined;
+  const current = (): Config => watcher?.current() ?? config;
+  const engine = createEngine({ config: liveConfig(config, current), log, journal: store });
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
-  const bot = startBot({ config, engine, log, metrics });
+  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
+  watcher = await watchConfig({
+    configPath: config.configPath,
+    registryPath: config.paths.registryPath,
+    load: () => loadConfig(),
+    onChange: (next) => assertHotReloadable(config, next),
+    log,
+    initial: config,
+  });
   const ops = await startOpsServer({
     host: config.ops.host,
     port: config.ops.port,
     log,
     metrics,
-    checks: { discord: () => ({ ok: bot.client.isReady(), detail: bot.client.isReady() ? 'connected' : 'not connected' }) },
+    checks: { discord: () => bot.health(), store: () => store.healthCheck() },
   });
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  const stop = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
@@ -52,11 +79,16 @@ async function main(): Promise<number> {
       process.exit(1);
     }, STOP_DEADLINE_MS);
     deadline.unref();
-    await bot.stop();
+    bot.beginShutdown();
     await engine.close();
+    await bot.stop();
+    await watcher?.close();
     await ops.close();
-    log.flush();
-    process.exitCode = 0;
+    store.close();
+    log.info({ signal }, 'stopped; open runs are kept for the next start');
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
+    // Nothing is left to wait for; an idle keep-alive socket must not hold the exit.
+    process.exit(exitCode);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -64,8 +96,9 @@ async function main(): Promise<number> {
   try {
     await bot.ready;
   } catch (error) {
+    if (stopping) return 0;
     log.fatal({ err: error }, 'could not connect to Discord');
-    await stop('startup failure');
+    await stop('startup failure', 1);
     return 1;
   }
   log.info({ ops: ops.url }, 'hq-delegate is running');

@@ -1,7 +1,7 @@
 /**
  * What every Discord-facing handler is given: the live config (a getter, so a hot-reloaded
- * config applies to the next command), the engine, the logger, the client and the runs in
- * flight. Built once in bot.ts.
+ * config applies to the next command), the engine, the logger, the client, the runs in
+ * flight, and the store-backed outbox. Built once in bot.ts.
  */
 import type { Client } from 'discord.js';
 import type { Config } from '../config.ts';
@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { ActiveRuns } from './active-runs.ts';
+import type { Outbox } from './outbox-delivery.ts';
 
 export interface BotContext {
   readonly config: () => Config;
@@ -23,4 +24,11 @@ export interface BotContext {
   readonly metrics?: Metrics;
   /** The durable run store; absent when the bot runs without one (/runs and /agents say so). */
   readonly store?: RunStore;
+  /**
+   * Where the bot writes what it must finish after a restart (outbox, progress messages,
+   * channel cursors): the run store, or an in-memory stand-in when none is configured.
+   */
+  readonly ledger: RunStore;
+  /** Delivers each finished run's embed and answer exactly once. */
+  readonly outbox: Outbox;
 }

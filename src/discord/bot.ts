@@ -1,42 +1,63 @@
 /**
- * The bot as one unit: client, the interaction router, the mention handler, and the
- * background health refresh that autocomplete reads from. `ready` resolves once the gateway
- * says READY; `stop` stops taking work and closes the connection (the engine is the caller's).
+ * The bot as one unit: client, the interaction router, the mention handler, the outbox, and
+ * the background health refresh that autocomplete reads from. `ready` resolves once the
+ * gateway says READY; then, with a run store, the bot recovers what a previous process left
+ * (`recovered`). Stopping comes in two steps around the engine's close: `beginShutdown` stops
+ * taking work (newcomers are told to retry in a minute), `stop` lets the handlers in flight
+ * say where their runs stand and closes the connection. The engine is the caller's.
  */
-import { Events } from 'discord.js';
+import { Events, Status } from 'discord.js';
 import { once } from 'node:events';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { RunStore } from '../store/run-store.ts';
+import { createRunStore, type RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './active-runs.ts';
 import type { BotContext } from './bot-context.ts';
+import { createChannelCursors } from './channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
 import { loadCommands } from './command-loader.ts';
 import { attachInteractionRouter, type InteractionRouter } from './interaction-router.ts';
 import { attachMentionHandler, type MentionHandler } from './mention-handler.ts';
+import { createOutbox } from './outbox-delivery.ts';
+import { recoverAfterRestart, type RecoveryReport } from './recovery.ts';
 
 /** How often every agent's health is probed in the background (autocomplete shows the last answer). */
 export const HEALTH_REFRESH_MS = 30_000;
+/** How long `stop` waits for handlers in flight to say where their runs stand. */
+export const STOP_GRACE_MS = 3_000;
 
 export interface StartBotOptions {
   readonly config: Config;
   readonly engine: Engine;
   readonly log: Logger;
-  /** The run store (issue 5): /runs and /agents read it; without one they say so. */
+  /** The run store: /runs and /agents read it, and a restart resumes and delivers from it. */
   readonly store?: RunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
+  /** Pauses between tries of a Discord create that failed for a moment (tests shorten them). */
+  readonly deliveryRetryDelaysMs?: readonly number[];
+}
+
+export interface DiscordHealth {
+  readonly ok: boolean;
+  readonly detail: string;
 }
 
 export interface Bot {
   readonly client: ReturnType<typeof createDiscordClient>;
   readonly context: BotContext;
   readonly ready: Promise<void>;
-  stop(): Promise<void>;
+  /** After `ready`: what was recovered from the store (nothing without one). */
+  readonly recovered: Promise<RecoveryReport | undefined>;
+  /** Connected to the gateway and ready (for /healthz). */
+  health(): DiscordHealth;
+  /** Takes no new work from now on; runs in flight go on until the engine closes under them. */
+  beginShutdown(): void;
+  stop(options?: { readonly graceMs?: number }): Promise<void>;
 }
 
 export function startBot(options: StartBotOptions): Bot {
@@ -44,15 +65,38 @@ export function startBot(options: StartBotOptions): Bot {
   const log = options.log.child({ component: 'discord' });
   const client = createDiscordClient(options.config);
   const shutdown = new AbortController();
+  // Without a configured store the outbox and cursors still need somewhere to live for this process.
+  const ledger = options.store ?? createRunStore(':memory:');
+  const config = options.currentConfig ?? (() => options.config);
+  const outbox = createOutbox({
+    client,
+    ledger,
+    config,
+    log,
+    metrics: options.metrics,
+    shutdown: shutdown.signal,
+    retryDelaysMs: options.deliveryRetryDelaysMs,
+  });
   const context: BotContext = {
-    config: options.currentConfig ?? (() => options.config),
+    config,
     engine,
     log,
     client,
     runs: createActiveRuns(),
     shutdown: shutdown.signal,
+    ledger,
+    outbox,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.store ? { store: options.store } : {}),
+  };
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>): void => {
+    const settled = work.then(
+      () => undefined,
+      (error: unknown) => log.error({ err: error }, 'a handler failed'),
+    );
+    inFlight.add(settled);
+    void settled.finally(() => inFlight.delete(settled));
   };
   let router: InteractionRouter | undefined;
   let mentions: MentionHandler | undefined;
@@ -65,15 +109,18 @@ export function startBot(options: StartBotOptions): Bot {
   };
 
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
-  client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'gateway disconnected'));
+  client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'gateway disconnected for good'));
+  client.on(Events.ShardReconnecting, () => log.warn('gateway connection lost; reconnecting'));
+  client.on(Events.ShardResume, () => log.info('gateway connection resumed'));
 
   const ready = (async () => {
     const token = options.config.secrets.discordToken;
     if (!token) throw new Error('DISCORD_TOKEN is not set: copy .env.example to .env and set it (see README)');
     const { commands, skipped } = await loadCommands();
     for (const skip of skipped) log.warn(skip, 'command module skipped');
-    router = attachInteractionRouter(client, commands, context);
-    mentions = attachMentionHandler(client, context);
+    const cursors = createChannelCursors(ledger, log);
+    router = attachInteractionRouter(client, commands, context, track);
+    mentions = attachMentionHandler(client, context, cursors, track);
     const readyEvent = once(client, Events.ClientReady, { signal: shutdown.signal });
     await client.login(token);
     await readyEvent;
@@ -81,25 +128,61 @@ export function startBot(options: StartBotOptions): Bot {
     refreshHealth();
     healthTimer = setInterval(refreshHealth, options.healthRefreshMs ?? HEALTH_REFRESH_MS);
     healthTimer.unref();
+    outbox.start();
   })();
   // A caller that never awaits `ready` must not crash the process with an unhandled rejection.
   ready.catch(() => {});
+
+  const recovered = ready.then(
+    async () => {
+      if (!options.store || !mentions || shutdown.signal.aborted) return undefined;
+      return recoverAfterRestart(context, mentions, track);
+    },
+    () => undefined,
+  );
+  recovered.catch((error: unknown) => log.error({ err: error }, 'recovery after restart failed'));
+
+  const beginShutdown = (): void => {
+    if (shutdown.signal.aborted) return;
+    shutdown.abort();
+    outbox.stop();
+    if (healthTimer) clearInterval(healthTimer);
+  };
 
   let stopped: Promise<void> | undefined;
   return {
     client,
     context,
     ready,
-    stop() {
+    recovered: recovered.catch(() => undefined),
+    health() {
+      if (shutdown.signal.aborted) return { ok: false, detail: 'stopping' };
+      if (!client.isReady()) return { ok: false, detail: 'not connected to the Discord gateway yet' };
+      const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
+      if (down.size > 0) {
+        return { ok: false, detail: `Discord gateway ${down.map((shard) => `shard ${shard.id}: ${Status[shard.status] ?? shard.status}`).join(', ')}` };
+      }
+      return { ok: true, detail: `connected (heartbeat ${Math.round(client.ws.ping)} ms)` };
+    },
+    beginShutdown,
+    stop(stopOptions = {}) {
       stopped ??= (async () => {
-        shutdown.abort();
-        if (healthTimer) clearInterval(healthTimer);
+        beginShutdown();
+        // Handlers whose runs the engine has just paused say so before the connection goes.
+        await settleWithin([...inFlight], stopOptions.graceMs ?? STOP_GRACE_MS);
         router?.detach();
         mentions?.detach();
         await client.destroy();
+        if (!options.store) ledger.close();
         log.info('discord client closed');
       })();
       return stopped;
     },
   };
+}
+
+async function settleWithin(work: readonly Promise<unknown>[], ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.allSettled(work), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -20,7 +20,13 @@ export interface InteractionRouter {
   detach(): void;
 }
 
-export function attachInteractionRouter(client: Client, commands: ReadonlyMap<string, Command>, context: BotContext): InteractionRouter {
+export function attachInteractionRouter(
+  client: Client,
+  commands: ReadonlyMap<string, Command>,
+  context: BotContext,
+  /** Told of every interaction being handled, so a shutdown can let them finish. */
+  track: (work: Promise<unknown>) => void = () => {},
+): InteractionRouter {
   const buttons = new Map<string, { command: string; handle: ButtonHandler }>();
   for (const command of commands.values()) {
     for (const [prefix, handle] of Object.entries(command.buttons ?? {})) {
@@ -75,7 +81,7 @@ export function attachInteractionRouter(client: Client, commands: ReadonlyMap<st
     }
   }
 
-  const listener = (interaction: Interaction) => void handle(interaction);
+  const listener = (interaction: Interaction) => track(handle(interaction));
   client.on(Events.InteractionCreate, listener);
   return {
     handle,

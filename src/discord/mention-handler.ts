@@ -4,6 +4,10 @@
  * taken and ✅/❌ when the run ends, and the answer is a reply that shows progress and ends with
  * the machine-readable block plus a link to the result embed.
  *
+ * Every guild message moves its channel's cursor in the store (channel-cursors.ts), a mention
+ * only once its run is journaled, so a restarted bot can read what it missed and hand it to
+ * this same handler (missed-mentions.ts). A message is taken once, however it arrives.
+ *
  * Loops are cut three ways: the bot never answers itself, a bot's reply to one of our messages
  * that carries no new task is ignored silently, and each author may start only so many runs a
  * minute and only so deep a chain (a mention from agent X while a run delegated TO X is active
@@ -11,26 +15,35 @@
  */
 import { Events, type Client, type Message } from 'discord.js';
 import { ErrorCode, HqError } from '../errors.ts';
-import { isSuccess } from '../engine/types.ts';
+import { newRunId } from '../engine/run-id.ts';
 import type { BotContext } from './bot-context.ts';
 import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+import type { ChannelCursors } from './channel-cursors.ts';
 import { actorFromMessage, authorizeDelegation } from './delegation-access.ts';
 import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
 import { parseMentionTask } from './mention-grammar.ts';
+import { FAILED, react, TAKEN, unreact } from './mention-reactions.ts';
 import { NO_PINGS } from './no-pings.ts';
-import { renderMachineBlock } from './reply-block.ts';
-import { createMessageReply, type ReplyPayload } from './reply-target.ts';
-import { renderResultMessage } from './result-embed.ts';
-import { runDelegation, type DelegationOutcome } from './run-delegation.ts';
+import { MENTION_PROGRESS_NONCE_KIND } from './outbox-delivery.ts';
+import { createChannelReply } from './reply-target.ts';
+import { runDelegation } from './run-delegation.ts';
 
-export const TAKEN = '👀';
-export const SUCCEEDED = '✅';
-export const FAILED = '❌';
+export { FAILED, SUCCEEDED, TAKEN } from './mention-reactions.ts';
 const WINDOW_MS = 60_000;
+/** Message ids remembered as taken, so a mention read again after a restart is not taken twice. */
+const CLAIMS_MAX = 10_000;
+export const RESTARTING_NOTICE = 'hq-delegate is restarting, retry in a minute.';
+
+export interface MentionOptions {
+  /** Read from the channel history after a restart, not received live. */
+  readonly missed?: boolean;
+}
 
 export interface MentionHandler {
-  handle(message: Message): Promise<void>;
+  handle(message: Message, options?: MentionOptions): Promise<void>;
+  /** A message that needs nothing (already taken before a restart): claimed, and the cursor may pass it. */
+  markSeen(message: Message): void;
   detach(): void;
 }
 
@@ -53,26 +66,67 @@ function createRateWindow(now: () => number = Date.now) {
   };
 }
 
-export function attachMentionHandler(client: Client, context: BotContext): MentionHandler {
-  const rate = createRateWindow();
+function createClaims(max = CLAIMS_MAX) {
+  const claimed = new Set<string>();
+  return {
+    /** True the first time an id is claimed. */
+    claim(id: string): boolean {
+      if (claimed.has(id)) return false;
+      claimed.add(id);
+      if (claimed.size > max) claimed.delete(claimed.values().next().value!);
+      return true;
+    },
+  };
+}
 
-  async function handle(message: Message): Promise<void> {
+export function attachMentionHandler(client: Client, context: BotContext, cursors: ChannelCursors, track: (work: Promise<unknown>) => void = () => {}): MentionHandler {
+  const rate = createRateWindow();
+  const claims = createClaims();
+
+  async function handle(message: Message, options: MentionOptions = {}): Promise<void> {
     const me = client.user;
-    if (!me || message.author.id === me.id || !message.inGuild()) return;
+    if (!me || !message.inGuild()) return;
+    if (!claims.claim(message.id)) return;
     // A reply pings its author without naming them; only a mention written in the text is a call.
-    if (!new RegExp(`<@!?${me.id}>`).test(message.content)) return;
-    const log = context.log.child({ messageId: message.id, authorId: message.author.id, channelId: message.channelId });
-    const replyingToUs = message.mentions.repliedUser?.id === me.id;
-    const parsed = parseMentionTask(message.content, me.id);
+    if (message.author.id === me.id || !new RegExp(`<@!?${me.id}>`).test(message.content)) {
+      cursors.seen(message.channelId, message.id);
+      return;
+    }
+    const release = cursors.hold(message.channelId, message.id);
+    try {
+      await take(message, me.id, options, release);
+    } finally {
+      release();
+    }
+  }
+
+  async function take(message: Message<true>, myId: string, options: MentionOptions, release: () => void): Promise<void> {
+    const log = context.log.child({ messageId: message.id, authorId: message.author.id, channelId: message.channelId, missed: options.missed === true });
+    const replyingToUs = message.mentions.repliedUser?.id === myId;
+    const parsed = parseMentionTask(message.content, myId);
     if (!parsed.ok) {
       // A bot answering one of our messages ("thanks @HQ") is not a task; refusing would start a ping-pong.
       if (message.author.bot && replyingToUs) return;
       await refuse(message, parsed.reason);
       return;
     }
+    let taken = false;
     try {
-      if (context.shutdown.aborted) throw new HqError(ErrorCode.SHUTTING_DOWN, 'The bot is restarting and takes no new work right now: try again in a minute.');
+      if (context.shutdown.aborted) throw new HqError(ErrorCode.SHUTTING_DOWN, RESTARTING_NOTICE);
       const config = context.config();
+      if (options.missed === true) {
+        const maxAgeMs = config.discord.missedMentionMaxAgeMinutes * 60_000;
+        const ageMs = Date.now() - message.createdTimestamp;
+        if (ageMs > maxAgeMs) {
+          log.info({ ageMs }, 'missed mention too old to take');
+          await refuse(
+            message,
+            `This mention came while hq-delegate was down, ${Math.round(ageMs / 60_000)} minutes ago: older than discord.missedMentionMaxAgeMinutes (${config.discord.missedMentionMaxAgeMinutes}), so it was not taken. Mention me again if it still needs doing.`,
+            '⌛',
+          );
+          return;
+        }
+      }
       const actor = actorFromMessage(message);
       const principals = authorizeDelegation(actor, parsed.agent, config, context.engine);
 
@@ -92,7 +146,8 @@ export function attachMentionHandler(client: Client, context: BotContext): Menti
         );
       }
 
-      await react(message, TAKEN, log);
+      taken = true;
+      await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;
       const count = parsed.options.context ?? 0;
       if (count > 0) {
@@ -103,9 +158,10 @@ export function attachMentionHandler(client: Client, context: BotContext): Menti
         taskContext = formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
       }
 
-      const requester = { id: message.author.id, label: callerAgent ?? message.author.username };
-      const reply = createMessageReply(message);
-      const outcome = await runDelegation(context, {
+      const runId = newRunId();
+      const requesterLabel = callerAgent ?? message.author.username;
+      await runDelegation(context, {
+        runId,
         delegation: {
           agent: parsed.agent,
           task: parsed.task,
@@ -115,58 +171,49 @@ export function attachMentionHandler(client: Client, context: BotContext): Menti
           ...(parsed.options.strict !== undefined ? { strict: parsed.options.strict } : {}),
         },
         principals,
-        requester,
-        reply,
-        origin: { kind: 'mention', guildId: message.guildId, channelId: message.channelId, requesterId: requester.id, messageId: message.id, depth },
+        reply: createChannelReply({
+          client,
+          channelId: message.channelId,
+          replyTo: message.id,
+          nonce: context.ledger.deliveryNonce(runId, MENTION_PROGRESS_NONCE_KIND),
+          onMove: (location) => context.ledger.recordProgressMessage(runId, location),
+        }),
+        origin: { kind: 'mention', guildId: message.guildId, channelId: message.channelId, requesterId: message.author.id, requesterLabel, messageId: message.id, depth },
+        onStarted: release,
       });
-      await reply.show(machineReply(outcome, requester));
-      await unreact(message, TAKEN, log);
-      await react(message, isSuccess(outcome.result.status) ? SUCCEEDED : FAILED, log);
+      // The outbox answers and sets ✅/❌ once the result is delivered.
     } catch (error) {
       const expected = error instanceof HqError;
       log[expected ? 'info' : 'error']({ err: error }, 'mention refused or failed');
       await refuse(message, describeError(error));
-      await unreact(message, TAKEN, log);
-      await react(message, FAILED, log);
+      if (taken) await unreact(client, message.channelId, message.id, TAKEN, log);
+      await react(client, message.channelId, message.id, FAILED, log);
     }
   }
 
-  async function refuse(message: Message, reason: string): Promise<void> {
+  async function refuse(message: Message, reason: string, emoji = '❌'): Promise<void> {
     try {
-      await message.reply({ content: truncate(`❌ ${reason}`, MAX_MESSAGE_CONTENT), allowedMentions: NO_PINGS, failIfNotExists: false });
+      await message.reply({
+        content: truncate(`${emoji} ${reason}`, MAX_MESSAGE_CONTENT),
+        allowedMentions: NO_PINGS,
+        failIfNotExists: false,
+        // Read again after a restart, the same refusal comes back as the first one.
+        nonce: context.ledger.deliveryNonce(`mention:${message.id}`, 'refusal'),
+        enforceNonce: true,
+      });
     } catch (error) {
       context.log.warn({ err: error, messageId: message.id }, 'could not answer a mention');
     }
   }
 
-  const listener = (message: Message) => void handle(message);
+  const listener = (message: Message) => track(handle(message));
   client.on(Events.MessageCreate, listener);
-  return { handle, detach: () => void client.off(Events.MessageCreate, listener) };
-}
-
-/** The calling agent parses this: fenced JSON (the CLI's result shape) with the link to the embed. */
-function machineReply(outcome: DelegationOutcome, requester: { id: string; label: string }): ReplyPayload {
-  const { delivery, result } = outcome;
-  if (delivery?.kind === 'posted') return { content: renderMachineBlock(result, delivery.url), embeds: [], components: [] };
-  const notice = delivery ? `⚠️ ${delivery.notice}` : '⚠️ The bot is restarting: the result will be posted when it is back.';
-  const block = renderMachineBlock(result, undefined, MAX_MESSAGE_CONTENT - notice.length - 1);
-  const rendered = delivery ? renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label }) : { embeds: [], components: [] };
-  return { content: `${notice}\n${block}`, ...rendered };
-}
-
-async function react(message: Message, emoji: string, log: BotContext['log']): Promise<void> {
-  try {
-    await message.react(emoji);
-  } catch (error) {
-    log.warn({ err: error, emoji }, 'could not react');
-  }
-}
-
-async function unreact(message: Message, emoji: string, log: BotContext['log']): Promise<void> {
-  const me = message.client.user;
-  try {
-    await message.reactions.cache.get(emoji)?.users.remove(me.id);
-  } catch (error) {
-    log.warn({ err: error, emoji }, 'could not remove a reaction');
-  }
+  return {
+    handle,
+    markSeen(message) {
+      claims.claim(message.id);
+      cursors.seen(message.channelId, message.id);
+    },
+    detach: () => void client.off(Events.MessageCreate, listener),
+  };
 }

@@ -1,98 +1,239 @@
 /**
  * Where the requester watches their run: the deferred interaction reply, or (for an agent's
- * @mention) a reply to their message. Both are edited in place as the run moves.
+ * @mention) a reply to their message. Both are edited in place as the run moves, and each
+ * says where it is (`onMove`), so the store can hand the same message to a restarted process.
  *
  * An interaction token lives 15 minutes (`discord.interactionTokenTtlMs` keeps a margin).
  * Past that, or as soon as Discord refuses the token, progress and the final answer continue
- * as a message in the original channel, naming the requester without pinging them. That
- * fallback is this module's whole reason to exist: a long run never ends in an error.
+ * as a message in the original channel, naming the requester without pinging them, and the
+ * original reply is told so (it is never left spinning). A long run never ends in an error.
+ *
+ * Every message created here carries a nonce with enforce_nonce: a process killed after
+ * Discord created it but before it learnt the id sends the same create again after the
+ * restart and gets the first message back, not a second one.
  */
 import {
-  DiscordAPIError,
-  RESTJSONErrorCodes,
+  InteractionWebhook,
+  type Client,
   type Message,
   type MessageCreateOptions,
   type RepliableInteraction,
   type SendableChannels,
 } from 'discord.js';
 import type { Logger } from '../log.ts';
+import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
 import { NO_PINGS } from './no-pings.ts';
 
 export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'files' | 'components'>;
 
+/** The interaction's original response before its message id is known. */
+export const ORIGINAL = '@original';
+
+/** Where the requester's reply is shown now. With `tokenExpiresAt` it is the interaction's original response. */
+export interface ReplyLocation {
+  readonly channelId: string;
+  readonly messageId: string;
+  readonly interactionToken?: string;
+  readonly tokenExpiresAt?: number;
+}
+
 export interface ReplyTarget {
-  /** Replaces what the requester sees with this payload. */
-  show(payload: ReplyPayload): Promise<void>;
+  /** Replaces what the requester sees with this payload; resolves with where it is shown. */
+  show(payload: ReplyPayload): Promise<ReplyLocation>;
   /** 'interaction' while the token works; 'channel' once it has expired (or for a mention). */
   readonly via: () => 'interaction' | 'channel';
+  /** Where it was last shown (or will be, for a deferred reply); undefined before anything. */
+  location(): ReplyLocation | undefined;
 }
 
-/** Errors Discord answers when an interaction token is no longer usable. */
-const EXPIRED_TOKEN_CODES: ReadonlySet<number> = new Set([
-  RESTJSONErrorCodes.InvalidWebhookToken,
-  RESTJSONErrorCodes.UnknownWebhook,
-  RESTJSONErrorCodes.UnknownInteraction,
-]);
+const SNOWFLAKE = /^\d{15,21}$/;
 
-function isExpiredToken(error: unknown): boolean {
-  return error instanceof DiscordAPIError && typeof error.code === 'number' && EXPIRED_TOKEN_CODES.has(error.code);
+export function isMessageId(id: string | undefined): id is string {
+  return id !== undefined && SNOWFLAKE.test(id);
 }
 
-export function createInteractionReply(
-  interaction: RepliableInteraction,
-  options: { readonly receivedAt: number; readonly ttlMs: number; readonly requesterId: string; readonly log: Logger; readonly now?: () => number },
-): ReplyTarget {
+async function sendableChannel(client: Client, channelId: string): Promise<SendableChannels> {
+  const channel = client.channels.cache.get(channelId) ?? (await client.channels.fetch(channelId));
+  if (!channel || !channel.isSendable()) throw new Error(`channel ${channelId} cannot be written to`);
+  return channel;
+}
+
+export interface ChannelReplyOptions {
+  readonly client: Client;
+  readonly channelId: string;
+  /** A message of ours that already shows this reply (found in the store after a restart). */
+  readonly messageId?: string | undefined;
+  /** Create the message as a reply to this one (the agent's @mention). */
+  readonly replyTo?: string | undefined;
+  /** A line every version starts with. */
+  readonly note?: string | undefined;
+  /** Sent with enforce_nonce on the create: the same nonce after a restart returns the first message. */
+  readonly nonce: string;
+  readonly onMove?: ((location: ReplyLocation) => void) | undefined;
+  /** Called once, after the first create (the token reply corrects the original then). */
+  readonly onCreated?: (() => Promise<void>) | undefined;
+}
+
+/** A bot message in a channel, created on the first show and edited after that. */
+export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
+  const { client, channelId } = options;
+  let messageId = isMessageId(options.messageId) ? options.messageId : undefined;
+  let where: ReplyLocation | undefined = messageId === undefined ? undefined : { channelId, messageId };
+
+  return {
+    via: () => 'channel',
+    location: () => where,
+    async show(payload) {
+      const content = options.note === undefined ? payload.content : truncate([options.note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
+      const body = { ...payload, ...(content === undefined ? {} : { content }), allowedMentions: NO_PINGS };
+      const channel = await sendableChannel(client, channelId);
+      if (messageId !== undefined) {
+        try {
+          await channel.messages.edit(messageId, body);
+          return where!;
+        } catch (error) {
+          // Someone deleted it: the answer still has to reach them, in a new message.
+          if (!isUnknownMessage(error)) throw error;
+          messageId = undefined;
+        }
+      }
+      const sent: Message = await channel.send({
+        ...body,
+        nonce: options.nonce,
+        enforceNonce: true,
+        ...(options.replyTo === undefined ? {} : { reply: { messageReference: options.replyTo, failIfNotExists: false } }),
+      });
+      messageId = sent.id;
+      where = { channelId, messageId };
+      options.onMove?.(where);
+      await options.onCreated?.();
+      return where;
+    },
+  };
+}
+
+export interface TokenReplyOptions {
+  readonly client: Client;
+  /** Edits the original response through the token; resolves with the edited message. */
+  readonly editOriginal: (payload: ReplyPayload & { allowedMentions: typeof NO_PINGS }) => Promise<Message>;
+  readonly token: string;
+  /** Epoch ms; from then on the bot speaks through a channel message. */
+  readonly expiresAt: number;
+  readonly channelId: string;
+  readonly requesterId: string;
+  readonly log: Logger;
+  /** The original response's message id, when known (a restart finds it in the store). */
+  readonly originalMessageId?: string | undefined;
+  /** A channel message that already continues this reply (a restart finds it in the store). */
+  readonly channelMessageId?: string | undefined;
+  readonly nonce: string;
+  readonly onMove?: ((location: ReplyLocation) => void) | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+/** The interaction's original response while its token lives, then a message in the channel. */
+export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   const now = options.now ?? Date.now;
-  let channelMessage: Message | undefined;
-  let tokenDead = false;
+  const { client, channelId, log } = options;
+  let originalId = isMessageId(options.originalMessageId) ? options.originalMessageId : undefined;
+  let tokenDead = isMessageId(options.channelMessageId) || options.token === '';
+  let where: ReplyLocation | undefined = tokenDead
+    ? undefined
+    : { channelId, messageId: originalId ?? ORIGINAL, interactionToken: options.token, tokenExpiresAt: options.expiresAt };
 
-  async function showInChannel(payload: ReplyPayload): Promise<void> {
+  const channel = createChannelReply({
+    client,
+    channelId,
+    messageId: options.channelMessageId,
     // Every version says why it is here, so the final edit does not drop the requester's name.
-    const note = `<@${options.requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
-    const content = truncate([note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
-    if (channelMessage) {
-      await channelMessage.edit({ ...payload, content, allowedMentions: NO_PINGS });
-      return;
+    note: `<@${options.requesterId}>: your /delegate outlived its interaction token, so it continues here.`,
+    nonce: options.nonce,
+    onMove: (location) => {
+      where = location;
+      options.onMove?.(location);
+    },
+    onCreated: correctOriginal,
+  });
+
+  /** The original reply would otherwise keep its last progress (and a live Cancel button) for good. */
+  async function correctOriginal(): Promise<void> {
+    if (originalId === undefined) return;
+    try {
+      const target = await sendableChannel(client, channelId);
+      await target.messages.edit(originalId, { content: '⏩ continued in a message below (the interaction token expired)', embeds: [], components: [], allowedMentions: NO_PINGS });
+    } catch (error) {
+      log.debug({ err: error, messageId: originalId }, 'could not correct the original reply');
     }
-    const channel = (interaction.channel ?? (interaction.channelId ? await interaction.client.channels.fetch(interaction.channelId) : null)) as SendableChannels | null;
-    if (!channel || !('send' in channel)) throw new Error(`the original channel ${interaction.channelId ?? '(none)'} cannot be reached`);
-    channelMessage = await channel.send({ ...payload, content, allowedMentions: NO_PINGS });
   }
 
   return {
     via: () => (tokenDead ? 'channel' : 'interaction'),
+    location: () => where,
     async show(payload) {
-      if (!tokenDead && now() - options.receivedAt >= options.ttlMs) {
+      if (!tokenDead && now() >= options.expiresAt) {
         tokenDead = true;
-        options.log.info({ interactionId: interaction.id }, 'interaction token expired; continuing in the channel');
+        log.info({ channelId }, 'interaction token expired; continuing in the channel');
       }
       if (!tokenDead) {
         try {
-          await interaction.editReply({ ...payload, allowedMentions: NO_PINGS });
-          return;
+          const message = await options.editOriginal({ ...payload, allowedMentions: NO_PINGS });
+          const moved = originalId !== message.id;
+          originalId = message.id;
+          where = { channelId, messageId: message.id, interactionToken: options.token, tokenExpiresAt: options.expiresAt };
+          if (moved) options.onMove?.(where);
+          return where;
         } catch (error) {
           if (!isExpiredToken(error)) throw error;
           tokenDead = true;
-          options.log.info({ interactionId: interaction.id, code: (error as DiscordAPIError).code }, 'interaction token refused; continuing in the channel');
+          log.info({ channelId, code: (error as { code?: unknown }).code }, 'interaction token refused; continuing in the channel');
         }
       }
-      await showInChannel(payload);
+      return channel.show(payload);
     },
   };
 }
 
-/** A reply to an agent's message (message_reference, nobody pinged), edited as the run moves. */
-export function createMessageReply(message: Message): ReplyTarget {
-  let reply: Message | undefined;
-  return {
-    via: () => 'channel',
-    async show(payload) {
-      if (reply) {
-        reply = await reply.edit({ ...payload, allowedMentions: NO_PINGS });
-      } else {
-        reply = await message.reply({ ...payload, allowedMentions: NO_PINGS, failIfNotExists: false });
-      }
+/** The live /delegate (or Retry) reply: editReply keeps discord.js's own view of the interaction right. */
+export function createInteractionReply(
+  interaction: RepliableInteraction,
+  options: {
+    readonly receivedAt: number;
+    readonly ttlMs: number;
+    readonly requesterId: string;
+    readonly log: Logger;
+    readonly nonce: string;
+    /** The deferred response's id, when Discord said it. */
+    readonly originalMessageId?: string | undefined;
+    readonly onMove?: ((location: ReplyLocation) => void) | undefined;
+    readonly now?: () => number;
+  },
+): ReplyTarget {
+  return createTokenReply({
+    client: interaction.client,
+    editOriginal: (payload) => interaction.editReply(payload),
+    token: interaction.token,
+    expiresAt: options.receivedAt + options.ttlMs,
+    channelId: interaction.channelId ?? '',
+    requesterId: options.requesterId,
+    log: options.log,
+    originalMessageId: options.originalMessageId,
+    nonce: options.nonce,
+    onMove: options.onMove,
+    now: options.now,
+  });
+}
+
+/** The same reply after a restart: the original through the stored token while it lives. */
+export function createRestoredTokenReply(
+  options: Omit<TokenReplyOptions, 'editOriginal'> & { readonly applicationId: string },
+): ReplyTarget {
+  const webhook = options.token === '' ? undefined : new InteractionWebhook(options.client as Client<true>, options.applicationId, options.token);
+  return createTokenReply({
+    ...options,
+    editOriginal: async (payload) => {
+      if (!webhook) throw new Error('no interaction token');
+      return webhook.editMessage(ORIGINAL, payload);
     },
-  };
+  });
 }

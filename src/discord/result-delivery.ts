@@ -3,13 +3,14 @@
  * in `discord.resultChannels`). A missing channel is not an error of the run: the caller is
  * told why and shows the result to the requester instead, so nothing is lost.
  *
- * This is the one place a result is published, so the durable outbox (issue 5: the store's
- * delivery record, Discord's `nonce` + `enforce_nonce`) slots in here without touching callers.
+ * This is the one place a result is published; the outbox (outbox-delivery.ts) decides when,
+ * and records where it landed.
  */
 import { ChannelType, type Client, type GuildTextBasedChannel, type Message } from 'discord.js';
 import type { Config } from '../config.ts';
 import type { RunResult } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
+import { isTransient, withTransientRetries } from './discord-errors.ts';
 import { NO_PINGS } from './no-pings.ts';
 import { renderResultMessage } from './result-embed.ts';
 
@@ -33,14 +34,22 @@ export function missingChannelNotice(agent: string): string {
 
 const TEXT_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.GuildText, ChannelType.GuildAnnouncement]);
 
+/** A lookup that failed for a moment (Discord down) must not read as "there is no such channel". */
+function unlessTransient<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (isTransient(error)) throw error;
+    return fallback;
+  };
+}
+
 /** The configured channel id wins; otherwise `dl-<agent>` by name among the guild's text channels. */
 export async function findResultChannel(client: Client, config: Pick<Config, 'discord'>, guildId: string, agent: string): Promise<GuildTextBasedChannel | undefined> {
   const configured = config.discord.resultChannels[agent];
   if (configured) {
-    const channel = await client.channels.fetch(configured).catch(() => null);
+    const channel = await client.channels.fetch(configured).catch(unlessTransient(null));
     return channel && !channel.isDMBased() && channel.isTextBased() ? channel : undefined;
   }
-  const guild = client.guilds.cache.get(guildId) ?? (await client.guilds.fetch(guildId).catch(() => undefined));
+  const guild = client.guilds.cache.get(guildId) ?? (await client.guilds.fetch(guildId).catch(unlessTransient(undefined)));
   if (!guild) return undefined;
   const name = resultChannelName(agent);
   const byName = (channels: Iterable<unknown>) =>
@@ -49,19 +58,34 @@ export async function findResultChannel(client: Client, config: Pick<Config, 'di
       return channel !== null && TEXT_TYPES.has(channel.type) && channel.name === name;
     });
   // The cache follows CHANNEL_CREATE/DELETE (Guilds intent); a fetch covers a cold cache.
-  return byName(guild.channels.cache.values()) ?? byName((await guild.channels.fetch().catch(() => new Map())).values());
+  return byName(guild.channels.cache.values()) ?? byName((await guild.channels.fetch().catch(unlessTransient(new Map()))).values());
 }
 
-export async function deliverResult(input: {
+/** Pauses between our own tries of a transient failure (discord.js has already retried at once). */
+export const POST_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000] as const;
+
+/**
+ * Posts the result embed. `nonce` (with enforce_nonce) makes every repeat of this create,
+ * in this process or after a restart, come back as the first message. A transient failure
+ * that outlasts the retries is thrown: the outbox keeps the delivery and tries again later.
+ */
+export async function postResult(input: {
   readonly client: Client;
   readonly config: Pick<Config, 'discord'>;
   readonly log: Logger;
   readonly guildId: string;
   readonly result: RunResult;
   readonly requester: ResultRequester;
+  readonly nonce: string;
+  readonly retryDelaysMs?: readonly number[];
+  readonly signal?: AbortSignal;
+  readonly onError?: (error: unknown) => void;
 }): Promise<Delivery> {
   const { client, config, log, guildId, result, requester } = input;
-  const channel = await findResultChannel(client, config, guildId, result.agent);
+  const channel = await withTransientRetries(() => findResultChannel(client, config, guildId, result.agent), {
+    delaysMs: input.retryDelaysMs ?? POST_RETRY_DELAYS_MS,
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
   if (!channel) {
     log.warn({ runId: result.runId, agent: result.agent }, 'no result channel; the result stays with the requester');
     return { kind: 'no-channel', notice: missingChannelNotice(result.agent) };
@@ -69,8 +93,17 @@ export async function deliverResult(input: {
   const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
   let message: Message;
   try {
-    message = await channel.send({ ...rendered, allowedMentions: NO_PINGS });
+    message = await withTransientRetries(() => channel.send({ ...rendered, allowedMentions: NO_PINGS, nonce: input.nonce, enforceNonce: true }), {
+      delaysMs: input.retryDelaysMs ?? POST_RETRY_DELAYS_MS,
+      ...(input.signal ? { signal: input.signal } : {}),
+      onRetry: (error, attempt) => {
+        input.onError?.(error);
+        log.warn({ err: error, runId: result.runId, channelId: channel.id, attempt }, 'posting the result embed failed; trying again');
+      },
+    });
   } catch (error) {
+    input.onError?.(error);
+    if (isTransient(error)) throw error;
     log.error({ err: error, runId: result.runId, channelId: channel.id }, 'posting the result embed failed');
     return { kind: 'failed', notice: `could not post to #${channel.name} (${(error as Error).message}); the result is shown here instead` };
   }

@@ -1,77 +1,61 @@
 /**
  * One delegation as the Discord side drives it, whoever asked (a /delegate, a Retry button,
- * an agent's @mention): register the run (Cancel, chain depth, Retry), stream throttled
- * progress to the requester, wait for the engine, publish the result in `dl-<agent>`.
- * What the requester finally sees is the caller's business; this returns what happened.
+ * an agent's @mention) and whether it starts now or is taken up again after a restart:
+ * register the run (Cancel, chain depth, Retry), remember where its reply is, stream
+ * throttled progress to the requester, wait for the engine, then hand the result to the
+ * outbox, which posts it in `dl-<agent>` and answers the requester exactly once.
+ *
+ * A run stopped by the bot's own shutdown is not over: the journal keeps it open, its reply
+ * says so, and the restarted bot resumes it (recovery.ts).
  */
-import { escapeMarkdown } from 'discord.js';
-import { newRunId } from '../engine/run-id.ts';
-import type { DelegationRequest, RunResult } from '../engine/types.ts';
+import { ErrorCode } from '../errors.ts';
+import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../engine/types.ts';
+import { RunStatus } from '../engine/types.ts';
 import type { RememberedDelegation } from './active-runs.ts';
 import type { BotContext } from './bot-context.ts';
+import { pausedReply } from './final-reply.ts';
+import type { DeliveryState } from './outbox-delivery.ts';
 import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from './progress-view.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
-import type { ReplyPayload, ReplyTarget } from './reply-target.ts';
-import { deliverResult, resultChannelName, type Delivery, type ResultRequester } from './result-delivery.ts';
-import { describeStatus, formatDuration, renderResultMessage } from './result-embed.ts';
-
-/** Where a run came from, kept with it (DelegationRequest.origin) so a restarted bot can answer. */
-export interface RunOrigin {
-  readonly kind: 'slash' | 'button' | 'mention';
-  readonly guildId: string;
-  readonly channelId: string;
-  readonly requesterId: string;
-  readonly interactionId?: string;
-  readonly messageId?: string;
-  readonly depth: number;
-}
+import type { ReplyTarget } from './reply-target.ts';
+import type { RunOrigin } from './run-origin.ts';
 
 /** How often a waiting run's reply is refreshed when nothing else happens (elapsed time). */
 export const PROGRESS_TICK_MS = 10_000;
 
 export interface DelegationStart {
+  readonly runId: string;
   readonly delegation: RememberedDelegation;
   readonly principals: readonly string[];
-  readonly requester: ResultRequester;
   readonly origin: RunOrigin;
   readonly reply: ReplyTarget;
+  /**
+   * Called once the engine has journaled the run or refused it (its first event, or its
+   * answer): from then on a restart finds the run in the store, so a mention's channel
+   * cursor may move past it.
+   */
+  readonly onStarted?: () => void;
 }
 
-export interface DelegationOutcome {
+export type DelegationOutcome =
+  | { readonly kind: 'finished'; readonly runId: string; readonly result: RunResult; readonly delivery: DeliveryState }
+  /** Stopped by the bot's shutdown; the restarted bot resumes it. */
+  | { readonly kind: 'paused'; readonly runId: string };
+
+interface DrivenRun {
   readonly runId: string;
-  readonly result: RunResult;
-  /** Undefined when the bot was stopping: the store delivers it after the restart. */
-  readonly delivery: Delivery | undefined;
+  readonly delegation: RememberedDelegation;
+  readonly origin: RunOrigin;
+  readonly reply: ReplyTarget;
+  readonly startedAt: number;
+  readonly resumed: boolean;
+  /** What to show before the engine's first event (a resumed run shows where it stood at once). */
+  readonly initial?: ProgressView['state'] | undefined;
+  readonly onStarted?: (() => void) | undefined;
+  readonly execute: (options: DelegateOptions) => Promise<RunResult>;
 }
 
-export async function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
-  const config = context.config();
-  const { delegation, requester, origin, reply } = start;
-  const runId = newRunId();
-  const log = context.log.child({ runId, agent: delegation.agent, requesterId: requester.id });
-  const controller = new AbortController();
-  context.runs.add({ runId, agent: delegation.agent, requesterId: requester.id, depth: origin.depth, controller, startedAt: Date.now() });
-  context.runs.remember(runId, delegation);
-
-  const startedAt = Date.now();
-  // Nothing is shown before the engine's first event: a request it refuses outright (unknown
-  // agent, ACL) then leaves the reply untouched, and the refusal is answered once, privately.
-  let latest: ProgressView['state'] | undefined;
-  let shown = false;
-  const throttle = createProgressThrottle<ProgressView['state']>({
-    intervalMs: config.discord.progressEditIntervalMs,
-    edit: async (state) => {
-      shown = true;
-      await reply.show(renderProgress({ runId, agent: delegation.agent, state, startedAt, now: Date.now(), requesterId: requester.id }));
-    },
-    onError: (error) => log.warn({ err: error }, 'progress edit failed'),
-  });
-  // Events only come on changes; the ticker keeps "waiting — 40 s" moving between them.
-  const ticker = setInterval(() => {
-    if (latest !== undefined) throttle.push(latest);
-  }, Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS));
-  ticker.unref();
-
+export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+  const { delegation, origin, runId } = start;
   const request: DelegationRequest = {
     runId,
     agent: delegation.agent,
@@ -85,62 +69,133 @@ export async function runDelegation(context: BotContext, start: DelegationStart)
     deliver: false,
     origin: { ...origin },
   };
+  return drive(context, {
+    runId,
+    delegation,
+    origin,
+    reply: start.reply,
+    startedAt: Date.now(),
+    resumed: false,
+    onStarted: start.onStarted,
+    execute: (options) => context.engine.delegate(request, options),
+  });
+}
+
+/** A run found open in the journal after a restart: continue it, answering where it was asked. */
+export function resumeDelegation(context: BotContext, pending: ResumableRun, origin: RunOrigin, reply: ReplyTarget): Promise<DelegationOutcome> {
+  const { request } = pending;
+  const delegation: RememberedDelegation = {
+    agent: request.agent,
+    task: request.task,
+    ...(request.context ? { context: request.context } : {}),
+    ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
+    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+    ...(request.strict !== undefined ? { strict: request.strict } : {}),
+  };
+  const maxAttempts = Math.min(Math.max(request.maxAttempts ?? context.config().engine.defaultMaxAttempts, 1), 3);
+  const initial: RunProgress | undefined =
+    pending.sent && pending.deadline !== undefined
+      ? { type: 'waiting', runId: pending.runId, attempt: pending.attempt, maxAttempts, startedAt: pending.attemptStartedAt ?? pending.acceptedAt, deadline: pending.deadline }
+      : undefined;
+  return drive(context, {
+    runId: pending.runId,
+    delegation,
+    origin,
+    reply,
+    startedAt: pending.acceptedAt,
+    resumed: true,
+    initial: initial ?? 'accepted',
+    execute: (options) => context.engine.resume(pending, options),
+  });
+}
+
+/** The engine's own answer when it was closed under a waiting run: the run is kept, not ended. */
+export function isPausedByShutdown(result: RunResult): boolean {
+  return result.status === RunStatus.cancelled && result.code === ErrorCode.SHUTTING_DOWN;
+}
+
+async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOutcome> {
+  const config = context.config();
+  const { runId, delegation, origin, reply } = run;
+  const log = context.log.child({ runId, agent: delegation.agent, requesterId: origin.requesterId });
+  const controller = new AbortController();
+  context.runs.add({ runId, agent: delegation.agent, requesterId: origin.requesterId, depth: origin.depth, controller, startedAt: run.startedAt });
+  context.runs.remember(runId, delegation);
+  // Where the reply is, before the run starts: a restart must find it even if nothing was shown yet.
+  const where = reply.location();
+  if (where) context.ledger.recordProgressMessage(runId, where);
+
+  let started = false;
+  const markStarted = (): void => {
+    if (started) return;
+    started = true;
+    run.onStarted?.();
+  };
+
+  // A fresh run shows nothing before the engine's first event: a request it refuses outright
+  // (unknown agent, ACL) then leaves the reply untouched, and the refusal is answered once, privately.
+  let latest: ProgressView['state'] | undefined = run.initial;
+  let shown = false;
+  const throttle = createProgressThrottle<ProgressView['state']>({
+    intervalMs: config.discord.progressEditIntervalMs,
+    edit: async (state) => {
+      shown = true;
+      await reply.show(renderProgress({ runId, agent: delegation.agent, state, startedAt: run.startedAt, now: Date.now(), requesterId: origin.requesterId, resumed: run.resumed }));
+    },
+    onError: (error) => log.warn({ err: error }, 'progress edit failed'),
+  });
+  // Events only come on changes; the ticker keeps "waiting — 40 s" moving between them.
+  const ticker = setInterval(() => {
+    if (latest !== undefined) throttle.push(latest);
+  }, Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS));
+  ticker.unref();
+  // The reply left by the previous process is corrected at once: "resumed after restart", never left spinning.
+  if (run.resumed && latest !== undefined) throttle.push(latest);
 
   let result: RunResult;
   try {
-    log.info({ depth: origin.depth, kind: origin.kind }, 'delegation started');
-    result = await context.engine.delegate(request, {
+    log.info({ depth: origin.depth, kind: origin.kind, resumed: run.resumed }, run.resumed ? 'delegation resumed' : 'delegation started');
+    result = await run.execute({
       signal: controller.signal,
       onProgress: (progress) => {
+        markStarted();
         if (progress.type === 'done') return;
         latest = progress;
         throttle.push(progress);
       },
     });
   } catch (error) {
+    markStarted();
     // Never leave a spinning progress message with a live Cancel button behind.
     await settle(throttle);
     if (shown) await reply.show({ content: `❌ The run stopped: ${(error as Error).message}`, embeds: [], components: [] }).catch(() => {});
+    context.ledger.clearProgressMessage(runId);
     throw error;
   } finally {
     clearInterval(ticker);
     context.runs.remove(runId);
   }
+  markStarted();
   // A progress edit still pending would only be replaced by the final answer: drop it, but let
   // one in flight land first so it cannot overwrite that answer.
   await settle(throttle);
-  log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs }, 'delegation finished');
 
-  if (context.shutdown.aborted) return { runId, result, delivery: undefined };
-  const delivery = await deliverResult({ client: context.client, config, log, guildId: origin.guildId, result, requester });
-  return { runId, result, delivery };
+  if (isPausedByShutdown(result)) {
+    log.info('paused by the shutdown; the restarted bot resumes it');
+    await reply.show(pausedReply(runId, false)).catch((error: unknown) => log.warn({ err: error }, 'could not say the run is paused'));
+    return { kind: 'paused', runId };
+  }
+  log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs }, 'delegation finished');
+  // Written down before anything is posted: from here a restart delivers it, and only once.
+  context.outbox.enqueue({ runId, result, origin, reply });
+  if (context.shutdown.aborted) {
+    await reply.show(pausedReply(runId, true)).catch((error: unknown) => log.warn({ err: error }, 'could not say the result waits for the restart'));
+    return { kind: 'finished', runId, result, delivery: 'pending' };
+  }
+  return { kind: 'finished', runId, result, delivery: await context.outbox.deliver(runId) };
 }
 
 async function settle(throttle: ProgressThrottle<unknown>): Promise<void> {
   throttle.stop();
   await throttle.flush();
-}
-
-/** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
-export function summarizeResult(result: RunResult): string {
-  const style = describeStatus(String(result.status));
-  const deliverable = result.deliverable as { title?: unknown } | undefined;
-  const title = typeof deliverable?.title === 'string' && deliverable.title.trim() ? `: ${escapeMarkdown(truncate(deliverable.title.replace(/\s+/g, ' ').trim(), 120))}` : '';
-  const attempts = `${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
-  return `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
-}
-
-/** What the requester's reply ends with: a link to the embed, or the result itself when it could not be posted. */
-export function finalReply(outcome: DelegationOutcome, requester: ResultRequester): ReplyPayload {
-  const summary = summarizeResult(outcome.result);
-  const { delivery, result } = outcome;
-  if (delivery?.kind === 'posted') {
-    return { content: truncate(`${summary}\n→ ${delivery.url}`, MAX_MESSAGE_CONTENT), embeds: [], components: [] };
-  }
-  if (delivery === undefined) {
-    const note = `The bot is restarting: the result will be posted in #${resultChannelName(result.agent)} when it is back.`;
-    return { content: truncate(`${summary}\n${note}`, MAX_MESSAGE_CONTENT), embeds: [], components: [] };
-  }
-  const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
-  return { content: truncate(`${summary}\n⚠️ ${delivery.notice}`, MAX_MESSAGE_CONTENT), ...rendered };
 }

@@ -12,6 +12,7 @@ import { startBot, type Bot } from '../../src/discord/bot.ts';
 import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
+import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
 import { captureLog, testConfig } from '../fakes/engine-harness.ts';
 import { FakeDiscord, type FakeGuild, type StoredMessage } from '../fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway, type RequestScript } from '../fakes/fake-gateway.ts';
@@ -36,6 +37,10 @@ export interface WorldOptions {
   readonly fake?: Parameters<typeof FakeDiscord.start>[0];
   /** Default debug (kept in `logLines`); benches use warn. */
   readonly logLevel?: string;
+  /** The run store in <root>/state/runs.sqlite, as in production. Default true. */
+  readonly store?: boolean;
+  /** Pauses between tries of a Discord create that failed for a moment. Default [50, 100, 200]. */
+  readonly deliveryRetryDelaysMs?: readonly number[];
 }
 
 export interface World {
@@ -46,6 +51,8 @@ export interface World {
   readonly config: Config;
   readonly engine: Engine;
   readonly bot: Bot;
+  /** Absent with `store: false`. */
+  readonly store: RunStore | undefined;
   readonly logLines: string[];
   readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
   /**
@@ -118,13 +125,25 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   };
 
   await deployCommands(config, fake.token);
-  const engine = createEngine({ config, log, sendRetryDelaysMs: [0, 0] });
+  const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
+  if (store) teardown.push(() => store.close());
+  const engine = createEngine({ config, log, journal: store, sendRetryDelaysMs: [0, 0] });
+  const bot = startBot({
+    config,
+    engine,
+    log,
+    healthRefreshMs: 60_000,
+    deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
+    ...(store ? { store } : {}),
+  });
+  // As main does: stop taking work, close the engine under the runs, then the connection.
+  teardown.push(() => bot.stop({ graceMs: 1_000 }));
   teardown.push(() => engine.close());
-  const bot = startBot({ config, engine, log, healthRefreshMs: 60_000 });
-  teardown.push(() => bot.stop());
+  teardown.push(() => bot.beginShutdown());
   await bot.ready;
+  await bot.recovered;
 
-  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, logLines: lines, roles: { leads, admins, denied }, users };
+  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, roles: { leads, admins, denied }, users };
 }
 
 /** Every message the bot sent (created or edited) carried allowed_mentions that ping nobody. */

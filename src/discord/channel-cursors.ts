@@ -1,0 +1,85 @@
+/**
+ * The last message seen per channel, kept in the store so that a restarted bot reads what it
+ * missed from there (missed-mentions.ts). The cursor must never pass a mention that is not
+ * taken yet: a mention is held from its arrival until the engine has journaled its run (or it
+ * was refused), and messages after it only move the cursor once nothing before them is held.
+ * A cursor that lags is harmless (what is read again is recognised as taken); one that runs
+ * ahead loses a delegation.
+ */
+import type { RunStore } from '../store/run-store.ts';
+import type { Logger } from '../log.ts';
+
+export interface ChannelCursors {
+  /** A message that needs nothing more from the bot. */
+  seen(channelId: string, messageId: string): void;
+  /** A mention being taken; the returned function (idempotent) says it is journaled or refused. */
+  hold(channelId: string, messageId: string): () => void;
+}
+
+interface ChannelState {
+  readonly held: Set<bigint>;
+  /** Seen, not yet written because something before it is held. */
+  readonly waiting: Set<bigint>;
+}
+
+const SNOWFLAKE = /^\d{1,20}$/;
+
+export function createChannelCursors(store: Pick<RunStore, 'setLastSeen'>, log: Logger): ChannelCursors {
+  const channels = new Map<string, ChannelState>();
+
+  function stateOf(channelId: string): ChannelState {
+    let state = channels.get(channelId);
+    if (!state) {
+      state = { held: new Set(), waiting: new Set() };
+      channels.set(channelId, state);
+    }
+    return state;
+  }
+
+  function write(channelId: string, id: bigint): void {
+    try {
+      store.setLastSeen(channelId, id.toString());
+    } catch (error) {
+      // A lost cursor write costs a re-read after a restart, never a delegation.
+      log.warn({ err: error, channelId }, 'could not record the channel cursor');
+    }
+  }
+
+  /** Writes the newest waiting message that no held mention precedes. */
+  function advance(channelId: string, state: ChannelState): void {
+    let firstHeld: bigint | undefined;
+    for (const id of state.held) if (firstHeld === undefined || id < firstHeld) firstHeld = id;
+    let target: bigint | undefined;
+    for (const id of state.waiting) {
+      if (firstHeld !== undefined && id > firstHeld) continue;
+      if (target === undefined || id > target) target = id;
+    }
+    if (target === undefined) return;
+    for (const id of state.waiting) if (id <= target) state.waiting.delete(id);
+    write(channelId, target);
+    if (state.held.size === 0 && state.waiting.size === 0) channels.delete(channelId);
+  }
+
+  return {
+    seen(channelId, messageId) {
+      if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId)) return;
+      const state = stateOf(channelId);
+      state.waiting.add(BigInt(messageId));
+      advance(channelId, state);
+    },
+    hold(channelId, messageId) {
+      if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId)) return () => {};
+      const id = BigInt(messageId);
+      stateOf(channelId).held.add(id);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const state = stateOf(channelId);
+        state.held.delete(id);
+        state.waiting.add(id);
+        advance(channelId, state);
+      };
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Which Discord failures are worth another try. discord.js already retries a 5xx or a reset
+ * three times at once and waits out every 429 itself; what still reaches us is either a
+ * bad minute (5xx, connection refused or reset, a timeout) or Discord's considered answer
+ * (a 4xx: no access, unknown channel…), which no retry will change.
+ */
+import { DiscordAPIError, HTTPError, RateLimitError, RESTJSONErrorCodes } from 'discord.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Discord's answers that mean an interaction token can no longer be used. */
+const EXPIRED_TOKEN_CODES: ReadonlySet<number> = new Set([
+  RESTJSONErrorCodes.InvalidWebhookToken,
+  RESTJSONErrorCodes.UnknownWebhook,
+  RESTJSONErrorCodes.UnknownInteraction,
+]);
+
+export function isExpiredToken(error: unknown): boolean {
+  return error instanceof DiscordAPIError && typeof error.code === 'number' && EXPIRED_TOKEN_CODES.has(error.code);
+}
+
+export function isUnknownMessage(error: unknown): boolean {
+  return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage;
+}
+
+/** A failure that may well go away: try again later (with the same nonce, so never twice). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof DiscordAPIError) return error.status >= 500 || error.status === 429;
+  if (error instanceof HTTPError) return error.status >= 500 || error.status === 429;
+  if (error instanceof RateLimitError) return true;
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth += 1) {
+    if (cause.name === 'AbortError' || cause.name === 'TimeoutError') return true;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    // undici's fetch wraps every connection failure in a TypeError('fetch failed') with the cause.
+    if (cause instanceof TypeError && cause.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+/** A short word for metrics and logs: `rest_5xx`, `network`, `missing_access`… */
+export function discordErrorKind(error: unknown): string {
+  if (error instanceof DiscordAPIError) {
+    if (error.status >= 500) return 'rest_5xx';
+    if (error.code === RESTJSONErrorCodes.MissingAccess) return 'missing_access';
+    if (error.code === RESTJSONErrorCodes.MissingPermissions) return 'missing_permissions';
+    if (isExpiredToken(error)) return 'token_expired';
+    if (error.code === RESTJSONErrorCodes.UnknownChannel) return 'unknown_channel';
+    if (error.code === RESTJSONErrorCodes.UnknownMessage) return 'unknown_message';
+    return `rest_${error.status}`;
+  }
+  if (error instanceof HTTPError) return error.status >= 500 ? 'rest_5xx' : `rest_${error.status}`;
+  if (error instanceof RateLimitError) return 'rate_limited';
+  return isTransient(error) ? 'network' : 'other';
+}
+
+/**
+ * Runs `send` until it succeeds, fails for good, or the pauses run out (then the last
+ * transient error is thrown). Every call must be safe to repeat: a message create carries
+ * a nonce with enforce_nonce, so a repeat after a lost answer returns the first message.
+ */
+export async function withTransientRetries<T>(
+  send: () => Promise<T>,
+  options: { readonly delaysMs: readonly number[]; readonly signal?: AbortSignal; readonly onRetry?: (error: unknown, attempt: number) => void },
+): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      const delay = options.delaysMs[attempt];
+      if (!isTransient(error) || delay === undefined || options.signal?.aborted) throw error;
+      options.onRetry?.(error, attempt + 1);
+      try {
+        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});
+      } catch {
+        throw error;
+      }
+    }
+  }
+}

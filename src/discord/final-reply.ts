@@ -1,0 +1,48 @@
+/**
+ * What the requester's reply ends with once the run is over: for a person, one summary line
+ * and the link to the embed in #dl-<agent> (or the result itself when it could not be posted
+ * there); for an agent's @mention, the machine-readable block the caller parses.
+ */
+import { escapeMarkdown } from 'discord.js';
+import type { RunResult } from '../engine/types.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
+import { renderMachineBlock } from './reply-block.ts';
+import type { ReplyPayload } from './reply-target.ts';
+import type { Delivery, ResultRequester } from './result-delivery.ts';
+import { describeStatus, formatDuration, renderResultMessage } from './result-embed.ts';
+
+/** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
+export function summarizeResult(result: RunResult): string {
+  const style = describeStatus(String(result.status));
+  const deliverable = result.deliverable as { title?: unknown } | undefined;
+  const title = typeof deliverable?.title === 'string' && deliverable.title.trim() ? `: ${escapeMarkdown(truncate(deliverable.title.replace(/\s+/g, ' ').trim(), 120))}` : '';
+  const attempts = `${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
+  return `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
+}
+
+/** A member's /delegate (or Retry): the summary and the link, or the result inline with why. */
+export function finalReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
+  const summary = summarizeResult(result);
+  if (delivery.kind === 'posted') {
+    return { content: truncate(`${summary}\n→ ${delivery.url}`, MAX_MESSAGE_CONTENT), embeds: [], components: [] };
+  }
+  const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
+  return { content: truncate(`${summary}\n⚠️ ${delivery.notice}`, MAX_MESSAGE_CONTENT), ...rendered };
+}
+
+/** An agent's @mention: fenced JSON (the CLI's result shape) with the link to the embed. */
+export function machineReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
+  if (delivery.kind === 'posted') return { content: renderMachineBlock(result, delivery.url), embeds: [], components: [] };
+  const notice = `⚠️ ${delivery.notice}`;
+  const block = renderMachineBlock(result, undefined, MAX_MESSAGE_CONTENT - notice.length - 1);
+  return { content: `${notice}\n${block}`, ...renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label }) };
+}
+
+/** What a run stopped by the bot's own shutdown shows until the restarted bot takes it up again. */
+export function pausedReply(runId: string, finished: boolean): ReplyPayload {
+  const id = `\`${runId.replaceAll('`', '')}\``;
+  const content = finished
+    ? `⏸ hq-delegate is restarting: run ${id} has finished and its result is posted when the bot is back.`
+    : `⏸ hq-delegate is restarting: run ${id} is kept and continues when the bot is back.`;
+  return { content, embeds: [], components: [] };
+}

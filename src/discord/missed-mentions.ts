@@ -1,0 +1,102 @@
+/**
+ * Mentions sent while the bot was down. For every channel with a cursor in the store (the last
+ * message the bot saw there), the messages after it are read over REST (`after` the cursor,
+ * pages of 100, at most MAX_MISSED_PAGES of them) and handed, oldest first, to the same
+ * mention handler as live ones; it takes each up to `discord.missedMentionMaxAgeMinutes` and tells an older one it was
+ * too old. A mention already taken (its run is in the store, or the bot has answered or marked
+ * it) only moves the cursor.
+ */
+import type { Message } from 'discord.js';
+import { MAX_RECENT_RUNS } from '../store/run-store.ts';
+import type { BotContext } from './bot-context.ts';
+import type { MentionHandler } from './mention-handler.ts';
+import { parseOrigin } from './run-origin.ts';
+
+/** Discord's maximum for `GET /channels/{id}/messages`. */
+export const MISSED_PAGE_SIZE = 100;
+/** Bounds the read per channel after a long outage: 1,000 messages. */
+export const MAX_MISSED_PAGES = 10;
+
+export interface MissedMentionsReport {
+  readonly channels: number;
+  readonly messages: number;
+  /** Mentions handed to the handler (taken, refused or told they were too old). */
+  readonly mentions: number;
+}
+
+export async function takeMissedMentions(
+  context: BotContext,
+  mentions: MentionHandler,
+  track: (work: Promise<unknown>) => void,
+): Promise<MissedMentionsReport> {
+  const { client, ledger, log } = context;
+  const me = client.user;
+  if (!me) return { channels: 0, messages: 0, mentions: 0 };
+  const mentionOfMe = new RegExp(`<@!?${me.id}>`);
+  const taken = new Set<string>();
+  for (const run of ledger.recentRuns({ limit: MAX_RECENT_RUNS })) {
+    const messageId = parseOrigin(run.origin)?.messageId;
+    if (messageId !== undefined) taken.add(messageId);
+  }
+
+  let channels = 0;
+  let read = 0;
+  let handed = 0;
+  for (const cursor of ledger.allCursors()) {
+    if (context.shutdown.aborted) break;
+    const channelLog = log.child({ channelId: cursor.channelId });
+    let messages: Message[];
+    try {
+      messages = await readAfter(context, cursor.channelId, cursor.messageId);
+    } catch (error) {
+      channelLog.warn({ err: error }, 'could not read the messages missed in a channel');
+      continue;
+    }
+    channels += 1;
+    read += messages.length;
+    // Our own replies in the same stretch say which mentions were answered before the restart.
+    const answered = new Set(messages.flatMap((m) => (m.author.id === me.id && m.reference?.messageId ? [m.reference.messageId] : [])));
+    for (const message of messages) {
+      const forMe = message.author.id !== me.id && mentionOfMe.test(message.content);
+      const done = taken.has(message.id) || answered.has(message.id) || message.reactions.cache.some((reaction) => reaction.me);
+      if (!forMe || done) {
+        mentions.markSeen(message);
+        continue;
+      }
+      handed += 1;
+      // Roles are not in a message read over REST; the member's are needed for the ACL.
+      if (message.guild && !message.webhookId) await message.guild.members.fetch(message.author.id).catch(() => undefined);
+      // Not awaited: a taken mention runs for minutes. The handler holds the cursor until it is journaled.
+      track(mentions.handle(message, { missed: true }));
+    }
+  }
+  if (handed > 0 || read > 0) log.info({ channels, messages: read, mentions: handed }, 'read the messages missed while down');
+  return { channels, messages: read, mentions: handed };
+}
+
+/**
+ * The messages after `after`, oldest first: one page `after` the cursor, which is all there is
+ * after a short outage. When it is full, the rest is read from the newest back (`before`) down
+ * to that page, so that beyond MAX_MISSED_PAGES it is the middle of a long outage (the oldest
+ * after the first page, least likely still wanted) that is left out.
+ */
+async function readAfter(context: BotContext, channelId: string, after: string): Promise<Message[]> {
+  const channel = await context.client.channels.fetch(channelId);
+  if (!channel || !channel.isTextBased() || channel.isDMBased()) return [];
+  const page = async (query: { after?: string; before?: string }): Promise<Message[]> =>
+    [...(await channel.messages.fetch({ limit: MISSED_PAGE_SIZE, cache: false, ...query })).values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  const first = await page({ after });
+  if (first.length < MISSED_PAGE_SIZE) return first;
+  const floor = BigInt(first.at(-1)!.id);
+  const rest: Message[] = [];
+  let before: string | undefined;
+  for (let pages = 1; pages < MAX_MISSED_PAGES; pages += 1) {
+    const batch = await page(before === undefined ? {} : { before });
+    const newer = batch.filter((m) => BigInt(m.id) > floor);
+    rest.unshift(...newer);
+    if (batch.length < MISSED_PAGE_SIZE || newer.length < batch.length) return [...first, ...rest];
+    before = batch[0]!.id;
+  }
+  context.log.warn({ channelId, read: first.length + rest.length }, 'more messages were missed than are read at start; some in the middle are left out');
+  return [...first, ...rest];
+}

@@ -1,0 +1,289 @@
+/**
+ * Each finished run's messages, delivered exactly once across crashes and retries.
+ *
+ * When a run finishes, its deliveries are written to the store's outbox before anything is
+ * posted: the result embed for #dl-<agent>, and the requester's answer (the /delegate reply
+ * edited to link the embed, or the machine-readable reply to an agent's @mention). Each is
+ * then sent and marked delivered with the message it became. The embed is a create, so it
+ * carries a nonce derived from (run, kind) with enforce_nonce: whether the repeat comes from
+ * a retry after a 5xx or from a process restarted after a kill, Discord answers it with the
+ * first message. The reply is an edit (or a create with its own nonce), safe to repeat.
+ *
+ * What could not be sent for a moment (Discord down) stays in the outbox and is tried again
+ * every OUTBOX_RETRY_MS and at the next start. What Discord refuses for good (no dl- channel,
+ * no access) goes to the requester inline, and the embed is recorded where it landed.
+ */
+import type { Client } from 'discord.js';
+import type { Config } from '../config.ts';
+import type { RunResult } from '../engine/types.ts';
+import { isSuccess } from '../engine/types.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ProgressMessage, RunStore } from '../store/run-store.ts';
+import { discordErrorKind, isTransient } from './discord-errors.ts';
+import { finalReply, machineReply } from './final-reply.ts';
+import { markSettled } from './mention-reactions.ts';
+import { createChannelReply, createRestoredTokenReply, ORIGINAL, type ReplyLocation, type ReplyTarget } from './reply-target.ts';
+import { postResult, type Delivery, type ResultRequester } from './result-delivery.ts';
+import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
+import { liveToken, parseOrigin, type RunOrigin } from './run-origin.ts';
+
+export const REQUESTER_REPLY_KIND = 'requester-reply';
+export const MENTION_REPLY_KIND = 'mention-reply';
+/** Nonces of the messages a reply may have to create (a mention's reply, the channel fallback). */
+export const MENTION_PROGRESS_NONCE_KIND = 'mention-progress';
+export const CHANNEL_PROGRESS_NONCE_KIND = 'channel-progress';
+/** How often deliveries that failed for a moment are tried again. */
+export const OUTBOX_RETRY_MS = 30_000;
+
+export type DeliveryState = 'delivered' | 'pending';
+
+export interface DeliveryJob {
+  readonly runId: string;
+  readonly result: RunResult;
+  readonly origin: RunOrigin;
+  /** The live reply, when this process has it; otherwise it is rebuilt from the store. */
+  readonly reply?: ReplyTarget | undefined;
+}
+
+export interface Outbox {
+  /** Writes the run's deliveries to the store (idempotent). Call before anything is posted. */
+  enqueue(job: DeliveryJob): void;
+  /** Sends what is still pending for the run; one delivery per run at a time. */
+  deliver(runId: string): Promise<DeliveryState>;
+  /** Every pending delivery of a finished run, oldest first (at start, then periodically). */
+  drain(): Promise<void>;
+  /** Starts the periodic drain. */
+  start(): void;
+  /** Stops the periodic drain; deliveries in flight finish or stay pending. */
+  stop(): void;
+  /** Resolves when no delivery is in flight. */
+  idle(): Promise<void>;
+}
+
+export interface OutboxOptions {
+  readonly client: Client;
+  /** The run store (or the in-memory stand-in when none is configured). */
+  readonly ledger: RunStore;
+  readonly config: () => Config;
+  readonly log: Logger;
+  readonly metrics?: Metrics | undefined;
+  /** Aborted when the bot stops: nothing new is sent, pauses end. */
+  readonly shutdown: AbortSignal;
+  readonly retryDelaysMs?: readonly number[] | undefined;
+  readonly retryEveryMs?: number | undefined;
+}
+
+export function replyKindOf(origin: RunOrigin): string {
+  return origin.kind === 'mention' ? MENTION_REPLY_KIND : REQUESTER_REPLY_KIND;
+}
+
+export function requesterOf(origin: RunOrigin): ResultRequester {
+  return { id: origin.requesterId, label: origin.requesterLabel || origin.requesterId };
+}
+
+/**
+ * The requester's reply as a restarted process finds it: the message the store recorded
+ * (the interaction's original while its token lives, else the channel message that continued
+ * it), or a new message in the origin's channel.
+ */
+export function restoreReply(input: {
+  readonly client: Client;
+  readonly log: Logger;
+  readonly runId: string;
+  readonly origin: RunOrigin;
+  readonly progress: ProgressMessage | undefined;
+  readonly ledger: Pick<RunStore, 'deliveryNonce' | 'recordProgressMessage'>;
+  readonly now?: number;
+}): ReplyTarget {
+  const { client, log, runId, origin, progress, ledger } = input;
+  const onMove = (location: ReplyLocation): void => ledger.recordProgressMessage(runId, location);
+  if (origin.kind === 'mention') {
+    return createChannelReply({
+      client,
+      channelId: origin.channelId,
+      messageId: progress?.messageId,
+      replyTo: origin.messageId,
+      nonce: ledger.deliveryNonce(runId, MENTION_PROGRESS_NONCE_KIND),
+      onMove,
+    });
+  }
+  const now = input.now ?? Date.now();
+  // A record with an expiry is the interaction's original response; one without, the channel message that took over.
+  const isOriginal = progress === undefined || progress.tokenExpiresAt !== undefined;
+  const token = isOriginal ? (progress?.interactionToken ?? liveToken(origin, now)) : undefined;
+  return createRestoredTokenReply({
+    client,
+    applicationId: origin.applicationId ?? client.application?.id ?? client.user?.id ?? '',
+    token: token ?? '',
+    expiresAt: token === undefined ? 0 : (progress?.tokenExpiresAt ?? origin.tokenExpiresAt ?? 0),
+    channelId: origin.channelId,
+    requesterId: origin.requesterId,
+    log,
+    originalMessageId: isOriginal && progress?.messageId !== ORIGINAL ? progress?.messageId : undefined,
+    channelMessageId: isOriginal ? undefined : progress?.messageId,
+    nonce: ledger.deliveryNonce(runId, CHANNEL_PROGRESS_NONCE_KIND),
+    onMove,
+  });
+}
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { client, ledger, log, metrics, shutdown } = options;
+  const jobs = new Map<string, DeliveryJob>();
+  const inFlight = new Map<string, Promise<DeliveryState>>();
+  /** Refused for good in this process (e.g. the requester's channel is gone): tried again at the next start only. */
+  const givenUp = new Set<string>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let draining: Promise<void> | undefined;
+
+  function jobFromStore(runId: string): DeliveryJob | undefined {
+    const run = ledger.getRun(runId);
+    const origin = parseOrigin(run?.origin);
+    if (!run?.result || !origin) return undefined;
+    return { runId, result: run.result, origin };
+  }
+
+  function replyFor(job: DeliveryJob): ReplyTarget {
+    if (job.reply) return job.reply;
+    const progress = ledger.progressMessages().find((message) => message.runId === job.runId);
+    return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
+  }
+
+  function noteError(error: unknown): void {
+    metrics?.discordError(discordErrorKind(error));
+  }
+
+  async function embedOf(job: DeliveryJob): Promise<Delivery> {
+    const { runId, origin, result } = job;
+    const recorded = ledger.getDelivery(runId, RESULT_DELIVERY_KIND);
+    if (recorded?.deliveredAt !== undefined) {
+      const url = messageUrl(origin.guildId, recorded.channelId, recorded.messageId) ?? '';
+      return { kind: 'posted', channelId: recorded.channelId ?? '', messageId: recorded.messageId ?? '', url };
+    }
+    const posted = await postResult({
+      client,
+      config: options.config(),
+      log,
+      guildId: origin.guildId,
+      result,
+      requester: requesterOf(origin),
+      nonce: ledger.deliveryNonce(runId, RESULT_DELIVERY_KIND),
+      signal: shutdown,
+      onError: noteError,
+      ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    });
+    if (posted.kind === 'posted') {
+      const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: posted.channelId, messageId: posted.messageId });
+      if (!first) log.warn({ runId, messageId: posted.messageId }, 'the result embed was already recorded as delivered');
+    }
+    return posted;
+  }
+
+  async function attempt(job: DeliveryJob): Promise<DeliveryState> {
+    const { runId, origin, result } = job;
+    const runLog = log.child({ runId, agent: result.agent });
+    let embed: Delivery;
+    try {
+      embed = await embedOf(job);
+    } catch (error) {
+      runLog.warn({ err: error }, 'the result embed could not be posted now; it stays in the outbox');
+      return 'pending';
+    }
+
+    const replyKind = replyKindOf(origin);
+    const recordedReply = ledger.getDelivery(runId, replyKind);
+    let replyAt: ReplyLocation;
+    if (recordedReply?.deliveredAt !== undefined) {
+      replyAt = { channelId: recordedReply.channelId ?? origin.channelId, messageId: recordedReply.messageId ?? ORIGINAL };
+    } else {
+      const requester = requesterOf(origin);
+      const payload = origin.kind === 'mention' ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
+      try {
+        replyAt = await replyFor(job).show(payload);
+      } catch (error) {
+        noteError(error);
+        if (isTransient(error)) {
+          runLog.warn({ err: error }, 'the requester could not be answered now; the answer stays in the outbox');
+        } else {
+          givenUp.add(runId);
+          runLog.error({ err: error }, 'the requester cannot be answered (Discord refused); the result is in the store, and tried again at the next start');
+        }
+        return 'pending';
+      }
+      ledger.markDelivered(runId, replyKind, { channelId: replyAt.channelId, messageId: replyAt.messageId });
+      if (origin.kind === 'mention' && origin.messageId !== undefined) {
+        await markSettled(client, origin.channelId, origin.messageId, isSuccess(result.status), runLog);
+      }
+    }
+    // Not posted in #dl-<agent>: the result went out inline with the answer, so that is where it is.
+    if (embed.kind !== 'posted') ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
+    ledger.clearProgressMessage(runId);
+    jobs.delete(runId);
+    givenUp.delete(runId);
+    runLog.info({ embed: embed.kind }, 'result delivered');
+    return 'delivered';
+  }
+
+  function deliver(runId: string): Promise<DeliveryState> {
+    const running = inFlight.get(runId);
+    if (running) return running;
+    const job = jobs.get(runId) ?? jobFromStore(runId);
+    if (!job) return Promise.resolve('pending');
+    const started = attempt(job)
+      .catch((error: unknown) => {
+        log.error({ err: error, runId }, 'delivery failed');
+        return 'pending' as const;
+      })
+      .finally(() => inFlight.delete(runId));
+    inFlight.set(runId, started);
+    return started;
+  }
+
+  async function drainOnce(): Promise<void> {
+    const seen = new Set<string>();
+    for (const delivery of ledger.pendingDeliveries()) {
+      if (shutdown.aborted) return;
+      if (seen.has(delivery.runId) || givenUp.has(delivery.runId)) continue;
+      seen.add(delivery.runId);
+      // One run at a time: after an outage this is a queue, not a storm.
+      await deliver(delivery.runId);
+    }
+  }
+
+  function drain(): Promise<void> {
+    if (shutdown.aborted) return Promise.resolve();
+    draining ??= drainOnce().finally(() => {
+      draining = undefined;
+    });
+    return draining;
+  }
+
+  return {
+    enqueue(job) {
+      const target = { origin: job.origin };
+      ledger.enqueueDelivery({ runId: job.runId, kind: RESULT_DELIVERY_KIND, target });
+      ledger.enqueueDelivery({ runId: job.runId, kind: replyKindOf(job.origin), target });
+      jobs.set(job.runId, job);
+    },
+    deliver(runId) {
+      if (shutdown.aborted) return Promise.resolve('pending');
+      return deliver(runId);
+    },
+    drain,
+    start() {
+      if (timer !== undefined) return;
+      timer = setInterval(() => {
+        if (jobs.size > 0 || ledger.pendingDeliveries().length > 0) void drain();
+      }, options.retryEveryMs ?? OUTBOX_RETRY_MS);
+      timer.unref();
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
+

@@ -1,0 +1,139 @@
+/**
+ * What a restarted bot does once the gateway says READY, so that a restart loses nothing:
+ *
+ *   1. results that finished but were not delivered are delivered (the outbox);
+ *   2. runs still open in the journal are resumed with their original deadlines (a handoff
+ *      written while the bot was down is taken at once), answering where they were asked,
+ *      and the reply the previous process left is corrected ("resumed after restart");
+ *   3. a progress message whose run needs nothing more is finished or forgotten, never
+ *      left spinning;
+ *   4. mentions sent while the bot was down are read and taken (missed-mentions.ts).
+ */
+import { InteractionWebhook, type Client } from 'discord.js';
+import { ErrorCode, isHqError } from '../errors.ts';
+import type { ResumableRun, RunResult } from '../engine/types.ts';
+import { RunStatus } from '../engine/types.ts';
+import type { ProgressMessage } from '../store/run-store.ts';
+import type { BotContext } from './bot-context.ts';
+import type { MentionHandler } from './mention-handler.ts';
+import { takeMissedMentions, type MissedMentionsReport } from './missed-mentions.ts';
+import { NO_PINGS } from './no-pings.ts';
+import { replyKindOf, restoreReply } from './outbox-delivery.ts';
+import { isMessageId, ORIGINAL, type ReplyTarget } from './reply-target.ts';
+import { RESULT_DELIVERY_KIND } from './result-link.ts';
+import { resumeDelegation } from './run-delegation.ts';
+import { parseOrigin, type RunOrigin } from './run-origin.ts';
+
+/** A run that finished this recently without any delivery record was cut off before its outbox entry. */
+export const FORGOTTEN_RESULT_WINDOW_MS = 24 * 60 * 60_000;
+const RECENT_RUNS_SCANNED = 200;
+
+export interface RecoveryReport {
+  readonly resumed: number;
+  /** Finished runs whose deliveries were pending (or never written) at start. */
+  readonly undelivered: number;
+  readonly progressCleared: number;
+  readonly missed: MissedMentionsReport;
+}
+
+export async function recoverAfterRestart(context: BotContext, mentions: MentionHandler, track: (work: Promise<unknown>) => void): Promise<RecoveryReport> {
+  const { ledger, log } = context;
+  const forgotten = enqueueForgotten(context);
+  const undelivered = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId)).size;
+  const delivering = context.outbox.drain();
+
+  const progress = new Map(ledger.progressMessages().map((message) => [message.runId, message] as const));
+  const open = new Set<string>();
+  let resumed = 0;
+  for (const pending of ledger.listResumable()) {
+    open.add(pending.runId);
+    const origin = parseOrigin(pending.request.origin);
+    if (!origin) {
+      log.warn({ runId: pending.runId }, 'an open run without a Discord origin is not the bot\'s to resume; left as it is');
+      continue;
+    }
+    const reply = restoreReply({ client: context.client, log, runId: pending.runId, origin, progress: progress.get(pending.runId), ledger });
+    track(resume(context, pending, origin, reply));
+    resumed += 1;
+  }
+
+  const pendingRuns = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId));
+  let progressCleared = 0;
+  for (const message of progress.values()) {
+    if (open.has(message.runId) || pendingRuns.has(message.runId)) continue;
+    progressCleared += 1;
+    track(finishLeftover(context, message));
+  }
+
+  const missed = await takeMissedMentions(context, mentions, track);
+  await delivering;
+  const report = { resumed, undelivered: undelivered + forgotten, progressCleared, missed };
+  log.info(report, 'recovered after restart');
+  return report;
+}
+
+async function resume(context: BotContext, pending: ResumableRun, origin: RunOrigin, reply: ReplyTarget): Promise<void> {
+  try {
+    await resumeDelegation(context, pending, origin, reply);
+  } catch (error) {
+    if (isHqError(error) && error.code === ErrorCode.SHUTTING_DOWN) return;
+    // The engine cannot go on with it (its agent left the registry…): end it with that reason,
+    // journaled and delivered like any other result, rather than retrying it at every start.
+    context.log.error({ err: error, runId: pending.runId }, 'a run could not be resumed; it ends here');
+    const result: RunResult = {
+      status: RunStatus.error,
+      result: null,
+      notes: `Could not be resumed after a restart: ${(error as Error).message}`,
+      runId: pending.runId,
+      agent: pending.request.agent,
+      latencyMs: Math.max(0, Date.now() - pending.acceptedAt),
+      attempts: Math.max(0, pending.attempt - (pending.sent ? 0 : 1)),
+      ...(isHqError(error) ? { code: error.code } : {}),
+    };
+    context.ledger.runFinished(result);
+    context.outbox.enqueue({ runId: pending.runId, result, origin, reply });
+    await context.outbox.deliver(pending.runId);
+  }
+}
+
+/**
+ * A progress message whose run is over and delivered, or was never journaled (the process
+ * died between the reply and the engine): the first only needs forgetting, the second a
+ * last word instead of a spinner.
+ */
+async function finishLeftover(context: BotContext, message: ProgressMessage): Promise<void> {
+  if (message.runStatus === undefined) {
+    const payload = { content: '⚠️ hq-delegate restarted before this run could start: nothing was sent to the agent. Please ask again.', embeds: [], components: [], allowedMentions: NO_PINGS };
+    const applicationId = context.client.application?.id;
+    try {
+      if (message.interactionToken !== undefined && applicationId !== undefined) {
+        await new InteractionWebhook(context.client as Client<true>, applicationId, message.interactionToken).editMessage(ORIGINAL, payload);
+      } else if (isMessageId(message.messageId)) {
+        const channel = await context.client.channels.fetch(message.channelId);
+        if (channel?.isSendable()) await channel.messages.edit(message.messageId, payload);
+      }
+    } catch (error) {
+      context.log.warn({ err: error, runId: message.runId }, 'could not correct a progress message left by the previous process');
+    }
+  }
+  context.ledger.clearProgressMessage(message.runId);
+}
+
+/**
+ * The journal says finished, the outbox has nothing: the process died between the two. Written
+ * to the outbox now (only for runs finished within FORGOTTEN_RESULT_WINDOW_MS, so that a store
+ * older than the outbox is not delivered again).
+ */
+function enqueueForgotten(context: BotContext): number {
+  const since = Date.now() - FORGOTTEN_RESULT_WINDOW_MS;
+  let count = 0;
+  for (const run of context.ledger.recentRuns({ limit: RECENT_RUNS_SCANNED })) {
+    if (run.finishedAt === undefined || run.finishedAt < since || run.result === undefined) continue;
+    const origin = parseOrigin(run.origin);
+    if (!origin) continue;
+    if (context.ledger.getDelivery(run.runId, RESULT_DELIVERY_KIND) || context.ledger.getDelivery(run.runId, replyKindOf(origin))) continue;
+    context.outbox.enqueue({ runId: run.runId, result: run.result, origin });
+    count += 1;
+  }
+  return count;
+}

@@ -1,0 +1,47 @@
+/**
+ * Where a run came from, journaled with it (DelegationRequest.origin) so that a restarted
+ * process can still answer: who asked, in which channel, and through what (an interaction
+ * token while it lives, or the agent's message for an @mention). The store hands it back as
+ * plain JSON; `parseOrigin` is the one place it is trusted again.
+ */
+import { z } from 'zod';
+
+export const OriginKind = {
+  slash: 'slash',
+  button: 'button',
+  mention: 'mention',
+} as const;
+export type OriginKind = (typeof OriginKind)[keyof typeof OriginKind];
+
+const snowflake = z.string().regex(/^\d{1,20}$/);
+
+const originSchema = z.object({
+  kind: z.enum([OriginKind.slash, OriginKind.button, OriginKind.mention]),
+  guildId: snowflake,
+  channelId: snowflake,
+  requesterId: snowflake,
+  /** Shown on the result embed ("Requested by"): a member's username or the calling agent. */
+  requesterLabel: z.string().max(100).default(''),
+  depth: z.int().min(1).default(1),
+  interactionId: snowflake.optional(),
+  applicationId: snowflake.optional(),
+  /** Lets a restarted process edit the original reply until `tokenExpiresAt` (epoch ms). */
+  interactionToken: z.string().min(1).max(500).optional(),
+  tokenExpiresAt: z.number().optional(),
+  /** The agent's message, for an @mention. */
+  messageId: snowflake.optional(),
+});
+
+export type RunOrigin = z.infer<typeof originSchema>;
+
+/** The stored origin when it is one of ours (runs the CLI journaled have none). */
+export function parseOrigin(value: unknown): RunOrigin | undefined {
+  const parsed = originSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The interaction token when it may still be used at `now`. */
+export function liveToken(origin: RunOrigin, now: number): string | undefined {
+  if (origin.interactionToken === undefined || origin.tokenExpiresAt === undefined) return undefined;
+  return now < origin.tokenExpiresAt ? origin.interactionToken : undefined;
+}
