@@ -511,6 +511,18 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
     assert.equal(fake.message(deferred.id)!.deleted, true, 'the deleted reply stays deleted');
   });
 
+  await t.test('fault injection after handling: the message exists though the answer was a 502; its nonce finds it again', async () => {
+    const before = fake.messagesIn(channelId).length;
+    fake.failNext(`POST /channels/${channelId}/messages`, { status: 502, afterHandling: true });
+    const body = { content: 'exactly once', nonce: 'nonce-after-handling', enforce_nonce: true };
+    assert.equal((await api('POST', `/channels/${channelId}/messages`, body)).status, 502);
+    assert.equal(fake.messagesIn(channelId).length, before + 1, 'Discord created it all the same');
+    const again = await api('POST', `/channels/${channelId}/messages`, body);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, fake.messagesIn(channelId).at(-1)!.id, 'the repeat is answered with the first message');
+    assert.equal(fake.messagesIn(channelId).length, before + 1);
+  });
+
   await t.test('fault injection: 502 once, then outage and recovery', async () => {
     fake.failNext('GET /users/@me', { status: 502 });
     assert.equal((await api('GET', '/users/@me')).status, 502);

@@ -19,6 +19,12 @@ export interface FailOptions {
   headers?: Record<string, string>;
   /** Instead of answering, destroy the TCP connection (client sees ECONNRESET / socket hang up). */
   resetConnection?: boolean;
+  /**
+   * Handle the request first (a message is created, and dispatched), then answer with the fault
+   * instead of the result: Discord did it and the answer was lost (e.g. a 502 from the edge).
+   * A request the handler refuses gets its own error.
+   */
+  afterHandling?: boolean;
 }
 
 export interface FaultHandle {

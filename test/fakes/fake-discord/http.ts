@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DiscordHttpError, Errors } from './errors.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FailOptions, FaultInjector } from './faults.ts';
 import type { RequestLogEntry, StoredFile } from './model.ts';
 import { bucketHash as bucketOf, formatSeconds, type RateLimiter } from './ratelimit.ts';
 import type { ParsedRequest, Router, UploadedFile } from './router.ts';
@@ -203,28 +203,7 @@ export class HttpFrontend {
     }
 
     const fault = this.#deps.faults.take(entry);
-    if (fault) {
-      entry.injected = true;
-      this.#deps.onInjected(entry);
-      if (fault.resetConnection) {
-        entry.status = 0;
-        req.socket.destroy();
-        this.#deps.onRequestDone(entry);
-        return;
-      }
-      const extra: Record<string, string> = { ...fault.headers };
-      let body = fault.body;
-      if (fault.status === 429) {
-        const global = fault.global === true;
-        body ??= { message: 'You are being rate limited.', retry_after: fault.retryAfter, global };
-        Object.assign(extra, this.#retryHeaders(fault.retryAfter, fault.scope ?? (global ? 'global' : 'user'), entry.route));
-        if (global) extra['X-RateLimit-Global'] = 'true';
-      } else {
-        body ??= { message: `${fault.status}: ${defaultStatusText(fault.status)}`, code: 0 };
-      }
-      this.#send(res, entry, fault.status, body, { ...extra, ...fault.headers });
-      return;
-    }
+    if (fault && !fault.afterHandling) return this.#sendFault(req, res, entry, fault);
 
     if (match.kind === 'not_found') return this.#sendError(res, entry, Errors.notFound(), {});
     if (match.kind === 'method_not_allowed') return this.#sendError(res, entry, Errors.methodNotAllowed(), {});
@@ -249,12 +228,35 @@ export class HttpFrontend {
 
     try {
       const result = await route.handler({ req: parsed, params, log: entry });
+      if (fault) return this.#sendFault(req, res, entry, fault);
       this.#send(res, entry, result.status, result.body, { ...rlHeaders, ...result.headers });
     } catch (error) {
       if (error instanceof DiscordHttpError) return this.#sendError(res, entry, error, rlHeaders);
       console.error('[fake-discord] handler crashed', entry.method, entry.path, error);
       this.#send(res, entry, 500, { message: '500: Internal Server Error', code: 0 }, rlHeaders);
     }
+  }
+
+  #sendFault(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, fault: FailOptions & { status: number; retryAfter: number }): void {
+    entry.injected = true;
+    this.#deps.onInjected(entry);
+    if (fault.resetConnection) {
+      entry.status = 0;
+      req.socket.destroy();
+      this.#deps.onRequestDone(entry);
+      return;
+    }
+    const extra: Record<string, string> = { ...fault.headers };
+    let body = fault.body;
+    if (fault.status === 429) {
+      const global = fault.global === true;
+      body ??= { message: 'You are being rate limited.', retry_after: fault.retryAfter, global };
+      Object.assign(extra, this.#retryHeaders(fault.retryAfter, fault.scope ?? (global ? 'global' : 'user'), entry.route));
+      if (global) extra['X-RateLimit-Global'] = 'true';
+    } else {
+      body ??= { message: `${fault.status}: ${defaultStatusText(fault.status)}`, code: 0 };
+    }
+    this.#send(res, entry, fault.status, body, { ...extra, ...fault.headers });
   }
 
   #retryHeaders(retryAfter: number, scope: string, template: string): Record<string, string> {
