@@ -63,6 +63,39 @@ export interface World {
   readonly users: Readonly<Record<'alice' | 'bob' | 'carol' | 'dana' | 'erin' | 'websterBot' | 'strangerBot', string>>;
 }
 
+export type TestUsers = World['users'];
+export type TestRoles = World['roles'];
+
+/** The guild every bot test runs in: `general`, the dl- channels, three roles and seven members. */
+export function seedGuild(fake: FakeDiscord, channels: readonly string[] = ['dl-webster', 'dl-tech-lead']): { guild: FakeGuild; roles: TestRoles; users: TestUsers } {
+  const guild = fake.createGuild({ name: 'HQ', channels: ['general', ...channels] });
+  const leads = fake.createRole({ guildId: guild.id, name: 'leads' }).id;
+  const admins = fake.createRole({ guildId: guild.id, name: 'admins' }).id;
+  const denied = fake.createRole({ guildId: guild.id, name: 'denied' }).id;
+  const users = {
+    alice: fake.createMember({ guildId: guild.id, username: 'alice', roles: [leads] }).id,
+    bob: fake.createMember({ guildId: guild.id, username: 'bob' }).id,
+    carol: fake.createMember({ guildId: guild.id, username: 'carol' }).id,
+    dana: fake.createMember({ guildId: guild.id, username: 'dana', roles: [admins] }).id,
+    erin: fake.createMember({ guildId: guild.id, username: 'erin' }).id,
+    websterBot: fake.createMember({ guildId: guild.id, username: 'webster-bot', bot: true }).id,
+    strangerBot: fake.createMember({ guildId: guild.id, username: 'stranger-bot', bot: true }).id,
+  };
+  return { guild, roles: { leads, admins, denied }, users };
+}
+
+/** The `discord` config section for that guild: who maps to which principal, admins, denials. */
+export function discordSettings(fake: FakeDiscord, guild: FakeGuild, roles: TestRoles, users: TestUsers): Record<string, unknown> {
+  return {
+    apiBase: fake.apiBase,
+    guildId: guild.id,
+    principals: { users: { [users.bob]: ['tech-lead'], [users.erin]: ['secretary'] }, roles: { [roles.leads]: ['manager'] } },
+    agentBots: { [users.websterBot]: 'webster' },
+    adminRoleIds: [roles.admins],
+    denyRoleIds: [roles.denied],
+  };
+}
+
 /** Where a world registers its teardown: a node:test TestContext, or the demo's own list. */
 export interface Scope {
   after(fn: () => unknown): void;
@@ -88,36 +121,14 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
 
   const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, ...options.fake });
   teardown.push(() => fake.close());
-  const guild = fake.createGuild({ name: 'HQ', channels: ['general', ...(options.channels ?? ['dl-webster', 'dl-tech-lead'])] });
-  const leads = fake.createRole({ guildId: guild.id, name: 'leads' }).id;
-  const admins = fake.createRole({ guildId: guild.id, name: 'admins' }).id;
-  const denied = fake.createRole({ guildId: guild.id, name: 'denied' }).id;
-  const users = {
-    alice: fake.createMember({ guildId: guild.id, username: 'alice', roles: [leads] }).id,
-    bob: fake.createMember({ guildId: guild.id, username: 'bob' }).id,
-    carol: fake.createMember({ guildId: guild.id, username: 'carol' }).id,
-    dana: fake.createMember({ guildId: guild.id, username: 'dana', roles: [admins] }).id,
-    erin: fake.createMember({ guildId: guild.id, username: 'erin' }).id,
-    websterBot: fake.createMember({ guildId: guild.id, username: 'webster-bot', bot: true }).id,
-    strangerBot: fake.createMember({ guildId: guild.id, username: 'stranger-bot', bot: true }).id,
-  };
-
+  const { guild, roles, users } = seedGuild(fake, options.channels);
   const base = testConfig({
     root,
     agents: Object.fromEntries(AGENTS.map((agent) => [agent, { port: gateways[agent].port }])),
     acl: structuredClone(TEST_ACL) as unknown as Record<string, string[]>,
     ...(options.engine ? { engine: options.engine } : {}),
   });
-  const discord = configFileSchema.shape.discord.parse({
-    apiBase: fake.apiBase,
-    guildId: guild.id,
-    principals: { users: { [users.bob]: ['tech-lead'], [users.erin]: ['secretary'] }, roles: { [leads]: ['manager'] } },
-    agentBots: { [users.websterBot]: 'webster' },
-    adminRoleIds: [admins],
-    denyRoleIds: [denied],
-    progressEditIntervalMs: 250,
-    ...options.discord,
-  });
+  const discord = configFileSchema.shape.discord.parse({ ...discordSettings(fake, guild, roles, users), progressEditIntervalMs: 250, ...options.discord });
   const config: Config = {
     ...base,
     discord,
@@ -143,11 +154,11 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   await bot.ready;
   await bot.recovered;
 
-  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, roles: { leads, admins, denied }, users };
+  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, roles, users };
 }
 
 /** Every message the bot sent (created or edited) carried allowed_mentions that ping nobody. */
-export function assertNoPings(world: World): void {
+export function assertNoPings(world: Pick<World, 'fake'>): void {
   const offenders: string[] = [];
   for (const message of world.fake.botMessages()) {
     for (const body of message.requestBodies) {
