@@ -10,9 +10,15 @@ import { captureLog, tempDir } from './fakes/engine-harness.ts';
 
 const VALID = { schemaVersion: '1.1', status: 'complete', result: 'ok' };
 
-async function startWatcher(t: import('node:test').TestContext, options: { settleMs?: number; maxBytes?: number } = {}) {
+async function startWatcher(t: import('node:test').TestContext, options: { settleMs?: number; maxBytes?: number; sweepMs?: number } = {}) {
   const dir = await tempDir(t, 'hq-watch-');
-  const watcher = createHandoffWatcher({ dir, maxBytes: options.maxBytes ?? 1_024 * 1_024, settleMs: options.settleMs ?? 2_000, log: captureLog().log });
+  const watcher = createHandoffWatcher({
+    dir,
+    maxBytes: options.maxBytes ?? 1_024 * 1_024,
+    settleMs: options.settleMs ?? 2_000,
+    log: captureLog().log,
+    ...(options.sweepMs === undefined ? {} : { sweepMs: options.sweepMs }),
+  });
   t.after(() => watcher.close());
   await watcher.ready();
   return { dir, watcher };
@@ -173,6 +179,39 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   });
   assert.equal(watcher.waiting(), 0);
   assert.equal(inotifyWatchCount(), watchesBefore);
+});
+
+test('a burst of 200 handoffs renamed in is dispatched from the raw events, each file read once', async (t) => {
+  // No sweep: every read below comes from an event or the look at registration.
+  const { dir, watcher } = await startWatcher(t, { sweepMs: 0 });
+  const ids = Array.from({ length: 200 }, (_, index) => `burst-${index}`);
+  const waits = ids.map((id) => watcher.waitFor(id, { deadline: soon(15_000) }));
+  const before = watcher.stats();
+  await Promise.all(ids.map((id) => writeAtomically(dir, `${id}.json`, JSON.stringify({ ...VALID, id }))));
+  const results = await Promise.all(waits);
+  results.forEach((result, index) => assert.equal(result.kind === 'handoff' && (result.data as { id: string }).id, ids[index]));
+  const after = watcher.stats();
+  assert.ok(after.rawEvents - before.rawEvents >= ids.length, `a raw event per renamed file (saw ${after.rawEvents - before.rawEvents})`);
+  // chokidar's add for the same file, and any second raw event, find the run already resolved.
+  assert.equal(after.reads, ids.length, 'one read per file');
+  assert.equal(watcher.waiting(), 0);
+});
+
+test('a file written in place in 40 small writes is taken whole, with events during a read coalesced into one more read', async (t) => {
+  const { dir, watcher } = await startWatcher(t, { sweepMs: 0, settleMs: 5_000 });
+  const text = JSON.stringify({ ...VALID, result: 'x'.repeat(4_000) });
+  const waiting = watcher.waitFor('run-s', { deadline: soon(10_000) });
+  const handle = await open(path.join(dir, 'run-s.json'), 'w');
+  const CHUNKS = 40;
+  const size = Math.ceil(text.length / CHUNKS);
+  for (let offset = 0; offset < text.length; offset += size) await handle.write(text.slice(offset, offset + size));
+  await handle.close();
+  const result = await waiting;
+  assert.equal(result.kind, 'handoff');
+  assert.equal(result.kind === 'handoff' && result.raw, text);
+  // The raw event and chokidar's change for each write, and any that come during a read, ask
+  // for one more read between them: at most one per write, plus the look at registration.
+  assert.ok(watcher.stats().reads <= CHUNKS + 1, `reads: ${watcher.stats().reads}`);
 });
 
 test('moving a handoff aside never overwrites an earlier one', async (t) => {

@@ -3,6 +3,14 @@
  * the process; waiting runs are found by file name (`<runId>.json`) in a Map, so 200 waiting
  * runs cost one inotify watch, not 200.
  *
+ * Files are dispatched from chokidar's `raw` events (the fs.watch event and file name, as the
+ * kernel reports them): chokidar's own `add`/`change` come only after it has re-read the
+ * directory, which it throttles, and in a burst of hundreds of renames that alone costs
+ * half a second. Its `add`/`change` stay as the fallback (a platform that reports no file
+ * name, anything the raw path missed), and a slow sweep covers events the OS dropped. However
+ * many events arrive for one file, one read is in flight for it at a time, and one more
+ * follows only if an event came during that read.
+ *
  * Agents write the file in place (truncate, then write — NOTES.md §2), so the first event can
  * come with an empty or half-written file. We do not sleep and hope: a file is taken the
  * moment it parses as JSON; one that does not parse is read again on its next change, and is
@@ -49,7 +57,14 @@ export interface HandoffWatcher {
   pathFor(runId: string): string;
   /** Runs currently waiting. */
   waiting(): number;
+  /** Counters since start: handoff-named raw events seen, and files opened and read for a waiting run. */
+  stats(): WatcherStats;
   close(): Promise<void>;
+}
+
+export interface WatcherStats {
+  readonly rawEvents: number;
+  readonly reads: number;
 }
 
 export interface HandoffWatcherOptions {
@@ -93,8 +108,12 @@ function describeError(error: unknown): string {
   return `${errorCode(error) ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-/** lstat, then a bounded read through an fd that refuses to follow a symlink swapped in meanwhile. */
-async function inspectFile(file: string, maxBytes: number): Promise<FileState> {
+/**
+ * lstat, then a bounded read through an fd that refuses to follow a symlink swapped in
+ * meanwhile. The buffer is sized to the file as fstat sees it (plus one byte, to notice it
+ * grew), never to the cap: 500 handoffs read at once must not mean 500 MiB of buffers.
+ */
+async function inspectFile(file: string, maxBytes: number, onRead?: () => void): Promise<FileState> {
   let stats;
   try {
     stats = await lstat(file);
@@ -117,14 +136,21 @@ async function inspectFile(file: string, maxBytes: number): Promise<FileState> {
   try {
     const opened = await handle.stat();
     if (!opened.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
-    const buffer = Buffer.alloc(maxBytes + 1);
+    if (opened.size > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${opened.size})` };
+    onRead?.();
+    let buffer = Buffer.allocUnsafe(opened.size + 1);
     let length = 0;
-    while (length < buffer.length) {
+    for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
       length += bytesRead;
+      // A short read of a regular file is its end (as fs.readFile assumes for a known size).
+      if (bytesRead === 0 || length < buffer.length) break;
+      if (length > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
+      // It grew since the fstat (an agent still writing): read on, up to one byte past the cap.
+      const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
+      buffer.copy(grown, 0, 0, length);
+      buffer = grown;
     }
-    if (length > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
     const raw = buffer.toString('utf8', 0, length);
     const text = raw.replace(/^\uFEFF/, '').trim();
     if (text === '') return { state: 'incomplete', raw };
@@ -158,8 +184,36 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   const { maxBytes, settleMs, log } = options;
   const slots = new Map<string, Slot>();
   let closed = false;
+  let rawEvents = 0;
+  let reads = 0;
+  const countRead = (): void => {
+    reads += 1;
+  };
 
   const fileOf = (runId: string): string => path.join(dir, `${validateRunId(runId)}.json`);
+
+  function wake(name: string): void {
+    const slot = slots.get(name);
+    if (slot !== undefined) void check(slot);
+  }
+
+  /**
+   * The fast path: fs.watch's own event, straight from chokidar, before its throttled
+   * directory reconciliation. Only events of the directory's own watch count (`filename` is
+   * then a name in it); an event without a name (some platforms) wakes every waiting run,
+   * which is rare and costs one look each.
+   */
+  function onRaw(event: string, filename: unknown, details: unknown): void {
+    if ((details as { readonly watchedPath?: unknown } | undefined)?.watchedPath !== dir) return;
+    if (event !== 'rename' && event !== 'change') return;
+    if (typeof filename !== 'string' || filename === '') {
+      for (const slot of slots.values()) void check(slot);
+      return;
+    }
+    if (!filename.endsWith('.json') || filename.includes(path.sep)) return;
+    rawEvents += 1;
+    wake(filename);
+  }
 
   let watcher: FSWatcher | undefined;
   const readyPromise = (async () => {
@@ -174,11 +228,12 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
       ignored: (candidate: string) => candidate !== dir && !candidate.endsWith('.json'),
     });
     watcher = w;
+    w.on('raw', onRaw);
+    // The fallback: chokidar's reconciled view, for whatever the raw path did not dispatch.
     w.on('all', (event, changed) => {
       if (event !== 'add' && event !== 'change') return;
       if (path.dirname(changed) !== dir) return;
-      const slot = slots.get(path.basename(changed));
-      if (slot !== undefined) void check(slot);
+      wake(path.basename(changed));
     });
     w.on('error', (error) => log.warn({ err: error, dir }, 'handoff watcher error'));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
@@ -239,7 +294,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
         slot.again = false;
         const judge = slot.judgeNext;
         slot.judgeNext = false;
-        const state = await inspectFile(slot.file, maxBytes);
+        const state = await inspectFile(slot.file, maxBytes, countRead);
         if (slot.done) return;
         const result = fileResult(state);
         if (result !== undefined) {
@@ -268,7 +323,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   }
 
   async function judgeAtDeadline(slot: Slot, waiter: Waiter): Promise<void> {
-    const state = await inspectFile(slot.file, maxBytes);
+    const state = await inspectFile(slot.file, maxBytes, countRead);
     if (slot.done || !slot.waiters.has(waiter)) return;
     const result = fileResult(state);
     if (result !== undefined) {
@@ -288,6 +343,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
       for (const slot of slots.values()) count += slot.waiters.size;
       return count;
     },
+    stats: () => ({ rawEvents, reads }),
 
     waitFor(runId, { signal, deadline }) {
       const file = fileOf(runId);
