@@ -20,6 +20,7 @@ import { handoffText, startFakeGateway, type FakeGateway, type HandoffKind, type
 import { AGENTS, discordSettings, seedGuild, TEST_ACL, type AgentName, type Scope, type TestRoles, type TestUsers } from './bot-world.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
+const CLOCK_OFFSET = path.resolve(import.meta.dirname, 'clock-offset.ts');
 const HOOKS_TOKEN = 'test-hooks-token-0123456789';
 /**
  * Shared by every process the tests start: discord.js alone takes over a second to compile on
@@ -65,7 +66,10 @@ export interface ProcessWorldOptions {
   readonly engine?: Record<string, unknown>;
   readonly script?: RequestScript;
   readonly fake?: FakeDiscordOptions;
-  /** Moves the fake Discord's clock before the guild exists (e.g. −2 h, to make messages old later). */
+}
+
+export interface StartOptions {
+  /** The bot process's `Date.now()` runs this far ahead (clock-offset.ts). */
   readonly clockOffsetMs?: number;
 }
 
@@ -85,7 +89,7 @@ export interface ProcessWorld {
   /** Replaces the config file the way editors save (a new file renamed over it). */
   writeConfig(text: string): Promise<void>;
   /** Starts `node src/main.ts` and resolves once it logs "hq-delegate is running". */
-  start(): Promise<BotProcess>;
+  start(options?: StartOptions): Promise<BotProcess>;
   /** The run store file, opened in the test process (closed at teardown). */
   openStore(): RunStore;
   /** Writes `<runId>.json` as an agent would (a temp file renamed into place). */
@@ -108,7 +112,6 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
   }
   const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, defaultTimeoutMs: PROCESS_TIMEOUT_MS, ...options.fake });
   teardown.push(() => fake.close());
-  if (options.clockOffsetMs !== undefined) fake.advanceClock(options.clockOffsetMs);
   const { guild, roles, users } = seedGuild(fake, options.channels);
 
   const configPath = path.join(dir, 'hq-delegate.config.json');
@@ -164,8 +167,10 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
         // A broken edit is the point of some tests; `configFile()` keeps the last JSON.
       }
     },
-    async start() {
-      const bot = spawnBot(dir, { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' });
+    async start(startOptions = {}) {
+      const env = { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' };
+      const offset = startOptions.clockOffsetMs;
+      const bot = spawnBot(dir, offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) }, offset === undefined ? [] : ['--import', CLOCK_OFFSET]);
       teardown.push(async () => {
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;
@@ -186,10 +191,10 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
   };
 }
 
-function spawnBot(cwd: string, env: Record<string, string>): BotProcess & { opsUrl: string } {
+function spawnBot(cwd: string, env: Record<string, string>, nodeArgs: readonly string[]): BotProcess & { opsUrl: string } {
   // Only what the process needs: no DISCORD_TOKEN or HQ_* from the developer's shell.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DISCORD_|HQ_|LOG_LEVEL$)/.test(key)));
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], { cwd, env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: LogLine[] = [];
   const listeners = new Set<() => void>();
   let raw = '';
