@@ -112,6 +112,7 @@ export function startBot(options: StartBotOptions): Bot {
   client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'gateway disconnected for good'));
   client.on(Events.ShardReconnecting, () => log.warn('gateway connection lost; reconnecting'));
   client.on(Events.ShardResume, () => log.info('gateway connection resumed'));
+  client.on(Events.ShardReady, () => log.info('gateway connection ready'));
 
   const ready = (async () => {
     const token = options.config.secrets.discordToken;

@@ -50,8 +50,8 @@ export interface BotProcess {
   readonly exited: Promise<ExitInfo>;
   /** The ops server's base URL, from its log line. */
   readonly opsUrl: string;
-  /** An existing or future log line; rejects when the process exits first or time runs out. */
-  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** A log line (from line `from` on, default all), existing or future; rejects when the process exits first or time runs out. */
+  waitForLog(predicate: (line: LogLine) => boolean, options?: { readonly from?: number; readonly timeoutMs?: number }): Promise<LogLine>;
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM, then the exit. */
   stop(): Promise<ExitInfo>;
@@ -175,7 +175,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;
       });
-      await bot.waitForLog((line) => line.msg === 'hq-delegate is running', PROCESS_TIMEOUT_MS);
+      await bot.waitForLog((line) => line.msg === 'hq-delegate is running');
       return bot;
     },
     openStore() {
@@ -236,9 +236,10 @@ function spawnBot(cwd: string, env: Record<string, string>, nodeArgs: readonly s
       return line.url;
     },
     stderr: () => raw.slice(-4_000),
-    waitForLog(predicate, timeoutMs = PROCESS_TIMEOUT_MS) {
+    waitForLog(predicate, options = {}) {
+      const timeoutMs = options.timeoutMs ?? PROCESS_TIMEOUT_MS;
       return new Promise<LogLine>((resolve, reject) => {
-        let checked = 0;
+        let checked = options.from ?? 0;
         const check = (): void => {
           for (; checked < lines.length; checked += 1) {
             if (predicate(lines[checked]!)) return done(() => resolve(lines[checked]!));

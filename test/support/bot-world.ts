@@ -188,7 +188,7 @@ export function texts(messages: readonly StoredMessage[]): string {
  * Discord currently folds the follow-up into the deleted "thinking…" message; that is still
  * not public, so it is accepted here too.)
  */
-export async function privateAnswer(world: World, interactionId: string, timeoutMs = 5_000): Promise<StoredMessage> {
+export async function privateAnswer(world: Pick<World, 'fake'>, interactionId: string, timeoutMs = 5_000): Promise<StoredMessage> {
   const find = (): StoredMessage | undefined =>
     world.fake.allMessages().find((m) => m.interactionId === interactionId && m.content.length > 0 && !m.loading);
   const found = find() ?? (await new Promise<StoredMessage>((resolve, reject) => {
