@@ -549,3 +549,57 @@ test('every change a verb returned from survives the process being killed', asyn
     assert.equal(resumable.get(runId)?.sent, true, `${runId} was reported written, so it must be there, sent`);
   }
 });
+
+test("an accepted attempt's end is committed together with the run's result", async (t) => {
+  const file = await tempFile(t);
+  const store = open(t, file);
+  const raw = new DatabaseSync(file, { timeout: 1_000 });
+  t.after(() => raw.close());
+  const outcomeOf = (runId: string) => raw.prepare('SELECT outcome FROM attempts WHERE run_id = ? AND attempt = 1').get(runId)?.outcome ?? null;
+
+  store.runAccepted(journalRun('run-together'));
+  store.attemptStarted('run-together', 1, 2_000, 302_000);
+  store.attemptSent('run-together', 1, 'gw');
+  store.attemptEnded('run-together', 1, 'accepted', 'complete');
+  assert.equal(outcomeOf('run-together'), null, 'not yet on its own');
+  store.runFinished(result('run-together', 'complete'));
+  assert.equal(outcomeOf('run-together'), 'accepted');
+  assert.deepEqual(
+    store.runEvents('run-together').map((event) => event.type),
+    ['accepted', 'attempt_started', 'attempt_sent', 'attempt_ended', 'finished'],
+  );
+
+  // With no result in the same tick, the end is committed on its own before anything else runs.
+  store.runAccepted(journalRun('run-alone'));
+  store.attemptStarted('run-alone', 1, 2_000, 302_000);
+  store.attemptEnded('run-alone', 1, 'accepted', 'complete');
+  await Promise.resolve();
+  assert.equal(outcomeOf('run-alone'), 'accepted');
+
+  // Any other outcome is committed before the verb returns: the engine acts on it at once.
+  store.attemptEnded('run-alone', 1, 'timeout', 'timeout');
+  assert.equal(outcomeOf('run-alone'), 'timeout');
+});
+
+test('a process killed between an accepted attempt and its result resumes the run as sent', async (t) => {
+  const file = await tempFile(t);
+  createRunStore(file).close();
+  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
+  const source = `
+    const { createRunStore } = await import(${JSON.stringify(storeUrl)});
+    const store = createRunStore(${JSON.stringify(file)});
+    const runId = 'killed-after-accept';
+    store.runAccepted({ runId, acceptedAt: 1, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
+    store.attemptStarted(runId, 1, 2, 1002);
+    store.attemptSent(runId, 1, 'gw');
+    store.attemptEnded(runId, 1, 'accepted', 'complete');
+    process.kill(process.pid, 'SIGKILL');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: 'inherit' });
+  t.after(() => child.kill('SIGKILL'));
+  assert.equal((await once(child, 'exit'))[1], 'SIGKILL');
+
+  const [run, ...rest] = open(t, file).listResumable();
+  assert.equal(rest.length, 0);
+  // Resumed as sent, the engine looks for the handoff first and finds the one it had accepted.
+  assert.deepEqual([run?.runId, run?.attempt, run?.sent, run?.deadline], ['killed-after-accept', 1, true, 1002]);
+});

@@ -157,6 +157,17 @@ export interface RunStoreOptions {
 
 type Row = Record<string, SQLOutputValue>;
 
+interface AttemptEnd {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly outcome: string;
+  readonly detail: string;
+  readonly at: number;
+}
+
+/** The engine's outcome word for an attempt whose handoff became the run's answer. */
+const ACCEPTED_OUTCOME = 'accepted';
+
 const SNOWFLAKE = /^\d{1,20}$/;
 
 /** A stable nonce for one message of one run: the same after a restart, so Discord drops the resend. */
@@ -204,6 +215,8 @@ export class RunStore implements RunJournal {
   #db: DatabaseSync;
   #now: () => number;
   #checkpointer: Checkpointer | undefined;
+  /** An accepted attempt's end, waiting (at most until this tick ends) for its run's result. */
+  #acceptedEnd: AttemptEnd | undefined;
 
   #begin: StatementSync;
   #commit: StatementSync;
@@ -382,17 +395,32 @@ export class RunStore implements RunJournal {
     });
   }
 
+  /**
+   * An attempt whose handoff was accepted is written in the same commit as the run's result,
+   * which the engine reports in the same breath (one commit on the path from handoff to answer,
+   * not two). Should no result follow before this tick ends, the end is committed on its own.
+   * A crash in between loses nothing: the run resumes as sent, finds the handoff and accepts it.
+   * Every other outcome is committed before this returns: the engine acts on it at once.
+   */
   attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void {
-    this.#transaction(() => {
-      // The detail is what the next attempt is told (listResumable's retryNote).
-      this.#endAttempt.run({ runId, attempt, at: this.#now(), outcome, detail });
-      this.#event(runId, 'attempt_ended', attempt, { outcome, detail });
-    });
+    this.#flushAcceptedEnd();
+    const at = this.#now();
+    if (outcome === ACCEPTED_OUTCOME && !this.#db.isTransaction) {
+      this.#acceptedEnd = { runId, attempt, outcome, detail, at };
+      queueMicrotask(this.#flushAcceptedEndLater);
+      return;
+    }
+    this.#transaction(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
   }
 
   runFinished(result: RunResult): void {
     const at = this.#now();
+    const resultJson = JSON.stringify(result);
+    const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
+    if (pending === undefined) this.#flushAcceptedEnd();
+    this.#acceptedEnd = undefined;
     this.#transaction(() => {
+      if (pending !== undefined) this.#writeAttemptEnd(pending);
       this.#finishRun.run({
         runId: result.runId,
         agent: result.agent,
@@ -402,7 +430,7 @@ export class RunStore implements RunJournal {
         acceptedAt: at - (Number.isFinite(result.latencyMs) ? result.latencyMs : 0),
         attempts: Number.isInteger(result.attempts) ? result.attempts : 0,
         at,
-        result: JSON.stringify(result),
+        result: resultJson,
       });
       this.#event(result.runId, 'finished', null, { status: result.status, ...(result.code === undefined ? {} : { code: result.code }) });
     });
@@ -412,6 +440,7 @@ export class RunStore implements RunJournal {
 
   /** Runs accepted and not finished, oldest first, each with where it stood. */
   listResumable(): PendingRun[] {
+    this.#flushAcceptedEnd();
     return this.#resumable.all().map((row) => {
       const current = Number(row.attempt ?? 0);
       const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
@@ -440,6 +469,7 @@ export class RunStore implements RunJournal {
   // ── Reading runs ───────────────────────────────────────────────────────
 
   getRun(runId: string): RunDetail | undefined {
+    this.#flushAcceptedEnd();
     const row = this.#getRun.get(runId);
     if (row === undefined) return undefined;
     return { ...this.#toRun(row), attempts: this.#attemptsOf.all(runId).map((a) => this.#toAttempt(a)) };
@@ -463,6 +493,7 @@ export class RunStore implements RunJournal {
 
   /** The run's append-only history, oldest first. */
   runEvents(runId: string): RunEvent[] {
+    this.#flushAcceptedEnd();
     return this.#eventsOf.all(runId).map((row) => ({
       id: Number(row.id),
       runId: String(row.run_id),
@@ -617,6 +648,7 @@ export class RunStore implements RunJournal {
 
   /** Stops the checkpoint thread, then closes; being the last connection, this one checkpoints and removes the WAL. */
   close(): void {
+    this.#flushAcceptedEnd();
     this.#checkpointer?.close();
     this.#checkpointer = undefined;
     if (this.#db.isOpen) this.#db.close();
@@ -628,8 +660,24 @@ export class RunStore implements RunJournal {
 
   // ── Internals ──────────────────────────────────────────────────────────
 
+  #writeAttemptEnd(end: AttemptEnd): void {
+    // The detail is what the next attempt is told (listResumable's retryNote).
+    this.#endAttempt.run({ runId: end.runId, attempt: end.attempt, at: end.at, outcome: end.outcome, detail: end.detail });
+    this.#appendEvent.run(end.runId, end.at, 'attempt_ended', end.attempt, JSON.stringify({ outcome: end.outcome, detail: end.detail }));
+  }
+
+  #flushAcceptedEnd(): void {
+    const pending = this.#acceptedEnd;
+    if (pending === undefined) return;
+    this.#acceptedEnd = undefined;
+    if (this.#db.isOpen) this.#transaction(() => this.#writeAttemptEnd(pending));
+  }
+
+  readonly #flushAcceptedEndLater = (): void => this.#flushAcceptedEnd();
+
   #transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
+    this.#flushAcceptedEnd();
     this.#begin.run();
     try {
       const value = fn();
