@@ -3,13 +3,24 @@
  * One keep-alive undici Pool per gateway origin. The hooks token is only ever put in the
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { agentEnvKey } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
+
+/**
+ * undici's Pool class alone: `import { Pool } from 'undici'` evaluates the whole package
+ * (fetch, WebSocket, cache, mocks: ~110 files, ~50 ms of every CLI run's start-up) for the one
+ * class used here (only `dispatch` and `destroy` are called: none of the API methods the
+ * index adds to Dispatcher.prototype). undici has no `exports` map, so the file is reachable;
+ * it is the very class the index exports. If an undici upgrade moves it, this require throws
+ * at load and every gateway test fails.
+ */
+const PoolClass = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof Pool;
 
 const HEALTH_BODY_CAP = 4 * 1_024;
 const RESPONSE_BODY_CAP = 64 * 1_024;
@@ -206,7 +217,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const origin = originOf(endpoint);
     let pool = pools.get(origin);
     if (pool === undefined) {
-      pool = new Pool(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
+      pool = new PoolClass(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
       pools.set(origin, pool);
     }
     return pool;
