@@ -406,7 +406,7 @@ describe('orchestrate as a process', () => {
 
   test('the orchestrate.mjs launcher runs the same CLI when executed as a bin', async (t) => {
     const world = await cliWorld(t, { gateway: { script: { agent: { write: 'valid' } } } });
-    // Executed directly, so its shebang (`env -S node --liftoff-only`) picks this Node from PATH, as npm's bin shims do.
+    // Executed directly, so its shebang (`env node`) picks this Node from PATH, as npm's bin shims do.
     const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       const child = spawn(LAUNCHER, ['webster', 'task', '--run-id', 'cli-mjs-1', '--format', 'text'], {

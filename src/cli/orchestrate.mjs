@@ -1,13 +1,15 @@
-#!/usr/bin/env -S node --liftoff-only
+#!/usr/bin/env node
 // The orchestrate command's fast start: plain JavaScript on purpose. Node compiles a .ts entry
 // (loading its TypeScript stripper) before the entry can switch the compile cache on; this
 // launcher switches it on first, so on a warm start every module, orchestrate.ts included,
 // comes from the cache and the stripper is never loaded (about 0.1 s saved per run).
 //
-// --liftoff-only (a V8 flag, honoured only on the command line, hence the shebang): a run makes
-// a handful of HTTP requests through undici, whose parser is WebAssembly; V8 would tier it up
-// to optimised code in the background, and process exit waits for that compile (about 0.1 s).
-// Baseline code is plenty for a few requests.
+// No V8 flag on the command line, on purpose: any V8 flag (--liftoff-only, --no-opt…) changes
+// V8's flag hash, and Node's built-in modules then no longer match the code cache embedded in
+// the binary: each one undici loads (http, tls, http2, crypto…) is compiled from source, about
+// 50 ms per run. The one flag a run wants (no optimising tier-up for undici's WebAssembly
+// parser, which process exit would otherwise wait ~0.1 s for) is set by orchestrate.ts at run
+// time, once every module is loaded; see slowWasmTierUp there.
 import module from 'node:module';
 
 // Plain JS still runs on an older Node found first on PATH; say what to do instead of failing

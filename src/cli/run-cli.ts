@@ -48,6 +48,11 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
   readonly signal?: AbortSignal;
+  /**
+   * Called once every module the run needs is loaded, just before the run talks to its
+   * gateway: the process entry sets run-time V8 flags here (see orchestrate.ts).
+   */
+  readonly beforeRun?: () => void;
 }
 
 export interface CliOutcome extends Rendered {
@@ -173,6 +178,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
       task = `${history}\n\n${task}`;
     }
     const request = buildRequest(options, config, runId, task, context);
+    io.beforeRun?.();
     const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
     return outcome(renderRunResult(result, options.format), close);
   } catch (error) {
