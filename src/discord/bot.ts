@@ -40,6 +40,8 @@ export interface StartBotOptions {
   readonly metrics?: Metrics;
   /** Pauses between tries of a Discord create that failed for a moment (tests shorten them). */
   readonly deliveryRetryDelaysMs?: readonly number[];
+  /** How often deliveries left pending by an outage are tried again (default OUTBOX_RETRY_MS). */
+  readonly deliveryRetryEveryMs?: number;
 }
 
 export interface DiscordHealth {
@@ -76,6 +78,7 @@ export function startBot(options: StartBotOptions): Bot {
     metrics: options.metrics,
     shutdown: shutdown.signal,
     retryDelaysMs: options.deliveryRetryDelaysMs,
+    retryEveryMs: options.deliveryRetryEveryMs,
   });
   const context: BotContext = {
     config,

@@ -13,7 +13,9 @@ import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
-import { captureLog, testConfig } from '../fakes/engine-harness.ts';
+import { EventEmitter } from 'node:events';
+import { createLogger, type Logger } from '../../src/log.ts';
+import { testConfig } from '../fakes/engine-harness.ts';
 import { FakeDiscord, type FakeGuild, type StoredMessage } from '../fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway, type RequestScript } from '../fakes/fake-gateway.ts';
 
@@ -41,6 +43,8 @@ export interface WorldOptions {
   readonly store?: boolean;
   /** Pauses between tries of a Discord create that failed for a moment. Default [50, 100, 200]. */
   readonly deliveryRetryDelaysMs?: readonly number[];
+  /** How often the outbox tries pending deliveries again. Default the bot's own (30 s). */
+  readonly deliveryRetryEveryMs?: number;
 }
 
 export interface World {
@@ -54,6 +58,8 @@ export interface World {
   /** Absent with `store: false`. */
   readonly store: RunStore | undefined;
   readonly logLines: string[];
+  /** A log line (parsed) already written or still to come, e.g. the outbox's "result delivered". */
+  waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
   /**
    * alice: role leads (→ manager); bob: user id (→ tech-lead); erin: user id (→ secretary, whose
@@ -110,7 +116,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   });
   const root = await mkdtemp(path.join(os.tmpdir(), 'hq-bot-'));
   teardown.push(() => rm(root, { recursive: true, force: true }));
-  const { log, lines } = captureLog(options.logLevel ?? 'debug');
+  const { log, lines, waitForLog } = captureLog(options.logLevel ?? 'debug');
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
@@ -145,6 +151,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
     log,
     healthRefreshMs: 60_000,
     deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
+    ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
     ...(store ? { store } : {}),
   });
   // As main does: stop taking work, close the engine under the runs, then the connection.
@@ -154,7 +161,44 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   await bot.ready;
   await bot.recovered;
 
-  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, roles, users };
+  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, waitForLog, roles, users };
+}
+
+/** The app's logger writing into an array, with a way to await a line. */
+function captureLog(level: string): { log: Logger; lines: string[]; waitForLog: World['waitForLog'] } {
+  const lines: string[] = [];
+  const written = new EventEmitter();
+  const log = createLogger({
+    level,
+    destination: {
+      write(line: string) {
+        lines.push(line);
+        written.emit('line');
+      },
+    },
+  });
+  const waitForLog: World['waitForLog'] = (predicate, timeoutMs = 10_000) =>
+    new Promise((resolve, reject) => {
+      let checked = 0;
+      const check = (): void => {
+        for (; checked < lines.length; checked += 1) {
+          const entry = JSON.parse(lines[checked]!) as Record<string, unknown>;
+          if (predicate(entry)) {
+            clearTimeout(timer);
+            written.off('line', check);
+            resolve(entry);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        written.off('line', check);
+        reject(new Error(`no such log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      written.on('line', check);
+      check();
+    });
+  return { log, lines, waitForLog };
 }
 
 /** Every message the bot sent (created or edited) carried allowed_mentions that ping nobody. */
