@@ -174,8 +174,9 @@ describe('orchestrate output', () => {
 
 // ── The CLI end to end: a real child process, a real fake gateway, real files ─────────────
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli/orchestrate.ts');
+/** The bin as package.json declares it (`node <it>` is the npm script). */
 const LAUNCHER = path.resolve(import.meta.dirname, '../src/cli/orchestrate.mjs');
+const CLI = LAUNCHER;
 /** A whole CLI run must end well inside this (a bound, not a timed assertion). */
 const RUN_LIMIT_MS = 30_000;
 
@@ -421,6 +422,17 @@ describe('orchestrate as a process', () => {
     });
     assert.equal(run.code, 0);
     assert.equal(run.stdout, 'findings for cli-mjs-1\n');
+  });
+
+  test('a .env file in the working directory is read, and the environment wins over it', async (t) => {
+    const world = await cliWorld(t, { gateway: { script: { agent: { write: 'valid' } } } });
+    await writeFile(path.join(world.root, '.env'), `HQ_HOOKS_TOKEN=${world.gateway.token}\n`);
+    const fromFile = await world.run(['webster', 'task', '--run-id', 'cli-dotenv-1'], { env: { HQ_HOOKS_TOKEN: undefined } });
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal(fromFile.json.status, 'complete');
+    const overridden = await world.run(['webster', 'task', '--run-id', 'cli-dotenv-2'], { env: { HQ_HOOKS_TOKEN: 'not-the-token' } });
+    assert.equal(overridden.code, 1);
+    assert.match(String(overridden.json.notes), /HTTP 401/);
   });
 
   test('SIGINT cancels the run and still prints its result', async (t) => {
