@@ -12,7 +12,9 @@ import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
 import { loadConfig, type Config } from './config.ts';
 import { startBot } from './discord/bot.ts';
 import { createEngine } from './engine/engine.ts';
+import { countDiscordErrors } from './discord-error-metrics.ts';
 import { ConfigError, isHqError } from './errors.ts';
+import { withMetrics } from './journal-metrics.ts';
 import { assertHotReloadable, liveConfig } from './live-config.ts';
 import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -50,9 +52,10 @@ async function main(): Promise<number> {
   }
   let watcher: ConfigWatcher<Config> | undefined;
   const current = (): Config => watcher?.current() ?? config;
-  const engine = createEngine({ config: liveConfig(config, current), log, journal: store });
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
+  const engine = createEngine({ config: liveConfig(config, current), log, journal: withMetrics(store, metrics) });
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
+  countDiscordErrors(bot.client, metrics);
   watcher = await watchConfig({
     configPath: config.configPath,
     registryPath: config.paths.registryPath,

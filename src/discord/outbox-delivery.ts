@@ -149,8 +149,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
   }
 
+  /** 429s and 5xx are counted per answer where discord.js sees them (discord-error-metrics.ts); the rest here. */
   function noteError(error: unknown): void {
-    metrics?.discordError(discordErrorKind(error));
+    const kind = discordErrorKind(error);
+    if (kind !== 'rest_5xx' && kind !== 'rate_limited') metrics?.discordError(kind);
   }
 
   async function embedOf(job: DeliveryJob): Promise<Delivery> {
