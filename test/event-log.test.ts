@@ -47,3 +47,26 @@ test('a token-shaped field is redacted even if one were passed in by mistake', a
   log.close();
   assert.ok(!(await readFile(path.join(dir, '2026-11-25.jsonl'), 'utf8')).includes('secret-value-123'));
 });
+
+test('every redact path still reaches a secret, whichever logger writes the line', async (t) => {
+  const dir = await tempDir(t);
+  const log = createEventLog({ dir, now: () => new Date('2026-11-25T00:00:00Z') });
+  const secret = 'secret-value-456';
+  const extras: Record<string, unknown>[] = [
+    { token: secret },
+    { hooksToken: secret },
+    { discordToken: secret },
+    { authorization: `Bearer ${secret}` },
+    { secrets: { hooks: secret } },
+    { request: { token: secret } },
+    { request: { headers: { authorization: `Bearer ${secret}` } } },
+    { headers: { 'x-openclaw-token': secret } },
+  ];
+  for (const extra of extras) log.write({ runId: 'r', agent: 'a', event: 'send_error', extra });
+  log.write({ runId: 'r', agent: 'a', event: 'complete', extra: { confidence: 'high', httpStatus: 200, gatewayRunId: null } });
+  log.close();
+  const lines = (await readFile(path.join(dir, '2026-11-25.jsonl'), 'utf8')).trimEnd().split('\n');
+  assert.equal(lines.length, extras.length + 1);
+  for (const line of lines) assert.ok(!line.includes(secret), line);
+  assert.equal(lines.at(-1), '{"timestamp":"2026-11-25T00:00:00Z","runId":"r","agent":"a","event":"complete","detail":"","attempt":1,"elapsedMs":0,"confidence":"high","httpStatus":200,"gatewayRunId":null}');
+});
