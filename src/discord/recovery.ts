@@ -39,6 +39,7 @@ export interface RecoveryReport {
 export async function recoverAfterRestart(context: BotContext, mentions: MentionHandler, track: (work: Promise<unknown>) => void): Promise<RecoveryReport> {
   const { ledger, log } = context;
   const forgotten = enqueueForgotten(context);
+  if (forgotten > 0) log.warn({ runs: forgotten }, 'finished runs without an outbox entry (the process died in between) are delivered now');
   const undelivered = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId)).size;
   const delivering = context.outbox.drain();
 
@@ -67,7 +68,7 @@ export async function recoverAfterRestart(context: BotContext, mentions: Mention
 
   const missed = await takeMissedMentions(context, mentions, track);
   await delivering;
-  const report = { resumed, undelivered: undelivered + forgotten, progressCleared, missed };
+  const report = { resumed, undelivered, progressCleared, missed };
   log.info(report, 'recovered after restart');
   return report;
 }
@@ -117,6 +118,7 @@ async function finishLeftover(context: BotContext, message: ProgressMessage): Pr
     }
   }
   context.ledger.clearProgressMessage(message.runId);
+  context.log.info({ runId: message.runId, journaled: message.runStatus !== undefined }, 'progress message left by the previous process finished');
 }
 
 /**

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { configFileSchema, type Config } from '../../src/config.ts';
 import { startBot, type Bot } from '../../src/discord/bot.ts';
+import type { RecoveryReport } from '../../src/discord/recovery.ts';
 import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
@@ -58,6 +59,11 @@ export interface World {
   /** Absent with `store: false`. */
   readonly store: RunStore | undefined;
   readonly logLines: string[];
+  /**
+   * Stops the bot as main does on SIGTERM and starts a new engine and bot on the same store and
+   * fake Discord (an in-process restart); resolves with what the new bot recovered.
+   */
+  restart(): Promise<RecoveryReport | undefined>;
   /** A log line (parsed) already written or still to come, e.g. the outbox's "result delivered". */
   waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
@@ -144,24 +150,53 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   await deployCommands(config, fake.token);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
   if (store) teardown.push(() => store.close());
-  const engine = createEngine({ config, log, journal: store, sendRetryDelaysMs: [0, 0] });
-  const bot = startBot({
-    config,
-    engine,
-    log,
-    healthRefreshMs: 60_000,
-    deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
-    ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
-    ...(store ? { store } : {}),
-  });
-  // As main does: stop taking work, close the engine under the runs, then the connection.
-  teardown.push(() => bot.stop({ graceMs: 1_000 }));
-  teardown.push(() => engine.close());
-  teardown.push(() => bot.beginShutdown());
-  await bot.ready;
-  await bot.recovered;
+  const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
+    const engine = createEngine({ config, log, journal: store, sendRetryDelaysMs: [0, 0] });
+    const bot = startBot({
+      config,
+      engine,
+      log,
+      healthRefreshMs: 60_000,
+      deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
+      ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
+      ...(store ? { store } : {}),
+    });
+    // As main does: stop taking work, close the engine under the runs, then the connection.
+    const stop = async (): Promise<void> => {
+      bot.beginShutdown();
+      await engine.close();
+      await bot.stop({ graceMs: 1_000 });
+    };
+    await bot.ready;
+    await bot.recovered;
+    return { engine, bot, stop };
+  };
+  let current = await launch();
+  teardown.push(() => current.stop());
 
-  return { fake, guild, channels: guild.channels, gateways, config, engine, bot, store, logLines: lines, waitForLog, roles, users };
+  return {
+    fake,
+    guild,
+    channels: guild.channels,
+    gateways,
+    config,
+    get engine() {
+      return current.engine;
+    },
+    get bot() {
+      return current.bot;
+    },
+    store,
+    logLines: lines,
+    waitForLog,
+    roles,
+    users,
+    async restart() {
+      await current.stop();
+      current = await launch();
+      return current.bot.recovered;
+    },
+  };
 }
 
 /** The app's logger writing into an array, with a way to await a line. */
