@@ -168,13 +168,37 @@ test('a finished run leaves the resumable list and keeps its result, attempts an
   );
 });
 
-test('the event history cannot be rewritten', async (t) => {
-  const file = await tempFile(t);
-  const store = open(t, file);
-  store.runAccepted(journalRun('run-history'));
-  const raw = new DatabaseSync(file, { timeout: 1_000 });
-  t.after(() => raw.close());
-  assert.throws(() => raw.exec("UPDATE run_events SET type = 'forged'"), /append-only/);
+test("a run's history is read from its rows, in the order things happened, even within one millisecond", async (t) => {
+  const store = open(t, await tempFile(t), { now: () => 7_000 });
+  store.runAccepted(journalRun('run-history', {}, 7_000));
+  store.attemptStarted('run-history', 1, 7_000, 8_000);
+  store.attemptSent('run-history', 1, 'gw-1');
+  store.attemptEnded('run-history', 1, 'timeout', 'no answer');
+  store.attemptStarted('run-history', 2, 7_000, 9_000);
+  store.attemptSent('run-history', 2, undefined);
+  store.attemptEnded('run-history', 2, 'accepted', 'complete');
+  store.runFinished({ ...result('run-history', 'failed'), code: 'HQ_ERR_HANDOFF_INVALID' });
+  store.enqueueDelivery({ runId: 'run-history', kind: 'result-embed', target: { channelId: '1' } });
+  store.markDelivered('run-history', 'result-embed', { channelId: '1', messageId: '2' });
+  store.markDelivered('run-history', 'requester-reply', { channelId: '1', messageId: '3' });
+
+  assert.deepEqual(
+    store.runEvents('run-history').map(({ id, type, attempt, data }) => [id, type, attempt, data]),
+    [
+      [1, 'accepted', undefined, { agent: 'tech-lead', at: 7_000 }],
+      [2, 'attempt_started', 1, { startedAt: 7_000, deadline: 8_000 }],
+      [3, 'attempt_sent', 1, { gatewayRunId: 'gw-1' }],
+      [4, 'attempt_ended', 1, { outcome: 'timeout', detail: 'no answer' }],
+      [5, 'attempt_started', 2, { startedAt: 7_000, deadline: 9_000 }],
+      [6, 'attempt_sent', 2, undefined],
+      [7, 'attempt_ended', 2, { outcome: 'accepted', detail: 'complete' }],
+      [8, 'finished', undefined, { status: 'failed', code: 'HQ_ERR_HANDOFF_INVALID' }],
+      [9, 'delivery_enqueued', undefined, { kind: 'result-embed' }],
+      [10, 'delivered', undefined, { kind: 'requester-reply', channelId: '1', messageId: '3' }],
+      [11, 'delivered', undefined, { kind: 'result-embed', channelId: '1', messageId: '2' }],
+    ],
+  );
+  assert.deepEqual(store.runEvents('run-nobody-knows'), []);
 });
 
 test('announcing an open run again changes nothing, and a finished run id cannot be reused', async (t) => {
@@ -602,4 +626,14 @@ test('a process killed between an accepted attempt and its result resumes the ru
   assert.equal(rest.length, 0);
   // Resumed as sent, the engine looks for the handoff first and finds the one it had accepted.
   assert.deepEqual([run?.runId, run?.attempt, run?.sent, run?.deadline], ['killed-after-accept', 1, true, 1002]);
+});
+
+test('an accepted end the store cannot write is dropped at the end of the tick, without crashing the process', async (t) => {
+  const store = open(t, await tempFile(t));
+  // No such run: the attempts table's foreign key refuses the row.
+  store.attemptEnded('run-never-accepted', 1, 'accepted', 'complete');
+  await Promise.resolve();
+  assert.equal(store.getRun('run-never-accepted'), undefined);
+  store.runAccepted(journalRun('run-after'));
+  assert.equal(store.listResumable().length, 1, 'the store goes on');
 });

@@ -4,10 +4,11 @@
  *
  * Writes are synchronous on purpose: when a verb returns, the change is committed to the WAL, so a
  * process killed the next instant restarts knowing what it had sent (synchronous = NORMAL: a commit
- * survives the process dying; only a power cut may take the last few). Each verb is one
- * transaction of two statements at most; multi-statement writes take the write lock up front
- * (BEGIN IMMEDIATE) so a second connection waits on busy_timeout instead of failing half-way with
- * SQLITE_BUSY. Checkpoints, the only writes that fsync, run on their own thread (checkpointer.ts).
+ * survives the process dying; only a power cut may take the last few). A state change is one
+ * statement, committed on its own (a write statement takes the write lock before it reads, so a
+ * second connection waits on busy_timeout); the few multi-statement writes take the lock up front
+ * with BEGIN IMMEDIATE. Checkpoints, the only writes that fsync, run on their own thread
+ * (checkpointer.ts).
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
  * exactly-once Discord messages, progress messages that may be left spinning, and per-channel
@@ -210,6 +211,53 @@ const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, req
 
 const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
 
+/**
+ * A run's history, read from the timestamps its rows keep: accepted, each attempt started, sent
+ * and ended, finished, each delivery enqueued and delivered. `phase` puts them in the order they
+ * can happen in (a clock may give two the same millisecond); v1–v3 carry each type's details.
+ */
+const FINISHED_PHASE = 1_000_000_000;
+const HISTORY_QUERY = `
+  SELECT type, at, attempt, v1, v2, v3 FROM (
+    SELECT 0 AS phase, 0 AS rank, 'accepted' AS type, accepted_at AS at, NULL AS attempt, agent AS v1, NULL AS v2, NULL AS v3
+      FROM runs WHERE run_id = :runId AND request_json IS NOT NULL
+    UNION ALL SELECT attempt * 4 + 1, 0, 'attempt_started', started_at, attempt, started_at, deadline, NULL
+      FROM attempts WHERE run_id = :runId
+    UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
+      FROM attempts WHERE run_id = :runId AND sent = 1
+    UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
+      FROM attempts WHERE run_id = :runId AND ended_at IS NOT NULL
+    UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, json_extract(result_json, '$.code'), NULL
+      FROM runs WHERE run_id = :runId AND finished_at IS NOT NULL
+    UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL
+      -- not a row markDelivered created for a delivery never enqueued
+      FROM deliveries WHERE run_id = :runId AND NOT (target_json IS NULL AND enqueued_at = delivered_at)
+    UNION ALL SELECT ${FINISHED_PHASE} + 1, 1, 'delivered', delivered_at, NULL, kind, channel_id, message_id
+      FROM deliveries WHERE run_id = :runId AND delivered_at IS NOT NULL
+  ) ORDER BY phase, at, rank, v1`;
+
+function historyData(type: string, row: Row): Record<string, unknown> | undefined {
+  const { v1, v2, v3 } = row;
+  switch (type) {
+    case 'accepted':
+      return { agent: text(v1), at: Number(row.at) };
+    case 'attempt_started':
+      return { startedAt: Number(v1), ...(v2 === null ? {} : { deadline: Number(v2) }) };
+    case 'attempt_sent':
+      return v1 === null ? undefined : { gatewayRunId: text(v1) };
+    case 'attempt_ended':
+      return { outcome: text(v1), detail: text(v2) ?? '' };
+    case 'finished':
+      return { status: text(v1), ...(v2 === null ? {} : { code: text(v2) }) };
+    case 'delivery_enqueued':
+      return { kind: text(v1) };
+    case 'delivered':
+      return { kind: text(v1), channelId: text(v2), messageId: text(v3) };
+    default:
+      return undefined;
+  }
+}
+
 export class RunStore implements RunJournal {
   readonly file: string;
   #db: DatabaseSync;
@@ -229,7 +277,6 @@ export class RunStore implements RunJournal {
   #sendAttempt: StatementSync;
   #endAttempt: StatementSync;
   #finishRun: StatementSync;
-  #appendEvent: StatementSync;
 
   #resumable: StatementSync;
   #getRun: StatementSync;
@@ -285,8 +332,6 @@ export class RunStore implements RunJournal {
       VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result)
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
         result_json = excluded.result_json, attempts = excluded.attempts`);
-    this.#appendEvent = db.prepare(`INSERT INTO run_events (run_id, seq, at, type, attempt, data_json)
-      VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM run_events WHERE run_id = ?1), ?2, ?3, ?4, ?5)`);
 
     this.#resumable = db.prepare(`
       SELECT r.run_id, r.request_json, r.accepted_at,
@@ -300,7 +345,7 @@ export class RunStore implements RunJournal {
       ORDER BY r.accepted_at, r.run_id`);
     this.#getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
     this.#attemptsOf = db.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY attempt');
-    this.#eventsOf = db.prepare('SELECT seq AS id, * FROM run_events WHERE run_id = ? ORDER BY seq');
+    this.#eventsOf = db.prepare(HISTORY_QUERY);
     // One statement per combination of filters, so each can use its own index.
     this.#recent = new Map();
     for (const agent of [false, true]) {
@@ -357,7 +402,7 @@ export class RunStore implements RunJournal {
    */
   runAccepted(run: JournalRun): void {
     const { request } = run;
-    this.#transaction(() => {
+    this.#write(() => {
       const { changes } = this.#insertRun.run({
         runId: run.runId,
         agent: request.agent,
@@ -377,22 +422,15 @@ export class RunStore implements RunJournal {
           `Run id '${run.runId}' was already used by a run that ended ${String(existing?.status)}; choose another run id`,
         );
       }
-      this.#event(run.runId, 'accepted', null, { agent: request.agent, at: run.acceptedAt });
     });
   }
 
   attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void {
-    this.#transaction(() => {
-      this.#startAttempt.run(runId, attempt, startedAt, deadline);
-      this.#event(runId, 'attempt_started', attempt, { startedAt, deadline });
-    });
+    this.#write(() => this.#startAttempt.run(runId, attempt, startedAt, deadline));
   }
 
   attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void {
-    this.#transaction(() => {
-      this.#sendAttempt.run({ runId, attempt, at: this.#now(), gatewayRunId: gatewayRunId ?? null });
-      this.#event(runId, 'attempt_sent', attempt, gatewayRunId === undefined ? null : { gatewayRunId });
-    });
+    this.#write(() => this.#sendAttempt.run({ runId, attempt, at: this.#now(), gatewayRunId: gatewayRunId ?? null }));
   }
 
   /**
@@ -410,7 +448,7 @@ export class RunStore implements RunJournal {
       queueMicrotask(this.#flushAcceptedEndLater);
       return;
     }
-    this.#transaction(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
+    this.#write(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
   }
 
   runFinished(result: RunResult): void {
@@ -419,8 +457,7 @@ export class RunStore implements RunJournal {
     const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
     if (pending === undefined) this.#flushAcceptedEnd();
     this.#acceptedEnd = undefined;
-    this.#transaction(() => {
-      if (pending !== undefined) this.#writeAttemptEnd(pending);
+    const finish = (): void => {
       this.#finishRun.run({
         runId: result.runId,
         agent: result.agent,
@@ -432,7 +469,14 @@ export class RunStore implements RunJournal {
         at,
         result: resultJson,
       });
-      this.#event(result.runId, 'finished', null, { status: result.status, ...(result.code === undefined ? {} : { code: result.code }) });
+    };
+    if (pending === undefined) {
+      this.#write(finish);
+      return;
+    }
+    this.#transaction(() => {
+      this.#writeAttemptEnd(pending);
+      finish();
     });
   }
 
@@ -494,23 +538,27 @@ export class RunStore implements RunJournal {
   /** The run's append-only history, oldest first. */
   runEvents(runId: string): RunEvent[] {
     this.#flushAcceptedEnd();
-    return this.#eventsOf.all(runId).map((row) => ({
-      id: Number(row.id),
-      runId: String(row.run_id),
-      at: Number(row.at),
-      type: String(row.type),
-      ...(row.attempt === null ? {} : { attempt: Number(row.attempt) }),
-      ...(row.data_json === null ? {} : { data: json(row.data_json) }),
-    }));
+    return this.#eventsOf.all({ runId }).map((row, index) => {
+      const attempt = int(row.attempt);
+      const data = historyData(String(row.type), row);
+      return {
+        id: index + 1,
+        runId,
+        at: Number(row.at),
+        type: String(row.type),
+        ...(attempt === undefined ? {} : { attempt }),
+        ...(data === undefined ? {} : { data }),
+      };
+    });
   }
+
 
   // ── Outbox ─────────────────────────────────────────────────────────────
 
   /** Idempotent: the first enqueue of (runId, kind) wins and later ones return what it stored. */
   enqueueDelivery(input: { runId: string; kind: DeliveryKind; target: unknown }): Delivery {
     return this.#transaction(() => {
-      const { changes } = this.#enqueue.run(input.runId, input.kind, jsonOrNull(input.target), this.#now());
-      if (changes > 0) this.#event(input.runId, 'delivery_enqueued', null, { kind: input.kind });
+      this.#enqueue.run(input.runId, input.kind, jsonOrNull(input.target), this.#now());
       return this.#toDelivery(this.#getDelivery.get(input.runId, input.kind)!);
     });
   }
@@ -530,17 +578,10 @@ export class RunStore implements RunJournal {
    * A delivery that was never enqueued is recorded as delivered all the same.
    */
   markDelivered(runId: string, kind: DeliveryKind, message: DeliveredMessage): boolean {
-    return this.#transaction(() => {
-      const { changes } = this.#markDelivered.run({
-        runId,
-        kind,
-        at: this.#now(),
-        channelId: message.channelId,
-        messageId: message.messageId,
-      });
-      if (changes > 0) this.#event(runId, 'delivered', null, { kind, channelId: message.channelId, messageId: message.messageId });
-      return changes > 0;
-    });
+    const { changes } = this.#write(() =>
+      this.#markDelivered.run({ runId, kind, at: this.#now(), channelId: message.channelId, messageId: message.messageId }),
+    );
+    return changes > 0;
   }
 
   getDelivery(runId: string, kind: DeliveryKind): Delivery | undefined {
@@ -648,10 +689,15 @@ export class RunStore implements RunJournal {
 
   /** Stops the checkpoint thread, then closes; being the last connection, this one checkpoints and removes the WAL. */
   close(): void {
-    this.#flushAcceptedEnd();
-    this.#checkpointer?.close();
-    this.#checkpointer = undefined;
-    if (this.#db.isOpen) this.#db.close();
+    try {
+      this.#flushAcceptedEnd();
+    } catch {
+      // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff.
+    } finally {
+      this.#checkpointer?.close();
+      this.#checkpointer = undefined;
+      if (this.#db.isOpen) this.#db.close();
+    }
   }
 
   [Symbol.dispose](): void {
@@ -663,17 +709,27 @@ export class RunStore implements RunJournal {
   #writeAttemptEnd(end: AttemptEnd): void {
     // The detail is what the next attempt is told (listResumable's retryNote).
     this.#endAttempt.run({ runId: end.runId, attempt: end.attempt, at: end.at, outcome: end.outcome, detail: end.detail });
-    this.#appendEvent.run(end.runId, end.at, 'attempt_ended', end.attempt, JSON.stringify({ outcome: end.outcome, detail: end.detail }));
   }
 
+  /**
+   * Writes a waiting accepted end. Should that fail, it is dropped, which is what a crash at that
+   * moment would do (the run resumes as sent and finds its handoff); the caller hears of it.
+   */
   #flushAcceptedEnd(): void {
     const pending = this.#acceptedEnd;
-    if (pending === undefined) return;
+    if (pending === undefined || !this.#db.isOpen) return;
     this.#acceptedEnd = undefined;
-    if (this.#db.isOpen) this.#transaction(() => this.#writeAttemptEnd(pending));
+    this.#writeAttemptEnd(pending);
+    this.#checkpointer?.noteWrite();
   }
 
-  readonly #flushAcceptedEndLater = (): void => this.#flushAcceptedEnd();
+  readonly #flushAcceptedEndLater = (): void => {
+    try {
+      this.#flushAcceptedEnd();
+    } catch {
+      // No caller is left to tell at the end of the tick; a store that cannot write fails the next verb too.
+    }
+  };
 
   #transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
@@ -690,9 +746,14 @@ export class RunStore implements RunJournal {
     }
   }
 
-  #event(runId: string, type: string, attempt: number | null, data: unknown): void {
-    this.#appendEvent.run(runId, this.#now(), type, attempt, data === null ? null : jsonOrNull(data));
+  /** One write statement, committed on its own (or inside the caller's transaction). */
+  #write<T>(statement: () => T): T {
+    this.#flushAcceptedEnd();
+    const value = statement();
+    this.#checkpointer?.noteWrite();
+    return value;
   }
+
 
   #toRun(row: Row): RunRecord {
     const request = json<JournalRun['request']>(row.request_json);

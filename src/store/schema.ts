@@ -5,9 +5,11 @@
  * (Version 1 was reshaped once before any store was deployed, for write cost: see below.)
  *
  * Every journal write is a commit the engine waits for, and a commit costs roughly one WAL frame
- * per b-tree page it dirties; so the hot tables carry few indexes, and the attempt verbs touch
- * `attempts` and `run_events` only. A run's current attempt, last outcome and retry note are read
- * from its attempts rather than copied onto `runs` at every step.
+ * per b-tree page it dirties; so each fact is written once, in one row: a state change is one
+ * statement. The attempt verbs touch `attempts` only; a run's current attempt, last outcome and
+ * retry note are read from its attempts rather than copied onto `runs` at every step; and a run's
+ * history is read from the timestamps its rows keep (accepted, each attempt started, sent and
+ * ended, finished, each delivery enqueued and delivered) rather than written a second time.
  */
 
 export const SCHEMA_VERSION = 1;
@@ -56,23 +58,6 @@ CREATE TABLE IF NOT EXISTS attempts (
   PRIMARY KEY (run_id, attempt)
 ) STRICT, WITHOUT ROWID;
 
--- No AUTOINCREMENT: ids only order a run's events, and AUTOINCREMENT writes sqlite_sequence on
--- every insert (one more page per commit).
-CREATE TABLE IF NOT EXISTS run_events (
-  run_id    TEXT NOT NULL,
-  seq       INTEGER NOT NULL,
-  at        INTEGER NOT NULL,
-  type      TEXT NOT NULL,
-  attempt   INTEGER,
-  data_json TEXT,
-  PRIMARY KEY (run_id, seq)
-) STRICT, WITHOUT ROWID;
--- The history is evidence: a row once written is never rewritten.
-CREATE TRIGGER IF NOT EXISTS run_events_append_only BEFORE UPDATE ON run_events
-BEGIN
-  SELECT RAISE(ABORT, 'run_events is append-only');
-END;
-
 CREATE TABLE IF NOT EXISTS deliveries (
   run_id       TEXT NOT NULL,
   kind         TEXT NOT NULL,
@@ -102,4 +87,4 @@ CREATE TABLE IF NOT EXISTS channel_cursors (
 `;
 
 /** Every table the DDL creates; a version-0 file holding anything else is not ours to adopt. */
-export const SCHEMA_TABLES = ['runs', 'attempts', 'run_events', 'deliveries', 'progress_messages', 'channel_cursors'] as const;
+export const SCHEMA_TABLES = ['runs', 'attempts', 'deliveries', 'progress_messages', 'channel_cursors'] as const;
