@@ -24,7 +24,7 @@ function hookPostsFor(world: ProcessWorld, runId: string): number {
   return world.gateways.webster.hookRequests.filter((request) => request.idempotencyKey?.startsWith(`${runId}:`)).length;
 }
 
-test('SIGTERM mid-run exits 0 within 10 s keeping the run; the restarted bot finishes it and delivers it once', { timeout: 90_000 }, async (t) => {
+test('SIGTERM mid-run exits 0 within 10 s keeping the run; a handoff written while it is down is taken by the restarted bot and delivered once', { timeout: 90_000 }, async (t) => {
   const world = await startProcessWorld(t, { script: { respond: 'admit', agent: { write: 'none' } } });
   const first = await world.start();
   const { handle, runId } = await delegate(world, 'survive a restart');
@@ -40,14 +40,15 @@ test('SIGTERM mid-run exits 0 within 10 s keeping the run; the restarted bot fin
   const stored = world.openStore().getRun(runId);
   assert.equal(stored?.status, 'running', 'the run stays open in the journal, not cancelled');
 
-  const second = await world.start();
-  await handle.original((m) => /resumed after restart/.test(m.content), LONG);
+  // The agent answers while the bot is down; the restarted bot takes the file at once.
   await world.writeHandoff(runId, 'webster');
+  const second = await world.start();
   const embed = await world.fake.waitForMessage(world.channels['dl-webster']!, (m) => m.embeds.length > 0, { timeoutMs: LONG });
   const final = await handle.original((m) => m.content.includes(embed.id), LONG);
+  assert.ok(final.history.some((version) => /resumed after restart/.test(version.content)), 'the paused reply was corrected on the way');
   assert.equal(final.interactiveComponents.length, 0);
   assert.equal(embedsIn(world, 'dl-webster').length, 1, 'one embed');
-  assert.equal(hookPostsFor(world, runId), 1, 'the agent was sent the task once: the resumed attempt waited for its file');
+  assert.equal(hookPostsFor(world, runId), 1, 'the agent was sent the task once: the resumed attempt took its file without sending again');
   await second.stop();
   const store = world.openStore();
   assert.equal(store.getRun(runId)?.status, 'complete');
