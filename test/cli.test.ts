@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -433,6 +433,19 @@ describe('orchestrate as a process', () => {
     const overridden = await world.run(['webster', 'task', '--run-id', 'cli-dotenv-2'], { env: { HQ_HOOKS_TOKEN: 'not-the-token' } });
     assert.equal(overridden.code, 1);
     assert.match(String(overridden.json.notes), /HTTP 401/);
+  });
+
+  test("the launcher's Node flags (shebang and npm script) leave V8's code-cache tag alone", async () => {
+    // A flag that changes the tag makes every built-in module compile from source and moves
+    // the compile cache elsewhere: ~50 ms on every run (see orchestrate.mjs).
+    const shebang = (await readFile(LAUNCHER, 'utf8')).split('\n', 1)[0] ?? '';
+    const shebangFlags = shebang.replace(/^#!\/usr\/bin\/env( -S)? node/, '').trim().split(/\s+/).filter(Boolean);
+    const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const scriptFlags = (pkg.scripts.orchestrate ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+    assert.deepEqual(scriptFlags, shebangFlags, 'the npm script runs the launcher with its shebang flags');
+    const tag = (flags: readonly string[]): string =>
+      execFileSync(process.execPath, [...flags, '-p', "require('node:v8').cachedDataVersionTag()"], { encoding: 'utf8' }).trim();
+    assert.equal(tag(shebangFlags), tag([]));
   });
 
   test('SIGINT cancels the run and still prints its result', async (t) => {
