@@ -59,6 +59,8 @@ test('an outage longer than the retries leaves the delivery in the outbox; the n
   const handle = fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task: 'during the outage' } });
   // Every try of the first round fails (discord.js's, then the outbox's after each pause): it is left pending.
   await world.waitForLog((entry) => entry.msg === 'the result embed could not be posted now; it stays in the outbox', LONG);
+  const waiting = await handle.original((m) => /finished; Discord is not taking its result right now/.test(m.content), LONG);
+  assert.equal(waiting.interactiveComponents.length, 0, 'no spinner, no Cancel button meanwhile');
   const runId = runIdOf(world);
   assert.equal(world.store!.getDelivery(runId, RESULT_DELIVERY_KIND)?.deliveredAt, undefined, 'pending');
   assert.ok(world.store!.pendingDeliveries().some((delivery) => delivery.runId === runId));

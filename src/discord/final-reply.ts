@@ -38,11 +38,16 @@ export function machineReply(result: RunResult, delivery: Delivery, requester: R
   return { content: `${notice}\n${block}`, ...renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label }) };
 }
 
-/** What a run stopped by the bot's own shutdown shows until the restarted bot takes it up again. */
-export function pausedReply(runId: string, finished: boolean): ReplyPayload {
+/**
+ * What a run shows while it waits on something other than its agent: the bot's own restart
+ * (until the restarted bot takes it up again), or Discord refusing the result for a while.
+ */
+export function pausedReply(runId: string, finished: boolean, discordFailing = false): ReplyPayload {
   const id = `\`${runId.replaceAll('`', '')}\``;
-  const content = finished
-    ? `⏸ hq-delegate is restarting: run ${id} has finished and its result is posted when the bot is back.`
-    : `⏸ hq-delegate is restarting: run ${id} is kept and continues when the bot is back.`;
+  const content = discordFailing
+    ? `⏳ run ${id} has finished; Discord is not taking its result right now, and it is posted as soon as it does.`
+    : finished
+      ? `⏸ hq-delegate is restarting: run ${id} has finished and its result is posted when the bot is back.`
+      : `⏸ hq-delegate is restarting: run ${id} is kept and continues when the bot is back.`;
   return { content, embeds: [], components: [] };
 }

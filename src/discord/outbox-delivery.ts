@@ -21,7 +21,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProgressMessage, RunStore } from '../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
-import { finalReply, machineReply } from './final-reply.ts';
+import { finalReply, machineReply, pausedReply } from './final-reply.ts';
 import { markSettled } from './mention-reactions.ts';
 import { createChannelReply, createRestoredTokenReply, ORIGINAL, type ReplyLocation, type ReplyTarget } from './reply-target.ts';
 import { postResult, type Delivery, type ResultRequester } from './result-delivery.ts';
@@ -133,6 +133,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const inFlight = new Map<string, Promise<DeliveryState>>();
   /** Refused for good in this process (e.g. the requester's channel is gone): tried again at the next start only. */
   const givenUp = new Set<string>();
+  const noted = new Set<string>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let draining: Promise<void> | undefined;
 
@@ -181,6 +182,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return posted;
   }
 
+  /** Once per run and process: the requester's reply stops spinning while the result waits for Discord. */
+  async function noteWaiting(job: DeliveryJob, runLog: Logger): Promise<void> {
+    if (noted.has(job.runId)) return;
+    noted.add(job.runId);
+    try {
+      await replyFor(job).show(pausedReply(job.runId, true, !shutdown.aborted));
+    } catch (error) {
+      runLog.debug({ err: error }, 'could not say the result is waiting');
+    }
+  }
+
   async function attempt(job: DeliveryJob): Promise<DeliveryState> {
     const { runId, origin, result } = job;
     const runLog = log.child({ runId, agent: result.agent });
@@ -189,6 +201,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       embed = await embedOf(job);
     } catch (error) {
       runLog.warn({ err: error }, 'the result embed could not be posted now; it stays in the outbox');
+      await noteWaiting(job, runLog);
       return 'pending';
     }
 
@@ -222,6 +235,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     ledger.clearProgressMessage(runId);
     jobs.delete(runId);
     givenUp.delete(runId);
+    noted.delete(runId);
     runLog.info({ embed: embed.kind }, 'result delivered');
     return 'delivered';
   }
