@@ -8,6 +8,8 @@
  * carries a nonce derived from (run, kind) with enforce_nonce: whether the repeat comes from
  * a retry after a 5xx or from a process restarted after a kill, Discord answers it with the
  * first message. The reply is an edit (or a create with its own nonce), safe to repeat.
+ * Discord keeps a nonce for a few minutes only: a create whose answer was lost and that is
+ * repeated after a longer outage can still show twice. Nothing on our side can close that.
  *
  * What could not be sent for a moment (Discord down) stays in the outbox and is tried again
  * every OUTBOX_RETRY_MS and at the next start. What Discord refuses for good (no dl- channel,
