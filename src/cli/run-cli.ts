@@ -19,8 +19,13 @@ import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendere
  * good: `--help` and usage errors answer at Node's start-up speed.
  */
 async function loadParts() {
-  const [zod, dotenv, config, engine, eventLog, runId, log, acl, channel] = await Promise.all([
-    import('zod'),
+  // zod compiles a parser for each object schema (with `new Function`) the first time it
+  // parses; code made that way never reaches the compile cache, and a CLI run parses each
+  // schema (config, registry, handoff) once: interpreting is cheaper (~5-10 ms per run). Same
+  // results; this process only (the bot keeps the compiled parsers for its many handoffs).
+  // zod reads the setting when a schema is constructed, so before any module that defines one.
+  (await import('zod')).config({ jitless: true });
+  const [dotenv, config, engine, eventLog, runId, log, acl, channel] = await Promise.all([
     needsDotenv() ? import('dotenv') : undefined,
     import('../config.ts'),
     import('../engine/engine.ts'),
@@ -30,11 +35,6 @@ async function loadParts() {
     import('../access/acl.ts'),
     import('./channel-context-source.ts'),
   ]);
-  // zod compiles a parser for each object schema (with `new Function`) the first time it
-  // parses; code made that way never reaches the compile cache, and a CLI run parses each
-  // schema (config, registry, handoff) once: interpreting is cheaper (~5-10 ms per run). Same
-  // results; this process only (the bot keeps the compiled parsers for its many handoffs).
-  zod.config({ jitless: true });
   return {
     loadDotenv: (options: { quiet: boolean }): void => void dotenv?.config(options),
     loadConfig: config.loadConfig,
