@@ -10,8 +10,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
+# The compile cache keeps the stripped and compiled modules between restarts (start-up ~2x faster).
 ENV NODE_ENV=production \
-    HQ_CONFIG=/app/config/hq-delegate.config.json
+    HQ_CONFIG=/app/config/hq-delegate.config.json \
+    NODE_COMPILE_CACHE=/app/state/compile-cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
