@@ -574,12 +574,13 @@ test('every change a verb returned from survives the process being killed', asyn
   }
 });
 
-test("an accepted attempt's end is committed together with the run's result", async (t) => {
+test("an accepted attempt's end is committed with the run's result, in the run's row", async (t) => {
   const file = await tempFile(t);
-  const store = open(t, file);
+  const store = open(t, file, { now: () => 9_000 });
   const raw = new DatabaseSync(file, { timeout: 1_000 });
   t.after(() => raw.close());
   const outcomeOf = (runId: string) => raw.prepare('SELECT outcome FROM attempts WHERE run_id = ? AND attempt = 1').get(runId)?.outcome ?? null;
+  const answerOf = (runId: string) => raw.prepare('SELECT answer_attempt FROM runs WHERE run_id = ?').get(runId)?.answer_attempt ?? null;
 
   store.runAccepted(journalRun('run-together'));
   store.attemptStarted('run-together', 1, 2_000, 302_000);
@@ -587,11 +588,22 @@ test("an accepted attempt's end is committed together with the run's result", as
   store.attemptEnded('run-together', 1, 'accepted', 'complete');
   assert.equal(outcomeOf('run-together'), null, 'not yet on its own');
   store.runFinished(result('run-together', 'complete'));
-  assert.equal(outcomeOf('run-together'), 'accepted');
+  assert.equal(answerOf('run-together'), 1, 'one row holds the result and which attempt gave it');
+  assert.deepEqual(store.getRun('run-together')?.attempts[0], {
+    attempt: 1, startedAt: 2_000, deadline: 302_000, sent: true, sentAt: 9_000, gatewayRunId: 'gw', outcome: 'accepted', detail: 'complete', endedAt: 9_000,
+  });
   assert.deepEqual(
-    store.runEvents('run-together').map((event) => event.type),
-    ['accepted', 'attempt_started', 'attempt_sent', 'attempt_ended', 'finished'],
+    store.runEvents('run-together').map((event) => [event.type, event.data]).slice(3, 5),
+    [['attempt_ended', { outcome: 'accepted', detail: 'complete' }], ['finished', { status: 'complete' }]],
   );
+
+  // A detail other than the result's status is kept on the attempt's row, in the same transaction.
+  store.runAccepted(journalRun('run-other-detail'));
+  store.attemptStarted('run-other-detail', 1, 2_000, 302_000);
+  store.attemptEnded('run-other-detail', 1, 'accepted', 'partial');
+  store.runFinished(result('run-other-detail', 'complete'));
+  assert.equal(outcomeOf('run-other-detail'), 'accepted');
+  assert.equal(answerOf('run-other-detail'), null);
 
   // With no result in the same tick, the end is committed on its own before anything else runs.
   store.runAccepted(journalRun('run-alone'));

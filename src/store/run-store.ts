@@ -211,6 +211,12 @@ const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, req
 
 const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
 
+/** An attempt's columns, with the end of the attempt that became the run's answer read from its run. */
+const ATTEMPT_COLUMNS = `a.run_id, a.attempt, a.started_at, a.deadline, a.sent, a.sent_at, a.gateway_run_id,
+  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN 'accepted' ELSE a.outcome END AS outcome,
+  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.status ELSE a.detail END AS detail,
+  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.finished_at ELSE a.ended_at END AS ended_at`;
+
 /**
  * A run's history, read from the timestamps its rows keep: accepted, each attempt started, sent
  * and ended, finished, each delivery enqueued and delivered. `phase` puts them in the order they
@@ -226,7 +232,7 @@ const HISTORY_QUERY = `
     UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
       FROM attempts WHERE run_id = :runId AND sent = 1
     UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
-      FROM attempts WHERE run_id = :runId AND ended_at IS NOT NULL
+      FROM (SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.run_id = :runId) WHERE ended_at IS NOT NULL
     UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, json_extract(result_json, '$.code'), NULL
       FROM runs WHERE run_id = :runId AND finished_at IS NOT NULL
     UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL
@@ -328,10 +334,10 @@ export class RunStore implements RunJournal {
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
     this.#finishRun = db.prepare(`
-      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json)
-      VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result)
+      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json, answer_attempt)
+      VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result, :answerAttempt)
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-        result_json = excluded.result_json, attempts = excluded.attempts`);
+        result_json = excluded.result_json, attempts = excluded.attempts, answer_attempt = excluded.answer_attempt`);
 
     this.#resumable = db.prepare(`
       SELECT r.run_id, r.request_json, r.accepted_at,
@@ -344,7 +350,7 @@ export class RunStore implements RunJournal {
       WHERE r.status = '${RUNNING}'
       ORDER BY r.accepted_at, r.run_id`);
     this.#getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
-    this.#attemptsOf = db.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY attempt');
+    this.#attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.run_id = ? ORDER BY a.attempt`);
     this.#eventsOf = db.prepare(HISTORY_QUERY);
     // One statement per combination of filters, so each can use its own index.
     this.#recent = new Map();
@@ -434,11 +440,11 @@ export class RunStore implements RunJournal {
   }
 
   /**
-   * An attempt whose handoff was accepted is written in the same commit as the run's result,
-   * which the engine reports in the same breath (one commit on the path from handoff to answer,
-   * not two). Should no result follow before this tick ends, the end is committed on its own.
-   * A crash in between loses nothing: the run resumes as sent, finds the handoff and accepts it.
-   * Every other outcome is committed before this returns: the engine acts on it at once.
+   * An attempt whose handoff was accepted ends with the run, which the engine finishes in the same
+   * breath: the run's row records it (answer_attempt), so the path from handoff to answer is one
+   * one-row commit. Should no result follow before this tick ends, the end is committed on its
+   * own. A crash in between loses nothing: the run resumes as sent, finds the handoff and accepts
+   * it. Every other outcome is committed before this returns: the engine acts on it at once.
    */
   attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void {
     this.#flushAcceptedEnd();
@@ -457,6 +463,8 @@ export class RunStore implements RunJournal {
     const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
     if (pending === undefined) this.#flushAcceptedEnd();
     this.#acceptedEnd = undefined;
+    // The accepted attempt's end is the run's finish: one row, one commit (see answer_attempt).
+    const folded = pending !== undefined && pending.detail === result.status;
     const finish = (): void => {
       this.#finishRun.run({
         runId: result.runId,
@@ -468,9 +476,10 @@ export class RunStore implements RunJournal {
         attempts: Number.isInteger(result.attempts) ? result.attempts : 0,
         at,
         result: resultJson,
+        answerAttempt: folded ? pending.attempt : null,
       });
     };
-    if (pending === undefined) {
+    if (pending === undefined || folded) {
       this.#write(finish);
       return;
     }
@@ -479,6 +488,7 @@ export class RunStore implements RunJournal {
       finish();
     });
   }
+
 
   // ── Resuming ───────────────────────────────────────────────────────────
 

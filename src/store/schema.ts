@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS runs (
   -- the attempts the result reports; while the run is open, its attempts rows are the truth
   attempts        INTEGER NOT NULL DEFAULT 0,
   finished_at     INTEGER,
-  result_json     TEXT
+  result_json     TEXT,
+  -- the attempt whose handoff is the result: it ended 'accepted' (detail: the result's status)
+  -- at finished_at. Kept here, not on the attempt's row, so the answer is a one-row commit.
+  answer_attempt  INTEGER
 ) STRICT;
 -- Open runs are status 'running': runs_by_status also serves the restart's resumable list.
 CREATE INDEX IF NOT EXISTS runs_by_accepted ON runs (accepted_at);
