@@ -113,6 +113,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   #byKey = new Map<string, FakeRun>();
   #held = new Map<FakeRun, { response: ServerResponse; recorded: RecordedRequest }[]>();
   #timers = new Set<NodeJS.Timeout>();
+  /** Agent actions already under way (a write in two halves): close() lets them end, so a test's temp dir is not removed under them. */
+  #inFlight = new Set<Promise<void>>();
   #failedAuth: number[] = [];
   #sequence = 0;
   #closed = false;
@@ -165,6 +167,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     for (const socket of this.#sockets) socket.destroy();
+    await Promise.all([...this.#inFlight]);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -199,9 +202,13 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       this.#timers.delete(timer);
       if (this.#closed) return;
       // A test that ended before its agent wrote (temp dir gone) must not crash the process.
-      Promise.resolve()
+      const running = Promise.resolve()
         .then(action)
-        .catch((error: unknown) => this.agentErrors.push(error));
+        .catch((error: unknown) => {
+          this.agentErrors.push(error);
+        })
+        .finally(() => this.#inFlight.delete(running));
+      this.#inFlight.add(running);
     }, ms);
     this.#timers.add(timer);
   }
