@@ -237,6 +237,17 @@ describe('engine: the gateway', () => {
     assert.equal(engine.cachedHealth('tech-lead')?.healthy, false);
   });
 
+  test('runs started together share one health probe of their gateway, and each still sends its own task', async (t) => {
+    const fixture = await engineFixture(t, { engine: { maxConcurrentPerAgent: 50 } });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, index) => fixture.engine.delegate(request({ runId: `shared-probe-${index}` }))));
+    assert.deepEqual(new Set(results.map((result) => result.status)), new Set(['complete']));
+    assert.equal(fixture.gateway.healthRequests, 1);
+    assert.equal(fixture.gateway.hookRequests.length, 20);
+    // The next run, started after that probe settled, checks again.
+    await fixture.engine.delegate(request({ runId: 'shared-probe-later' }));
+    assert.equal(fixture.gateway.healthRequests, 2);
+  });
+
   test("a health answer that is not OpenClaw's (catch-all HTML 200) is unhealthy", async (t) => {
     const fixture = await engineFixture(t, { gateway: { health: 'html' } });
     const result = await fixture.engine.delegate(request());

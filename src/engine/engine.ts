@@ -115,8 +115,24 @@ export function createEngine(options: EngineOptions): Engine {
     (watcher ??= createHandoffWatcher({ dir: config.paths.handoffDir, maxBytes: settings.maxHandoffBytes, settleMs: settings.handoffSettleMs, log }));
   const events = (entry: EventEntry): void => (eventLog ??= createEventLog({ dir: config.paths.logDir })).write(entry);
 
-  async function probe(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<AgentHealth> {
-    const result = await gateway.checkHealth(endpoint, signal);
+  // Runs that start together share one probe per gateway: 500 runs over 8 agents send 8 health
+  // requests, not 500 (each on its own socket while the POSTs hold theirs). A run joins only a
+  // probe in flight, never a finished one. A cancelled run stops waiting at once; the probe
+  // itself is bounded by healthTimeoutMs.
+  const probing = new Map<string, Promise<AgentHealth>>();
+
+  function probe(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<AgentHealth> {
+    const key = `${endpoint.name}@${endpoint.host}:${endpoint.port}`;
+    let pending = probing.get(key);
+    if (pending === undefined) {
+      pending = probeNow(endpoint).finally(() => probing.delete(key));
+      probing.set(key, pending);
+    }
+    return signal === undefined ? pending : untilAborted(pending, signal);
+  }
+
+  async function probeNow(endpoint: AgentEndpoint): Promise<AgentHealth> {
+    const result = await gateway.checkHealth(endpoint);
     const health: AgentHealth = {
       agent: endpoint.name,
       healthy: result.healthy,
@@ -322,6 +338,9 @@ export function createEngine(options: EngineOptions): Engine {
       } catch {
         return NEVER;
       }
+      // A file whose event is still queued behind a busy loop is not "no handoff": look once.
+      const present = await handoffs().peek(run.runId);
+      if (present.kind !== 'absent') return present;
       return { kind: 'no_handoff', completionStatus };
     });
     const waitSide = waiting.then(fileOutcome);
@@ -338,6 +357,8 @@ export function createEngine(options: EngineOptions): Engine {
     if (outcome.kind === 'handoff') {
       void sending.then((sent) => {
         if (sent.ok) run.log.debug({ attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion }, 'hooks request completed after the handoff');
+        // The POST is done: end the grace timer it started, rather than keep the run alive for it.
+        postControl.abort();
       });
     } else {
       postControl.abort();
@@ -578,7 +599,8 @@ export function createEngine(options: EngineOptions): Engine {
     agents: () => registry.list(),
 
     async health(agent) {
-      return probe(registry.resolve(agent));
+      // Asked for explicitly (the bot at connect, /agents): a probe of its own, sent now.
+      return probeNow(registry.resolve(agent));
     },
 
     cachedHealth: (agent) => healthCache.get(agent),
@@ -617,6 +639,25 @@ function validHandoffOf(verdict: Verdict): Handoff | undefined {
 /** The retry note's text for a verdict that did not accept. */
 function reasonOf(verdict: Verdict): string {
   return verdict.disposition === 'accept' ? '' : verdict.reason;
+}
+
+/** The promise, or the signal's reason as soon as it aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function capitalise(text: string): string {
