@@ -88,8 +88,15 @@ function isFileOutcome(outcome: AttemptOutcome): boolean {
   return outcome.kind === 'handoff' || outcome.kind === 'malformed' || outcome.kind === 'refused' || outcome.kind === 'read_error';
 }
 
-/** A promise that never settles: a losing side of a race that has nothing more to say. */
-const NEVER = new Promise<never>(() => {});
+/**
+ * A promise that never settles: a losing side of a race that has nothing more to say. A fresh
+ * one each time, never a shared constant: a promise that adopts a pending one adds a reaction
+ * to it, and a module-wide NEVER collected one per attempt for the life of the process, each
+ * holding the attempt's closures (its run, logger and signals): ~6 KiB a run, a leak.
+ */
+function never(): Promise<never> {
+  return new Promise<never>(() => {});
+}
 
 export function createEngine(options: EngineOptions): Engine {
   const { config, log, journal } = options;
@@ -324,19 +331,19 @@ export function createEngine(options: EngineOptions): Engine {
     });
     const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
       logSendErrors(run, attempt, startedAt, sent.failures);
-      if (!sent.ok) return sent.aborted ? NEVER : sendFailure(sent);
+      if (!sent.ok) return sent.aborted ? never() : sendFailure(sent);
       gatewayRunId = sent.gatewayRunId;
       if (sent.completion === undefined) {
         // A gateway that ignored waitForCompletion answered at admission: nothing has settled.
         run.log.info({ attempt, gatewayRunId }, 'the gateway admitted the run without waiting for its completion');
-        return NEVER;
+        return never();
       }
       const completionStatus = typeof sent.completion.status === 'string' ? sent.completion.status : undefined;
       run.log.info({ attempt, gatewayRunId, completionStatus }, "the gateway reports the agent's run settled");
       try {
         await sleep(settings.completionGraceMs, undefined, { signal: postSignal });
       } catch {
-        return NEVER;
+        return never();
       }
       // A file whose event is still queued behind a busy loop is not "no handoff": look once.
       const present = await handoffs().peek(run.runId);
