@@ -5,6 +5,8 @@
  * delay the last run resolved, resident memory, and file watchers while they all wait.
  */
 import { statSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
@@ -19,7 +21,7 @@ import { createWorkspace } from './lib/workspace.ts';
 const AGENTS = ['manager', 'tech-lead', 'secretary', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster'];
 const RUNS = 500;
 const AGENT_DELAY_MS = 200;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const RUN_LIMIT_MS = 20_000;
 /**
  * RSS is cheap to read. Counting inotify watches readlinks every fd (500 sockets in the burst)
@@ -44,16 +46,29 @@ interface Round {
   readonly peakWatchHandles: number;
   readonly peakInotify: number;
   readonly watchHandlesWhileWaiting: number;
+  /** Heap used after a full GC once the round is over. */
+  readonly heapAfterGcMB: number;
+}
+
+/** A full GC between rounds (not timed), so that what stays is what is still referenced. */
+const collectGarbage = ((): (() => void) => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+function heapAfterGc(): number {
+  collectGarbage();
+  return process.memoryUsage().heapUsed / 1_024 / 1_024;
 }
 
 await runScenario({
   id: 'c 500 at once',
   issue: 3,
   title: `${RUNS} runs at once over ${AGENTS.length} agents in one process`,
-  method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; handoff renamed in → resolved from each handoff's ctime (ext4: ~4 ms granularity); RSS sampled every ${SAMPLE_EVERY_MS} ms, fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) every ${SAMPLE_EVERY_MS * WATCHERS_EVERY} ms, when the last run reports waiting and at the round's end; ${ROUNDS} rounds, one engine, fresh run ids; medians, peaks are maxima`,
+  method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; handoff renamed in → resolved from each handoff's ctime (ext4: ~4 ms granularity); RSS sampled every ${SAMPLE_EVERY_MS} ms, fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) every ${SAMPLE_EVERY_MS * WATCHERS_EVERY} ms, when the last run reports waiting and at the round's end; ${ROUNDS} rounds, one engine, fresh run ids, a full GC after each (not timed) for the heap figure; medians, peaks are maxima`,
   limitMs: 120_000,
   async run() {
-    const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } } });
+    const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } }, announceRuns: false });
     const workspace = createWorkspace('c', { agents: host.ports, engine: { maxConcurrentPerAgent: 1_000 } });
     const config = loadConfig({ ...workspace.env });
     const engine = createEngine({ config, log: createLogger({ level: 'warn' }) });
@@ -75,9 +90,13 @@ await runScenario({
           peakHandles = Math.max(peakHandles, fsWatchHandles());
           peakInotify = Math.max(peakInotify, inotifyWatches());
         }, SAMPLE_EVERY_MS);
-        // One bound for the whole round: a timeout signal per run would keep 500 timers (and
-        // everything their signals reach) alive for the limit, and show up as our memory.
-        const roundLimit = AbortSignal.timeout(RUN_LIMIT_MS);
+        // One bound for the whole round, cleared when it ends. Not AbortSignal.timeout(): Node
+        // pins every AbortSignal.any() built over a timeout signal until that timeout fires, so
+        // each run's signal (and all it reaches) would outlive the round by the whole limit and
+        // show up as our memory.
+        const roundControl = new AbortController();
+        const roundTimer = setTimeout(() => roundControl.abort(new Error(`round exceeded ${RUN_LIMIT_MS} ms`)), RUN_LIMIT_MS);
+        const roundLimit = roundControl.signal;
         const started = performance.now();
         const latencies: number[] = [];
         const resolvedWallClock: number[] = [];
@@ -116,6 +135,7 @@ await runScenario({
         const results = await Promise.all(runs);
         const lastResolved = performance.now() - started;
         clearInterval(sampler);
+        clearTimeout(roundTimer);
         peakHandles = Math.max(peakHandles, fsWatchHandles());
         peakInotify = Math.max(peakInotify, inotifyWatches());
         // The moment the agent renamed its handoff into place is the file's ctime (rename sets it;
@@ -141,6 +161,7 @@ await runScenario({
           peakWatchHandles: peakHandles,
           peakInotify,
           watchHandlesWhileWaiting: handlesWhileWaiting,
+          heapAfterGcMB: heapAfterGc(),
         });
         if (process.env.BENCH_VERBOSE) process.stderr.write(`round ${round}: ${JSON.stringify(rounds.at(-1))}\n`);
       }
@@ -158,6 +179,10 @@ await runScenario({
       { metric: 'handoff renamed in → resolved p50', value: median(rounds.map((r) => r.detectionP50Ms)), unit: 'ms' },
       { metric: 'handoff renamed in → resolved max', value: max(rounds.map((r) => r.detectionMaxMs)), unit: 'ms' },
       { metric: 'peak RSS (sampled)', value: max(rounds.map((r) => r.peakRssMB)), unit: 'MB', target: { max: 150 } },
+      // RSS keeps what V8 once committed, so a leak is told by the heap still used after a full
+      // GC, round after round (±4 MB between rounds: idle keep-alive sockets come and go).
+      { metric: 'heap after GC, first round', value: rounds[0]?.heapAfterGcMB ?? Number.NaN, unit: 'MB' },
+      { metric: `heap after GC, round ${ROUNDS}`, value: rounds.at(-1)?.heapAfterGcMB ?? Number.NaN, unit: 'MB' },
       { metric: 'max RSS (getrusage)', value: maxRssMB(), unit: 'MB', target: { max: 150 } },
       { metric: 'RSS before the first round', value: baselineRss, unit: 'MB' },
       { metric: `fs.watch handles, all ${RUNS} waiting`, value: max(rounds.map((r) => r.watchHandlesWhileWaiting)), unit: 'count', target: { max: 1 } },

@@ -11,6 +11,12 @@ import { BENCH_HOOKS_TOKEN } from './workspace.ts';
 export interface GatewayHostSpec {
   readonly agents: readonly string[];
   readonly script: RequestScript;
+  /**
+   * Tell the parent of each agent run (for nextRun). Default true. A scenario that measures
+   * the parent's memory and CPU turns it off: 500 IPC messages a round, parsed there and
+   * kept in a set nobody reads, would count as the engine's.
+   */
+  readonly announceRuns?: boolean;
 }
 
 type ToHost = { readonly type: 'script'; readonly script: RequestScript };
@@ -78,7 +84,7 @@ async function host(spec: GatewayHostSpec): Promise<void> {
   const gateways = new Map<string, FakeGateway>();
   for (const agent of spec.agents) {
     const gateway = await startFakeGateway({ token: BENCH_HOOKS_TOKEN, script: spec.script });
-    gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
+    if (spec.announceRuns !== false) gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
     gateways.set(agent, gateway);
   }
   const close = async (): Promise<void> => {
