@@ -28,4 +28,5 @@ USER node
 # Discord connection and the run store are fine.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "src/main.ts"]
+# A small young generation keeps RSS near the heap actually used (~150 MB at 500 runs at once).
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]
