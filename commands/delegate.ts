@@ -15,7 +15,7 @@ import {
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
 import { newRunId } from '../src/engine/run-id.ts';
-import type { RememberedDelegation } from '../src/discord/active-runs.ts';
+import { rememberedDelegationOf, type RememberedDelegation } from '../src/discord/active-runs.ts';
 import {
   actorFromInteraction,
   authorizeDelegation,
@@ -216,15 +216,7 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
 /** After a restart the in-memory list is empty; the store still has the run's inputs. */
 function recallFromStore(context: BotContext, runId: string): RememberedDelegation | undefined {
   const request = context.store?.getRun(runId)?.request;
-  if (!request) return undefined;
-  return {
-    agent: request.agent,
-    task: request.task,
-    ...(request.context ? { context: request.context } : {}),
-    ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
-    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
-    ...(request.strict !== undefined ? { strict: request.strict } : {}),
-  };
+  return request ? rememberedDelegationOf(request) : undefined;
 }
 
 export default {

@@ -27,6 +27,18 @@ export interface RememberedDelegation {
   readonly strict?: boolean;
 }
 
+/** The inputs a delegation can be run again from, taken from a request (in memory or journaled). */
+export function rememberedDelegationOf(request: RememberedDelegation): RememberedDelegation {
+  return {
+    agent: request.agent,
+    task: request.task,
+    ...(request.context ? { context: request.context } : {}),
+    ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
+    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+    ...(request.strict !== undefined ? { strict: request.strict } : {}),
+  };
+}
+
 export interface ActiveRuns {
   add(run: ActiveRun): void;
   remove(runId: string): void;

@@ -11,7 +11,7 @@
 import { ErrorCode } from '../errors.ts';
 import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../engine/types.ts';
 import { RunStatus } from '../engine/types.ts';
-import type { RememberedDelegation } from './active-runs.ts';
+import { rememberedDelegationOf, type RememberedDelegation } from './active-runs.ts';
 import type { BotContext } from './bot-context.ts';
 import { pausedReply } from './final-reply.ts';
 import type { DeliveryState } from './outbox-delivery.ts';
@@ -58,13 +58,8 @@ export function runDelegation(context: BotContext, start: DelegationStart): Prom
   const { delegation, origin, runId } = start;
   const request: DelegationRequest = {
     runId,
-    agent: delegation.agent,
-    task: delegation.task,
+    ...rememberedDelegationOf(delegation),
     principals: start.principals,
-    ...(delegation.context ? { context: delegation.context } : {}),
-    ...(delegation.maxAttempts !== undefined ? { maxAttempts: delegation.maxAttempts } : {}),
-    ...(delegation.timeoutSeconds !== undefined ? { timeoutSeconds: delegation.timeoutSeconds } : {}),
-    ...(delegation.strict !== undefined ? { strict: delegation.strict } : {}),
     // The bot's embed is the delivery; the gateway must not announce the run itself.
     deliver: false,
     origin: { ...origin },
@@ -84,14 +79,7 @@ export function runDelegation(context: BotContext, start: DelegationStart): Prom
 /** A run found open in the journal after a restart: continue it, answering where it was asked. */
 export function resumeDelegation(context: BotContext, pending: ResumableRun, origin: RunOrigin, reply: ReplyTarget): Promise<DelegationOutcome> {
   const { request } = pending;
-  const delegation: RememberedDelegation = {
-    agent: request.agent,
-    task: request.task,
-    ...(request.context ? { context: request.context } : {}),
-    ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
-    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
-    ...(request.strict !== undefined ? { strict: request.strict } : {}),
-  };
+  const delegation = rememberedDelegationOf(request);
   const maxAttempts = Math.min(Math.max(request.maxAttempts ?? context.config().engine.defaultMaxAttempts, 1), 3);
   const initial: RunProgress | undefined =
     pending.sent && pending.deadline !== undefined
