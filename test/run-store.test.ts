@@ -574,6 +574,63 @@ test('every change a verb returned from survives the process being killed', asyn
   }
 });
 
+test("a run's result is committed before runFinished returns; its status follows, or is settled at the next open", async (t) => {
+  const file = await tempFile(t);
+  createRunStore(file).close();
+  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
+  // The child answers runs without ever yielding, so the status settle (next turn of the loop) never runs.
+  const source = `
+    const { createRunStore } = await import(${JSON.stringify(storeUrl)});
+    const store = createRunStore(${JSON.stringify(file)});
+    for (let i = 0; i < 3; i++) {
+      const runId = 'answered-' + i;
+      store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
+      store.attemptStarted(runId, 1, i, i + 1000);
+      store.attemptSent(runId, 1, 'gw-' + i);
+      store.attemptEnded(runId, 1, 'accepted', 'complete');
+      store.runFinished({ status: 'complete', result: 'r' + i, runId, agent: 'webster', latencyMs: 5, attempts: 1 });
+    }
+    process.stdout.write('answered\\n');
+    for (;;);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  for await (const line of createInterface({ input: child.stdout })) if (line === 'answered') break;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  assert.deepEqual((await exited)[1], 'SIGKILL');
+
+  const raw = new DatabaseSync(file, { timeout: 1_000 });
+  const rows = raw.prepare("SELECT status, finished_at IS NOT NULL AS finished FROM runs WHERE run_id LIKE 'answered-%'").all();
+  raw.close();
+  assert.deepEqual(rows.map((row) => [row.status, row.finished]), [['running', 1], ['running', 1], ['running', 1]], 'answered, not yet settled');
+
+  const store = open(t, file);
+  assert.deepEqual(store.listResumable(), []);
+  for (let i = 0; i < 3; i++) {
+    const run = store.getRun(`answered-${i}`);
+    assert.equal(run?.status, 'complete');
+    assert.equal(run?.result?.result, `r${i}`);
+    assert.equal(run?.attempts[0]?.outcome, 'accepted');
+  }
+  assert.equal(store.recentRuns({ status: 'complete' }).length, 3);
+  assert.equal(store.lastResult('webster')?.result, 'r2');
+
+  // In one process, a read never sees a run between its answer and its status.
+  store.runAccepted(journalRun('run-read-at-once'));
+  store.runFinished(result('run-read-at-once', 'blocked'));
+  assert.equal(store.recentRuns({ status: 'blocked' })[0]?.runId, 'run-read-at-once');
+  assert.equal(store.lastResult('tech-lead')?.runId, 'run-read-at-once');
+  // And on its own, the status is committed on the next turn of the event loop.
+  store.runAccepted(journalRun('run-settled-later'));
+  store.runFinished(result('run-settled-later', 'complete'));
+  const check = new DatabaseSync(file, { timeout: 1_000 });
+  t.after(() => check.close());
+  const statusOf = (runId: string) => check.prepare('SELECT status FROM runs WHERE run_id = ?').get(runId)?.status;
+  assert.equal(statusOf('run-settled-later'), 'running');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(statusOf('run-settled-later'), 'complete');
+});
+
 test("an accepted attempt's end is committed with the run's result, in the run's row", async (t) => {
   const file = await tempFile(t);
   const store = open(t, file, { now: () => 9_000 });

@@ -22,6 +22,7 @@ import { ErrorCode, HqError, isHqError } from '../errors.ts';
 import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from '../engine/types.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, startCheckpointer, type Checkpointer, type CheckpointResult } from './checkpointer.ts';
 import { migrate } from './migrate.ts';
+import { RunSettler, settleLeftovers } from './run-settler.ts';
 
 export type { CheckpointResult } from './checkpointer.ts';
 
@@ -271,6 +272,8 @@ export class RunStore implements RunJournal {
   #checkpointer: Checkpointer | undefined;
   /** An accepted attempt's end, waiting (at most until this tick ends) for its run's result. */
   #acceptedEnd: AttemptEnd | undefined;
+  /** Finished runs' statuses, committed just after their answers (run-settler.ts). */
+  #settler: RunSettler;
 
   #begin: StatementSync;
   #commit: StatementSync;
@@ -282,6 +285,7 @@ export class RunStore implements RunJournal {
   #startAttempt: StatementSync;
   #sendAttempt: StatementSync;
   #endAttempt: StatementSync;
+  #answerRun: StatementSync;
   #finishRun: StatementSync;
 
   #resumable: StatementSync;
@@ -310,6 +314,7 @@ export class RunStore implements RunJournal {
     this.file = file;
     this.#now = options.now ?? Date.now;
     this.#checkpointer = checkpointer;
+    this.#settler = new RunSettler(db, () => this.#checkpointer?.noteWrite());
 
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
@@ -333,6 +338,10 @@ export class RunStore implements RunJournal {
     this.#endAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
+    // The answer touches the run's row only: none of these columns is in an index while the
+    // status says 'running' (the status follows, see run-settler.ts). Positional: cheaper to bind.
+    this.#answerRun = db.prepare('UPDATE runs SET finished_at = ?, result_json = ?, attempts = ?, answer_attempt = ? WHERE run_id = ?');
+    // A run the store never saw accepted: inserted finished, status and all.
     this.#finishRun = db.prepare(`
       INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json, answer_attempt)
       VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result, :answerAttempt)
@@ -367,7 +376,7 @@ export class RunStore implements RunJournal {
       }
     }
     this.#lastResult = db.prepare(`
-      SELECT result_json FROM runs WHERE agent = ? AND finished_at IS NOT NULL AND result_json IS NOT NULL
+      SELECT result_json FROM runs WHERE agent = ? AND status <> '${RUNNING}' AND result_json IS NOT NULL
       ORDER BY finished_at DESC, rowid DESC LIMIT 1`);
 
     this.#enqueue = db.prepare(`
@@ -465,7 +474,13 @@ export class RunStore implements RunJournal {
     this.#acceptedEnd = undefined;
     // The accepted attempt's end is the run's finish: one row, one commit (see answer_attempt).
     const folded = pending !== undefined && pending.detail === result.status;
+    const attempts = Number.isInteger(result.attempts) ? result.attempts : 0;
+    const answerAttempt = folded ? pending.attempt : null;
     const finish = (): void => {
+      if (this.#answerRun.run(at, resultJson, attempts, answerAttempt, result.runId).changes > 0) {
+        this.#settler.answered(result.runId, result.status);
+        return;
+      }
       this.#finishRun.run({
         runId: result.runId,
         agent: result.agent,
@@ -473,10 +488,10 @@ export class RunStore implements RunJournal {
         workflowRunId: result.workflowRunId ?? null,
         stepId: result.stepId ?? null,
         acceptedAt: at - (Number.isFinite(result.latencyMs) ? result.latencyMs : 0),
-        attempts: Number.isInteger(result.attempts) ? result.attempts : 0,
+        attempts,
         at,
         result: resultJson,
-        answerAttempt: folded ? pending.attempt : null,
+        answerAttempt,
       });
     };
     if (pending === undefined || folded) {
@@ -495,6 +510,7 @@ export class RunStore implements RunJournal {
   /** Runs accepted and not finished, oldest first, each with where it stood. */
   listResumable(): PendingRun[] {
     this.#flushAcceptedEnd();
+    this.#settler.flush();
     return this.#resumable.all().map((row) => {
       const current = Number(row.attempt ?? 0);
       const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
@@ -524,6 +540,7 @@ export class RunStore implements RunJournal {
 
   getRun(runId: string): RunDetail | undefined {
     this.#flushAcceptedEnd();
+    this.#settler.flush();
     const row = this.#getRun.get(runId);
     if (row === undefined) return undefined;
     return { ...this.#toRun(row), attempts: this.#attemptsOf.all(runId).map((a) => this.#toAttempt(a)) };
@@ -531,6 +548,7 @@ export class RunStore implements RunJournal {
 
   /** Newest first. */
   recentRuns(query: RecentRunsQuery = {}): RunRecord[] {
+    this.#settler.flush();
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 10), 1), MAX_RECENT_RUNS);
     const key = `${+(query.agent !== undefined)}${+(query.status !== undefined)}${+(query.requesterId !== undefined)}`;
     const params: Record<string, string | number> = { limit };
@@ -542,12 +560,14 @@ export class RunStore implements RunJournal {
 
   /** The result of the agent's most recently finished run. */
   lastResult(agent: string): RunResult | undefined {
+    this.#settler.flush();
     return json<RunResult>(this.#lastResult.get(agent)?.result_json);
   }
 
   /** The run's append-only history, oldest first. */
   runEvents(runId: string): RunEvent[] {
     this.#flushAcceptedEnd();
+    this.#settler.flush();
     return this.#eventsOf.all({ runId }).map((row, index) => {
       const attempt = int(row.attempt);
       const data = historyData(String(row.type), row);
@@ -619,6 +639,7 @@ export class RunStore implements RunJournal {
    * or resume each. An interaction token past its expiry is not returned.
    */
   progressMessages(): ProgressMessage[] {
+    this.#settler.flush();
     const now = this.#now();
     return this.#progress.all().map((row) => {
       const expiresAt = int(row.token_expires_at);
@@ -699,10 +720,13 @@ export class RunStore implements RunJournal {
 
   /** Stops the checkpoint thread, then closes; being the last connection, this one checkpoints and removes the WAL. */
   close(): void {
+    this.#settler.cancel();
     try {
       this.#flushAcceptedEnd();
+      this.#settler.flush();
     } catch {
-      // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff.
+      // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff,
+      // or the next open settles its status.
     } finally {
       this.#checkpointer?.close();
       this.#checkpointer = undefined;
@@ -851,6 +875,8 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     db.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     migrate(db, file);
+    // A process that died between a run's answer and its status: settle before anyone reads.
+    settleLeftovers(db);
     if (checkpointIntervalMs > 0) {
       const opened = db;
       db.exec('PRAGMA wal_autocheckpoint = 0');

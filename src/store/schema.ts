@@ -41,11 +41,14 @@ CREATE TABLE IF NOT EXISTS runs (
   answer_attempt  INTEGER
 ) STRICT;
 -- Open runs are status 'running': runs_by_status also serves the restart's resumable list.
+-- A run's answer (result_json, finished_at) is committed while its status still says 'running' and
+-- its status a moment later (run-settler.ts): so no index may read finished_at or result_json
+-- unless it is partial on status <> 'running', or the answer's commit would have to update it.
 CREATE INDEX IF NOT EXISTS runs_by_accepted ON runs (accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_agent ON runs (agent, accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_requester ON runs (requester_id, accepted_at) WHERE requester_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_finished_by_agent ON runs (agent, finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_finished_by_agent ON runs (agent, finished_at) WHERE status <> 'running';
 
 CREATE TABLE IF NOT EXISTS attempts (
   run_id         TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
