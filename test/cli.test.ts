@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseCliArgs, type CliOptions } from '../src/cli/parse-args.ts';
 import { dumpsPython, renderRefused, renderRunResult } from '../src/cli/render-output.ts';
 import { UsageError } from '../src/errors.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { FakeDiscord } from './fakes/fake-discord/index.ts';
-import { startFakeGateway, type FakeGateway, type FakeGatewayOptions } from './fakes/fake-gateway.ts';
+import { cliWorld, LAUNCHER } from './support/cli-world.ts';
 
 function options(argv: string[]): CliOptions {
   const parsed = parseCliArgs(argv);
@@ -173,95 +172,6 @@ describe('orchestrate output', () => {
 });
 
 // ── The CLI end to end: a real child process, a real fake gateway, real files ─────────────
-
-/** The bin as package.json declares it (`node <it>` is the npm script). */
-const LAUNCHER = path.resolve(import.meta.dirname, '../src/cli/orchestrate.mjs');
-const CLI = LAUNCHER;
-/** A whole CLI run must end well inside this (a bound, not a timed assertion). */
-const RUN_LIMIT_MS = 30_000;
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly json: Record<string, unknown>;
-}
-
-interface CliWorld {
-  readonly root: string;
-  readonly handoffDir: string;
-  readonly logDir: string;
-  readonly gateway: FakeGateway;
-  run(args: readonly string[], options?: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ReturnType<typeof spawn>) => void }): Promise<CliRun>;
-  events(): Promise<Record<string, unknown>[]>;
-}
-
-interface WorldOptions {
-  readonly gateway?: FakeGatewayOptions;
-  readonly acl?: Record<string, string[]>;
-  readonly operatorPrincipal?: string;
-  readonly engine?: Record<string, unknown>;
-  readonly discord?: Record<string, unknown>;
-}
-
-/** A temp dir with a config file for HQ_CONFIG, a registry, and one fake gateway as `webster`. */
-async function cliWorld(t: TestContext, options: WorldOptions = {}): Promise<CliWorld> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'hq-cli-'));
-  const gateway = await startFakeGateway(options.gateway);
-  t.after(async () => {
-    await gateway.close();
-    await rm(root, { recursive: true, force: true });
-  });
-  const configPath = path.join(root, 'hq-delegate.config.json');
-  await writeFile(path.join(root, 'AGENTS_REGISTRY.json'), JSON.stringify({ agents: { webster: { port: gateway.port } } }));
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      paths: { handoffDir: 'handoffs', logDir: 'logs', stateDir: 'state', registryPath: 'AGENTS_REGISTRY.json' },
-      agents: { webster: { port: gateway.port } },
-      ...(options.acl ? { acl: options.acl } : {}),
-      ...(options.operatorPrincipal ? { operatorPrincipal: options.operatorPrincipal } : {}),
-      engine: { retryPauseMs: 0, sendRetryPauseMs: 0, handoffSettleMs: 150, completionGraceMs: 300, healthTimeoutMs: 2_000, ...options.engine },
-      ...(options.discord ? { discord: options.discord } : {}),
-    }),
-  );
-  const logDir = path.join(root, 'logs');
-  return {
-    root,
-    handoffDir: path.join(root, 'handoffs'),
-    logDir,
-    gateway,
-    run(args, runOptions = {}) {
-      // Only what the CLI needs: no inherited HQ_* or DISCORD_TOKEN, and cwd in the temp dir so no .env is read.
-      const env = { PATH: process.env.PATH, HOME: root, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: gateway.token, ...runOptions.env };
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        const killer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(killer);
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(stdout) as Record<string, unknown>;
-          } catch {
-            // text output, or nothing
-          }
-          resolve({ code, stdout, stderr, json });
-        });
-        runOptions.onSpawn?.(child);
-      });
-    },
-    async events() {
-      const files = await readdir(logDir).catch(() => [] as string[]);
-      const texts = await Promise.all(files.filter((file) => file.endsWith('.jsonl')).map((file) => readFile(path.join(logDir, file), 'utf8')));
-      return texts.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
-    },
-  };
-}
 
 describe('orchestrate as a process', () => {
   test('a complete handoff prints the reference JSON shape on stdout and exits 0, with nothing on stderr', async (t) => {

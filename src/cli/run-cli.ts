@@ -36,7 +36,9 @@ async function loadParts() {
     import('./channel-context-source.ts'),
   ]);
   return {
-    loadDotenv: (options: { quiet: boolean }): void => void dotenv?.config(options),
+    // dotenv is CommonJS: its module.exports is the default export, here and in the bundle alike
+    // (a bundle chunk made from a CommonJS package has no named exports).
+    loadDotenv: (options: { quiet: boolean }): void => void dotenv?.default.config(options),
     loadConfig: config.loadConfig,
     createEngine: engine.createEngine,
     createEventLog: eventLog.createEventLog,

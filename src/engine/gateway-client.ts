@@ -3,24 +3,17 @@
  * One keep-alive undici Pool per gateway origin. The hooks token is only ever put in the
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher, Pool } from 'undici';
+import PoolClass from 'undici/lib/dispatcher/pool.js';
 import { agentEnvKey } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
 
-/**
- * undici's Pool class alone: `import { Pool } from 'undici'` evaluates the whole package
- * (fetch, WebSocket, cache, mocks: ~110 files, ~50 ms of every CLI run's start-up) for the one
- * class used here (only `dispatch` and `destroy` are called: none of the API methods the
- * index adds to Dispatcher.prototype). undici has no `exports` map, so the file is reachable;
- * it is the very class the index exports. If an undici upgrade moves it, this require throws
- * at load and every gateway test fails.
- */
-const PoolClass = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof Pool;
+// undici's Pool class alone (src/engine/undici-pool.d.ts says why): the package index
+// evaluates all of undici for this one class.
 
 const HEALTH_BODY_CAP = 4 * 1_024;
 const RESPONSE_BODY_CAP = 64 * 1_024;
