@@ -5,9 +5,11 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: no TypeScript or test tools in the image. The `node` package's preinstall is
-# allowed by package.json's allowScripts; the image's own Node 24 runs the bot.
-RUN npm ci --omit=dev --no-audit --no-fund
+# --omit=dev: no TypeScript or test tools in the image. --ignore-scripts: the root package's
+# `prepare` (the CLI bundle) needs esbuild, a devDependency, and sources this stage does not
+# have; the only dependency with an install script is the `node` package, whose download of a
+# second Node binary the image never runs (CMD's `node` is the image's own).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
 # The compile cache keeps the stripped and compiled modules between restarts (start-up ~2x faster).
