@@ -72,6 +72,21 @@ test('the Dockerfile: more than one stage, all on node:24, a non-root USER, a HE
   assert.deepEqual(config.file.ops, configFileSchema.parse({}).ops, `${path.basename(IMAGE_CONFIG)} keeps the ops server where the HEALTHCHECK looks`);
 });
 
+/** The README's `docker run` line, continuations joined, as words (quotes removed, `$PWD` left as written). */
+function readmeDockerRun(): string[] {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8').replace(/\\\n\s*/g, ' ');
+  const line = readme.split('\n').find((candidate) => /^\s*docker run\s/.test(candidate));
+  assert.ok(line, 'the README shows a `docker run` line');
+  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? match[3]!);
+}
+
+test("the README's docker run line mounts the config file at the image's HQ_CONFIG and something at every VOLUME", () => {
+  const words = readmeDockerRun();
+  const targets = words.flatMap((word, index) => (word === '-v' || word === '--volume' ? [words[index + 1]!.split(':')[1]!] : []));
+  assert.ok(targets.includes(containerConfig().path), `a -v onto ${containerConfig().path}: ${targets.join(', ')}`);
+  for (const volume of image.volumes) assert.ok(targets.includes(volume), `a -v onto VOLUME ${volume}: ${targets.join(', ')}`);
+});
+
 interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
