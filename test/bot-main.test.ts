@@ -7,7 +7,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { FakeDiscord, Intents, PRIVILEGED_INTENTS } from './fakes/fake-discord/index.ts';
 
-const MAIN = path.resolve(import.meta.dirname, '../src/main.ts');
+/** What `npm start` and the image run: the plain-JS entry that enables the compile cache, then main.ts. */
+const MAIN = path.resolve(import.meta.dirname, '../src/main.mjs');
 
 async function run(t: { after(fn: () => unknown): void }, env: Record<string, string>) {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'hq-main-'));
