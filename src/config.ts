@@ -166,12 +166,20 @@ function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
   return { ...file, paths };
 }
 
-export function readConfigFile(file: string): ConfigFile {
+/**
+ * `named`: the file was named by HQ_CONFIG, so its absence is an error. Only the implicit
+ * default may be missing (all defaults); a named file that is not there is a typo or a mount
+ * that did not happen, and running on defaults would quietly ignore the operator's config.
+ */
+export function readConfigFile(file: string, named = false): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolvePaths(configFileSchema.parse({}), process.cwd());
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (named) throw new ConfigError(`${file}: not found (HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults)`, { cause: error });
+      return resolvePaths(configFileSchema.parse({}), process.cwd());
+    }
     throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
   }
   return parseConfigFile(text, file);
@@ -183,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsedEnv.success) throw new ConfigError(describeIssues('environment', parsedEnv.error));
   const { DISCORD_TOKEN, HQ_HOOKS_TOKEN, HQ_CONFIG, LOG_LEVEL } = parsedEnv.data;
   const configPath = path.resolve(HQ_CONFIG);
-  const file = readConfigFile(configPath);
+  const file = readConfigFile(configPath, env.HQ_CONFIG !== undefined && env.HQ_CONFIG !== '');
   const secrets: Secrets = {
     discordToken: DISCORD_TOKEN,
     hooksToken: (agent) => env[agentEnvKey(agent)] || HQ_HOOKS_TOKEN,

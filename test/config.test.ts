@@ -13,14 +13,25 @@ async function configFile(content: string): Promise<string> {
   return file;
 }
 
-test('a missing config file gives every default, paths resolved to absolute', () => {
-  const config = loadConfig({ HQ_CONFIG: '/nonexistent/hq.json' });
+test('no HQ_CONFIG and no ./hq-delegate.config.json gives every default, paths resolved to absolute', async (t) => {
+  const cwd = process.cwd();
+  process.chdir(await mkdtemp(path.join(tmpdir(), 'hq-config-cwd-')));
+  t.after(() => process.chdir(cwd));
+  const config = loadConfig({});
   assert.equal(config.engine.defaultTimeoutSeconds, 300);
   assert.equal(config.engine.sendTimeoutMs >= 20_000, true);
   assert.equal(config.operatorPrincipal, 'operator');
   assert.deepEqual(config.acl.manager, REFERENCE_ACL.manager);
   assert.equal(path.isAbsolute(config.paths.handoffDir), true);
   assert.equal(config.agents.webster?.port, 18828);
+});
+
+test('a file HQ_CONFIG names must exist: a typo or a missing mount is not "all defaults"', () => {
+  assert.throws(() => loadConfig({ HQ_CONFIG: '/nonexistent/hq.json' }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, ErrorCode.CONFIG_INVALID);
+    assert.match(error.message, /^\/nonexistent\/hq\.json: not found \(HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults\)$/);
+    return true;
+  });
 });
 
 test('relative paths are resolved against the config file, not the working directory', async () => {
@@ -59,7 +70,7 @@ test('a log level typo stops start-up', () => {
 
 test('a per-agent hooks token wins over the shared one, and no token appears in an error', async () => {
   const config = loadConfig({
-    HQ_CONFIG: '/nonexistent.json',
+    HQ_CONFIG: await configFile('{}'),
     HQ_HOOKS_TOKEN: 'shared-secret',
     HQ_HOOKS_TOKEN_TECH_LEAD: 'tech-lead-secret',
   });
