@@ -423,8 +423,6 @@ export function createEngine(options: EngineOptions): Engine {
     }
 
     if (start.kind !== 'resume-sent') {
-      // The watcher (one per process) starts while the health probe is on the wire.
-      handoffs();
       const health = await checkHealth(run);
       if (!health.healthy) {
         return finish(

@@ -21,7 +21,7 @@
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../log.ts';
 import { validateRunId } from './run-id.ts';
 
@@ -245,7 +245,14 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
 
   let watcher: FSWatcher | undefined;
   const readyPromise = (async () => {
+    // Started on the next turn of the event loop, and chokidar loaded only then: a run
+    // registers its wait and sends its POST in the current turn, so a CLI run's POST does not
+    // queue behind chokidar's loading and first scan (~10–15 ms of its start-up). Nothing is
+    // missed: every wait looks at its file once the watcher is ready.
+    await new Promise((resolve) => setImmediate(resolve));
     await mkdir(dir, { recursive: true });
+    if (closed) return;
+    const { watch } = await import('chokidar');
     if (closed) return;
     const w = watch(dir, {
       depth: 0,
