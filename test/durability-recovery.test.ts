@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SendableChannels } from 'discord.js';
 import { RESULT_DELIVERY_KIND } from '../src/discord/result-link.ts';
+import { METRIC_PREFIX } from '../src/metrics.ts';
 import type { RunOrigin } from '../src/discord/run-origin.ts';
 import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
 
@@ -58,5 +59,7 @@ test('an open run that can no longer be resumed (its agent left the registry) en
   await world.waitForLog((entry) => entry.msg === 'result delivered' && entry.runId === runId);
   assert.equal(world.store!.getRun(runId)?.status, 'error');
   assert.deepEqual(world.store!.listResumable(), [], 'not resumed again at the next start');
+  const runsTotal = await world.metrics.registry.getSingleMetric(`${METRIC_PREFIX}engine_runs_total`)?.get();
+  assert.deepEqual(runsTotal?.values.map(({ labels, value }) => [labels.status, value]), [['error', 1]], 'counted in runs_total like any finished run');
   assertNoPings(world);
 });

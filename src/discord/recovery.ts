@@ -92,6 +92,8 @@ async function resume(context: BotContext, pending: ResumableRun, origin: RunOri
       ...(isHqError(error) ? { code: error.code } : {}),
     };
     context.ledger.runFinished(result);
+    // Ended here, not by the engine, so the engine's metrics journal never sees it: count it.
+    context.metrics?.runFinished(result.status);
     context.outbox.enqueue({ runId: pending.runId, result, origin, reply });
     await context.outbox.deliver(pending.runId);
   }

@@ -14,6 +14,8 @@ import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
+import { withMetrics } from '../../src/journal-metrics.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { testConfig } from '../fakes/engine-harness.ts';
@@ -58,6 +60,8 @@ export interface World {
   readonly bot: Bot;
   /** Absent with `store: false`. */
   readonly store: RunStore | undefined;
+  /** Counted as main counts them: the engine's journal wrapped by withMetrics, and the bot's own. */
+  readonly metrics: Metrics;
   readonly logLines: string[];
   /**
    * Stops the bot as main does on SIGTERM and starts a new engine and bot on the same store and
@@ -150,12 +154,14 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   await deployCommands(config, fake.token);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
   if (store) teardown.push(() => store.close());
+  const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
-    const engine = createEngine({ config, log, journal: store, sendRetryDelaysMs: [0, 0] });
+    const engine = createEngine({ config, log, journal: withMetrics(store, metrics), sendRetryDelaysMs: [0, 0] });
     const bot = startBot({
       config,
       engine,
       log,
+      metrics,
       healthRefreshMs: 60_000,
       deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
       ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
@@ -187,6 +193,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       return current.bot;
     },
     store,
+    metrics,
     logLines: lines,
     waitForLog,
     roles,
