@@ -22,6 +22,7 @@ import { ErrorCode, HqError, isHqError } from '../errors.ts';
 import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from '../engine/types.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, startCheckpointer, type Checkpointer, type CheckpointResult } from './checkpointer.ts';
 import { migrate } from './migrate.ts';
+import { ATTEMPT_COLUMNS, HISTORY_QUERY, historyData } from './run-history.ts';
 import { RunSettler, settleLeftovers } from './run-settler.ts';
 
 export type { CheckpointResult } from './checkpointer.ts';
@@ -211,59 +212,6 @@ const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, req
   finished_at, result_json`;
 
 const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
-
-/** An attempt's columns, with the end of the attempt that became the run's answer read from its run. */
-const ATTEMPT_COLUMNS = `a.run_id, a.attempt, a.started_at, a.deadline, a.sent, a.sent_at, a.gateway_run_id,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN 'accepted' ELSE a.outcome END AS outcome,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.status ELSE a.detail END AS detail,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.finished_at ELSE a.ended_at END AS ended_at`;
-
-/**
- * A run's history, read from the timestamps its rows keep: accepted, each attempt started, sent
- * and ended, finished, each delivery enqueued and delivered. `phase` puts them in the order they
- * can happen in (a clock may give two the same millisecond); v1–v3 carry each type's details.
- */
-const FINISHED_PHASE = 1_000_000_000;
-const HISTORY_QUERY = `
-  SELECT type, at, attempt, v1, v2, v3 FROM (
-    SELECT 0 AS phase, 0 AS rank, 'accepted' AS type, accepted_at AS at, NULL AS attempt, agent AS v1, NULL AS v2, NULL AS v3
-      FROM runs WHERE run_id = :runId AND request_json IS NOT NULL
-    UNION ALL SELECT attempt * 4 + 1, 0, 'attempt_started', started_at, attempt, started_at, deadline, NULL
-      FROM attempts WHERE run_id = :runId
-    UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
-      FROM attempts WHERE run_id = :runId AND sent = 1
-    UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
-      FROM (SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.run_id = :runId) WHERE ended_at IS NOT NULL
-    UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, json_extract(result_json, '$.code'), NULL
-      FROM runs WHERE run_id = :runId AND finished_at IS NOT NULL
-    UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL
-      -- not a row markDelivered created for a delivery never enqueued
-      FROM deliveries WHERE run_id = :runId AND NOT (target_json IS NULL AND enqueued_at = delivered_at)
-    UNION ALL SELECT ${FINISHED_PHASE} + 1, 1, 'delivered', delivered_at, NULL, kind, channel_id, message_id
-      FROM deliveries WHERE run_id = :runId AND delivered_at IS NOT NULL
-  ) ORDER BY phase, at, rank, v1`;
-
-function historyData(type: string, row: Row): Record<string, unknown> | undefined {
-  const { v1, v2, v3 } = row;
-  switch (type) {
-    case 'accepted':
-      return { agent: text(v1), at: Number(row.at) };
-    case 'attempt_started':
-      return { startedAt: Number(v1), ...(v2 === null ? {} : { deadline: Number(v2) }) };
-    case 'attempt_sent':
-      return v1 === null ? undefined : { gatewayRunId: text(v1) };
-    case 'attempt_ended':
-      return { outcome: text(v1), detail: text(v2) ?? '' };
-    case 'finished':
-      return { status: text(v1), ...(v2 === null ? {} : { code: text(v2) }) };
-    case 'delivery_enqueued':
-      return { kind: text(v1) };
-    case 'delivered':
-      return { kind: text(v1), channelId: text(v2), messageId: text(v3) };
-    default:
-      return undefined;
-  }
-}
 
 export class RunStore implements RunJournal {
   readonly file: string;
