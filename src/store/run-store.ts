@@ -7,7 +7,9 @@
  * survives the process dying; only a power cut may take the last few). A state change is one
  * statement, committed on its own (a write statement takes the write lock before it reads, so a
  * second connection waits on busy_timeout); the few multi-statement writes take the lock up front
- * with BEGIN IMMEDIATE. Checkpoints, the only writes that fsync, run on their own thread
+ * with BEGIN IMMEDIATE. A run's result is committed in its row before runFinished returns; its
+ * status, which moves it between index entries, follows on the next turn of the event loop
+ * (run-settler.ts). Checkpoints, the only writes that fsync, run on their own thread
  * (checkpointer.ts).
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
@@ -414,6 +416,7 @@ export class RunStore implements RunJournal {
     this.#write(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
   }
 
+  /** The result is committed, in one page, before this returns; the status a moment later (run-settler.ts). */
   runFinished(result: RunResult): void {
     const at = this.#now();
     const resultJson = JSON.stringify(result);
