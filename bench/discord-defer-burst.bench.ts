@@ -2,8 +2,8 @@
  * Issue 4: 50 `/delegate` interactions at once through the fake Discord → how long each waits
  * for its acknowledgement (the deferred reply). Discord allows 3 s; the target is p99 ≤ 250 ms.
  */
-import { startWorld } from '../test/support/bot-world.ts';
 import type { InteractionHandle } from '../test/fakes/fake-discord/index.ts';
+import { withBotWorld } from './lib/bot-world.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median, percentile } from './lib/stats.ts';
 
@@ -17,12 +17,7 @@ await runScenario({
   method: `the real bot (discord.js + engine) against the fake Discord and 3 fake gateways, all in this process; ${BURST} INTERACTION_CREATE dispatched back to back, time from each dispatch to its type-5 callback arriving at the fake; agents answer after 200 ms; ${ROUNDS} rounds (each waits for every run to end) after one warm-up round, median of the rounds' nearest-rank p50/p99`,
   limitMs: 120_000,
   async run() {
-    const teardown: (() => unknown)[] = [];
-    try {
-      const world = await startWorld(
-        { after: (fn) => void teardown.push(fn) },
-        { logLevel: 'warn', engine: { maxConcurrentPerAgent: BURST }, script: { respond: 'admit', agent: { write: 'valid', afterMs: 200 } } },
-      );
+    return withBotWorld({ engine: { maxConcurrentPerAgent: BURST }, script: { respond: 'admit', agent: { write: 'valid', afterMs: 200 } } }, async (world) => {
       const { fake, channels, users } = world;
       const round = async (): Promise<number[]> => {
         const handles: InteractionHandle[] = [];
@@ -45,8 +40,6 @@ await runScenario({
         { metric: 'deferred p50', value: median(p50s), unit: 'ms' },
         { metric: 'deferred p99', value: median(p99s), unit: 'ms', target: { max: 250 } },
       ];
-    } finally {
-      for (const step of teardown.reverse()) await step();
-    }
+    });
   },
 });

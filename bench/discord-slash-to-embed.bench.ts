@@ -2,7 +2,7 @@
  * Issue 4: one `/delegate` at a time through the fake Discord, the agent answering 200 ms after
  * it is asked → the result embed posted in #dl-webster. Target: p50 ≤ 300 ms.
  */
-import { startWorld } from '../test/support/bot-world.ts';
+import { withBotWorld } from './lib/bot-world.ts';
 import { runScenario } from './lib/scenario.ts';
 import { percentile } from './lib/stats.ts';
 
@@ -17,12 +17,7 @@ await runScenario({
   method: `the real bot (discord.js + engine) against the fake Discord and a fake gateway, all in this process; time from dispatching INTERACTION_CREATE to the embed's MESSAGE create at the fake; the agent renames a valid handoff into place ${AGENT_MS} ms after its POST; ${SAMPLES} sequential runs after ${WARM_UP} warm-up, nearest-rank percentiles`,
   limitMs: 120_000,
   async run() {
-    const teardown: (() => unknown)[] = [];
-    try {
-      const world = await startWorld(
-        { after: (fn) => void teardown.push(fn) },
-        { logLevel: 'warn', script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_MS } } },
-      );
+    return withBotWorld({ script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_MS } } }, async (world) => {
       const { fake, channels, users } = world;
       const once = async (i: number): Promise<number> => {
         const posted = fake.nextMessage(channels['dl-webster']!, (m) => m.embeds.length > 0, { timeoutMs: 10_000 });
@@ -40,8 +35,6 @@ await runScenario({
         { metric: 'slash → embed p50', value: percentile(samples, 50), unit: 'ms', target: { max: 300 } },
         { metric: 'slash → embed p90', value: percentile(samples, 90), unit: 'ms' },
       ];
-    } finally {
-      for (const step of teardown.reverse()) await step();
-    }
+    });
   },
 });

@@ -251,25 +251,7 @@ export class InteractionBuilder {
 
   /** DM channel between the bot and `userId` (created on demand). */
   dmChannelFor(userId: string): string {
-    const { state } = this.#ctx;
-    const existing = [...state.channels.values()].find((c) => c.type === 1 && c.recipients.includes(userId));
-    if (existing) return existing.id;
-    const id = this.#ctx.ids.next();
-    state.channels.set(id, {
-      id,
-      type: 1,
-      guildId: null,
-      name: null,
-      position: 0,
-      topic: null,
-      nsfw: false,
-      parentId: null,
-      permissionOverwrites: [],
-      rateLimitPerUser: 0,
-      lastMessageId: null,
-      recipients: [userId],
-    });
-    return id;
+    return this.#ctx.state.dmChannelWith(userId);
   }
 
   #base(type: number, userId: string, channelIdIn: string | undefined, guildIdIn: string | undefined, locale: string | undefined): Rec {

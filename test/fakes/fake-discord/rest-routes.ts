@@ -123,23 +123,7 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
         errors.add(['recipient_id'], 'BASE_TYPE_REQUIRED', 'This field is required');
         errors.throwIfAny();
       }
-      const existing = [...state.channels.values()].find((c) => c.type === 1 && c.recipients.includes(recipient as string));
-      if (existing) return ok(state.channelJSON(existing.id));
-      const id = ctx.ids.next();
-      state.channels.set(id, {
-        id,
-        type: 1,
-        guildId: null,
-        name: null,
-        position: 0,
-        topic: null,
-        nsfw: false,
-        parentId: null,
-        permissionOverwrites: [],
-        rateLimitPerUser: 0,
-        lastMessageId: null,
-        recipients: [recipient as string],
-      });
+      const id = state.dmChannelWith(recipient as string);
       return ok(state.channelJSON(id));
     },
   });

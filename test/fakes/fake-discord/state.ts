@@ -92,6 +92,28 @@ export class WorldState {
     return channel;
   }
 
+  /** The DM channel between the bot and `userId`, created on first use (as Discord's POST /users/@me/channels does). */
+  dmChannelWith(userId: string): string {
+    const existing = [...this.channels.values()].find((c) => c.type === 1 && c.recipients.includes(userId));
+    if (existing) return existing.id;
+    const id = this.ids.next();
+    this.channels.set(id, {
+      id,
+      type: 1,
+      guildId: null,
+      name: null,
+      position: 0,
+      topic: null,
+      nsfw: false,
+      parentId: null,
+      permissionOverwrites: [],
+      rateLimitPerUser: 0,
+      lastMessageId: null,
+      recipients: [userId],
+    });
+    return id;
+  }
+
   requireMember(guildId: string, userId: string): MemberState {
     const member = this.requireGuild(guildId).members.get(userId);
     if (!member) throw new Error(`FakeDiscord: user ${userId} is not a member of guild ${guildId}`);
