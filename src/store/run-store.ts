@@ -7,10 +7,9 @@
  * survives the process dying; only a power cut may take the last few). A state change is one
  * statement, committed on its own (a write statement takes the write lock before it reads, so a
  * second connection waits on busy_timeout); the few multi-statement writes take the lock up front
- * with BEGIN IMMEDIATE. A run's result is committed in its row before runFinished returns; its
- * status, which moves it between index entries, follows on the next turn of the event loop
- * (run-settler.ts). Checkpoints, the only writes that fsync, run on their own thread
- * (checkpointer.ts).
+ * with BEGIN IMMEDIATE. One write is deferred: a run's finish is committed on the next turn of
+ * the event loop, or before any other verb runs (run-settler.ts says why that loses nothing).
+ * Checkpoints, the only writes that fsync, run on their own thread (checkpointer.ts).
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
  * exactly-once Discord messages, progress messages that may be left spinning, and per-channel
@@ -25,7 +24,7 @@ import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from 
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, startCheckpointer, type Checkpointer, type CheckpointResult } from './checkpointer.ts';
 import { migrate } from './migrate.ts';
 import { ATTEMPT_COLUMNS, HISTORY_QUERY, historyData } from './run-history.ts';
-import { RunSettler, settleLeftovers } from './run-settler.ts';
+import { RunSettler } from './run-settler.ts';
 
 export type { CheckpointResult } from './checkpointer.ts';
 
@@ -222,7 +221,7 @@ export class RunStore implements RunJournal {
   #checkpointer: Checkpointer | undefined;
   /** An accepted attempt's end, waiting (at most until this tick ends) for its run's result. */
   #acceptedEnd: AttemptEnd | undefined;
-  /** Finished runs' statuses, committed just after their answers (run-settler.ts). */
+  /** Finished runs, committed on the next turn of the loop or before the next verb (run-settler.ts). */
   #settler: RunSettler;
 
   #begin: StatementSync;
@@ -235,7 +234,6 @@ export class RunStore implements RunJournal {
   #startAttempt: StatementSync;
   #sendAttempt: StatementSync;
   #endAttempt: StatementSync;
-  #answerRun: StatementSync;
   #finishRun: StatementSync;
 
   #resumable: StatementSync;
@@ -288,9 +286,6 @@ export class RunStore implements RunJournal {
     this.#endAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
-    // The answer touches the run's row only: none of these columns is in an index while the
-    // status says 'running' (the status follows, see run-settler.ts). Positional: cheaper to bind.
-    this.#answerRun = db.prepare('UPDATE runs SET finished_at = ?, result_json = ?, attempts = ?, answer_attempt = ? WHERE run_id = ?');
     // A run the store never saw accepted: inserted finished, status and all.
     this.#finishRun = db.prepare(`
       INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json, answer_attempt)
@@ -416,22 +411,21 @@ export class RunStore implements RunJournal {
     this.#write(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
   }
 
-  /** The result is committed, in one page, before this returns; the status a moment later (run-settler.ts). */
+  /**
+   * Committed on the next turn of the event loop, or before any other verb of this store
+   * (run-settler.ts): not on the path from the handoff to the engine's caller.
+   */
   runFinished(result: RunResult): void {
     const at = this.#now();
     const resultJson = JSON.stringify(result);
     const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
     if (pending === undefined) this.#flushAcceptedEnd();
     this.#acceptedEnd = undefined;
-    // The accepted attempt's end is the run's finish: one row, one commit (see answer_attempt).
+    // The accepted attempt's end is the run's finish: one row (see answer_attempt).
     const folded = pending !== undefined && pending.detail === result.status;
     const attempts = Number.isInteger(result.attempts) ? result.attempts : 0;
-    const answerAttempt = folded ? pending.attempt : null;
-    const finish = (): void => {
-      if (this.#answerRun.run(at, resultJson, attempts, answerAttempt, result.runId).changes > 0) {
-        this.#settler.answered(result.runId, result.status);
-        return;
-      }
+    const write = (): void => {
+      if (pending !== undefined && !folded) this.#writeAttemptEnd(pending);
       this.#finishRun.run({
         runId: result.runId,
         agent: result.agent,
@@ -442,19 +436,16 @@ export class RunStore implements RunJournal {
         attempts,
         at,
         result: resultJson,
-        answerAttempt,
+        answerAttempt: folded ? pending.attempt : null,
       });
     };
-    if (pending === undefined || folded) {
-      this.#write(finish);
+    if (this.#db.isTransaction) {
+      this.#settler.flush();
+      write();
       return;
     }
-    this.#transaction(() => {
-      this.#writeAttemptEnd(pending);
-      finish();
-    });
+    this.#settler.defer(result.runId, write);
   }
-
 
   // ── Resuming ───────────────────────────────────────────────────────────
 
@@ -546,6 +537,7 @@ export class RunStore implements RunJournal {
 
   /** Enqueued and not yet delivered, oldest first. */
   pendingDeliveries(): Delivery[] {
+    this.#settler.flush();
     return this.#pending.all().map((row) => this.#toDelivery(row));
   }
 
@@ -566,6 +558,7 @@ export class RunStore implements RunJournal {
   }
 
   getDelivery(runId: string, kind: DeliveryKind): Delivery | undefined {
+    this.#settler.flush();
     const row = this.#getDelivery.get(runId, kind);
     return row === undefined ? undefined : this.#toDelivery(row);
   }
@@ -574,6 +567,7 @@ export class RunStore implements RunJournal {
 
   /** One progress message per run; recording again replaces it (e.g. it moved to a channel message). */
   recordProgressMessage(runId: string, message: ProgressMessageInput): void {
+    this.#settler.flush();
     this.#upsertProgress.run(
       runId,
       message.channelId,
@@ -610,6 +604,7 @@ export class RunStore implements RunJournal {
 
   /** The progress message shows its final state: forget it (and its token). */
   clearProgressMessage(runId: string): boolean {
+    this.#settler.flush();
     const cleared = this.#clearProgress.run(runId).changes > 0;
     if (cleared) this.#checkpointer?.noteWrite();
     return cleared;
@@ -719,6 +714,7 @@ export class RunStore implements RunJournal {
   #transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
     this.#flushAcceptedEnd();
+    this.#settler.flush();
     this.#begin.run();
     try {
       const value = fn();
@@ -734,6 +730,7 @@ export class RunStore implements RunJournal {
   /** One write statement, committed on its own (or inside the caller's transaction). */
   #write<T>(statement: () => T): T {
     this.#flushAcceptedEnd();
+    this.#settler.flush();
     const value = statement();
     this.#checkpointer?.noteWrite();
     return value;
@@ -826,8 +823,6 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     db.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     migrate(db, file);
-    // A process that died between a run's answer and its status: settle before anyone reads.
-    settleLeftovers(db);
     if (checkpointIntervalMs > 0) {
       const opened = db;
       db.exec('PRAGMA wal_autocheckpoint = 0');
