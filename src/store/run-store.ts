@@ -13,7 +13,8 @@
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
  * exactly-once Discord messages, progress messages that may be left spinning, and per-channel
- * cursors of the last message seen.
+ * cursors of the last message seen. Finished and delivered runs are deleted once they are older
+ * than the retention (pruneFinished, driven by retention.ts); cursors are kept.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,9 @@ export const JOURNAL_SIZE_LIMIT_BYTES = 16 * 1_024 * 1_024;
 /** sqlite's own automatic checkpoint, used only when there is no checkpoint thread. */
 const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
 export const MAX_RECENT_RUNS = 1_000;
+/** A batch this size deletes in a few ms, so no other writer waits long on the lock. */
+export const DEFAULT_PRUNE_BATCH = 500;
+export const MAX_PRUNE_BATCH = 10_000;
 /** Discord accepts a message nonce of at most 25 characters. */
 export const NONCE_LENGTH = 25;
 
@@ -138,6 +142,13 @@ export interface RecentRunsQuery {
   readonly status?: StoredRunStatus;
   readonly requesterId?: string;
   /** 1 to MAX_RECENT_RUNS; default 10. */
+  readonly limit?: number;
+}
+
+export interface PruneQuery {
+  /** Epoch ms: runs that finished before it may go. */
+  readonly olderThan: number;
+  /** At most this many runs in this call's one transaction (1 to MAX_PRUNE_BATCH; default DEFAULT_PRUNE_BATCH). */
   readonly limit?: number;
 }
 
@@ -256,6 +267,11 @@ export class RunStore implements RunJournal {
   #putCursor: StatementSync;
   #cursors: StatementSync;
 
+  #prunable: StatementSync;
+  #pruneDeliveries: StatementSync;
+  #pruneProgress: StatementSync;
+  #pruneRuns: StatementSync;
+
   /** Use createRunStore(file): it opens the file, sets the pragmas and checks the schema first. */
   constructor(db: DatabaseSync, file: string, options: RunStoreOptions = {}, checkpointer?: Checkpointer) {
     this.#db = db;
@@ -286,7 +302,7 @@ export class RunStore implements RunJournal {
     this.#endAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
-    // A run the store never saw accepted: inserted finished, status and all.
+    // The run's finish: its row gets status, result and end (inserted whole for a run never seen accepted).
     this.#finishRun = db.prepare(`
       INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json, answer_attempt)
       VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result, :answerAttempt)
@@ -352,6 +368,18 @@ export class RunStore implements RunJournal {
       INSERT INTO channel_cursors (channel_id, message_id, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (channel_id) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at`);
     this.#cursors = db.prepare('SELECT channel_id, message_id, updated_at FROM channel_cursors ORDER BY channel_id');
+
+    // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
+    // run without an index on finished_at (which the answer's commit would have to update; see schema.ts).
+    this.#prunable = db.prepare(`
+      SELECT run_id FROM runs r
+      WHERE accepted_at < :olderThan AND status <> '${RUNNING}' AND finished_at IS NOT NULL AND finished_at < :olderThan
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.run_id AND d.delivered_at IS NULL)
+      ORDER BY accepted_at LIMIT :limit`);
+    // Only attempts cascade from runs; deliveries and progress messages carry no foreign key.
+    this.#pruneDeliveries = db.prepare('DELETE FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?))');
+    this.#pruneProgress = db.prepare('DELETE FROM progress_messages WHERE run_id IN (SELECT value FROM json_each(?))');
+    this.#pruneRuns = db.prepare('DELETE FROM runs WHERE run_id IN (SELECT value FROM json_each(?))');
   }
 
   // ── RunJournal ─────────────────────────────────────────────────────────
@@ -634,6 +662,33 @@ export class RunStore implements RunJournal {
       messageId: String(row.message_id),
       updatedAt: Number(row.updated_at),
     }));
+  }
+
+  // ── Retention ──────────────────────────────────────────────────────────
+
+  /**
+   * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
+   * with their attempts, deliveries and progress message, in one transaction; returns how many.
+   * Open runs, runs with a pending delivery and channel cursors are never touched. One call is one
+   * bounded batch: a caller clearing a large backlog calls again (yielding between calls) while it
+   * gets a full batch back.
+   */
+  pruneFinished(query: PruneQuery): number {
+    const { olderThan } = query;
+    const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
+    if (!Number.isFinite(olderThan)) throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRUNE_BATCH) {
+      throw new HqError(ErrorCode.USAGE, `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`);
+    }
+    return this.#transaction(() => {
+      const ids = this.#prunable.all({ olderThan, limit }).map((row) => String(row.run_id));
+      if (ids.length === 0) return 0;
+      const list = JSON.stringify(ids);
+      this.#pruneDeliveries.run(list);
+      this.#pruneProgress.run(list);
+      this.#pruneRuns.run(list);
+      return ids.length;
+    });
   }
 
   // ── Lifecycle ──────────────────────────────────────────────────────────
