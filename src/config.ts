@@ -113,6 +113,15 @@ export const configFileSchema = z.strictObject({
       port: z.int().min(0).max(65_535).default(9_464),
     })
     .prefault({}),
+  store: z
+    .strictObject({
+      /**
+       * Finished runs with nothing left to deliver are deleted this many days after they finished
+       * (their attempts, deliveries and progress message with them); 0 keeps every run.
+       */
+      retentionDays: z.int().min(0).max(36_500).default(30),
+    })
+    .prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -5,6 +5,7 @@
  * `discord` section (read by the bot through its config getter), plus the agents registry,
  * which the engine re-reads on its own. `liveConfig` gives the engine a Config whose sections
  * are read from the config in force at each access, so its ACL check sees a good edit at once.
+ * `store.retentionDays` applies at the next prune (store/retention.ts reads it each time).
  *
  * What is read once at start-up and needs a restart: where files live, the ops listener, the
  * Discord API base, the engine's tuning (pools, queue, watcher) and the fallback agent map the
@@ -15,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 
-const LIVE_SECTIONS = ['acl', 'operatorPrincipal', 'discord'] as const;
+const LIVE_SECTIONS = ['acl', 'operatorPrincipal', 'discord', 'store'] as const;
 
 /** Dotted keys (or sections) that only a restart applies. */
 export const RESTART_ONLY_KEYS = ['paths', 'agents', 'engine', 'ops', 'discord.apiBase'] as const;

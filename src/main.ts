@@ -1,6 +1,6 @@
 /**
- * Wiring only: dotenv → config → logger → store → engine → Discord → config watcher → ops
- * server. SIGTERM/SIGINT stop it cleanly within 10 s: take no new work, close the engine under
+ * Wiring only: dotenv → config → logger → store → engine → Discord → retention → config watcher
+ * → ops server. SIGTERM/SIGINT stop it cleanly within 10 s: take no new work, close the engine under
  * the waiting runs (the journal keeps them open, so the next start resumes them), let the bot
  * say so, then close everything and exit 0. A missing token or a bad config ends with one line
  * that says what to do.
@@ -20,6 +20,7 @@ import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { startOpsServer } from './ops/ops-server.ts';
 import { createRunStore } from './store/run-store.ts';
+import { startRetention } from './store/retention.ts';
 
 const STOP_DEADLINE_MS = 10_000;
 export const STORE_FILE = 'runs.sqlite';
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
   const engine = createEngine({ config: liveConfig(config, current), log, journal: withMetrics(store, metrics) });
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
+  const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);
   watcher = await watchConfig({
     configPath: config.configPath,
@@ -87,6 +89,7 @@ async function main(): Promise<number> {
     await bot.stop();
     await watcher?.close();
     await ops.close();
+    await retention.stop();
     store.close();
     log.info({ signal }, 'stopped; open runs are kept for the next start');
     await new Promise<void>((resolve) => log.flush(() => resolve()));

@@ -84,3 +84,22 @@ test('a per-agent hooks token wins over the shared one, and no token appears in 
     assert.doesNotMatch((error as Error).message, /secret/);
   }
 });
+
+test('store.retentionDays defaults to 30, takes 0 to keep every run, and a bad value names the file and key', async () => {
+  assert.equal(parseConfigFile('{}', '/x/hq.json').store.retentionDays, 30);
+  assert.equal(parseConfigFile('{"store":{"retentionDays":0}}', '/x/hq.json').store.retentionDays, 0);
+  for (const bad of ['-1', '1.5', '"30"']) {
+    const file = await configFile(`{"store":{"retentionDays":${bad}}}`);
+    assert.throws(
+      () => loadConfig({ HQ_CONFIG: file }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.code, ErrorCode.CONFIG_INVALID);
+        assert.match(error.message, new RegExp(`^${file}: store\\.retentionDays: `));
+        return true;
+      },
+    );
+  }
+  const file = await configFile('{"store":{"retentionDay":30}}');
+  assert.throws(() => loadConfig({ HQ_CONFIG: file }), /store: Unrecognized key: "retentionDay"/);
+});
