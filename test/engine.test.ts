@@ -120,6 +120,15 @@ describe('engine: outcomes', () => {
     assert.equal(result.attempts, 1);
   });
 
+  test('the handoff directory exists by the time the gateway has the POST: an agent may write at once', async (t) => {
+    const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'valid' } } } });
+    assert.equal(existsSync(fixture.handoffDir), false, 'the fixture starts without it');
+    const seen: boolean[] = [];
+    fixture.gateway.on('run', (run) => seen.push(existsSync(path.dirname(run.handoffPath ?? ''))));
+    assert.equal((await fixture.engine.delegate(request())).status, 'complete');
+    assert.deepEqual(seen, [true]);
+  });
+
   test('a symlink named <run>.json is refused: error with HQ_ERR_HANDOFF_REFUSED', async (t) => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'none' } } } });
     fixture.gateway.on('run', (run) => symlinkSync('/etc/passwd', run.handoffPath ?? ''));

@@ -18,8 +18,8 @@
  * refuses what an agent should never leave there: symlinks (lstat, then O_NOFOLLOW), anything
  * that is not a regular file, anything over the size cap.
  */
-import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { link, lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../log.ts';
@@ -245,12 +245,13 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
 
   let watcher: FSWatcher | undefined;
   const readyPromise = (async () => {
-    // Started on the next turn of the event loop, and chokidar loaded only then: a run
-    // registers its wait and sends its POST in the current turn, so a CLI run's POST does not
-    // queue behind chokidar's loading and first scan (~10–15 ms of its start-up). Nothing is
-    // missed: every wait looks at its file once the watcher is ready.
+    // The directory exists before this returns, so before any POST: an agent must find it.
+    mkdirSync(dir, { recursive: true });
+    // The watch starts on the next turn of the event loop, and chokidar is loaded only then: a
+    // run registers its wait and sends its POST in the current turn, so a CLI run's POST does
+    // not queue behind chokidar's loading and first scan (~10–15 ms of its start-up). Nothing
+    // is missed: every wait looks at its file once the watcher is ready.
     await new Promise((resolve) => setImmediate(resolve));
-    await mkdir(dir, { recursive: true });
     if (closed) return;
     const { watch } = await import('chokidar');
     if (closed) return;
