@@ -539,14 +539,27 @@ test('closing stops the checkpoint thread first, so the last close removes the W
   assert.equal(again.listResumable().length, 50);
 });
 
+/** A child process with the store at `file` open (as `store`) running `body`; the test kills it. */
+function storeChild(t: TestContext, file: string, body: string) {
+  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
+  const source = `const { createRunStore } = await import(${JSON.stringify(storeUrl)});\nconst store = createRunStore(${JSON.stringify(file)});\n${body}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  return {
+    lines: createInterface({ input: child.stdout }),
+    async kill(): Promise<void> {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      assert.deepEqual((await exited)[1], 'SIGKILL');
+    },
+  };
+}
+
 test('every change a verb returned from survives the process being killed', async (t) => {
   const file = await tempFile(t);
   createRunStore(file).close();
-  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
   // The child reports each run id only after its verbs returned, then keeps writing until killed.
-  const source = `
-    const { createRunStore } = await import(${JSON.stringify(storeUrl)});
-    const store = createRunStore(${JSON.stringify(file)});
+  const child = storeChild(t, file, `
     for (let i = 0; ; i++) {
       const runId = 'killed-' + i;
       store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
@@ -554,18 +567,13 @@ test('every change a verb returned from survives the process being killed', asyn
       store.attemptSent(runId, 1, 'gw-' + i);
       process.stdout.write(runId + '\\n');
       if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => child.kill('SIGKILL'));
+    }`);
   const reported: string[] = [];
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
+  for await (const line of child.lines) {
     reported.push(line);
     if (reported.length === 300) break;
   }
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  assert.deepEqual((await exited)[1], 'SIGKILL');
+  await child.kill();
 
   const store = open(t, file);
   const resumable = new Map(store.listResumable().map((run) => [run.runId, run]));
@@ -577,11 +585,8 @@ test('every change a verb returned from survives the process being killed', asyn
 test("a run's finish is committed on the next turn of the loop; a process killed before then resumes the run as sent", async (t) => {
   const file = await tempFile(t);
   createRunStore(file).close();
-  const storeUrl = new URL('../src/store/run-store.ts', import.meta.url).href;
   // The child answers runs without ever yielding, so the deferred finish (next turn of the loop) never runs.
-  const source = `
-    const { createRunStore } = await import(${JSON.stringify(storeUrl)});
-    const store = createRunStore(${JSON.stringify(file)});
+  const child = storeChild(t, file, `
     for (let i = 0; i < 3; i++) {
       const runId = 'answered-' + i;
       store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
@@ -591,13 +596,9 @@ test("a run's finish is committed on the next turn of the loop; a process killed
       store.runFinished({ status: 'complete', result: 'r' + i, runId, agent: 'webster', latencyMs: 5, attempts: 1 });
     }
     process.stdout.write('answered\\n');
-    for (;;);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => child.kill('SIGKILL'));
-  for await (const line of createInterface({ input: child.stdout })) if (line === 'answered') break;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  assert.deepEqual((await exited)[1], 'SIGKILL');
+    for (;;);`);
+  for await (const line of child.lines) if (line === 'answered') break;
+  await child.kill();
 
   // The first two were committed by the next run's first write; the last is still open with its
   // attempt sent: the next start resumes it, finds the handoff it had accepted and answers again
