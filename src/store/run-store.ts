@@ -445,7 +445,6 @@ export class RunStore implements RunJournal {
    */
   runFinished(result: RunResult): void {
     const at = this.#now();
-    const resultJson = JSON.stringify(result);
     const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
     if (pending === undefined) this.#flushAcceptedEnd();
     this.#acceptedEnd = undefined;
@@ -463,7 +462,8 @@ export class RunStore implements RunJournal {
         acceptedAt: at - (Number.isFinite(result.latencyMs) ? result.latencyMs : 0),
         attempts,
         at,
-        result: resultJson,
+        // Serialised when written: a RunResult is read-only once the engine has made it.
+        result: JSON.stringify(result),
         answerAttempt: folded ? pending.attempt : null,
       });
     };
