@@ -1,8 +1,9 @@
 /**
  * Issue 5: what the sqlite run store costs the engine (target: ≤ 10 % on each figure). The
  * engine's figures measured twice, with no journal and with the store as the journal
- * (createEngine({ config, log, journal: store })), in rounds that alternate which mode goes
- * first so drift in the machine hits both alike; fresh workspace, engine and store per round.
+ * (createEngine({ config, log, journal: store })), so that drift in the machine hits both alike:
+ * the latency samples alternate between the two worlds one by one, the bursts go in ABBA order;
+ * fresh workspace, engine and store per round.
  *
  * - rename → resolved: as in handoff-to-resolved.bench.ts (issue 3): the fake agent never
  *   writes; after the `waiting` event the bench renames a complete handoff into the dir and
@@ -48,6 +49,7 @@ const WARM_UP = 20;
 const WARM_UP_MS = 2 * DEFAULT_CHECKPOINT_INTERVAL_MS + 200;
 const SAMPLES_PER_ROUND = 100;
 const FAN_OUT_RUNS = 500;
+const FAN_OUT_BURSTS_PER_ROUND = 3;
 const RUN_LIMIT_MS = 30_000;
 export const MAX_OVERHEAD_PERCENT = 10;
 
@@ -84,13 +86,18 @@ function expectComplete(result: RunResult): void {
   if (result.status !== 'complete') throw new Error(`run ${result.runId} ended ${result.status}: ${String(result.notes ?? '')}`);
 }
 
-/** One round of rename → resolved samples; returns the round's nearest-rank p50 and p99. */
-async function latencyRound(host: GatewayHost, mode: Mode, round: number): Promise<{ p50: number; p99: number }> {
+/**
+ * One round of rename → resolved samples in both modes at once: the two worlds live side by
+ * side and every sample alternates between them (the order flips each time), so a machine that
+ * speeds up or slows down within the round hits both modes alike. Returns each mode's
+ * nearest-rank p50 and p99.
+ */
+async function latencyRound(host: GatewayHost, round: number): Promise<Record<Mode, { p50: number; p99: number }>> {
   await host.setScript({ respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } });
-  const world = createWorld(host, mode, { waitForCompletion: false });
-  const staging = path.join(world.workspace.root, 'staging');
-  mkdirSync(staging, { recursive: true });
-  const once = async (runId: string): Promise<number> => {
+  const worlds = MODES.map((mode) => ({ mode, world: createWorld(host, mode, { waitForCompletion: false }) }));
+  const once = async (world: World, runId: string): Promise<number> => {
+    const staging = path.join(world.workspace.root, 'staging');
+    mkdirSync(staging, { recursive: true });
     const from = path.join(staging, `${runId}.json`);
     writeFileSync(from, handoffText('valid', runId, AGENT));
     let waiting!: () => void;
@@ -110,18 +117,24 @@ async function latencyRound(host: GatewayHost, mode: Mode, round: number): Promi
     expectComplete(result);
     return elapsed;
   };
+  const both = async (i: number, label: string): Promise<Array<{ mode: Mode; elapsed: number }>> => {
+    const order = i % 2 === 0 ? worlds : [...worlds].reverse();
+    const out: Array<{ mode: Mode; elapsed: number }> = [];
+    for (const { mode, world } of order) out.push({ mode, elapsed: await once(world, `bench-store-${label}-${round}-${i}-${mode.replace(' ', '-')}`) });
+    return out;
+  };
   try {
     const warmUntil = performance.now() + WARM_UP_MS;
-    for (let i = 0; i < WARM_UP || performance.now() < warmUntil; i += 1) await once(`bench-store-warm-${round}-${i}`);
-    const samples: number[] = [];
-    for (let i = 0; i < SAMPLES_PER_ROUND; i += 1) samples.push(await once(`bench-store-${round}-${i}`));
-    return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+    for (let i = 0; i < WARM_UP || performance.now() < warmUntil; i += 1) await both(i, 'warm');
+    const samples: Record<Mode, number[]> = { 'no store': [], store: [] };
+    for (let i = 0; i < SAMPLES_PER_ROUND; i += 1) for (const { mode, elapsed } of await both(i, 'sample')) samples[mode].push(elapsed);
+    const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
+    return { 'no store': stats(samples['no store']), store: stats(samples.store) };
   } finally {
-    await world.dispose();
+    for (const { world } of worlds) await world.dispose();
   }
 }
 
-/** First call → last of FAN_OUT_RUNS delegations resolved, minus the agents' delay. */
 async function fanOutRound(host: GatewayHost, mode: Mode, round: number): Promise<number> {
   await host.setScript({ respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } });
   const world = createWorld(host, mode, { maxConcurrentPerAgent: 1_000 });
@@ -155,9 +168,9 @@ await runScenario({
   issue: 5,
   title: 'Engine figures without and with the sqlite run store as journal',
   method:
-    `fake gateway in its own process; ${ROUNDS} rounds, each measuring both modes (order alternating), fresh workspace, engine and store file each; ` +
-    `rename → resolved: ${SAMPLES_PER_ROUND} sequential runs after a warm-up of ${WARM_UP} runs and ≥ ${WARM_UP_MS} ms per round (past two store checkpoints), median of the rounds' p50/p99; ` +
-    `${FAN_OUT_RUNS} at once: ${AGENTS.length} agents, none queued, handoff ${AGENT_DELAY_MS} ms after each POST, first call → last resolved minus ${AGENT_DELAY_MS} ms, median of the rounds; ` +
+    `fake gateway in its own process; ${ROUNDS} rounds, each measuring both modes, fresh workspace, engine and store file each; ` +
+    `rename → resolved: the two worlds side by side, ${SAMPLES_PER_ROUND} samples each, alternating world every sample (order flipped each time), after a warm-up of ${WARM_UP} runs and ≥ ${WARM_UP_MS} ms per round (past two store checkpoints), median of the rounds' p50/p99; ` +
+    `${FAN_OUT_RUNS} at once: ${AGENTS.length} agents, none queued, handoff ${AGENT_DELAY_MS} ms after each POST, first call → last resolved minus ${AGENT_DELAY_MS} ms, ${FAN_OUT_BURSTS_PER_ROUND} bursts per mode per round (ABBA order), median of all bursts; ` +
     `overhead = (store − no store) / no store; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs at the start`,
   limitMs: 230_000,
   async run(): Promise<readonly Figure[]> {
@@ -167,12 +180,15 @@ await runScenario({
       const p99: Record<Mode, number[]> = { 'no store': [], store: [] };
       const wall: Record<Mode, number[]> = { 'no store': [], store: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? MODES : [...MODES].reverse();
-        for (const mode of order) {
-          const latency = await latencyRound(host, mode, round);
-          p50[mode].push(latency.p50);
-          p99[mode].push(latency.p99);
-          wall[mode].push(await fanOutRound(host, mode, round));
+        const latency = await latencyRound(host, round);
+        for (const mode of MODES) {
+          p50[mode].push(latency[mode].p50);
+          p99[mode].push(latency[mode].p99);
+        }
+        // A burst is too long to interleave sample by sample: several per round instead, in ABBA order.
+        for (let burst = 0; burst < FAN_OUT_BURSTS_PER_ROUND; burst += 1) {
+          const order = (round + burst) % 2 === 0 ? MODES : [...MODES].reverse();
+          for (const mode of order) wall[mode].push(await fanOutRound(host, mode, round * FAN_OUT_BURSTS_PER_ROUND + burst));
         }
         if (process.env.BENCH_VERBOSE) {
           process.stderr.write(`round ${round}: p50 ${p50['no store'].at(-1)?.toFixed(2)} / ${p50.store.at(-1)?.toFixed(2)} ms, 500 at once ${wall['no store'].at(-1)?.toFixed(0)} / ${wall.store.at(-1)?.toFixed(0)} ms\n`);
