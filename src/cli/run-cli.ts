@@ -25,29 +25,12 @@ async function loadParts() {
   // results; this process only (the bot keeps the compiled parsers for its many handoffs).
   // zod reads the setting when a schema is constructed, so before any module that defines one.
   (await import('zod')).config({ jitless: true });
-  const [dotenv, config, engine, eventLog, runId, log, acl, channel] = await Promise.all([
-    needsDotenv() ? import('dotenv') : undefined,
-    import('../config.ts'),
-    import('../engine/engine.ts'),
-    import('../engine/event-log.ts'),
-    import('../engine/run-id.ts'),
-    import('../log.ts'),
-    import('../access/acl.ts'),
-    import('./channel-context-source.ts'),
-  ]);
+  const [dotenv, parts] = await Promise.all([needsDotenv() ? import('dotenv') : undefined, import('./run-parts.ts')]);
   return {
+    ...parts,
     // dotenv is CommonJS: its module.exports is the default export, here and in the bundle alike
     // (a bundle chunk made from a CommonJS package has no named exports).
     loadDotenv: (options: { quiet: boolean }): void => void dotenv?.default.config(options),
-    loadConfig: config.loadConfig,
-    createEngine: engine.createEngine,
-    createEventLog: eventLog.createEventLog,
-    EventName: eventLog.EventName,
-    newRunId: runId.newRunId,
-    validateRunId: runId.validateRunId,
-    createLogger: log.createLogger,
-    authorize: acl.authorize,
-    readChannelContext: channel.readChannelContext,
   };
 }
 type Parts = Awaited<ReturnType<typeof loadParts>>;
