@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { rename, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { countDiscordErrors } from '../src/discord-error-metrics.ts';
-import { createMetrics, type Metrics } from '../src/metrics.ts';
+import type { Metrics } from '../src/metrics.ts';
 import type { RequestLogEntry, StoredMessage } from './fakes/fake-discord/index.ts';
 import { handoffText } from './fakes/fake-gateway.ts';
 import { startWorld, type World } from './support/bot-world.ts';
@@ -20,12 +19,6 @@ const ACK_DEADLINE_MS = 3_000;
 function delegate(world: World, task: string) {
   const { fake, channels, users } = world;
   return fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task } });
-}
-
-function countErrors(world: World): Metrics {
-  const metrics = createMetrics({ defaultMetrics: false });
-  countDiscordErrors(world.bot.client, metrics);
-  return metrics;
 }
 
 async function errorCount(metrics: Metrics, kind: string): Promise<number> {
@@ -55,7 +48,7 @@ function assertRetryAfterHonoured(requests: readonly RequestLogEntry[], retryAft
 
 test('a 429 storm on message create: retry_after honoured, each result posted once, a command meanwhile deferred in time', async (t) => {
   const world = await startWorld(t, { script: { respond: 'admit', agent: { write: 'valid', afterMs: 100 } } });
-  const metrics = countErrors(world);
+  const { metrics } = world;
   const { fake } = world;
   const create = `POST /channels/${world.channels['dl-webster']}/messages`;
   fake.failNext(create, { status: 429, retryAfter: 0.4, times: 4 });
@@ -79,7 +72,7 @@ test('a 429 storm on message create: retry_after honoured, each result posted on
 
 test('a 429 storm on the interaction webhook: the reply is edited in place once the limit passes, the result posted once', async (t) => {
   const world = await startWorld(t, { script: { respond: 'admit', agent: { write: 'valid', afterMs: 300 } } });
-  const metrics = countErrors(world);
+  const { metrics } = world;
   const { fake } = world;
   const edits = /^PATCH \/webhooks\/\d+\/[^/]+\/messages\/[^/]+$/;
   fake.failNext(edits, { status: 429, retryAfter: 0.3, times: 3 });
@@ -99,7 +92,7 @@ test('a 429 storm on the interaction webhook: the reply is edited in place once 
 
 test('a 5xx storm on the result message, some after Discord had created it, still leaves exactly one embed', async (t) => {
   const world = await startWorld(t, { script: { respond: 'admit', agent: { write: 'valid', afterMs: 100 } } });
-  const metrics = countErrors(world);
+  const { metrics } = world;
   const { fake } = world;
   const create = `POST /channels/${world.channels['dl-webster']}/messages`;
   // Five in a row outlast discord.js's own three retries, so the outbox must try again; each
@@ -123,7 +116,7 @@ test('a 5xx storm on the result message, some after Discord had created it, stil
 
 test('the gateway dropping mid-run is resumed and the run goes on, delivered once', async (t) => {
   const world = await startWorld(t, { script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } } });
-  const metrics = countErrors(world);
+  const { metrics } = world;
   const { fake, gateways } = world;
   const handle = delegate(world, 'outlast a gateway drop');
   const [run] = await gateways.webster.next('run');

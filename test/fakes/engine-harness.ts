@@ -49,6 +49,16 @@ export interface TestConfigOptions {
   readonly sharedToken?: string | undefined;
 }
 
+/** No pauses and short settle/grace/health windows: retries cost no wall time in tests. */
+export const FAST_ENGINE_SETTINGS = {
+  retryPauseMs: 0,
+  sendRetryPauseMs: 0,
+  handoffSettleMs: 150,
+  completionGraceMs: 150,
+  healthTimeoutMs: 1_000,
+  waitForCompletion: false,
+} as const;
+
 /** Fast pauses by default, so retries cost no wall time; tests override what they prove. */
 export function testConfig(options: TestConfigOptions): Config {
   const file = configFileSchema.parse({
@@ -61,12 +71,7 @@ export function testConfig(options: TestConfigOptions): Config {
     agents: options.agents ?? {},
     acl: options.acl ?? { operator: Object.keys(options.agents ?? {}) },
     engine: {
-      retryPauseMs: 0,
-      sendRetryPauseMs: 0,
-      handoffSettleMs: 150,
-      completionGraceMs: 150,
-      healthTimeoutMs: 1_000,
-      waitForCompletion: false,
+      ...FAST_ENGINE_SETTINGS,
       deliver: false,
       defaultTimeoutSeconds: 5,
       ...options.engine,

@@ -17,7 +17,8 @@ import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
 import { FakeDiscord, type FakeDiscordOptions, type FakeGuild } from '../fakes/fake-discord/index.ts';
 import { handoffText, startFakeGateway, type FakeGateway, type HandoffKind, type RequestScript } from '../fakes/fake-gateway.ts';
-import { AGENTS, discordSettings, seedGuild, TEST_ACL, type AgentName, type Scope, type TestRoles, type TestUsers } from './bot-world.ts';
+import { FAST_ENGINE_SETTINGS } from '../fakes/engine-harness.ts';
+import { AGENTS, discordSettings, seedGuild, TEST_ACL, teardownStack, type AgentName, type Scope, type TestRoles, type TestUsers } from './bot-world.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
 const CLOCK_OFFSET = path.resolve(import.meta.dirname, 'clock-offset.ts');
@@ -97,21 +98,18 @@ export interface ProcessWorld {
 }
 
 export async function startProcessWorld(t: Scope, options: ProcessWorldOptions = {}): Promise<ProcessWorld> {
-  const teardown: (() => unknown)[] = [];
-  t.after(async () => {
-    for (const step of teardown.reverse()) await step();
-  });
+  const onTeardown = teardownStack(t);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hq-process-'));
-  teardown.push(() => rm(dir, { recursive: true, force: true }));
+  onTeardown(() => rm(dir, { recursive: true, force: true }));
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
     const gateway = await startFakeGateway({ token: HOOKS_TOKEN, ...(options.script ? { script: options.script } : {}) });
-    teardown.push(() => gateway.close());
+    onTeardown(() => gateway.close());
     gateways[agent] = gateway;
   }
   const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, defaultTimeoutMs: PROCESS_TIMEOUT_MS, ...options.fake });
-  teardown.push(() => fake.close());
+  onTeardown(() => fake.close());
   const { guild, roles, users } = seedGuild(fake, options.channels);
 
   const configPath = path.join(dir, 'hq-delegate.config.json');
@@ -120,12 +118,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
     agents: Object.fromEntries(AGENTS.map((agent) => [agent, { port: gateways[agent].port }])),
     acl: structuredClone(TEST_ACL),
     engine: {
-      retryPauseMs: 0,
-      sendRetryPauseMs: 0,
-      handoffSettleMs: 150,
-      completionGraceMs: 150,
-      healthTimeoutMs: 1_000,
-      waitForCompletion: false,
+      ...FAST_ENGINE_SETTINGS,
       defaultTimeoutSeconds: 60,
       ...options.engine,
     },
@@ -143,7 +136,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
   await deployCommands(parsed, fake.token);
 
   const stores: RunStore[] = [];
-  teardown.push(() => stores.forEach((store) => store.close()));
+  onTeardown(() => stores.forEach((store) => store.close()));
 
   return {
     fake,
@@ -171,7 +164,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
       const env = { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' };
       const offset = startOptions.clockOffsetMs;
       const bot = spawnBot(dir, offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) }, offset === undefined ? [] : ['--import', CLOCK_OFFSET]);
-      teardown.push(async () => {
+      onTeardown(async () => {
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;
       });

@@ -14,6 +14,7 @@ import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
+import { countDiscordErrors } from '../../src/discord-error-metrics.ts';
 import { withMetrics } from '../../src/journal-metrics.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { EventEmitter } from 'node:events';
@@ -60,7 +61,7 @@ export interface World {
   readonly bot: Bot;
   /** Absent with `store: false`. */
   readonly store: RunStore | undefined;
-  /** Counted as main counts them: the engine's journal wrapped by withMetrics, and the bot's own. */
+  /** Counted as main counts them: the engine's journal wrapped by withMetrics, the bot's own, Discord's errors. */
   readonly metrics: Metrics;
   readonly logLines: string[];
   /**
@@ -117,26 +118,33 @@ export interface Scope {
   after(fn: () => unknown): void;
 }
 
-export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<World> {
-  // node:test runs `after` hooks first-in first-out; a world must come down last-in first-out
-  // (the bot before the fake Discord it is connected to), so teardowns go on one stack.
-  const teardown: (() => unknown)[] = [];
+/**
+ * A teardown stack on `t`: node:test runs `after` hooks first-in first-out, a world must come
+ * down last-in first-out (the bot before the fake Discord it is connected to).
+ */
+export function teardownStack(t: Scope): (step: () => unknown) => void {
+  const steps: (() => unknown)[] = [];
   t.after(async () => {
-    for (const step of teardown.reverse()) await step();
+    for (const step of steps.reverse()) await step();
   });
+  return (step) => void steps.push(step);
+}
+
+export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<World> {
+  const onTeardown = teardownStack(t);
   const root = await mkdtemp(path.join(os.tmpdir(), 'hq-bot-'));
-  teardown.push(() => rm(root, { recursive: true, force: true }));
+  onTeardown(() => rm(root, { recursive: true, force: true }));
   const { log, lines, waitForLog } = captureLog(options.logLevel ?? 'debug');
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
     const gateway = await startFakeGateway({ token: 'test-hooks-token-0123456789', ...(options.script ? { script: options.script } : {}) });
-    teardown.push(() => gateway.close());
+    onTeardown(() => gateway.close());
     gateways[agent] = gateway;
   }
 
   const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, ...options.fake });
-  teardown.push(() => fake.close());
+  onTeardown(() => fake.close());
   const { guild, roles, users } = seedGuild(fake, options.channels);
   const base = testConfig({
     root,
@@ -153,7 +161,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
 
   await deployCommands(config, fake.token);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
-  if (store) teardown.push(() => store.close());
+  if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
     const engine = createEngine({ config, log, journal: withMetrics(store, metrics), sendRetryDelaysMs: [0, 0] });
@@ -167,6 +175,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
       ...(store ? { store } : {}),
     });
+    countDiscordErrors(bot.client, metrics);
     // As main does: stop taking work, close the engine under the runs, then the connection.
     const stop = async (): Promise<void> => {
       bot.beginShutdown();
@@ -178,7 +187,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
     return { engine, bot, stop };
   };
   let current = await launch();
-  teardown.push(() => current.stop());
+  onTeardown(() => current.stop());
 
   return {
     fake,
