@@ -678,6 +678,22 @@ test("an accepted attempt's end is committed with the run's result, in the run's
   assert.equal(outcomeOf('run-alone'), 'timeout');
 });
 
+test("a finish that cannot be written is dropped and reported, and holds back neither the other finishes nor the next verb", async (t) => {
+  const dropped: Array<{ runId: string; error: unknown }> = [];
+  const store = open(t, await tempFile(t), { onFinishDropped: (runId, error) => dropped.push({ runId, error }) });
+  store.runAccepted(journalRun('run-fine'));
+  store.runAccepted(journalRun('run-unwritable'));
+  store.runFinished(result('run-fine', 'complete'));
+  // A result that cannot be serialised, standing in for any write sqlite refuses.
+  store.runFinished({ ...result('run-unwritable', 'complete'), result: { n: 1n } });
+  store.runAccepted(journalRun('run-next'));
+  assert.equal(store.getRun('run-fine')?.status, 'complete');
+  assert.deepEqual(dropped.map((entry) => entry.runId), ['run-unwritable']);
+  assert.match(String(dropped[0]?.error), /BigInt/);
+  // Still open: the next start resumes it and finds its handoff again.
+  assert.deepEqual(store.listResumable().map((run) => run.runId).sort(), ['run-next', 'run-unwritable']);
+});
+
 test('a process killed between an accepted attempt and its result resumes the run as sent', async (t) => {
   const file = await tempFile(t);
   createRunStore(file).close();

@@ -18,18 +18,26 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 export class RunSettler {
   #db: DatabaseSync;
   #onWrite: () => void;
+  #onDropped: (runId: string, error: unknown) => void;
   #begin: StatementSync;
   #commit: StatementSync;
+  #savepoint: StatementSync;
+  #release: StatementSync;
+  #undo: StatementSync;
   #rollback: StatementSync;
   /** run id → the statements that finish it; written in this order. */
   #pending = new Map<string, () => void>();
   #scheduled: NodeJS.Immediate | undefined;
 
-  constructor(db: DatabaseSync, onWrite: () => void) {
+  constructor(db: DatabaseSync, onWrite: () => void, onDropped: (runId: string, error: unknown) => void) {
     this.#db = db;
     this.#onWrite = onWrite;
+    this.#onDropped = onDropped;
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
+    this.#savepoint = db.prepare('SAVEPOINT finish_run');
+    this.#release = db.prepare('RELEASE finish_run');
+    this.#undo = db.prepare('ROLLBACK TO finish_run');
     this.#rollback = db.prepare('ROLLBACK');
   }
 
@@ -42,15 +50,27 @@ export class RunSettler {
   }
 
   /**
-   * Commits everything queued now. Inside a caller's transaction the statements join it. On
-   * failure the writes stay queued (the next verb tries again; a restart resumes the runs).
+   * Commits everything queued now, in one transaction (inside a caller's, the statements join
+   * it). Each run's write stands alone (a savepoint): one that fails is undone, reported and
+   * dropped, so it holds back neither the others nor every later verb; its run stays open in
+   * the journal and the next start resumes it, as after a kill. If the transaction itself
+   * cannot begin or commit, the writes stay queued and the error goes to the caller.
    */
   flush(): void {
     if (this.#pending.size === 0 || !this.#db.isOpen) return;
     const own = !this.#db.isTransaction;
     if (own) this.#begin.run();
     try {
-      for (const write of this.#pending.values()) write();
+      for (const [runId, write] of this.#pending) {
+        this.#savepoint.run();
+        try {
+          write();
+        } catch (error) {
+          this.#undo.run();
+          this.#onDropped(runId, error);
+        }
+        this.#release.run();
+      }
       if (own) this.#commit.run();
     } catch (error) {
       if (own && this.#db.isTransaction) this.#rollback.run();

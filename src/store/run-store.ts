@@ -168,6 +168,11 @@ export interface RunStoreOptions {
   readonly checkpointIntervalMs?: number;
   /** Each background checkpoint's outcome (for tests and metrics). */
   readonly onCheckpoint?: (result: CheckpointResult) => void;
+  /**
+   * A run's deferred finish that could not be written (run-settler.ts): it was dropped, and the
+   * run resumes at the next start. Default: nothing (the caller decides how to say so).
+   */
+  readonly onFinishDropped?: (runId: string, error: unknown) => void;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -278,7 +283,7 @@ export class RunStore implements RunJournal {
     this.file = file;
     this.#now = options.now ?? Date.now;
     this.#checkpointer = checkpointer;
-    this.#settler = new RunSettler(db, () => this.#checkpointer?.noteWrite());
+    this.#settler = new RunSettler(db, () => this.#checkpointer?.noteWrite(), options.onFinishDropped ?? (() => {}));
 
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
