@@ -13,7 +13,7 @@ import type {
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BotContext } from '../src/discord/bot-context.ts';
 
 export type { BotContext };

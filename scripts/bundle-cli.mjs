@@ -21,6 +21,29 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 export const DEFAULT_OUT_DIR = path.join(REPO_ROOT, 'dist', 'cli');
 
 /**
+ * undici's HTTP/2 client, left out of the bundle. Its module loads node:http2 at the top, and
+ * Node takes ~20 ms of every run to load that (http2, tls and their bindings), for a protocol
+ * a run never speaks: gateways are `http://` on loopback, and undici only uses HTTP/2 when TLS
+ * negotiates it (ALPN) on a pool made with `allowH2`, which the gateway client never sets. Should
+ * that ever change, the stub refuses the connection with a message saying why, instead of
+ * sending anything. The bot runs the sources, so it has the whole of undici.
+ * @type {import('esbuild').Plugin}
+ */
+const withoutUndiciHttp2 = {
+  name: 'without-undici-http2',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}undici${path.sep}`) ? { path: 'undici-client-h2', namespace: 'hq-stub' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'hq-stub' }, () => ({
+      loader: 'js',
+      contents:
+        "module.exports = function connectH2() { throw new Error('HTTP/2 is left out of the orchestrate CLI bundle (scripts/bundle-cli.mjs): gateways are reached over HTTP/1.1'); };",
+    }));
+  },
+};
+
+/**
  * @param {{ outDir?: string }} [options]
  * @returns {Promise<{ outDir: string, inputs: number } | { skipped: string }>}
  */
@@ -50,11 +73,15 @@ export async function bundleCli(options = {}) {
     external: ['discord.js'],
     // The CommonJS packages inside (undici, pino) call require() for Node's built-ins.
     banner: { js: "import { createRequire as __hqCreateRequire } from 'node:module';\nconst require = __hqCreateRequire(import.meta.url);" },
+    // undici's own switch for bundled builds (Node's copy of undici sets it too): it leaves out
+    // its experimental Milo parser (~200 KB, off by default) and keeps llhttp.
+    define: { esbuildDetection: '1' },
+    plugins: [withoutUndiciHttp2],
     metafile: true,
     logLevel: 'warning',
     legalComments: 'none',
   });
-  const own = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/'));
+  const own = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/') && !input.startsWith('hq-stub:'));
   const inputs = Object.fromEntries(
     [...own, ...FRESHNESS_EXTRA_INPUTS].sort().map((input) => {
       const info = statSync(path.join(REPO_ROOT, input));

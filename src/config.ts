@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 
 /** The reference script's port map: the fallback when AGENTS_REGISTRY.json has no entry. */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -69,6 +69,13 @@ describe('the bundled CLI', () => {
       return;
     }
     assert.equal(bundleFreshness(outDir, REPO_ROOT).fresh, true, 'the manifest describes the sources it was built from');
+    // What a run never uses stays out: undici's HTTP/2 client (it loads node:http2 at once) and
+    // its Milo parser. The whole run below shows HTTP/1.1 to the gateway still works.
+    const chunks = (await readdir(outDir)).filter((file) => file.endsWith('.js'));
+    const code = (await Promise.all(chunks.map((file) => readFile(path.join(outDir, file), 'utf8')))).join('\n');
+    assert.doesNotMatch(code, /node:http2/);
+    assert.doesNotMatch(code, /undici\/lib\/(milo|dispatcher\/client-h2)/);
+    assert.match(code, /undici\/lib\/dispatcher\/client-h1\.js/);
     const bundleEntry = path.join(outDir, BUNDLE_ENTRY);
 
     const help = (entry: string): string => execFileSync(process.execPath, [entry, '--help'], { encoding: 'utf8' });

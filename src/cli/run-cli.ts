@@ -19,12 +19,7 @@ import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendere
  * good: `--help` and usage errors answer at Node's start-up speed.
  */
 async function loadParts() {
-  // zod compiles a parser for each object schema (with `new Function`) the first time it
-  // parses; code made that way never reaches the compile cache, and a CLI run parses each
-  // schema (config, registry, handoff) once: interpreting is cheaper (~5-10 ms per run). Same
-  // results; this process only (the bot keeps the compiled parsers for its many handoffs).
-  // zod reads the setting when a schema is constructed, so before any module that defines one.
-  (await import('zod')).config({ jitless: true });
+  await import('./zod-jitless.ts');
   const [dotenv, parts] = await Promise.all([needsDotenv() ? import('dotenv') : undefined, import('./run-parts.ts')]);
   return {
     ...parts,

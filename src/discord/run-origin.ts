@@ -4,7 +4,7 @@
  * token while it lives, or the agent's message for an @mention). The store hands it back as
  * plain JSON; `parseOrigin` is the one place it is trusted again.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const OriginKind = {
   slash: 'slash',

@@ -5,7 +5,7 @@
  * A broken registry is logged and ignored: a bad edit must not take delegation down.
  */
 import { statSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnknownAgentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentEndpoint } from './types.ts';

@@ -4,7 +4,7 @@
  * a `complete` status a deliverable with a known type and a summary. The messages keep the
  * reference script's wording: they go into the next attempt's retry note, which agents read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Handoff } from './types.ts';
 
 export const HANDOFF_STATUSES = ['complete', 'partial', 'blocked', 'failed'] as const;
