@@ -274,17 +274,20 @@ export function createEngine(options: EngineOptions): Engine {
     });
     const idempotencyKey = idempotencyKeyOf(run, attempt);
     const watch = handoffs();
-    // The wait is registered before the POST goes out, so even an instant agent is seen: a
-    // file written before the watcher is listening is found by the look waitFor() takes once
-    // it is ready, so the POST need not wait for chokidar's start, whose first scan of the
-    // directory grows with the files left in it (~95 ms with 424 old handoffs).
+    // The POST is handed to undici first and the wait registered right after it, in the same
+    // turn, so even an instant agent is seen: a file written before the watcher listens is found
+    // by the look waitFor() takes once it is ready. The POST never waits for the watcher: its
+    // first wait starts chokidar on the next turn, after undici has written the request (undici
+    // writes on a reused keep-alive socket from the next turn too, queued before ours).
     const waitControl = new AbortController();
     const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
-    const waiting = run.wait ? watch.waitFor(run.runId, { signal: waitSignal, deadline }) : undefined;
+    const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });
 
     try {
-      if (!run.completionMode || waiting === undefined) {
-        const sent = await gateway.sendRun(run.endpoint, payload, { idempotencyKey, signal: run.signal });
+      if (!run.completionMode || !run.wait) {
+        const sending = gateway.sendRun(run.endpoint, payload, { idempotencyKey, signal: run.signal });
+        const waiting = run.wait ? startWait() : undefined;
+        const sent = await sending;
         logSendErrors(run, attempt, startedAt, sent.failures);
         if (!sent.ok) return { outcome: sendFailure(sent), startedAt };
         markSent(run, attempt, startedAt, deadline, sent.gatewayRunId);
@@ -292,31 +295,18 @@ export function createEngine(options: EngineOptions): Engine {
         const outcome = fileOutcome(await waiting);
         return { outcome, startedAt, gatewayRunId: sent.gatewayRunId };
       }
-      return await completionAttempt(run, attempt, { payload, idempotencyKey, startedAt, deadline, waiting });
+      return await completionAttempt(run, attempt, { payload, idempotencyKey, startedAt, deadline, startWait });
     } finally {
       waitControl.abort();
     }
   }
 
-  /**
-   * With waitForCompletion the gateway answers only when the agent's run has settled, so the
-   * POST cannot tell us when the run was admitted. We therefore count the attempt as sent the
-   * moment the request is written (journal + progress), and from then on race two sides:
-   *   - the handoff file (the normal end: the file, not the HTTP answer, is the result);
-   *   - the POST's answer: an error status is a send failure (a 503 or a dropped connection is
-   *     first retried with the same Idempotency-Key); a 200 with `completion` means the agent
-   *     is done, so a handoff that has not appeared within completionGraceMs never will —
-   *     the attempt fails at once ("the agent finished without writing the handoff") instead
-   *     of sitting out the whole timeout.
-   * When the file wins, the POST is left to finish on its own (bounded by its timeout) so
-   * that its completion is logged; otherwise it is aborted with the attempt.
-   */
   async function completionAttempt(
     run: Run,
     attempt: number,
-    input: { payload: ReturnType<typeof buildPayload>; idempotencyKey: string; startedAt: number; deadline: number; waiting: Promise<WaitResult> },
+    input: { payload: ReturnType<typeof buildPayload>; idempotencyKey: string; startedAt: number; deadline: number; startWait: () => Promise<WaitResult> },
   ): Promise<AttemptEnd> {
-    const { payload, idempotencyKey, startedAt, deadline, waiting } = input;
+    const { payload, idempotencyKey, startedAt, deadline, startWait } = input;
     const postControl = new AbortController();
     const postSignal = AbortSignal.any([run.signal, postControl.signal]);
     let gatewayRunId: string | undefined;
@@ -331,6 +321,7 @@ export function createEngine(options: EngineOptions): Engine {
         markSent(run, attempt, startedAt, deadline, undefined);
       },
     });
+    const waiting = startWait();
     const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
       logSendErrors(run, attempt, startedAt, sent.failures);
       if (!sent.ok) return sent.aborted ? never() : sendFailure(sent);

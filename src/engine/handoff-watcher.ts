@@ -243,14 +243,26 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     wake(filename);
   }
 
+  // The directory exists before this returns, so before any POST: an agent must find it.
+  mkdirSync(dir, { recursive: true });
+
   let watcher: FSWatcher | undefined;
-  const readyPromise = (async () => {
-    // The directory exists before this returns, so before any POST: an agent must find it.
-    mkdirSync(dir, { recursive: true });
-    // The watch starts on the next turn of the event loop, and chokidar is loaded only then: a
-    // run registers its wait and sends its POST in the current turn, so a CLI run's POST does
-    // not queue behind chokidar's loading and first scan (~10–15 ms of its start-up). Nothing
-    // is missed: every wait looks at its file once the watcher is ready.
+  let starting: Promise<void> | undefined;
+  /**
+   * The watch starts with the first wait (or ready()), on the next turn of the event loop, and
+   * chokidar is loaded only then. A run registers its wait and sends its POST in the same turn,
+   * so the POST never queues behind chokidar's loading and first scan (~5–15 ms of a CLI run's
+   * start-up; the scan grows with the files left in the directory): the watcher starts while the
+   * agent works. Nothing is missed: every wait looks at its file once the watcher is ready.
+   */
+  function start(): Promise<void> {
+    if (starting === undefined) {
+      starting = startWatching();
+      starting.catch((error: unknown) => log.error({ err: error, dir }, 'handoff watcher could not start'));
+    }
+    return starting;
+  }
+  async function startWatching(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     if (closed) return;
     const { watch } = await import('chokidar');
@@ -273,8 +285,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     });
     w.on('error', (error) => log.warn({ err: error, dir }, 'handoff watcher error'));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-  })();
-  readyPromise.catch((error: unknown) => log.error({ err: error, dir }, 'handoff watcher could not start'));
+  }
 
   const sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
   const sweep =
@@ -352,7 +363,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   }
 
   return {
-    ready: () => readyPromise,
+    ready: start,
     pathFor: fileOf,
     waiting: () => {
       let count = 0;
@@ -385,7 +396,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
         waiter.timer = setTimeout(() => judgeAtDeadline(current, waiter), Math.max(0, deadline - Date.now()));
         // Registered first, looked second: a file written before this line is found by the
         // look, one written after it by the watcher.
-        readyPromise.then(
+        start().then(
           () => check(current),
           (error: unknown) => finish(current, { kind: 'read_error', message: `the handoff watcher could not start: ${describeError(error)}` }),
         );
@@ -435,7 +446,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
       clearImmediate(flushing);
       due.clear();
       for (const slot of [...slots.values()]) finish(slot, { kind: 'aborted' });
-      await readyPromise.catch(() => undefined);
+      await starting?.catch(() => undefined);
       await watcher?.close();
     },
   };
