@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { createEventLog } from '../src/engine/event-log.ts';
 import type { Engine, RunProgress, RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../src/store/checkpointer.ts';
@@ -68,7 +69,7 @@ function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<strin
   const workspace = createWorkspace(mode === 'store' ? 'store' : 'memory', { agents: host.ports, engine: engineSettings });
   const config = loadConfig({ ...workspace.env });
   const store = mode === 'store' ? createRunStore(path.join(workspace.stateDir, 'runs.sqlite')) : undefined;
-  const engine = createEngine({ config, log: createLogger({ level: 'warn' }), journal: store });
+  const engine = createEngine({ config, log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }), journal: store });
   return {
     workspace,
     config,

@@ -20,7 +20,7 @@
 // ~50 ms per run) and the compile cache moves to another directory. Heap sizes are not part
 // of that hash. The one other flag a run wants (no optimising tier-up for undici's WebAssembly
 // parser, which process exit would otherwise wait ~0.1 s for) is set by orchestrate.ts at
-// run time, once every module is loaded; see slowWasmTierUp there.
+// run time, once the modules on the way to the POST are loaded; see slowWasmTierUp there.
 import module from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

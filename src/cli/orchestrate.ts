@@ -16,8 +16,10 @@ module.enableCompileCache?.();
  * A CLI run makes a handful of requests: the baseline code is plenty, so the tier-up budget is
  * made unreachable. Set at run time, not on the command line: any V8 flag changes V8's flag
  * hash, and code compiled after that no longer matches the code caches (Node's built-ins,
- * the compile cache), so it is set only once every module is loaded. The budget is read when
- * undici instantiates its parser, on the first connection, which comes after.
+ * the compile cache), so it is set once the modules on the way to the POST are loaded (the
+ * ones loaded after it, chokidar's and pino's chunks, were checked with
+ * NODE_DEBUG_NATIVE=COMPILE_CACHE to still take their cache). The budget is read when undici
+ * instantiates its parser, on the first connection, which comes after.
  */
 function slowWasmTierUp(): void {
   v8.setFlagsFromString('--wasm-tiering-budget=2000000000');

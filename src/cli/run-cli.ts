@@ -3,11 +3,13 @@
  * Wiring only: parse → dotenv → config → logger → engine → (run id, agent, ACL checked before
  * any context is read) → context file / channel history → engine.delegate (checks again, probes
  * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
- * to stderr.
+ * to stderr. pino is loaded once the POST is out: until then the logger and the event log hold
+ * their lines (deferred-logs.ts), so its loading is not on the way to the agent.
  */
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Config } from '../config.ts';
+import type { EventLog } from '../engine/events.ts';
 import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
 import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -45,8 +47,8 @@ export interface CliIo {
   /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
   readonly signal?: AbortSignal;
   /**
-   * Called once every module the run needs is loaded, just before the run talks to its
-   * gateway: the process entry sets run-time V8 flags here (see orchestrate.ts).
+   * Called once the modules on the way to the POST are loaded, just before the run talks to
+   * its gateway: the process entry sets run-time V8 flags here (see orchestrate.ts).
    */
   readonly beforeRun?: () => void;
 }
@@ -114,17 +116,15 @@ function buildRequest(options: CliOptions, config: Config, runId: string, task: 
  * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
  * written to the event log as the engine writes it. The engine checks all of them again.
  */
-function checkBeforeGatheringContext(parts: Parts, engine: Engine, options: CliOptions, config: Config, runId: string): void {
-  const { authorize, createEventLog, EventName, validateRunId } = parts;
+function checkBeforeGatheringContext(parts: Parts, engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
+  const { authorize, EventName, validateRunId } = parts;
   validateRunId(runId);
   const known = engine.agents().map((agent) => agent.name);
   if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
   const principals = [options.caller ?? config.operatorPrincipal];
   const decision = authorize(principals, options.agent, config.acl);
   if (decision.allowed) return;
-  const events = createEventLog({ dir: config.paths.logDir });
   events.write({ runId, agent: options.agent, event: EventName.aclDenied, detail: `caller=${principals.join(',')}`, extra: { code: decision.code } });
-  events.close();
   throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
 }
 
@@ -140,7 +140,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   }
 
   const parts = await loadParts();
-  const { createEngine, createLogger, loadConfig, loadDotenv, readChannelContext } = parts;
+  const { createDeferredLogs, createEngine, loadConfig, loadDotenv, readChannelContext } = parts;
   // As in the reference, the run id exists (and is printed) even when the request is refused.
   const runId = options.runId ?? parts.newRunId();
   const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
@@ -154,18 +154,28 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const log: Logger = createLogger({ level: cliLogLevel(config, io.env) });
+  const logs = createDeferredLogs();
+  const log: Logger = logs.log;
+  let loadingLogs: Promise<void> | undefined;
+  const loadLogs = (): Promise<void> =>
+    (loadingLogs ??= import('./log-parts.ts').then(({ createEventLog, createLogger }) =>
+      logs.attach({
+        log: createLogger({ level: cliLogLevel(config, io.env), now: logs.clock }),
+        eventLog: createEventLog({ dir: config.paths.logDir, now: () => new Date(logs.clock()) }),
+      }),
+    ));
   const closeLog = (): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));
   let engine: Engine | undefined;
   const close = async (): Promise<void> => {
+    await loadLogs();
     await engine?.close();
     await closeLog();
   };
 
   try {
-    const running = createEngine({ config, log });
+    const running = createEngine({ config, log, eventLog: logs.eventLog });
     engine = running;
-    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, options, config, runId);
+    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, logs.eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
     let task = options.task;
     if (options.channelContext !== undefined) {
@@ -175,7 +185,13 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     }
     const request = buildRequest(options, config, runId, task, context);
     io.beforeRun?.();
-    const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
+    const result: RunResult = await running.delegate(request, {
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      // The POST is out: pino loads while the agent works. A failure to load shows at close.
+      onProgress: (progress) => {
+        if (progress.type === 'sent') loadLogs().catch(() => undefined);
+      },
+    });
     return outcome(renderRunResult(result, options.format), close);
   } catch (error) {
     if (isHqError(error)) {

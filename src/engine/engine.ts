@@ -17,7 +17,7 @@ import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
-import { createEventLog, EventName, type EventEntry, type EventLog } from './event-log.ts';
+import { EventName, type EventEntry, type EventLog } from './events.ts';
 import { createGatewayClient, type SendResult, type SendTryFailure } from './gateway-client.ts';
 import { createHandoffWatcher, type HandoffWatcher, type WaitResult } from './handoff-watcher.ts';
 import { buildPayload, resolveDeliver } from './prompt.ts';
@@ -45,6 +45,11 @@ const TASK_PREVIEW_CHARS = 200;
 export interface EngineOptions {
   readonly config: Config;
   readonly log: Logger;
+  /**
+   * Where the engine's events go: `createEventLog({ dir: config.paths.logDir })` (it opens its
+   * file at the first line, so a refused request touches none). The engine closes it.
+   */
+  readonly eventLog: EventLog;
   readonly journal?: RunJournal | undefined;
   /** Pauses between POST tries inside one attempt (503, connection errors); tests pass zeros. */
   readonly sendRetryDelaysMs?: readonly number[] | undefined;
@@ -99,7 +104,7 @@ function never(): Promise<never> {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { config, log, journal } = options;
+  const { config, log, journal, eventLog } = options;
   const settings = config.engine;
   const registry = createAgentRegistry({ registryPath: config.paths.registryPath, fallback: config.agents, log });
   const gateway = createGatewayClient({
@@ -117,10 +122,9 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Created on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
-  let eventLog: EventLog | undefined;
   const handoffs = (): HandoffWatcher =>
     (watcher ??= createHandoffWatcher({ dir: config.paths.handoffDir, maxBytes: settings.maxHandoffBytes, settleMs: settings.handoffSettleMs, log }));
-  const events = (entry: EventEntry): void => (eventLog ??= createEventLog({ dir: config.paths.logDir })).write(entry);
+  const events = (entry: EventEntry): void => eventLog.write(entry);
 
   // Runs that start together share one probe per gateway: 500 runs over 8 agents send 8 health
   // requests, not 500 (each on its own socket while the POSTs hold theirs). A run joins only a
@@ -614,7 +618,7 @@ export function createEngine(options: EngineOptions): Engine {
       await Promise.allSettled([...activeRuns.values()]);
       await watcher?.close();
       await gateway.close();
-      eventLog?.close();
+      eventLog.close();
     },
   };
 }

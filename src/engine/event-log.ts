@@ -16,40 +16,7 @@
 import path from 'node:path';
 import { pino, type DestinationStream } from 'pino';
 import { REDACT_PATHS } from '../log.ts';
-
-export const EventName = {
-  attemptStart: 'attempt_start',
-  sendFailed: 'send_failed',
-  sendError: 'send_error',
-  validationFailed: 'validation_failed',
-  complete: 'complete',
-  timeout: 'timeout',
-  lateArrival: 'late_arrival',
-  aclDenied: 'acl_denied',
-  healthFailed: 'health_failed',
-  invalid: 'invalid',
-  cancelled: 'cancelled',
-  queued: 'queued',
-} as const;
-export type EventName = (typeof EventName)[keyof typeof EventName];
-
-export const MAX_DETAIL_CHARS = 500;
-
-export interface EventEntry {
-  readonly runId: string;
-  readonly agent: string;
-  readonly event: EventName;
-  readonly detail?: string;
-  readonly attempt?: number;
-  readonly elapsedMs?: number;
-  /** confidence, status, httpStatus, gatewayRunId, position… */
-  readonly extra?: Readonly<Record<string, unknown>>;
-}
-
-export interface EventLog {
-  write(entry: EventEntry): void;
-  close(): void;
-}
+import { MAX_DETAIL_CHARS, type EventLog } from './events.ts';
 
 /** The redact paths that name a top-level key (`token`), as opposed to a nested one (`*.token`). */
 const TOP_LEVEL_SECRET_KEYS: ReadonlySet<string> = new Set(REDACT_PATHS.filter((redactPath) => /^[A-Za-z_$][\w$]*$/.test(redactPath)));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { configFileSchema, REFERENCE_ACL, type Config } from '../../src/config.ts';
 import { createEngine } from '../../src/engine/engine.ts';
+import { createEventLog } from '../../src/engine/event-log.ts';
 import type { Engine, JournalRun, RunJournal, RunProgress, RunResult } from '../../src/engine/types.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { startFakeGateway, type FakeGateway, type FakeGatewayOptions } from './fake-gateway.ts';
@@ -154,7 +155,7 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
   });
   const captured = captureLog();
   const journal = recordingJournal();
-  const engine = createEngine({ config, log: captured.log, journal, sendRetryDelaysMs: [0, 0] });
+  const engine = createEngine({ config, log: captured.log, eventLog: createEventLog({ dir: config.paths.logDir }), journal, sendRetryDelaysMs: [0, 0] });
   t.after(async () => {
     await engine.close();
     await gateway.close();
