@@ -3,7 +3,6 @@
  * One keep-alive undici Pool per gateway origin. The hooks token is only ever put in the
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher, Pool } from 'undici';
 import PoolClass from 'undici/lib/dispatcher/pool.js';
