@@ -305,6 +305,19 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
+  /**
+   * With waitForCompletion the gateway answers only when the agent's run has settled, so the
+   * POST cannot tell us when the run was admitted. We therefore count the attempt as sent the
+   * moment the request is written (journal + progress), and from then on race two sides:
+   *   - the handoff file (the normal end: the file, not the HTTP answer, is the result);
+   *   - the POST's answer: an error status is a send failure (a 503 or a dropped connection is
+   *     first retried with the same Idempotency-Key); a 200 with `completion` means the agent
+   *     is done, so a handoff that has not appeared within completionGraceMs never will —
+   *     the attempt fails at once ("the agent finished without writing the handoff") instead
+   *     of sitting out the whole timeout.
+   * When the file wins, the POST is left to finish on its own (bounded by its timeout) so
+   * that its completion is logged; otherwise it is aborted with the attempt.
+   */
   async function completionAttempt(
     run: Run,
     attempt: number,
