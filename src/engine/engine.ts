@@ -629,8 +629,9 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       shutdown.abort(new HqError(ErrorCode.SHUTTING_DOWN, 'hq-delegate is shutting down'));
       await Promise.allSettled([...activeRuns.values()]);
-      await watcher?.close();
-      await gateway.close();
+      // Independent of each other: chokidar's close waits for its own file-system calls in
+      // flight, the pools for their sockets to close.
+      await Promise.all([watcher?.close(), gateway.close()]);
       eventLog.close();
     },
   };
