@@ -292,6 +292,19 @@ describe('engine: the gateway', () => {
     assert.deepEqual([sendError?.httpStatus, sendError?.detail], [503, 'HTTP 503: gateway_unavailable']);
   });
 
+  test('a run id used again (a workflow re-running a step) is a new agent run, not a replay of the earlier one', async (t) => {
+    const fixture = await engineFixture(t);
+    const first = await fixture.engine.delegate(request({ runId: 'run-again' }));
+    const second = await fixture.engine.delegate(request({ runId: 'run-again' }));
+    assert.deepEqual([first.status, second.status], ['complete', 'complete']);
+    // The gateway replays a repeated key with the same dispatch fields for 5 minutes after the
+    // run: with `<runId>:<attempt>` alone the second POST would start no agent run at all.
+    assert.equal(fixture.gateway.runCount, 2);
+    const [one, two] = fixture.gateway.hookRequests.map((hook) => hook.idempotencyKey);
+    assert.notEqual(one, two);
+    assert.equal(fixture.gateway.hookRequests[0]?.body?.message, fixture.gateway.hookRequests[1]?.body?.message, 'the same request, sent twice');
+  });
+
   test("a 500 is a failed send: logged with the gateway's text, retried as a new attempt, final after the last", async (t) => {
     const fixture = await engineFixture(t);
     fixture.gateway.enqueue({ respond: 'status', status: 500, body: JSON.stringify({ ok: false, error: 'agent preparation exploded' }) });
