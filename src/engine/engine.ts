@@ -9,7 +9,6 @@
  * log, queue); the journal, when given, records every state change before the engine acts on
  * it, so another process can `resume` a run.
  */
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authorize } from '../access/acl.ts';
 import type { Config } from '../config.ts';
@@ -54,6 +53,15 @@ export interface EngineOptions {
   /** Pauses between POST tries inside one attempt (503, connection errors); tests pass zeros. */
   readonly sendRetryDelaysMs?: readonly number[] | undefined;
 }
+
+/**
+ * What the engine aborts its own per-attempt controllers with once an attempt is decided. An
+ * `abort()` without a reason makes a DOMException, and its stack capture was the largest single
+ * cost of a 500-run burst after the sockets (twice per attempt); these are made once. Nobody
+ * shows them: they only end the wait and the POST the attempt no longer needs.
+ */
+const WAIT_NO_LONGER_NEEDED = new Error('the attempt is decided: its wait is no longer needed');
+const POST_NO_LONGER_NEEDED = new Error('the attempt is decided: its POST is no longer needed');
 
 /** Thrown inside a run when its signal aborts; turned into a `cancelled` result at the top. */
 class RunCancelled extends Error {}
@@ -271,7 +279,7 @@ export function createEngine(options: EngineOptions): Engine {
       attempt,
       prevError: run.prevError,
       context: run.request.context,
-      handoffPath: path.join(path.resolve(config.paths.handoffDir), `${run.runId}.json`),
+      handoffPath: handoffs().pathFor(run.runId),
       timeoutSeconds: run.policy.timeoutSeconds,
       deliver: run.deliver,
       waitForCompletion: run.completionMode,
@@ -301,7 +309,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       return await completionAttempt(run, attempt, { payload, idempotencyKey, startedAt, deadline, startWait });
     } finally {
-      waitControl.abort();
+      waitControl.abort(WAIT_NO_LONGER_NEEDED);
     }
   }
 
@@ -350,11 +358,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const completionStatus = typeof sent.completion.status === 'string' ? sent.completion.status : undefined;
       run.log.info({ attempt, gatewayRunId, completionStatus }, "the gateway reports the agent's run settled");
-      try {
-        await sleep(settings.completionGraceMs, undefined, { signal: postSignal });
-      } catch {
-        return never();
-      }
+      if (!(await delayUnlessAborted(settings.completionGraceMs, postSignal))) return never();
       // A file whose event is still queued behind a busy loop is not "no handoff": look once.
       const present = await handoffs().peek(run.runId);
       if (present.kind !== 'absent') return present;
@@ -368,17 +372,17 @@ export function createEngine(options: EngineOptions): Engine {
     try {
       outcome = await Promise.race([sendSide, waitSide]);
     } catch (error) {
-      postControl.abort();
+      postControl.abort(POST_NO_LONGER_NEEDED);
       throw error;
     }
     if (outcome.kind === 'handoff') {
       void sending.then((sent) => {
         if (sent.ok) run.log.debug({ attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion }, 'hooks request completed after the handoff');
         // The POST is done: end the grace timer it started, rather than keep the run alive for it.
-        postControl.abort();
+        postControl.abort(POST_NO_LONGER_NEEDED);
       });
     } else {
-      postControl.abort();
+      postControl.abort(POST_NO_LONGER_NEEDED);
     }
     return { outcome, startedAt, gatewayRunId };
   }
@@ -657,6 +661,26 @@ function validHandoffOf(verdict: Verdict): Handoff | undefined {
 /** The retry note's text for a verdict that did not accept. */
 function reasonOf(verdict: Verdict): string {
   return verdict.disposition === 'accept' ? '' : verdict.reason;
+}
+
+/**
+ * True after `ms`, false as soon as the signal aborts. Not timers/promises' abortable sleep: its
+ * AbortError (with a stack) would be made for nearly every run in completion mode, whose grace
+ * is cut short by the handoff.
+ */
+function delayUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The promise, or the signal's reason as soon as it aborts (the promise itself goes on). */
