@@ -190,6 +190,11 @@ describe('orchestrate as a process', () => {
     const [request] = world.gateway.hookRequests;
     assert.equal(request?.body?.deliver, true, 'the CLI keeps the reference default: the gateway delivers');
     assert.match(String(request?.body?.message), /summarise the paper/);
+    // The event log is written although pino loads only once the POST is out: the line held
+    // from before the POST comes first, stamped with its own time.
+    const events = (await world.events()).filter((event) => event.runId === 'cli-json-1');
+    assert.deepEqual(events.map((event) => event.event), ['attempt_start', 'complete']);
+    assert.ok(String(events[0]?.timestamp) <= String(events[1]?.timestamp));
   });
 
   test('--format text prints only the result text', async (t) => {
@@ -283,6 +288,9 @@ describe('orchestrate as a process', () => {
     assert.equal(unhealthy.json.status, 'error');
     assert.equal(unhealthy.json.code, 'HQ_ERR_GATEWAY_UNHEALTHY');
     assert.equal(world.gateway.hookRequests.length, 0, 'no task is sent to an unhealthy gateway');
+    // Nothing was sent, so pino was loaded only at the end: the held line is still written.
+    const events = (await world.events()).filter((event) => event.runId === 'cli-unhealthy-1');
+    assert.deepEqual(events.map((event) => event.event), ['health_failed']);
   });
 
   test('--no-wait is fire-and-forget: the reference one-liner once the gateway admitted the run', async (t) => {
