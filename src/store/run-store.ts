@@ -484,8 +484,7 @@ export class RunStore implements RunJournal {
 
   /** Runs accepted and not finished, oldest first, each with where it stood. */
   listResumable(): PendingRun[] {
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
+    this.#flushDeferred();
     return this.#resumable.all().map((row) => {
       const current = Number(row.attempt ?? 0);
       const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
@@ -514,8 +513,7 @@ export class RunStore implements RunJournal {
   // ── Reading runs ───────────────────────────────────────────────────────
 
   getRun(runId: string): RunDetail | undefined {
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
+    this.#flushDeferred();
     const row = this.#getRun.get(runId);
     if (row === undefined) return undefined;
     return { ...this.#toRun(row), attempts: this.#attemptsOf.all(runId).map((a) => this.#toAttempt(a)) };
@@ -541,8 +539,7 @@ export class RunStore implements RunJournal {
 
   /** The run's append-only history, oldest first. */
   runEvents(runId: string): RunEvent[] {
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
+    this.#flushDeferred();
     return this.#eventsOf.all({ runId }).map((row, index) => {
       const attempt = int(row.attempt);
       const data = historyData(String(row.type), row);
@@ -728,8 +725,7 @@ export class RunStore implements RunJournal {
   close(): void {
     this.#settler.cancel();
     try {
-      this.#flushAcceptedEnd();
-      this.#settler.flush();
+      this.#flushDeferred();
     } catch {
       // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff,
       // or the next open settles its status.
@@ -763,6 +759,12 @@ export class RunStore implements RunJournal {
     this.#checkpointer?.noteWrite();
   }
 
+  /** Everything written behind the engine's back (an accepted end, the finishes), written now: before a verb reads or writes. */
+  #flushDeferred(): void {
+    this.#flushAcceptedEnd();
+    this.#settler.flush();
+  }
+
   readonly #flushAcceptedEndLater = (): void => {
     try {
       this.#flushAcceptedEnd();
@@ -773,8 +775,7 @@ export class RunStore implements RunJournal {
 
   #transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
+    this.#flushDeferred();
     this.#begin.run();
     try {
       const value = fn();
@@ -789,8 +790,7 @@ export class RunStore implements RunJournal {
 
   /** One write statement, committed on its own (or inside the caller's transaction). */
   #write<T>(statement: () => T): T {
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
+    this.#flushDeferred();
     const value = statement();
     this.#checkpointer?.noteWrite();
     return value;
