@@ -56,10 +56,14 @@ export function createDeferredLogs(options: { readonly now?: () => number } = {}
     return node.real;
   };
 
+  /** Hands one line to the real logger of its node. */
+  const writeLine = (node: Node, level: Level, args: readonly unknown[]): void =>
+    (realOf(node)[level] as (...args: unknown[]) => void)(...args);
+
   function loggerFor(node: Node): Logger {
     const method = (level: Level): LogFn =>
       ((...args: unknown[]) => {
-        if (root.real !== undefined) (realOf(node)[level] as (...args: unknown[]) => void)(...args);
+        if (root.real !== undefined) writeLine(node, level, args);
         else held.push({ kind: 'line', node, level, args, at: now() });
       }) as LogFn;
     const logger = Object.fromEntries(LEVELS.map((level) => [level, method(level)])) as Record<Level, LogFn>;
@@ -95,7 +99,7 @@ export function createDeferredLogs(options: { readonly now?: () => number } = {}
         for (const item of held) {
           if (item.kind === 'line') {
             replayingAt = item.at;
-            (realOf(item.node)[item.level] as (...args: unknown[]) => void)(...item.args);
+            writeLine(item.node, item.level, item.args);
           } else if (item.kind === 'event') {
             replayingAt = item.at;
             real.eventLog.write(item.entry);
