@@ -17,7 +17,6 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
 export class RunSettler {
   #db: DatabaseSync;
-  #onWrite: () => void;
   #onDropped: (runId: string, error: unknown) => void;
   #begin: StatementSync;
   #commit: StatementSync;
@@ -29,9 +28,8 @@ export class RunSettler {
   #pending = new Map<string, () => void>();
   #scheduled: NodeJS.Immediate | undefined;
 
-  constructor(db: DatabaseSync, onWrite: () => void, onDropped: (runId: string, error: unknown) => void) {
+  constructor(db: DatabaseSync, onDropped: (runId: string, error: unknown) => void) {
     this.#db = db;
-    this.#onWrite = onWrite;
     this.#onDropped = onDropped;
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
@@ -77,7 +75,6 @@ export class RunSettler {
       throw error;
     }
     this.#pending.clear();
-    this.#onWrite();
   }
 
   /** Stops the scheduled flush (the caller flushes, or accepts that the runs resume at the next start). */

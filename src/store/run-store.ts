@@ -9,7 +9,7 @@
  * second connection waits on busy_timeout); the few multi-statement writes take the lock up front
  * with BEGIN IMMEDIATE. One write is deferred: a run's finish is committed on the next turn of
  * the event loop, or before any other verb runs (run-settler.ts says why that loses nothing).
- * Checkpoints, the only writes that fsync, run on their own thread (checkpointer.ts).
+ * Checkpoints are sqlite's own (wal_autocheckpoint), run by the commit that crosses the threshold.
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
  * exactly-once Discord messages, progress messages that may be left spinning, and per-channel
@@ -22,18 +22,13 @@ import path from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { ErrorCode, HqError, isHqError } from '../errors.ts';
 import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from '../engine/types.ts';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS, startCheckpointer, type Checkpointer, type CheckpointResult } from './checkpointer.ts';
 import { migrate } from './migrate.ts';
 import { ATTEMPT_COLUMNS, HISTORY_QUERY, historyData } from './run-history.ts';
 import { RunSettler } from './run-settler.ts';
 
-export type { CheckpointResult } from './checkpointer.ts';
-
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** The WAL is cut back to this size when it restarts after a complete checkpoint. */
 export const JOURNAL_SIZE_LIMIT_BYTES = 16 * 1_024 * 1_024;
-/** sqlite's own automatic checkpoint, used only when there is no checkpoint thread. */
-const INLINE_AUTOCHECKPOINT_PAGES = 1_000;
 export const MAX_RECENT_RUNS = 1_000;
 /** A batch this size deletes in a few ms, so no other writer waits long on the lock. */
 export const DEFAULT_PRUNE_BATCH = 500;
@@ -162,13 +157,6 @@ export interface RunStoreOptions {
   /** Epoch ms; tests pass a fixed clock. */
   readonly now?: () => number;
   /**
-   * How often the checkpoint thread looks for new commits (default 500 ms). 0: no thread, and
-   * sqlite checkpoints inline on the committing call, as it does by default.
-   */
-  readonly checkpointIntervalMs?: number;
-  /** Each background checkpoint's outcome (for tests and metrics). */
-  readonly onCheckpoint?: (result: CheckpointResult) => void;
-  /**
    * A run's deferred finish that could not be written (run-settler.ts): it was dropped, and the
    * run resumes at the next start. Default: nothing (the caller decides how to say so).
    */
@@ -234,7 +222,6 @@ export class RunStore implements RunJournal {
   readonly file: string;
   #db: DatabaseSync;
   #now: () => number;
-  #checkpointer: Checkpointer | undefined;
   /** An accepted attempt's end, waiting (at most until this tick ends) for its run's result. */
   #acceptedEnd: AttemptEnd | undefined;
   /** Finished runs, committed on the next turn of the loop or before the next verb (run-settler.ts). */
@@ -278,12 +265,11 @@ export class RunStore implements RunJournal {
   #pruneRuns: StatementSync;
 
   /** Use createRunStore(file): it opens the file, sets the pragmas and checks the schema first. */
-  constructor(db: DatabaseSync, file: string, options: RunStoreOptions = {}, checkpointer?: Checkpointer) {
+  constructor(db: DatabaseSync, file: string, options: RunStoreOptions = {}) {
     this.#db = db;
     this.file = file;
     this.#now = options.now ?? Date.now;
-    this.#checkpointer = checkpointer;
-    this.#settler = new RunSettler(db, () => this.#checkpointer?.noteWrite(), options.onFinishDropped ?? (() => {}));
+    this.#settler = new RunSettler(db, options.onFinishDropped ?? (() => {}));
 
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
@@ -606,7 +592,6 @@ export class RunStore implements RunJournal {
       message.tokenExpiresAt ?? null,
       this.#now(),
     );
-    this.#checkpointer?.noteWrite();
   }
 
   /**
@@ -636,8 +621,7 @@ export class RunStore implements RunJournal {
   clearProgressMessage(runId: string): boolean {
     this.#settler.flush();
     const cleared = this.#clearProgress.run(runId).changes > 0;
-    if (cleared) this.#checkpointer?.noteWrite();
-    return cleared;
+        return cleared;
   }
 
   // ── Channel cursors ────────────────────────────────────────────────────
@@ -705,23 +689,7 @@ export class RunStore implements RunJournal {
     }
   }
 
-  /**
-   * Copies the WAL into the database file now, on the checkpoint thread (inline without one).
-   * Never needed for durability; for tests, and for an operator about to copy the file.
-   */
-  async checkpoint(): Promise<CheckpointResult> {
-    if (this.#checkpointer !== undefined) return this.#checkpointer.checkpoint();
-    const started = performance.now();
-    const row = this.#db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
-    return {
-      busy: Number(row?.busy ?? 0) !== 0,
-      walFrames: Number(row?.log ?? 0),
-      checkpointedFrames: Number(row?.checkpointed ?? 0),
-      durationMs: performance.now() - started,
-    };
-  }
-
-  /** Stops the checkpoint thread, then closes; being the last connection, this one checkpoints and removes the WAL. */
+  /** Being the last connection, the close checkpoints and removes the WAL. */
   close(): void {
     this.#settler.cancel();
     try {
@@ -730,8 +698,6 @@ export class RunStore implements RunJournal {
       // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff,
       // or the next open settles its status.
     } finally {
-      this.#checkpointer?.close();
-      this.#checkpointer = undefined;
       if (this.#db.isOpen) this.#db.close();
     }
   }
@@ -756,7 +722,6 @@ export class RunStore implements RunJournal {
     if (pending === undefined || !this.#db.isOpen) return;
     this.#acceptedEnd = undefined;
     this.#writeAttemptEnd(pending);
-    this.#checkpointer?.noteWrite();
   }
 
   /** Everything written behind the engine's back (an accepted end, the finishes), written now: before a verb reads or writes. */
@@ -780,7 +745,6 @@ export class RunStore implements RunJournal {
     try {
       const value = fn();
       this.#commit.run();
-      this.#checkpointer?.noteWrite();
       return value;
     } catch (error) {
       if (this.#db.isTransaction) this.#rollback.run();
@@ -792,7 +756,6 @@ export class RunStore implements RunJournal {
   #write<T>(statement: () => T): T {
     this.#flushDeferred();
     const value = statement();
-    this.#checkpointer?.noteWrite();
     return value;
   }
 
@@ -869,36 +832,21 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
       }
     }
   }
-  const checkpointIntervalMs = file === ':memory:' ? 0 : (options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
-  if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 0) {
-    throw new HqError(ErrorCode.CONFIG_INVALID, 'options.checkpointIntervalMs must be a non-negative integer');
-  }
   let db: DatabaseSync | undefined;
-  let checkpointer: Checkpointer | undefined;
   try {
     db = new DatabaseSync(file, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
-    db.exec('PRAGMA journal_mode = WAL');
     // In WAL mode NORMAL syncs at checkpoints only: a commit survives the process being killed.
-    db.exec('PRAGMA synchronous = NORMAL');
-    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    db.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+    // sqlite checkpoints by itself once the WAL passes wal_autocheckpoint (1 000 pages by default);
+    // journal_size_limit cuts the file back when the WAL restarts after one.
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      PRAGMA busy_timeout = ${busyTimeoutMs};
+      PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES};
+    `);
     migrate(db, file);
-    if (checkpointIntervalMs > 0) {
-      const opened = db;
-      db.exec('PRAGMA wal_autocheckpoint = 0');
-      checkpointer = startCheckpointer(path.resolve(file), {
-        intervalMs: checkpointIntervalMs,
-        busyTimeoutMs,
-        ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
-        // Without the thread the WAL would grow without end: sqlite checkpoints inline again.
-        onFailure: () => {
-          if (opened.isOpen) opened.exec(`PRAGMA wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
-        },
-      });
-    }
-    return new RunStore(db, file, options, checkpointer);
+    return new RunStore(db, file, options);
   } catch (error) {
-    checkpointer?.close();
     if (db?.isOpen) db.close();
     if (isHqError(error)) throw error;
     throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot be opened as a run store (${(error as Error).message})`, { cause: error });
