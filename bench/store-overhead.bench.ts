@@ -7,14 +7,12 @@
  *
  * - rename → resolved: as in handoff-to-resolved.bench.ts (issue 3): the fake agent never
  *   writes; after the `waiting` event the bench renames a complete handoff into the dir and
- *   times rename(2) → delegate() settled. The store adds no commit on this path: the run's
- *   finish is queued and committed on the next turn of the event loop, or before the store's
- *   next verb (src/store/run-settler.ts); what remains is serialising the result.
+ *   times rename(2) → delegate() settled. The store adds two commits on this path: the
+ *   accepted attempt's end and the run's finish.
  * - 500 runs at once: as in fan-out-500-runs.bench.ts (issue 3): 500 delegations over 8
  *   agents started in one tick, none queued, each agent writing a valid handoff 200 ms after
  *   the POST; the figure is first call → last run resolved, minus that 200 ms. The store adds
- *   three commits per run (accepted, attempt started, sent) and one per turn of the event loop
- *   for all the runs finished in it.
+ *   five commits per run (accepted, attempt started, sent, attempt ended, finished).
  *
  * The fake gateways run in their own process (bench/lib/gateway-host.ts), so the measured
  * process pays only for the engine and the store.

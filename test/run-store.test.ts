@@ -547,10 +547,10 @@ test('every change a verb returned from survives the process being killed', asyn
   }
 });
 
-test("a run's finish is committed on the next turn of the loop; a process killed before then resumes the run as sent", async (t) => {
+test("a run's finish is committed before the verb returns: a process killed just after keeps it", async (t) => {
   const file = await tempFile(t);
   createRunStore(file).close();
-  // The child answers runs without ever yielding, so the deferred finish (next turn of the loop) never runs.
+  // The child answers runs without ever yielding, then spins until killed.
   const child = storeChild(t, file, `
     for (let i = 0; i < 3; i++) {
       const runId = 'answered-' + i;
@@ -565,55 +565,26 @@ test("a run's finish is committed on the next turn of the loop; a process killed
   for await (const line of child.lines) if (line === 'answered') break;
   await child.kill();
 
-  // The first two were committed by the next run's first write; the last is still open with its
-  // attempt sent: the next start resumes it, finds the handoff it had accepted and answers again
-  // (the engine's resume test covers that part).
   const store = open(t, file);
-  assert.deepEqual(
-    store.listResumable().map((run) => [run.runId, run.attempt, run.sent, run.deadline]),
-    [['answered-2', 1, true, 1002]],
-  );
-  for (const runId of ['answered-0', 'answered-1']) assert.equal(store.getRun(runId)?.status, 'complete');
-
-  // In one process, every other verb commits the queued finishes first.
-  store.runAccepted(journalRun('run-read-at-once'));
-  store.runFinished(result('run-read-at-once', 'blocked'));
-  assert.equal(store.recentRuns({ status: 'blocked' })[0]?.runId, 'run-read-at-once');
-  assert.equal(store.lastResult('tech-lead')?.runId, 'run-read-at-once');
-  store.runAccepted(journalRun('run-written-at-once'));
-  store.runFinished(result('run-written-at-once', 'complete'));
-  store.enqueueDelivery({ runId: 'run-written-at-once', kind: 'result', target: null });
-  const raw = new DatabaseSync(file, { timeout: 1_000 });
-  assert.equal(raw.prepare('SELECT status FROM runs WHERE run_id = ?').get('run-written-at-once')?.status, 'complete', 'committed with, before, the outbox entry');
-  raw.close();
-  // And on its own, the finish is committed on the next turn of the event loop.
-  store.runAccepted(journalRun('run-settled-later'));
-  store.runFinished(result('run-settled-later', 'complete'));
-  const check = new DatabaseSync(file, { timeout: 1_000 });
-  t.after(() => check.close());
-  const statusOf = (runId: string) => check.prepare('SELECT status FROM runs WHERE run_id = ?').get(runId)?.status;
-  assert.equal(statusOf('run-settled-later'), 'running');
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(statusOf('run-settled-later'), 'complete');
+  assert.deepEqual(store.listResumable(), []);
+  for (const runId of ['answered-0', 'answered-1', 'answered-2']) assert.equal(store.getRun(runId)?.status, 'complete');
 });
 
-test("an accepted attempt's end is committed with the run's result, in the run's row", async (t) => {
+test("an accepted attempt's end and the run's result are each committed before the verb returns", async (t) => {
   const file = await tempFile(t);
   const store = open(t, file, { now: () => 9_000 });
   const raw = new DatabaseSync(file, { timeout: 1_000 });
   t.after(() => raw.close());
   const outcomeOf = (runId: string) => raw.prepare('SELECT outcome FROM attempts WHERE run_id = ? AND attempt = 1').get(runId)?.outcome ?? null;
-  const answerOf = (runId: string) => raw.prepare('SELECT answer_attempt FROM runs WHERE run_id = ?').get(runId)?.answer_attempt ?? null;
+  const statusOf = (runId: string) => raw.prepare('SELECT status FROM runs WHERE run_id = ?').get(runId)?.status;
 
   store.runAccepted(journalRun('run-together'));
   store.attemptStarted('run-together', 1, 2_000, 302_000);
   store.attemptSent('run-together', 1, 'gw');
   store.attemptEnded('run-together', 1, 'accepted', 'complete');
-  assert.equal(outcomeOf('run-together'), null, 'not yet on its own');
+  assert.equal(outcomeOf('run-together'), 'accepted');
   store.runFinished(result('run-together', 'complete'));
-  assert.equal(answerOf('run-together'), null, 'the finish waits for the next turn of the loop');
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(answerOf('run-together'), 1, 'one row holds the result and which attempt gave it');
+  assert.equal(statusOf('run-together'), 'complete');
   assert.deepEqual(store.getRun('run-together')?.attempts[0], {
     attempt: 1, startedAt: 2_000, deadline: 302_000, sent: true, sentAt: 9_000, gatewayRunId: 'gw', outcome: 'accepted', detail: 'complete', endedAt: 9_000,
   });
@@ -622,41 +593,11 @@ test("an accepted attempt's end is committed with the run's result, in the run's
     [['attempt_ended', { outcome: 'accepted', detail: 'complete' }], ['finished', { status: 'complete' }]],
   );
 
-  // A detail other than the result's status is kept on the attempt's row, in the same transaction.
-  store.runAccepted(journalRun('run-other-detail'));
-  store.attemptStarted('run-other-detail', 1, 2_000, 302_000);
-  store.attemptEnded('run-other-detail', 1, 'accepted', 'partial');
-  store.runFinished(result('run-other-detail', 'complete'));
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(outcomeOf('run-other-detail'), 'accepted');
-  assert.equal(answerOf('run-other-detail'), null);
-
-  // With no result in the same tick, the end is committed on its own before anything else runs.
+  // Any other outcome likewise: the engine acts on it at once.
   store.runAccepted(journalRun('run-alone'));
   store.attemptStarted('run-alone', 1, 2_000, 302_000);
-  store.attemptEnded('run-alone', 1, 'accepted', 'complete');
-  await Promise.resolve();
-  assert.equal(outcomeOf('run-alone'), 'accepted');
-
-  // Any other outcome is committed before the verb returns: the engine acts on it at once.
   store.attemptEnded('run-alone', 1, 'timeout', 'timeout');
   assert.equal(outcomeOf('run-alone'), 'timeout');
-});
-
-test("a finish that cannot be written is dropped and reported, and holds back neither the other finishes nor the next verb", async (t) => {
-  const dropped: Array<{ runId: string; error: unknown }> = [];
-  const store = open(t, await tempFile(t), { onFinishDropped: (runId, error) => dropped.push({ runId, error }) });
-  store.runAccepted(journalRun('run-fine'));
-  store.runAccepted(journalRun('run-unwritable'));
-  store.runFinished(result('run-fine', 'complete'));
-  // A result that cannot be serialised, standing in for any write sqlite refuses.
-  store.runFinished({ ...result('run-unwritable', 'complete'), result: { n: 1n } });
-  store.runAccepted(journalRun('run-next'));
-  assert.equal(store.getRun('run-fine')?.status, 'complete');
-  assert.deepEqual(dropped.map((entry) => entry.runId), ['run-unwritable']);
-  assert.match(String(dropped[0]?.error), /BigInt/);
-  // Still open: the next start resumes it and finds its handoff again.
-  assert.deepEqual(store.listResumable().map((run) => run.runId).sort(), ['run-next', 'run-unwritable']);
 });
 
 test('a process killed between an accepted attempt and its result resumes the run as sent', async (t) => {
@@ -680,16 +621,6 @@ test('a process killed between an accepted attempt and its result resumes the ru
   assert.equal(rest.length, 0);
   // Resumed as sent, the engine looks for the handoff first and finds the one it had accepted.
   assert.deepEqual([run?.runId, run?.attempt, run?.sent, run?.deadline], ['killed-after-accept', 1, true, 1002]);
-});
-
-test('an accepted end the store cannot write is dropped at the end of the tick, without crashing the process', async (t) => {
-  const store = open(t, await tempFile(t));
-  // No such run: the attempts table's foreign key refuses the row.
-  store.attemptEnded('run-never-accepted', 1, 'accepted', 'complete');
-  await Promise.resolve();
-  assert.equal(store.getRun('run-never-accepted'), undefined);
-  store.runAccepted(journalRun('run-after'));
-  assert.equal(store.listResumable().length, 1, 'the store goes on');
 });
 
 const DAY = 24 * 60 * 60_000;
@@ -736,16 +667,16 @@ test('pruning deletes finished, delivered runs past the cut-off with their rows 
   store.attemptStarted('run-open-ancient', 1, clock.now, clock.now + 300_000);
   store.attemptSent('run-open-ancient', 1, 'gw');
   store.setLastSeen('555555555555555555', '666666666666666666');
-  // A finish still waiting in the settler is committed first, and is then old enough to go.
+  // Finished without an attempt: old enough to go all the same.
   clock.now = today - 50 * DAY;
-  store.runAccepted(journalRun('run-old-settling', {}, clock.now));
-  store.runFinished(result('run-old-settling', 'complete'));
+  store.runAccepted(journalRun('run-old-no-attempt', {}, clock.now));
+  store.runFinished(result('run-old-no-attempt', 'complete'));
   clock.now = today;
 
   assert.deepEqual(rowsOf(file, 'run-old'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 });
   const removed = store.pruneFinished({ olderThan: today - 30 * DAY });
   assert.equal(removed, 3);
-  for (const gone of ['run-old', 'run-old-no-progress', 'run-old-settling']) {
+  for (const gone of ['run-old', 'run-old-no-progress', 'run-old-no-attempt']) {
     assert.deepEqual(rowsOf(file, gone), { runs: 0, attempts: 0, deliveries: 0, progress_messages: 0 }, gone);
     assert.equal(store.getRun(gone), undefined);
     assert.deepEqual(store.runEvents(gone), []);

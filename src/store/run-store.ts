@@ -7,8 +7,7 @@
  * survives the process dying; only a power cut may take the last few). A state change is one
  * statement, committed on its own (a write statement takes the write lock before it reads, so a
  * second connection waits on busy_timeout); the few multi-statement writes take the lock up front
- * with BEGIN IMMEDIATE. One write is deferred: a run's finish is committed on the next turn of
- * the event loop, or before any other verb runs (run-settler.ts says why that loses nothing).
+ * with BEGIN IMMEDIATE.
  * Checkpoints are sqlite's own (wal_autocheckpoint), run by the commit that crosses the threshold.
  *
  * Beyond the engine's RunJournal it keeps what the bot needs to survive a restart: an outbox for
@@ -24,7 +23,6 @@ import { ErrorCode, HqError, isHqError } from '../errors.ts';
 import type { JournalRun, ResumableRun, RunJournal, RunResult, RunStatus } from '../engine/types.ts';
 import { migrate } from './migrate.ts';
 import { ATTEMPT_COLUMNS, HISTORY_QUERY, historyData } from './run-history.ts';
-import { RunSettler } from './run-settler.ts';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** The WAL is cut back to this size when it restarts after a complete checkpoint. */
@@ -156,22 +154,9 @@ export interface RunStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Epoch ms; tests pass a fixed clock. */
   readonly now?: () => number;
-  /**
-   * A run's deferred finish that could not be written (run-settler.ts): it was dropped, and the
-   * run resumes at the next start. Default: nothing (the caller decides how to say so).
-   */
-  readonly onFinishDropped?: (runId: string, error: unknown) => void;
 }
 
 type Row = Record<string, SQLOutputValue>;
-
-interface AttemptEnd {
-  readonly runId: string;
-  readonly attempt: number;
-  readonly outcome: string;
-  readonly detail: string;
-  readonly at: number;
-}
 
 /** The engine's outcome word for an attempt whose handoff became the run's answer. */
 const ACCEPTED_OUTCOME = 'accepted';
@@ -222,10 +207,6 @@ export class RunStore implements RunJournal {
   readonly file: string;
   #db: DatabaseSync;
   #now: () => number;
-  /** An accepted attempt's end, waiting (at most until this tick ends) for its run's result. */
-  #acceptedEnd: AttemptEnd | undefined;
-  /** Finished runs, committed on the next turn of the loop or before the next verb (run-settler.ts). */
-  #settler: RunSettler;
 
   #begin: StatementSync;
   #commit: StatementSync;
@@ -269,7 +250,6 @@ export class RunStore implements RunJournal {
     this.#db = db;
     this.file = file;
     this.#now = options.now ?? Date.now;
-    this.#settler = new RunSettler(db, options.onFinishDropped ?? (() => {}));
 
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
@@ -293,25 +273,29 @@ export class RunStore implements RunJournal {
     this.#endAttempt = db.prepare(`
       INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES (:runId, :attempt, :at, :outcome, :detail, :at)
       ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at = excluded.ended_at`);
-    // The run's finish: its row gets status, result and end (inserted whole for a run never seen accepted).
     this.#finishRun = db.prepare(`
-      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json, answer_attempt)
-      VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result, :answerAttempt)
+      INSERT INTO runs (run_id, agent, status, workflow_run_id, step_id, accepted_at, attempts, finished_at, result_json)
+      VALUES (:runId, :agent, :status, :workflowRunId, :stepId, :acceptedAt, :attempts, :at, :result)
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at,
-        result_json = excluded.result_json, attempts = excluded.attempts, answer_attempt = excluded.answer_attempt`);
+        result_json = excluded.result_json, attempts = excluded.attempts`);
 
+    // An attempt that ended accepted, in a run that is still open, is one whose process died between
+    // the attempt's end and the run's finish: it is resumed as if it had not ended, so the engine
+    // finds the handoff it had accepted rather than sending the task again.
     this.#resumable = db.prepare(`
-      SELECT r.run_id, r.request_json, r.accepted_at,
-        a.attempt, a.started_at, a.deadline, a.sent, a.ended_at, e.outcome AS last_outcome, e.detail AS last_detail
+      SELECT r.run_id, r.request_json, r.accepted_at, a.attempt, a.started_at, a.deadline, a.sent,
+        CASE WHEN a.outcome IS '${ACCEPTED_OUTCOME}' THEN NULL ELSE a.ended_at END AS ended_at,
+        e.outcome AS last_outcome, e.detail AS last_detail
       FROM runs r
       LEFT JOIN attempts a ON a.run_id = r.run_id
         AND a.attempt = (SELECT max(attempt) FROM attempts WHERE run_id = r.run_id)
       LEFT JOIN attempts e ON e.run_id = r.run_id
-        AND e.attempt = (SELECT max(attempt) FROM attempts WHERE run_id = r.run_id AND ended_at IS NOT NULL)
+        AND e.attempt = (SELECT max(attempt) FROM attempts
+          WHERE run_id = r.run_id AND ended_at IS NOT NULL AND outcome IS NOT '${ACCEPTED_OUTCOME}')
       WHERE r.status = '${RUNNING}'
       ORDER BY r.accepted_at, r.run_id`);
     this.#getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
-    this.#attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.run_id = ? ORDER BY a.attempt`);
+    this.#attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.run_id = ? ORDER BY a.attempt`);
     this.#eventsOf = db.prepare(HISTORY_QUERY);
     // One statement per combination of filters, so each can use its own index.
     this.#recent = new Map();
@@ -361,7 +345,7 @@ export class RunStore implements RunJournal {
     this.#cursors = db.prepare('SELECT channel_id, message_id, updated_at FROM channel_cursors ORDER BY channel_id');
 
     // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
-    // run without an index on finished_at (which the answer's commit would have to update; see schema.ts).
+    // run without an index on finished_at.
     this.#prunable = db.prepare(`
       SELECT run_id FROM runs r
       WHERE accepted_at < :olderThan AND status <> '${RUNNING}' AND finished_at IS NOT NULL AND finished_at < :olderThan
@@ -381,96 +365,59 @@ export class RunStore implements RunJournal {
    */
   runAccepted(run: JournalRun): void {
     const { request } = run;
-    this.#write(() => {
-      const { changes } = this.#insertRun.run({
-        runId: run.runId,
-        agent: request.agent,
-        task: request.task,
-        request: JSON.stringify(request),
-        origin: jsonOrNull(request.origin),
-        requesterId: requesterOf(request.origin),
-        workflowRunId: request.workflowRunId ?? null,
-        stepId: request.stepId ?? null,
-        acceptedAt: run.acceptedAt,
-      });
-      if (changes === 0) {
-        const existing = this.#runState.get(run.runId);
-        if (existing?.finished_at === null) return;
-        throw new HqError(
-          ErrorCode.RUN_ID_INVALID,
-          `Run id '${run.runId}' was already used by a run that ended ${String(existing?.status)}; choose another run id`,
-        );
-      }
+    const { changes } = this.#insertRun.run({
+      runId: run.runId,
+      agent: request.agent,
+      task: request.task,
+      request: JSON.stringify(request),
+      origin: jsonOrNull(request.origin),
+      requesterId: requesterOf(request.origin),
+      workflowRunId: request.workflowRunId ?? null,
+      stepId: request.stepId ?? null,
+      acceptedAt: run.acceptedAt,
     });
+    if (changes > 0) return;
+    const existing = this.#runState.get(run.runId);
+    if (existing?.finished_at === null) return;
+    throw new HqError(
+      ErrorCode.RUN_ID_INVALID,
+      `Run id '${run.runId}' was already used by a run that ended ${String(existing?.status)}; choose another run id`,
+    );
   }
 
   attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void {
-    this.#write(() => this.#startAttempt.run(runId, attempt, startedAt, deadline));
+    this.#startAttempt.run(runId, attempt, startedAt, deadline);
   }
 
   attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void {
-    this.#write(() => this.#sendAttempt.run({ runId, attempt, at: this.#now(), gatewayRunId: gatewayRunId ?? null }));
+    this.#sendAttempt.run({ runId, attempt, at: this.#now(), gatewayRunId: gatewayRunId ?? null });
   }
 
-  /**
-   * An attempt whose handoff was accepted ends with the run, which the engine finishes in the same
-   * breath: the run's row records it (answer_attempt), so the path from handoff to answer is one
-   * one-row commit. Should no result follow before this tick ends, the end is committed on its
-   * own. A crash in between loses nothing: the run resumes as sent, finds the handoff and accepts
-   * it. Every other outcome is committed before this returns: the engine acts on it at once.
-   */
+  /** The detail is what the next attempt is told (listResumable's retryNote). */
   attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void {
-    this.#flushAcceptedEnd();
-    const at = this.#now();
-    if (outcome === ACCEPTED_OUTCOME && !this.#db.isTransaction) {
-      this.#acceptedEnd = { runId, attempt, outcome, detail, at };
-      queueMicrotask(this.#flushAcceptedEndLater);
-      return;
-    }
-    this.#write(() => this.#writeAttemptEnd({ runId, attempt, outcome, detail, at }));
+    this.#endAttempt.run({ runId, attempt, at: this.#now(), outcome, detail });
   }
 
-  /**
-   * Committed on the next turn of the event loop, or before any other verb of this store
-   * (run-settler.ts): not on the path from the handoff to the engine's caller.
-   */
+  /** The run's row gets its status, result and end (inserted whole for a run never seen accepted). */
   runFinished(result: RunResult): void {
     const at = this.#now();
-    const pending = this.#acceptedEnd?.runId === result.runId ? this.#acceptedEnd : undefined;
-    if (pending === undefined) this.#flushAcceptedEnd();
-    this.#acceptedEnd = undefined;
-    // The accepted attempt's end is the run's finish: one row (see answer_attempt).
-    const folded = pending !== undefined && pending.detail === result.status;
-    const attempts = Number.isInteger(result.attempts) ? result.attempts : 0;
-    const write = (): void => {
-      if (pending !== undefined && !folded) this.#writeAttemptEnd(pending);
-      this.#finishRun.run({
-        runId: result.runId,
-        agent: result.agent,
-        status: result.status,
-        workflowRunId: result.workflowRunId ?? null,
-        stepId: result.stepId ?? null,
-        acceptedAt: at - (Number.isFinite(result.latencyMs) ? result.latencyMs : 0),
-        attempts,
-        at,
-        // Serialised when written: a RunResult is read-only once the engine has made it.
-        result: JSON.stringify(result),
-        answerAttempt: folded ? pending.attempt : null,
-      });
-    };
-    if (this.#db.isTransaction) {
-      this.#settler.flush();
-      write();
-      return;
-    }
-    this.#settler.defer(result.runId, write);
+    this.#finishRun.run({
+      runId: result.runId,
+      agent: result.agent,
+      status: result.status,
+      workflowRunId: result.workflowRunId ?? null,
+      stepId: result.stepId ?? null,
+      acceptedAt: at - (Number.isFinite(result.latencyMs) ? result.latencyMs : 0),
+      attempts: Number.isInteger(result.attempts) ? result.attempts : 0,
+      at,
+      result: JSON.stringify(result),
+    });
   }
 
   // ── Resuming ───────────────────────────────────────────────────────────
 
   /** Runs accepted and not finished, oldest first, each with where it stood. */
   listResumable(): PendingRun[] {
-    this.#flushDeferred();
     return this.#resumable.all().map((row) => {
       const current = Number(row.attempt ?? 0);
       const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
@@ -499,7 +446,6 @@ export class RunStore implements RunJournal {
   // ── Reading runs ───────────────────────────────────────────────────────
 
   getRun(runId: string): RunDetail | undefined {
-    this.#flushDeferred();
     const row = this.#getRun.get(runId);
     if (row === undefined) return undefined;
     return { ...this.#toRun(row), attempts: this.#attemptsOf.all(runId).map((a) => this.#toAttempt(a)) };
@@ -507,7 +453,6 @@ export class RunStore implements RunJournal {
 
   /** Newest first. */
   recentRuns(query: RecentRunsQuery = {}): RunRecord[] {
-    this.#settler.flush();
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 10), 1), MAX_RECENT_RUNS);
     const key = `${+(query.agent !== undefined)}${+(query.status !== undefined)}${+(query.requesterId !== undefined)}`;
     const params: Record<string, string | number> = { limit };
@@ -519,13 +464,11 @@ export class RunStore implements RunJournal {
 
   /** The result of the agent's most recently finished run. */
   lastResult(agent: string): RunResult | undefined {
-    this.#settler.flush();
     return json<RunResult>(this.#lastResult.get(agent)?.result_json);
   }
 
   /** The run's append-only history, oldest first. */
   runEvents(runId: string): RunEvent[] {
-    this.#flushDeferred();
     return this.#eventsOf.all({ runId }).map((row, index) => {
       const attempt = int(row.attempt);
       const data = historyData(String(row.type), row);
@@ -553,7 +496,6 @@ export class RunStore implements RunJournal {
 
   /** Enqueued and not yet delivered, oldest first. */
   pendingDeliveries(): Delivery[] {
-    this.#settler.flush();
     return this.#pending.all().map((row) => this.#toDelivery(row));
   }
 
@@ -567,14 +509,11 @@ export class RunStore implements RunJournal {
    * A delivery that was never enqueued is recorded as delivered all the same.
    */
   markDelivered(runId: string, kind: DeliveryKind, message: DeliveredMessage): boolean {
-    const { changes } = this.#write(() =>
-      this.#markDelivered.run({ runId, kind, at: this.#now(), channelId: message.channelId, messageId: message.messageId }),
-    );
+    const { changes } = this.#markDelivered.run({ runId, kind, at: this.#now(), channelId: message.channelId, messageId: message.messageId });
     return changes > 0;
   }
 
   getDelivery(runId: string, kind: DeliveryKind): Delivery | undefined {
-    this.#settler.flush();
     const row = this.#getDelivery.get(runId, kind);
     return row === undefined ? undefined : this.#toDelivery(row);
   }
@@ -583,7 +522,6 @@ export class RunStore implements RunJournal {
 
   /** One progress message per run; recording again replaces it (e.g. it moved to a channel message). */
   recordProgressMessage(runId: string, message: ProgressMessageInput): void {
-    this.#settler.flush();
     this.#upsertProgress.run(
       runId,
       message.channelId,
@@ -599,7 +537,6 @@ export class RunStore implements RunJournal {
    * or resume each. An interaction token past its expiry is not returned.
    */
   progressMessages(): ProgressMessage[] {
-    this.#settler.flush();
     const now = this.#now();
     return this.#progress.all().map((row) => {
       const expiresAt = int(row.token_expires_at);
@@ -619,7 +556,6 @@ export class RunStore implements RunJournal {
 
   /** The progress message shows its final state: forget it (and its token). */
   clearProgressMessage(runId: string): boolean {
-    this.#settler.flush();
     const cleared = this.#clearProgress.run(runId).changes > 0;
         return cleared;
   }
@@ -691,15 +627,7 @@ export class RunStore implements RunJournal {
 
   /** Being the last connection, the close checkpoints and removes the WAL. */
   close(): void {
-    this.#settler.cancel();
-    try {
-      this.#flushDeferred();
-    } catch {
-      // As if the process had stopped a moment earlier: the run resumes as sent and finds its handoff,
-      // or the next open settles its status.
-    } finally {
-      if (this.#db.isOpen) this.#db.close();
-    }
+    if (this.#db.isOpen) this.#db.close();
   }
 
   [Symbol.dispose](): void {
@@ -708,39 +636,8 @@ export class RunStore implements RunJournal {
 
   // ── Internals ──────────────────────────────────────────────────────────
 
-  #writeAttemptEnd(end: AttemptEnd): void {
-    // The detail is what the next attempt is told (listResumable's retryNote).
-    this.#endAttempt.run({ runId: end.runId, attempt: end.attempt, at: end.at, outcome: end.outcome, detail: end.detail });
-  }
-
-  /**
-   * Writes a waiting accepted end. Should that fail, it is dropped, which is what a crash at that
-   * moment would do (the run resumes as sent and finds its handoff); the caller hears of it.
-   */
-  #flushAcceptedEnd(): void {
-    const pending = this.#acceptedEnd;
-    if (pending === undefined || !this.#db.isOpen) return;
-    this.#acceptedEnd = undefined;
-    this.#writeAttemptEnd(pending);
-  }
-
-  /** Everything written behind the engine's back (an accepted end, the finishes), written now: before a verb reads or writes. */
-  #flushDeferred(): void {
-    this.#flushAcceptedEnd();
-    this.#settler.flush();
-  }
-
-  readonly #flushAcceptedEndLater = (): void => {
-    try {
-      this.#flushAcceptedEnd();
-    } catch {
-      // No caller is left to tell at the end of the tick; a store that cannot write fails the next verb too.
-    }
-  };
-
   #transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
-    this.#flushDeferred();
     this.#begin.run();
     try {
       const value = fn();
@@ -751,14 +648,6 @@ export class RunStore implements RunJournal {
       throw error;
     }
   }
-
-  /** One write statement, committed on its own (or inside the caller's transaction). */
-  #write<T>(statement: () => T): T {
-    this.#flushDeferred();
-    const value = statement();
-    return value;
-  }
-
 
   #toRun(row: Row): RunRecord {
     const request = json<JournalRun['request']>(row.request_json);
