@@ -1,5 +1,5 @@
 /**
- * A run's history and its attempts as run-store.ts reads them: nothing is written twice for them,
+ * A run's history and its attempts as run-queries.ts reads them: nothing is written twice for them,
  * they are assembled from the timestamps the runs, attempts and deliveries rows keep.
  */
 import type { SQLOutputValue } from 'node:sqlite';

@@ -12,8 +12,13 @@
  * history is read from the timestamps its rows keep (accepted, each attempt started, sent and
  * ended, finished, each delivery enqueued and delivered) rather than written a second time.
  */
+import type { RunStatus } from '../engine/types.ts';
 
 export const SCHEMA_VERSION = 1;
+
+/** A run's status in the store: `running` until the engine reports its result. */
+export type StoredRunStatus = RunStatus | 'sent' | 'running';
+export const RUNNING = 'running';
 
 /** 'HQDG' in the header's application_id: another program's sqlite file is refused, not adopted. */
 export const APPLICATION_ID = 0x48_51_44_47;
