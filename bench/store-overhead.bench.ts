@@ -7,14 +7,12 @@
  *
  * - rename → resolved: as in handoff-to-resolved.bench.ts (issue 3): the fake agent never
  *   writes; after the `waiting` event the bench renames a complete handoff into the dir and
- *   times rename(2) → delegate() settled. The store adds no commit on this path: the run's
- *   finish is queued and committed on the next turn of the event loop, or before the store's
- *   next verb (src/store/run-settler.ts); what remains is serialising the result.
+ *   times rename(2) → delegate() settled. The store adds two commits on this path: the
+ *   accepted attempt's end and the run's finish.
  * - 500 runs at once: as in fan-out-500-runs.bench.ts (issue 3): 500 delegations over 8
  *   agents started in one tick, none queued, each agent writing a valid handoff 200 ms after
  *   the POST; the figure is first call → last run resolved, minus that 200 ms. The store adds
- *   three commits per run (accepted, attempt started, sent) and one per turn of the event loop
- *   for all the runs finished in it.
+ *   five commits per run (accepted, attempt started, sent, attempt ended, finished).
  *
  * The fake gateways run in their own process (bench/lib/gateway-host.ts), so the measured
  * process pays only for the engine and the store.
@@ -27,7 +25,6 @@ import { createEngine } from '../src/engine/engine.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { Engine, RunProgress, RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../src/store/checkpointer.ts';
 import { createRunStore, type RunStore } from '../src/store/run-store.ts';
 import { handoffText } from '../test/fakes/fake-gateway.ts';
 import { startGatewayHost, type GatewayHost } from './lib/gateway-host.ts';
@@ -42,12 +39,12 @@ const AGENT_DELAY_MS = 200;
 const ROUNDS = 5;
 const WARM_UP = 20;
 /**
- * Warm-up also lasts this long, in both modes: past two of the store's checkpoint intervals, so the
- * samples see its WAL as a long-running bot does (recycled after a checkpoint, frames written over
- * earlier ones) rather than a brand-new file growing by every frame, and the engine's code is
- * optimised in the first round as in the others.
+ * Warm-up also lasts this long, in both modes: long enough for sqlite to have checkpointed the
+ * store's WAL, so the samples see it as a long-running bot does (recycled after a checkpoint,
+ * frames written over earlier ones) rather than a brand-new file growing by every frame, and the
+ * engine's code is optimised in the first round as in the others.
  */
-const WARM_UP_MS = 2 * DEFAULT_CHECKPOINT_INTERVAL_MS + 200;
+const WARM_UP_MS = 1_200;
 const SAMPLES_PER_ROUND = 100;
 const FAN_OUT_RUNS = 500;
 const FAN_OUT_BURSTS_PER_ROUND = 3;
@@ -170,7 +167,7 @@ await runScenario({
   title: 'Engine figures without and with the sqlite run store as journal',
   method:
     `fake gateway in its own process; ${ROUNDS} rounds, each measuring both modes, fresh workspace, engine and store file each; ` +
-    `rename → resolved: the two worlds side by side, ${SAMPLES_PER_ROUND} samples each, alternating world every sample (order flipped each time), after a warm-up of ${WARM_UP} runs and ≥ ${WARM_UP_MS} ms per round (past two store checkpoints), median of the rounds' p50/p99; ` +
+    `rename → resolved: the two worlds side by side, ${SAMPLES_PER_ROUND} samples each, alternating world every sample (order flipped each time), after a warm-up of ${WARM_UP} runs and ≥ ${WARM_UP_MS} ms per round (past a WAL checkpoint), median of the rounds' p50/p99; ` +
     `${FAN_OUT_RUNS} at once: ${AGENTS.length} agents, none queued, handoff ${AGENT_DELAY_MS} ms after each POST, first call → last resolved minus ${AGENT_DELAY_MS} ms, ${FAN_OUT_BURSTS_PER_ROUND} bursts per mode per round (ABBA order), median of all bursts; ` +
     `overhead = (store − no store) / no store; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs at the start`,
   limitMs: 230_000,

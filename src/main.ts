@@ -47,9 +47,7 @@ async function main(): Promise<number> {
   let store: ReturnType<typeof createRunStore>;
   try {
     for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir]) mkdirSync(dir, { recursive: true });
-    store = createRunStore(path.join(config.paths.stateDir, STORE_FILE), {
-      onFinishDropped: (runId, error) => log.error({ runId, err: error }, 'a finished run could not be written to the store; it resumes at the next start'),
-    });
+    store = createRunStore(path.join(config.paths.stateDir, STORE_FILE));
   } catch (error) {
     console.error(isHqError(error) ? error.message : `cannot prepare the state, handoff and log directories: ${(error as Error).message}`);
     return 1;

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createLogger } from '../src/log.ts';
 import { startRetention, type RetentionOptions } from '../src/store/retention.ts';
-import { createRunStore } from '../src/store/run-store.ts';
+import { createRunStore, type RunStore } from '../src/store/run-store.ts';
+import { ErrorCode, HqError } from '../src/errors.ts';
+import { journalRun, open, result, tempFile } from './support/run-store-fixtures.ts';
 
 const DAY = 24 * 60 * 60_000;
 const TODAY = 1_000 * DAY;
@@ -115,4 +117,94 @@ test('a prune that fails (another connection holds the write lock) is logged and
   other.exec('COMMIT');
   assert.equal(await retention.pruneNow(), 1);
   assert.deepEqual(w.runIds(), []);
+});
+
+const PRUNED_TABLES = ['runs', 'attempts', 'deliveries', 'progress_messages'] as const;
+
+/** A run accepted at `at`, sent, answered a minute later, with its deliveries enqueued and (unless told otherwise) delivered. */
+function finishRun(store: RunStore, clock: { now: number }, runId: string, at: number, options: { delivered?: boolean; progress?: boolean } = {}): void {
+  clock.now = at;
+  store.runAccepted(journalRun(runId, {}, at));
+  if (options.progress !== false) store.recordProgressMessage(runId, { channelId: '1', messageId: '2', interactionToken: 'tok', tokenExpiresAt: at + 900_000 });
+  store.attemptStarted(runId, 1, at, at + 300_000);
+  store.attemptSent(runId, 1, `gw-${runId}`);
+  clock.now = at + 60_000;
+  store.attemptEnded(runId, 1, 'accepted', 'complete');
+  store.runFinished(result(runId, 'complete'));
+  for (const kind of ['result-embed', 'requester-reply']) {
+    store.enqueueDelivery({ runId, kind, target: { channelId: '1' } });
+    if (options.delivered !== false || kind === 'result-embed') store.markDelivered(runId, kind, { channelId: '1', messageId: '3' });
+  }
+}
+
+function rowsOf(file: string, runId: string): Record<string, number> {
+  const raw = new DatabaseSync(file, { readOnly: true });
+  try {
+    return Object.fromEntries(
+      PRUNED_TABLES.map((table) => [table, Number(raw.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId)?.n)]),
+    );
+  } finally {
+    raw.close();
+  }
+}
+
+test('pruning deletes finished, delivered runs past the cut-off with their rows in every table, and nothing else', async (t) => {
+  const file = await tempFile(t);
+  const clock = { now: 0 };
+  const store = open(t, file, { now: () => clock.now });
+  const today = 400 * DAY;
+  finishRun(store, clock, 'run-old', today - 40 * DAY);
+  finishRun(store, clock, 'run-old-no-progress', today - 39 * DAY, { progress: false });
+  finishRun(store, clock, 'run-old-pending', today - 40 * DAY, { delivered: false });
+  finishRun(store, clock, 'run-recent', today - 2 * DAY);
+  clock.now = today - 365 * DAY;
+  store.runAccepted(journalRun('run-open-ancient', {}, clock.now));
+  store.attemptStarted('run-open-ancient', 1, clock.now, clock.now + 300_000);
+  store.attemptSent('run-open-ancient', 1, 'gw');
+  store.setLastSeen('555555555555555555', '666666666666666666');
+  // Finished without an attempt: old enough to go all the same.
+  clock.now = today - 50 * DAY;
+  store.runAccepted(journalRun('run-old-no-attempt', {}, clock.now));
+  store.runFinished(result('run-old-no-attempt', 'complete'));
+  clock.now = today;
+
+  assert.deepEqual(rowsOf(file, 'run-old'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 });
+  const removed = store.pruneFinished({ olderThan: today - 30 * DAY });
+  assert.equal(removed, 3);
+  for (const gone of ['run-old', 'run-old-no-progress', 'run-old-no-attempt']) {
+    assert.deepEqual(rowsOf(file, gone), { runs: 0, attempts: 0, deliveries: 0, progress_messages: 0 }, gone);
+    assert.equal(store.getRun(gone), undefined);
+    assert.deepEqual(store.runEvents(gone), []);
+  }
+  assert.deepEqual(rowsOf(file, 'run-old-pending'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 }, 'a pending delivery keeps its run');
+  assert.deepEqual(store.pendingDeliveries().map((d) => [d.runId, d.kind]), [['run-old-pending', 'requester-reply']]);
+  assert.deepEqual(rowsOf(file, 'run-recent'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 });
+  assert.deepEqual(store.listResumable().map((run) => run.runId), ['run-open-ancient'], 'an open run stays, however old');
+  assert.equal(store.lastSeen('555555555555555555'), '666666666666666666', 'channel cursors are kept');
+  assert.equal(store.pruneFinished({ olderThan: today - 30 * DAY }), 0, 'a second prune finds nothing');
+
+  store.markDelivered('run-old-pending', 'requester-reply', { channelId: '1', messageId: '4' });
+  assert.equal(store.pruneFinished({ olderThan: today - 30 * DAY }), 1, 'once delivered, the run goes at the next prune');
+  assert.deepEqual(rowsOf(file, 'run-old-pending'), { runs: 0, attempts: 0, deliveries: 0, progress_messages: 0 });
+});
+
+test('pruning goes in batches of at most `limit` runs, oldest first', async (t) => {
+  const file = await tempFile(t);
+  const clock = { now: 0 };
+  const store = open(t, file, { now: () => clock.now });
+  for (let i = 0; i < 5; i += 1) finishRun(store, clock, `run-${i}`, (10 + i) * DAY);
+  const olderThan = 100 * DAY;
+  assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 2);
+  assert.deepEqual(store.recentRuns().map((run) => run.runId), ['run-4', 'run-3', 'run-2']);
+  assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 2);
+  assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 1);
+  assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 0);
+  assert.deepEqual(store.recentRuns(), []);
+});
+
+test('pruning refuses a limit or cut-off it cannot use', async (t) => {
+  const store = open(t, await tempFile(t));
+  for (const query of [{ olderThan: Number.NaN }, { olderThan: 1, limit: 0 }, { olderThan: 1, limit: 1.5 }, { olderThan: 1, limit: 1_000_000 }]) {
+    assert.throws(() => store.pruneFinished(query), (error: unknown) => error instanceof HqError && error.code === ErrorCode.USAGE);
+  }
 });

@@ -1,21 +1,80 @@
 /**
  * Keeps the run store from growing for as long as the bot runs: once at start and then every
  * interval, runs that finished more than `store.retentionDays` ago with nothing left to deliver
- * are deleted (RunStore.pruneFinished). The days are read at each prune, so an edit to the config
+ * are deleted (pruneFinished, below). The days are read at each prune, so an edit to the config
  * file applies at the next one without a restart.
  *
  * A backlog is cleared in batches, each its own short transaction, with a turn of the event loop
  * between them: the first prune of a store that has kept everything for months holds neither the
  * write lock nor the engine for long.
  */
+import type { DatabaseSync } from 'node:sqlite';
+import { ErrorCode, HqError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { DEFAULT_PRUNE_BATCH, type RunStore } from './run-store.ts';
+import { RUNNING } from './schema.ts';
+import { createTransaction } from './sqlite-rows.ts';
 
 export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 60_000;
+/** A batch this size deletes in a few ms, so no other writer waits long on the lock. */
+export const DEFAULT_PRUNE_BATCH = 500;
+export const MAX_PRUNE_BATCH = 10_000;
 const DAY_MS = 24 * 60 * 60_000;
 
+export interface PruneQuery {
+  /** Epoch ms: runs that finished before it may go. */
+  readonly olderThan: number;
+  /** At most this many runs in this call's one transaction (1 to MAX_PRUNE_BATCH; default DEFAULT_PRUNE_BATCH). */
+  readonly limit?: number;
+}
+
+export interface RunPruner {
+  /**
+   * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
+   * with their attempts, deliveries and progress message, in one transaction; returns how many.
+   * Open runs, runs with a pending delivery and channel cursors are never touched. One call is one
+   * bounded batch: a caller clearing a large backlog calls again (yielding between calls) while it
+   * gets a full batch back.
+   */
+  pruneFinished(query: PruneQuery): number;
+}
+
+export function createRunPruner(db: DatabaseSync): RunPruner {
+  const transaction = createTransaction(db);
+  // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
+  // run without an index on finished_at.
+  const prunable = db.prepare(`
+    SELECT run_id FROM runs r
+    WHERE accepted_at < :olderThan AND status <> '${RUNNING}' AND finished_at IS NOT NULL AND finished_at < :olderThan
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.run_id AND d.delivered_at IS NULL)
+    ORDER BY accepted_at LIMIT :limit`);
+  // Only attempts cascade from runs; deliveries and progress messages carry no foreign key.
+  const pruneDeliveries = db.prepare('DELETE FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?))');
+  const pruneProgress = db.prepare('DELETE FROM progress_messages WHERE run_id IN (SELECT value FROM json_each(?))');
+  const pruneRuns = db.prepare('DELETE FROM runs WHERE run_id IN (SELECT value FROM json_each(?))');
+
+  return {
+    pruneFinished(query: PruneQuery): number {
+      const { olderThan } = query;
+      const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
+      if (!Number.isFinite(olderThan)) throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRUNE_BATCH) {
+        throw new HqError(ErrorCode.USAGE, `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`);
+      }
+      return transaction(() => {
+        const ids = prunable.all({ olderThan, limit }).map((row) => String(row.run_id));
+        if (ids.length === 0) return 0;
+        const list = JSON.stringify(ids);
+        pruneDeliveries.run(list);
+        pruneProgress.run(list);
+        pruneRuns.run(list);
+        return ids.length;
+      });
+    },
+  };
+}
+
 export interface RetentionOptions {
-  readonly store: Pick<RunStore, 'pruneFinished'>;
+  readonly store: RunPruner;
   /** Read at each prune; 0 keeps every run. */
   readonly retentionDays: () => number;
   readonly log: Logger;

@@ -1,5 +1,5 @@
 /**
- * A run's history and its attempts as run-store.ts reads them: nothing is written twice for them,
+ * A run's history and its attempts as run-queries.ts reads them: nothing is written twice for them,
  * they are assembled from the timestamps the runs, attempts and deliveries rows keep.
  */
 import type { SQLOutputValue } from 'node:sqlite';
@@ -8,11 +8,8 @@ function text(value: SQLOutputValue | undefined): string | undefined {
   return value === null || value === undefined ? undefined : String(value);
 }
 
-/** An attempt's columns, with the end of the attempt that became the run's answer read from its run. */
 export const ATTEMPT_COLUMNS = `a.run_id, a.attempt, a.started_at, a.deadline, a.sent, a.sent_at, a.gateway_run_id,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN 'accepted' ELSE a.outcome END AS outcome,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.status ELSE a.detail END AS detail,
-  CASE WHEN a.ended_at IS NULL AND a.attempt = r.answer_attempt THEN r.finished_at ELSE a.ended_at END AS ended_at`;
+  a.outcome, a.detail, a.ended_at`;
 
 /**
  * A run's history, read from the timestamps its rows keep: accepted, each attempt started, sent
@@ -29,7 +26,7 @@ export const HISTORY_QUERY = `
     UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
       FROM attempts WHERE run_id = :runId AND sent = 1
     UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
-      FROM (SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.run_id = :runId) WHERE ended_at IS NOT NULL
+      FROM attempts WHERE run_id = :runId AND ended_at IS NOT NULL
     UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, json_extract(result_json, '$.code'), NULL
       FROM runs WHERE run_id = :runId AND finished_at IS NOT NULL
     UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL

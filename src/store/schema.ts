@@ -2,7 +2,8 @@
  * The run store's tables. The version lives in the file header (`PRAGMA user_version`), so a
  * process can tell an old file (migrate it) from a newer one (refuse it) before touching a row.
  * Bump SCHEMA_VERSION together with a step in migrate.ts; never edit a released DDL in place.
- * (Version 1 was reshaped once before any store was deployed, for write cost: see below.)
+ * (Version 1 was reshaped before any store was deployed, for write cost, and once more to drop
+ * runs.answer_attempt with the deferred finish that wrote it.)
  *
  * Every journal write is a commit the engine waits for, and a commit costs roughly one WAL frame
  * per b-tree page it dirties; so each fact is written once, in one row: a state change is one
@@ -11,8 +12,13 @@
  * history is read from the timestamps its rows keep (accepted, each attempt started, sent and
  * ended, finished, each delivery enqueued and delivered) rather than written a second time.
  */
+import type { RunStatus } from '../engine/types.ts';
 
 export const SCHEMA_VERSION = 1;
+
+/** A run's status in the store: `running` until the engine reports its result. */
+export type StoredRunStatus = RunStatus | 'sent' | 'running';
+export const RUNNING = 'running';
 
 /** 'HQDG' in the header's application_id: another program's sqlite file is refused, not adopted. */
 export const APPLICATION_ID = 0x48_51_44_47;
@@ -35,15 +41,9 @@ CREATE TABLE IF NOT EXISTS runs (
   -- the attempts the result reports; while the run is open, its attempts rows are the truth
   attempts        INTEGER NOT NULL DEFAULT 0,
   finished_at     INTEGER,
-  result_json     TEXT,
-  -- the attempt whose handoff is the result: it ended 'accepted' (detail: the result's status)
-  -- at finished_at. Kept here, not on the attempt's row, so the answer is a one-row commit.
-  answer_attempt  INTEGER
+  result_json     TEXT
 ) STRICT;
 -- Open runs are status 'running': runs_by_status also serves the restart's resumable list.
--- A run's answer (result_json, finished_at) is committed while its status still says 'running' and
--- its status a moment later (run-settler.ts): so no index may read finished_at or result_json
--- unless it is partial on status <> 'running', or the answer's commit would have to update it.
 CREATE INDEX IF NOT EXISTS runs_by_accepted ON runs (accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_agent ON runs (agent, accepted_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, accepted_at);

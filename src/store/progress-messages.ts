@@ -1,0 +1,70 @@
+/**
+ * Progress messages: the "working on it" message each run shows in Discord, with the interaction
+ * token that may still edit it, so a restarted bot can finish or resume a message left spinning.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import type { StoredRunStatus } from './schema.ts';
+import { int, text } from './sqlite-rows.ts';
+
+export interface ProgressMessageInput {
+  readonly channelId: string;
+  readonly messageId: string;
+  readonly interactionToken?: string;
+  /** Epoch ms; past it the token is not handed out again. */
+  readonly tokenExpiresAt?: number;
+}
+
+export interface ProgressMessage extends ProgressMessageInput {
+  readonly runId: string;
+  readonly recordedAt: number;
+  /** Absent when the store has no such run (the bot recorded a message for a run it never journaled). */
+  readonly runStatus?: StoredRunStatus;
+}
+
+export type ProgressMessageBook = ReturnType<typeof createProgressMessageBook>;
+
+export function createProgressMessageBook(db: DatabaseSync, now: () => number) {
+  const upsert = db.prepare(`
+    INSERT INTO progress_messages (run_id, channel_id, message_id, interaction_token, token_expires_at, recorded_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET channel_id = excluded.channel_id, message_id = excluded.message_id,
+      interaction_token = excluded.interaction_token, token_expires_at = excluded.token_expires_at, recorded_at = excluded.recorded_at`);
+  const list = db.prepare(`
+    SELECT p.*, r.status AS run_status FROM progress_messages p LEFT JOIN runs r ON r.run_id = p.run_id
+    ORDER BY p.recorded_at, p.run_id`);
+  const clear = db.prepare('DELETE FROM progress_messages WHERE run_id = ?');
+
+  return {
+    /** One progress message per run; recording again replaces it (e.g. it moved to a channel message). */
+    recordProgressMessage(runId: string, message: ProgressMessageInput): void {
+      upsert.run(runId, message.channelId, message.messageId, message.interactionToken ?? null, message.tokenExpiresAt ?? null, now());
+    },
+
+    /**
+     * Progress messages not yet cleared, with their run's status, so a restarted bot can finish
+     * or resume each. An interaction token past its expiry is not returned.
+     */
+    progressMessages(): ProgressMessage[] {
+      const at = now();
+      return list.all().map((row) => {
+        const expiresAt = int(row.token_expires_at);
+        const token = text(row.interaction_token);
+        const live = token !== undefined && (expiresAt === undefined || expiresAt > at);
+        return {
+          runId: String(row.run_id),
+          channelId: String(row.channel_id),
+          messageId: String(row.message_id),
+          recordedAt: Number(row.recorded_at),
+          ...(live ? { interactionToken: token } : {}),
+          ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }),
+          ...(row.run_status === null ? {} : { runStatus: String(row.run_status) as StoredRunStatus }),
+        };
+      });
+    },
+
+    /** The progress message shows its final state: forget it (and its token). */
+    clearProgressMessage(runId: string): boolean {
+      return clear.run(runId).changes > 0;
+    },
+  };
+}
