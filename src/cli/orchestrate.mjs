@@ -2,8 +2,7 @@
 // The orchestrate command's fast start: plain JavaScript on purpose. Node compiles a .ts entry
 // (loading its TypeScript stripper) before the entry can switch the compile cache on; this
 // launcher switches it on first, so on a warm start every module, orchestrate.ts included,
-// comes from the cache and the stripper is never loaded (about 0.1 s saved per run). It then
-// runs the bundled CLI when that is current (below), which saves the module loader's work.
+// comes from the cache and the stripper is never loaded (about 0.1 s saved per run).
 //
 // Node flags, in the shebang and in the npm script (`node --min-semi-space-size=32 …`):
 // --min-semi-space-size=32 (MB): loading ~170 modules fills V8's young generation several
@@ -22,9 +21,6 @@
 // parser, which process exit would otherwise wait ~0.1 s for) is set by orchestrate.ts at
 // run time, once the modules on the way to the POST are loaded; see slowWasmTierUp there.
 import module from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { bundleFreshness } from './bundle-freshness.mjs';
 
 // Plain JS still runs on an older Node found first on PATH; say what to do instead of failing
 // on the first `.ts` import.
@@ -35,9 +31,4 @@ if (!process.features.typescript) {
   process.exit(1);
 }
 module.enableCompileCache?.();
-
-// The bundle (scripts/bundle-cli.mjs, built by `npm ci`) when it was built from the sources as
-// they are; the sources otherwise, or when HQ_CLI_FROM_SOURCE is set.
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const bundle = process.env.HQ_CLI_FROM_SOURCE ? undefined : bundleFreshness(path.join(repoRoot, 'dist', 'cli'), repoRoot);
-await import(bundle?.fresh ? pathToFileURL(bundle.entry).href : './orchestrate.ts');
+await import('./orchestrate.ts');
