@@ -3,8 +3,7 @@
  * Wiring only: parse → dotenv → config → logger → engine → (run id, agent, ACL checked before
  * any context is read) → context file / channel history → engine.delegate (checks again, probes
  * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
- * to stderr. pino is loaded once the POST is out: until then the logger and the event log hold
- * their lines (deferred-logs.ts), so its loading is not on the way to the agent.
+ * to stderr.
  */
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -12,7 +11,6 @@ import type { Config } from '../config.ts';
 import type { EventLog } from '../engine/events.ts';
 import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
 import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
-import type { Logger } from '../log.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
 import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
 
@@ -140,7 +138,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   }
 
   const parts = await loadParts();
-  const { createDeferredLogs, createEngine, loadConfig, loadDotenv, readChannelContext } = parts;
+  const { createEngine, createEventLog, createLogger, loadConfig, loadDotenv, readChannelContext } = parts;
   // As in the reference, the run id exists (and is printed) even when the request is refused.
   const runId = options.runId ?? parts.newRunId();
   const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
@@ -154,28 +152,19 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const logs = createDeferredLogs();
-  const log: Logger = logs.log;
-  let loadingLogs: Promise<void> | undefined;
-  const loadLogs = (): Promise<void> =>
-    (loadingLogs ??= import('./log-parts.ts').then(({ createEventLog, createLogger }) =>
-      logs.attach({
-        log: createLogger({ level: cliLogLevel(config, io.env), now: logs.clock }),
-        eventLog: createEventLog({ dir: config.paths.logDir, now: () => new Date(logs.clock()) }),
-      }),
-    ));
-  const closeLog = (): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));
+  const log = createLogger({ level: cliLogLevel(config, io.env) });
+  const eventLog = createEventLog({ dir: config.paths.logDir });
   let engine: Engine | undefined;
   const close = async (): Promise<void> => {
-    await loadLogs();
+    // The engine closes the event log; the logger's last lines are flushed after it.
     await engine?.close();
-    await closeLog();
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
   };
 
   try {
-    const running = createEngine({ config, log, eventLog: logs.eventLog });
+    const running = createEngine({ config, log, eventLog });
     engine = running;
-    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, logs.eventLog, options, config, runId);
+    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
     let task = options.task;
     if (options.channelContext !== undefined) {
@@ -185,13 +174,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     }
     const request = buildRequest(options, config, runId, task, context);
     io.beforeRun?.();
-    const result: RunResult = await running.delegate(request, {
-      ...(io.signal === undefined ? {} : { signal: io.signal }),
-      // The POST is out: pino loads while the agent works. A failure to load shows at close.
-      onProgress: (progress) => {
-        if (progress.type === 'sent') loadLogs().catch(() => undefined);
-      },
-    });
+    const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
     return outcome(renderRunResult(result, options.format), close);
   } catch (error) {
     if (isHqError(error)) {
