@@ -354,7 +354,7 @@ describe('orchestrate as a process', () => {
 
   test("the launcher's Node flags (shebang and npm script) leave V8's code-cache tag alone", async () => {
     // A flag that changes the tag makes every built-in module compile from source and moves
-    // the compile cache elsewhere: ~50 ms on every run (see orchestrate.mjs).
+    // the compile cache elsewhere, on every run.
     const shebang = (await readFile(LAUNCHER, 'utf8')).split('\n', 1)[0] ?? '';
     const shebangFlags = shebang.replace(/^#!\/usr\/bin\/env( -S)? node/, '').trim().split(/\s+/).filter(Boolean);
     const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -5,50 +5,26 @@
  * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
  * to stderr.
  */
-import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import type { Config } from '../config.ts';
-import type { EventLog } from '../engine/events.ts';
+import { config as loadDotenv } from 'dotenv';
+import { authorize } from '../access/acl.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { createEngine } from '../engine/engine.ts';
+import { createEventLog } from '../engine/event-log.ts';
+import { EventName, type EventLog } from '../engine/events.ts';
+import { newRunId, validateRunId } from '../engine/run-id.ts';
 import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
 import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { readChannelContext } from './channel-context-source.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
 import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
-
-/**
- * Everything heavy (zod, pino, undici, chokidar), loaded only once the arguments are known
- * good: `--help` and usage errors answer at Node's start-up speed.
- */
-async function loadParts() {
-  await import('./zod-jitless.ts');
-  const [dotenv, parts] = await Promise.all([needsDotenv() ? import('dotenv') : undefined, import('./run-parts.ts')]);
-  return {
-    ...parts,
-    // dotenv is CommonJS: its module.exports is the default export, here and in the bundle alike
-    // (a bundle chunk made from a CommonJS package has no named exports).
-    loadDotenv: (options: { quiet: boolean }): void => void dotenv?.default.config(options),
-  };
-}
-type Parts = Awaited<ReturnType<typeof loadParts>>;
-
-/**
- * Whether dotenv has anything to do: its default `.env` in the working directory, or an
- * encrypted `.env.vault` named by DOTENV_KEY. Without either, `config()` changes nothing,
- * and not loading it saves a few milliseconds (it pulls in node:crypto).
- */
-function needsDotenv(): boolean {
-  return Boolean(process.env.DOTENV_KEY) || existsSync('.env');
-}
 
 export interface CliIo {
   readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
   readonly signal?: AbortSignal;
-  /**
-   * Called once the modules on the way to the POST are loaded, just before the run talks to
-   * its gateway: the process entry sets run-time V8 flags here (see orchestrate.ts).
-   */
-  readonly beforeRun?: () => void;
 }
 
 export interface CliOutcome extends Rendered {
@@ -114,8 +90,7 @@ function buildRequest(options: CliOptions, config: Config, runId: string, task: 
  * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
  * written to the event log as the engine writes it. The engine checks all of them again.
  */
-function checkBeforeGatheringContext(parts: Parts, engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
-  const { authorize, EventName, validateRunId } = parts;
+function checkBeforeGatheringContext(engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
   validateRunId(runId);
   const known = engine.agents().map((agent) => agent.name);
   if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
@@ -137,10 +112,8 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const parts = await loadParts();
-  const { createEngine, createEventLog, createLogger, loadConfig, loadDotenv, readChannelContext } = parts;
   // As in the reference, the run id exists (and is printed) even when the request is refused.
-  const runId = options.runId ?? parts.newRunId();
+  const runId = options.runId ?? newRunId();
   const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
 
   loadDotenv({ quiet: true });
@@ -164,7 +137,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   try {
     const running = createEngine({ config, log, eventLog });
     engine = running;
-    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, eventLog, options, config, runId);
+    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(running, eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
     let task = options.task;
     if (options.channelContext !== undefined) {
@@ -173,7 +146,6 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
       task = `${history}\n\n${task}`;
     }
     const request = buildRequest(options, config, runId, task, context);
-    io.beforeRun?.();
     const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
     return outcome(renderRunResult(result, options.format), close);
   } catch (error) {
