@@ -5,10 +5,9 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: no TypeScript or test tools in the image. --ignore-scripts: the root package's
-# `prepare` (the CLI bundle) needs esbuild, a devDependency, and sources this stage does not
-# have; the only dependency with an install script is the `node` package, whose download of a
-# second Node binary the image never runs (CMD's `node` is the image's own).
+# --omit=dev: no TypeScript or test tools in the image. --ignore-scripts: the only dependency
+# with an install script is the `node` package, whose download of a second Node binary the
+# image never runs (CMD's `node` is the image's own).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime

@@ -190,8 +190,7 @@ describe('orchestrate as a process', () => {
     const [request] = world.gateway.hookRequests;
     assert.equal(request?.body?.deliver, true, 'the CLI keeps the reference default: the gateway delivers');
     assert.match(String(request?.body?.message), /summarise the paper/);
-    // The event log is written although pino loads only once the POST is out: the line held
-    // from before the POST comes first, stamped with its own time.
+    // The event log has the run's lines in order, each stamped with its own time.
     const events = (await world.events()).filter((event) => event.runId === 'cli-json-1');
     assert.deepEqual(events.map((event) => event.event), ['attempt_start', 'complete']);
     assert.ok(String(events[0]?.timestamp) <= String(events[1]?.timestamp));
@@ -288,7 +287,7 @@ describe('orchestrate as a process', () => {
     assert.equal(unhealthy.json.status, 'error');
     assert.equal(unhealthy.json.code, 'HQ_ERR_GATEWAY_UNHEALTHY');
     assert.equal(world.gateway.hookRequests.length, 0, 'no task is sent to an unhealthy gateway');
-    // Nothing was sent, so pino was loaded only at the end: the held line is still written.
+    // Nothing was sent, and the health failure is still written.
     const events = (await world.events()).filter((event) => event.runId === 'cli-unhealthy-1');
     assert.deepEqual(events.map((event) => event.event), ['health_failed']);
   });
@@ -355,7 +354,7 @@ describe('orchestrate as a process', () => {
 
   test("the launcher's Node flags (shebang and npm script) leave V8's code-cache tag alone", async () => {
     // A flag that changes the tag makes every built-in module compile from source and moves
-    // the compile cache elsewhere: ~50 ms on every run (see orchestrate.mjs).
+    // the compile cache elsewhere, on every run.
     const shebang = (await readFile(LAUNCHER, 'utf8')).split('\n', 1)[0] ?? '';
     const shebangFlags = shebang.replace(/^#!\/usr\/bin\/env( -S)? node/, '').trim().split(/\s+/).filter(Boolean);
     const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -1,32 +1,11 @@
-#!/usr/bin/env -S node --min-semi-space-size=32 --preserve-symlinks
-// The orchestrate command's fast start: plain JavaScript on purpose. Node compiles a .ts entry
-// (loading its TypeScript stripper) before the entry can switch the compile cache on; this
-// launcher switches it on first, so on a warm start every module, orchestrate.ts included,
-// comes from the cache and the stripper is never loaded (about 0.1 s saved per run). It then
-// runs the bundled CLI when that is current (below), which saves the module loader's work.
-//
-// Node flags, in the shebang and in the npm script (`node --min-semi-space-size=32 …`):
-// --min-semi-space-size=32 (MB): loading ~170 modules fills V8's young generation several
-//   times over at its default start size; each scavenge costs a few ms. With a young
-//   generation that starts large enough, a run does no GC at all (~15-30 ms less CPU).
-// --preserve-symlinks: module resolution skips realpath (an lstat per path component of
-//   each of the ~500 imports zod's, undici's and pino's files make of each other, ~10-20 ms).
-//   Harmless with npm's flat node_modules (no symlinks in it; the bin's own symlink is the
-//   main module, which is still resolved to its real path). A layout whose packages are
-//   symlinks to a store (pnpm) would need the flag dropped.
-// Nothing else, on purpose: most V8 flags (--liftoff-only, --no-opt, --stack-size…) change
-// V8's flag hash, and then Node's built-in modules no longer match the code cache embedded in
-// the binary (each one undici loads, http, tls, http2, crypto…, is compiled from source,
-// ~50 ms per run) and the compile cache moves to another directory. Heap sizes are not part
-// of that hash. The one other flag a run wants (no optimising tier-up for undici's WebAssembly
-// parser, which process exit would otherwise wait ~0.1 s for) is set by orchestrate.ts at
-// run time, once the modules on the way to the POST are loaded; see slowWasmTierUp there.
+#!/usr/bin/env node
+// The orchestrate command's entry (the package's bin and `npm run orchestrate`). Plain
+// JavaScript on purpose: Node compiles a .ts entry, loading its TypeScript stripper, before that
+// entry could switch the compile cache on. Switched on here first, later runs take every
+// module from the cache and never load the stripper.
 import module from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { bundleFreshness } from './bundle-freshness.mjs';
 
-// Plain JS still runs on an older Node found first on PATH; say what to do instead of failing
+// Plain JS still runs on an older Node found first on PATH: say what to do instead of failing
 // on the first `.ts` import.
 if (!process.features.typescript) {
   process.stderr.write(
@@ -34,10 +13,5 @@ if (!process.features.typescript) {
   );
   process.exit(1);
 }
-module.enableCompileCache?.();
-
-// The bundle (scripts/bundle-cli.mjs, built by `npm ci`) when it was built from the sources as
-// they are; the sources otherwise, or when HQ_CLI_FROM_SOURCE is set.
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const bundle = process.env.HQ_CLI_FROM_SOURCE ? undefined : bundleFreshness(path.join(repoRoot, 'dist', 'cli'), repoRoot);
-await import(bundle?.fresh ? pathToFileURL(bundle.entry).href : './orchestrate.ts');
+module.enableCompileCache();
+await import('./orchestrate.ts');

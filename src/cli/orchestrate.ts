@@ -2,30 +2,9 @@
 /**
  * `orchestrate <agent> "<task>" [options]`: the reference orchestrate.py's interface on the
  * in-process engine. This file only sets the process up; src/cli/run-cli.ts does the work.
- * It stays tiny and loads the rest dynamically so Node's compile cache (enabled first) covers
- * every module after it: a warm start is what keeps a whole run near a third of a second.
+ * Started through orchestrate.mjs, which switches Node's compile cache on first.
  */
-import module from 'node:module';
-import v8 from 'node:v8';
-
-module.enableCompileCache?.();
-
-/**
- * undici parses HTTP with WebAssembly; after a couple of requests V8 starts optimising that
- * parser on a background thread, and process exit waits for the compile to finish (~0.1 s).
- * A CLI run makes a handful of requests: the baseline code is plenty, so the tier-up budget is
- * made unreachable. Set at run time, not on the command line: any V8 flag changes V8's flag
- * hash, and code compiled after that no longer matches the code caches (Node's built-ins,
- * the compile cache), so it is set once the modules on the way to the POST are loaded (the
- * ones loaded after it, chokidar's and pino's chunks, were checked with
- * NODE_DEBUG_NATIVE=COMPILE_CACHE to still take their cache). The budget is read when undici
- * instantiates its parser, on the first connection, which comes after.
- */
-function slowWasmTierUp(): void {
-  v8.setFlagsFromString('--wasm-tiering-budget=2000000000');
-}
-
-const { runCli } = await import('./run-cli.ts');
+import { runCli } from './run-cli.ts';
 
 const controller = new AbortController();
 let interrupted = false;
@@ -43,7 +22,7 @@ const CLOSE_GRACE_MS = 2_000;
 
 let exitCode = 1;
 try {
-  const outcome = await runCli({ argv: process.argv.slice(2), env: process.env, signal: controller.signal, beforeRun: slowWasmTierUp });
+  const outcome = await runCli({ argv: process.argv.slice(2), env: process.env, signal: controller.signal });
   if (outcome.stdout) process.stdout.write(outcome.stdout);
   if (outcome.stderr) process.stderr.write(outcome.stderr);
   exitCode = outcome.exitCode;

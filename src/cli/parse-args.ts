@@ -5,12 +5,8 @@
  * (`--validate`/`--no-validate`, `--wait`/`--no-wait`). Anything wrong is a UsageError (exit 2).
  * Values the config decides (timeout, attempts, strictness, delivery) stay undefined when not given.
  */
+import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
-
-// Taken from the module itself, not through an ES import: importing a built-in as an ES module
-// builds a facade of all its exports, and node:util's facade runs its lazy getters, which load a
-// dozen more built-ins (worker_threads, util.diff…) into every CLI run, `--help` included.
-const { parseArgs } = process.getBuiltinModule('node:util');
 
 export const OUTPUT_FORMATS = ['json', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

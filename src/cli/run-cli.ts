@@ -3,54 +3,28 @@
  * Wiring only: parse → dotenv → config → logger → engine → (run id, agent, ACL checked before
  * any context is read) → context file / channel history → engine.delegate (checks again, probes
  * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
- * to stderr. pino is loaded once the POST is out: until then the logger and the event log hold
- * their lines (deferred-logs.ts), so its loading is not on the way to the agent.
+ * to stderr.
  */
-import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import type { Config } from '../config.ts';
-import type { EventLog } from '../engine/events.ts';
+import { config as loadDotenv } from 'dotenv';
+import { authorize } from '../access/acl.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { createEngine } from '../engine/engine.ts';
+import { createEventLog } from '../engine/event-log.ts';
+import { EventName, type EventLog } from '../engine/events.ts';
+import { newRunId, validateRunId } from '../engine/run-id.ts';
 import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
 import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { createLogger } from '../log.ts';
+import { readChannelContext } from './channel-context-source.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
 import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
-
-/**
- * Everything heavy (zod, pino, undici, chokidar), loaded only once the arguments are known
- * good: `--help` and usage errors answer at Node's start-up speed.
- */
-async function loadParts() {
-  await import('./zod-jitless.ts');
-  const [dotenv, parts] = await Promise.all([needsDotenv() ? import('dotenv') : undefined, import('./run-parts.ts')]);
-  return {
-    ...parts,
-    // dotenv is CommonJS: its module.exports is the default export, here and in the bundle alike
-    // (a bundle chunk made from a CommonJS package has no named exports).
-    loadDotenv: (options: { quiet: boolean }): void => void dotenv?.default.config(options),
-  };
-}
-type Parts = Awaited<ReturnType<typeof loadParts>>;
-
-/**
- * Whether dotenv has anything to do: its default `.env` in the working directory, or an
- * encrypted `.env.vault` named by DOTENV_KEY. Without either, `config()` changes nothing,
- * and not loading it saves a few milliseconds (it pulls in node:crypto).
- */
-function needsDotenv(): boolean {
-  return Boolean(process.env.DOTENV_KEY) || existsSync('.env');
-}
 
 export interface CliIo {
   readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
   readonly signal?: AbortSignal;
-  /**
-   * Called once the modules on the way to the POST are loaded, just before the run talks to
-   * its gateway: the process entry sets run-time V8 flags here (see orchestrate.ts).
-   */
-  readonly beforeRun?: () => void;
 }
 
 export interface CliOutcome extends Rendered {
@@ -116,8 +90,7 @@ function buildRequest(options: CliOptions, config: Config, runId: string, task: 
  * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
  * written to the event log as the engine writes it. The engine checks all of them again.
  */
-function checkBeforeGatheringContext(parts: Parts, engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
-  const { authorize, EventName, validateRunId } = parts;
+function checkBeforeGatheringContext(engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
   validateRunId(runId);
   const known = engine.agents().map((agent) => agent.name);
   if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
@@ -139,10 +112,8 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const parts = await loadParts();
-  const { createDeferredLogs, createEngine, loadConfig, loadDotenv, readChannelContext } = parts;
   // As in the reference, the run id exists (and is printed) even when the request is refused.
-  const runId = options.runId ?? parts.newRunId();
+  const runId = options.runId ?? newRunId();
   const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
 
   loadDotenv({ quiet: true });
@@ -154,28 +125,19 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const logs = createDeferredLogs();
-  const log: Logger = logs.log;
-  let loadingLogs: Promise<void> | undefined;
-  const loadLogs = (): Promise<void> =>
-    (loadingLogs ??= import('./log-parts.ts').then(({ createEventLog, createLogger }) =>
-      logs.attach({
-        log: createLogger({ level: cliLogLevel(config, io.env), now: logs.clock }),
-        eventLog: createEventLog({ dir: config.paths.logDir, now: () => new Date(logs.clock()) }),
-      }),
-    ));
-  const closeLog = (): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));
+  const log = createLogger({ level: cliLogLevel(config, io.env) });
+  const eventLog = createEventLog({ dir: config.paths.logDir });
   let engine: Engine | undefined;
   const close = async (): Promise<void> => {
-    await loadLogs();
+    // The engine closes the event log; the logger's last lines are flushed after it.
     await engine?.close();
-    await closeLog();
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
   };
 
   try {
-    const running = createEngine({ config, log, eventLog: logs.eventLog });
+    const running = createEngine({ config, log, eventLog });
     engine = running;
-    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, logs.eventLog, options, config, runId);
+    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(running, eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
     let task = options.task;
     if (options.channelContext !== undefined) {
@@ -184,14 +146,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
       task = `${history}\n\n${task}`;
     }
     const request = buildRequest(options, config, runId, task, context);
-    io.beforeRun?.();
-    const result: RunResult = await running.delegate(request, {
-      ...(io.signal === undefined ? {} : { signal: io.signal }),
-      // The POST is out: pino loads while the agent works. A failure to load shows at close.
-      onProgress: (progress) => {
-        if (progress.type === 'sent') loadLogs().catch(() => undefined);
-      },
-    });
+    const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
     return outcome(renderRunResult(result, options.format), close);
   } catch (error) {
     if (isHqError(error)) {

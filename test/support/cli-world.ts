@@ -36,8 +36,6 @@ export interface WorldOptions {
   readonly operatorPrincipal?: string;
   readonly engine?: Record<string, unknown>;
   readonly discord?: Record<string, unknown>;
-  /** The script Node runs: the launcher (the bin) unless a test names another, e.g. a bundle's entry. */
-  readonly entry?: string;
 }
 
 /** A temp dir with a config file for HQ_CONFIG, a registry, and one fake gateway as `webster`. */
@@ -71,7 +69,7 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
       // Only what the CLI needs: no inherited HQ_* or DISCORD_TOKEN, and cwd in the temp dir so no .env is read.
       const env = { PATH: process.env.PATH, HOME: root, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: gateway.token, ...runOptions.env };
       return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [options.entry ?? LAUNCHER, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
