@@ -20,7 +20,7 @@ const ERROR_TEXT_CHARS = 300;
 /** Pauses between POST tries inside one attempt. The Idempotency-Key makes a retry after a lost answer safe. */
 export const DEFAULT_SEND_RETRY_DELAYS_MS: readonly number[] = [250, 1_000];
 
-export interface HealthProbe {
+export interface HealthAnswer {
   readonly healthy: boolean;
   readonly latencyMs: number;
   readonly detail?: string;
@@ -63,7 +63,7 @@ export type SendResult =
     };
 
 export interface GatewayClient {
-  checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthProbe>;
+  checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthAnswer>;
   sendRun(endpoint: AgentEndpoint, payload: AgentPayload, options: SendOptions): Promise<SendResult>;
   close(): Promise<void>;
 }
@@ -227,7 +227,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     return pool;
   }
 
-  async function checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthProbe> {
+  async function checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthAnswer> {
     const started = performance.now();
     const timeout = AbortSignal.timeout(healthTimeoutMs);
     const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
