@@ -3,6 +3,7 @@
  * until the file comes, the attempt's deadline passes, or (completion mode) the gateway says
  * the agent's run settled without one. Judging the outcome is the caller's (run-attempts.ts).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { logSendErrors } from './attempt-events.ts';
 import { EventName } from './events.ts';
 import type { SendResult } from './gateway-client.ts';
@@ -14,25 +15,6 @@ import { RunCancelled, type AttemptEnd, type Run, type RunServices } from './run
 /** How much longer than the attempt a held waitForCompletion POST may stay open. */
 const COMPLETION_RESPONSE_MARGIN_MS = 30_000;
 const TASK_PREVIEW_CHARS = 200;
-
-/**
- * What the engine aborts its own per-attempt controllers with once an attempt is decided. An
- * `abort()` without a reason makes a DOMException, and its stack capture was the largest single
- * cost of a 500-run burst after the sockets (twice per attempt); these are made once. Nobody
- * shows them: they only end the wait and the POST the attempt no longer needs.
- */
-const WAIT_NO_LONGER_NEEDED = new Error('the attempt is decided: its wait is no longer needed');
-const POST_NO_LONGER_NEEDED = new Error('the attempt is decided: its POST is no longer needed');
-
-/**
- * A promise that never settles: a losing side of a race that has nothing more to say. A fresh
- * one each time, never a shared constant: a promise that adopts a pending one adds a reaction
- * to it, and a module-wide NEVER collected one per attempt for the life of the process, each
- * holding the attempt's closures (its run, logger and signals): ~6 KiB a run, a leak.
- */
-function never(): Promise<never> {
-  return new Promise<never>(() => {});
-}
 
 interface Sending {
   readonly payload: ReturnType<typeof buildPayload>;
@@ -82,7 +64,8 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
     }
     return await completionAttempt(services, run, attempt, { payload, idempotencyKey, startedAt, deadline, startWait });
   } finally {
-    waitControl.abort(WAIT_NO_LONGER_NEEDED);
+    // The attempt is decided: end its wait if it is still registered.
+    waitControl.abort();
   }
 }
 
@@ -115,25 +98,29 @@ async function completionAttempt(services: RunServices, run: Run, attempt: numbe
       markSent(services, run, attempt, { startedAt, deadline }, undefined);
     },
   });
-  const waiting = startWait();
+  const waitSide = startWait().then(fileOutcome);
+  // The POST's word on the attempt; when it has none, the file decides.
   const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
     logSendErrors(services.events, run, attempt, startedAt, sent.failures);
-    if (!sent.ok) return sent.aborted ? never() : sendFailure(sent);
+    if (!sent.ok) return sent.aborted ? waitSide : sendFailure(sent);
     gatewayRunId = sent.gatewayRunId;
     if (sent.completion === undefined) {
       // A gateway that ignored waitForCompletion answered at admission: nothing has settled.
       run.log.info({ attempt, gatewayRunId }, 'the gateway admitted the run without waiting for its completion');
-      return never();
+      return waitSide;
     }
     const completionStatus = typeof sent.completion.status === 'string' ? sent.completion.status : undefined;
     run.log.info({ attempt, gatewayRunId, completionStatus }, "the gateway reports the agent's run settled");
-    if (!(await delayUnlessAborted(services.completionGraceMs, postSignal))) return never();
+    try {
+      await sleep(services.completionGraceMs, undefined, { signal: postSignal });
+    } catch {
+      return waitSide;
+    }
     // A file whose event is still queued behind a busy loop is not "no handoff": look once.
     const present = await services.handoffs().peek(run.runId);
     if (present.kind !== 'absent') return present;
     return { kind: 'no_handoff', completionStatus };
   });
-  const waitSide = waiting.then(fileOutcome);
   // The losing side may still settle (an aborted wait rejects): never as an unhandled rejection.
   waitSide.catch(() => undefined);
   sendSide.catch(() => undefined);
@@ -141,17 +128,17 @@ async function completionAttempt(services: RunServices, run: Run, attempt: numbe
   try {
     outcome = await Promise.race([sendSide, waitSide]);
   } catch (error) {
-    postControl.abort(POST_NO_LONGER_NEEDED);
+    postControl.abort();
     throw error;
   }
   if (outcome.kind === 'handoff') {
     void sending.then((sent) => {
       if (sent.ok) run.log.debug({ attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion }, 'hooks request completed after the handoff');
-      // The POST is done: end the grace timer it started, rather than keep the run alive for it.
-      postControl.abort(POST_NO_LONGER_NEEDED);
+      // The POST is done: end the grace it started, rather than keep the run alive for it.
+      postControl.abort();
     });
   } else {
-    postControl.abort(POST_NO_LONGER_NEEDED);
+    postControl.abort();
   }
   return { outcome, startedAt, gatewayRunId };
 }
@@ -203,24 +190,4 @@ function fileOutcome(result: WaitResult): AttemptOutcome {
  */
 function idempotencyKeyOf(run: Run, attempt: number): string {
   return `${run.runId}:${attempt}:${run.acceptedAt}`;
-}
-
-/**
- * True after `ms`, false as soon as the signal aborts. Not timers/promises' abortable sleep: its
- * AbortError (with a stack) would be made for nearly every run in completion mode, whose grace
- * is cut short by the handoff.
- */
-function delayUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

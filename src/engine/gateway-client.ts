@@ -148,18 +148,6 @@ function dispatchOnce(pool: Pool, input: DispatchInput): Promise<RawResponse> {
   });
 }
 
-/**
- * AbortSignal.timeout() without its afterlife: cleared when the try ends. The built-in keeps
- * its timer, and the signals combined with it, until the whole timeout has passed — in
- * completion mode a minute after every POST, ~1.5 KiB a run.
- */
-function timeoutSignal(ms: number): { readonly signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
-  timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
-
 function originOf(endpoint: AgentEndpoint): string {
   const host = endpoint.host.includes(':') && !endpoint.host.startsWith('[') ? `[${endpoint.host}]` : endpoint.host;
   return `http://${host}:${endpoint.port}`;
@@ -283,8 +271,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 
     for (let tryIndex = 0; ; tryIndex += 1) {
       if (closed) return { ok: false, retryable: false, aborted: true, error: 'the gateway client is closed', failures };
-      const timeout = timeoutSignal(timeoutMs);
-      const signal = send.signal === undefined ? timeout.signal : AbortSignal.any([send.signal, timeout.signal]);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = send.signal === undefined ? timeout : AbortSignal.any([send.signal, timeout]);
       let failure: SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean };
       try {
         const response = await dispatchOnce(poolFor(endpoint), {
@@ -314,9 +302,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         failure = classifyHttpFailure(response, token, tokenHint);
       } catch (error) {
         if (send.signal?.aborted) return { ok: false, retryable: false, aborted: true, error: 'cancelled', failures };
-        failure = { error: describeNetworkError(error, timeoutMs, timeout.signal.aborted), retryNow: true, retryable: true };
-      } finally {
-        timeout.clear();
+        failure = { error: describeNetworkError(error, timeoutMs, timeout.aborted), retryNow: true, retryable: true };
       }
       failures.push({ httpStatus: failure.httpStatus, error: failure.error });
       const pause = retryDelays[tryIndex];

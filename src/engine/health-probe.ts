@@ -5,6 +5,7 @@
  * one. A cancelled run stops waiting at once; the probe itself is bounded by the gateway
  * client's health timeout.
  */
+import { addAbortListener } from 'node:events';
 import type { GatewayClient } from './gateway-client.ts';
 import type { AgentEndpoint, AgentHealth } from './types.ts';
 
@@ -50,20 +51,13 @@ export function createHealthProbe(gateway: GatewayClient): HealthProbe {
 }
 
 /** The promise, or the signal's reason as soon as it aborts (the promise itself goes on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  const aborted = Promise.withResolvers<never>();
+  const listening = addAbortListener(signal, () => aborted.reject(signal.reason));
+  try {
+    return await Promise.race([promise, aborted.promise]);
+  } finally {
+    listening[Symbol.dispose]();
+  }
 }
