@@ -4,15 +4,11 @@
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher, Pool } from 'undici';
-import PoolClass from 'undici/lib/dispatcher/pool.js';
+import { Pool, type Dispatcher } from 'undici';
 import { agentEnvKey } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
-
-// undici's Pool class alone (src/engine/undici-pool.d.ts says why): the package index
-// evaluates all of undici for this one class.
 
 const HEALTH_BODY_CAP = 4 * 1_024;
 const RESPONSE_BODY_CAP = 64 * 1_024;
@@ -209,7 +205,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const origin = originOf(endpoint);
     let pool = pools.get(origin);
     if (pool === undefined) {
-      pool = new PoolClass(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
+      pool = new Pool(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
       pools.set(origin, pool);
     }
     return pool;
