@@ -184,9 +184,10 @@ describe('engine: a handoff that cannot be read', () => {
     const script = `
       import { createEngine } from ${JSON.stringify(path.resolve('src/engine/engine.ts'))};
       import { createEventLog } from ${JSON.stringify(path.resolve('src/engine/event-log.ts'))};
+      import { engineSettingsOf } from ${JSON.stringify(path.resolve('src/engine-settings.ts'))};
       import { captureLog, testConfig } from ${JSON.stringify(path.resolve('test/fakes/engine-harness.ts'))};
       const config = testConfig({ root: ${JSON.stringify(root)}, agents: { 'tech-lead': { port: ${gateway.port} } }, acl: { operator: ['tech-lead'] }, sharedToken: ${JSON.stringify(gateway.token)} });
-      const engine = createEngine({ config, log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), sendRetryDelaysMs: [0, 0] });
+      const engine = createEngine({ settings: engineSettingsOf(config), log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), sendRetryDelaysMs: [0, 0] });
       const result = await engine.delegate({ runId: 'run-eacces', agent: 'tech-lead', task: 't', principals: ['operator'], maxAttempts: 2 });
       await engine.close();
       process.stdout.write(JSON.stringify(result));`;
@@ -238,7 +239,9 @@ describe('engine: the gateway', () => {
     const port = await closedPort();
     const { createEngine } = await import('../src/engine/engine.ts');
     const { createEventLog } = await import('../src/engine/event-log.ts');
-    const engine = createEngine({ config: { ...fixture.config, agents: { 'tech-lead': { port, host: '127.0.0.1' } } }, log: fixture.captured.log, eventLog: createEventLog({ dir: fixture.config.paths.logDir }) });
+    const { engineSettingsOf } = await import('../src/engine-settings.ts');
+    const config = { ...fixture.config, agents: { 'tech-lead': { port, host: '127.0.0.1' } } };
+    const engine = createEngine({ settings: engineSettingsOf(config), log: fixture.captured.log, eventLog: createEventLog({ dir: fixture.config.paths.logDir }) });
     t.after(() => engine.close());
     const result = await engine.delegate(request());
     assert.equal(result.status, 'error');

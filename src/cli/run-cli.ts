@@ -140,7 +140,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   }
 
   const parts = await loadParts();
-  const { createDeferredLogs, createEngine, loadConfig, loadDotenv, readChannelContext } = parts;
+  const { createDeferredLogs, createEngine, engineSettingsOf, loadConfig, loadDotenv, readChannelContext } = parts;
   // As in the reference, the run id exists (and is printed) even when the request is refused.
   const runId = options.runId ?? parts.newRunId();
   const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
@@ -173,7 +173,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   };
 
   try {
-    const running = createEngine({ config, log, eventLog: logs.eventLog });
+    const running = createEngine({ settings: engineSettingsOf(config), log, eventLog: logs.eventLog });
     engine = running;
     if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(parts, running, logs.eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);

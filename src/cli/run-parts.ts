@@ -9,5 +9,6 @@ export { createDeferredLogs } from './deferred-logs.ts';
 export { authorize } from '../access/acl.ts';
 export { loadConfig } from '../config.ts';
 export { createEngine } from '../engine/engine.ts';
+export { engineSettingsOf } from '../engine-settings.ts';
 export { EventName } from '../engine/events.ts';
 export { newRunId, validateRunId } from '../engine/run-id.ts';

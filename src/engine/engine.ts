@@ -11,7 +11,6 @@
  * engine acts on it, so another process can `resume` a run.
  */
 import { authorize } from '../access/acl.ts';
-import type { Config } from '../config.ts';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type QueueSlot } from './agent-queue.ts';
@@ -26,14 +25,16 @@ import { runAttempts } from './run-attempts.ts';
 import { errorResult } from './run-result.ts';
 import { finishRun, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
 import { newRunId, validateRunId } from './run-id.ts';
+import type { EngineSettings } from './settings.ts';
 import { RunStatus, type AgentEndpoint, type DelegateOptions, type DelegationRequest, type Engine, type JournalRun, type ResumableRun, type RunJournal, type RunResult } from './types.ts';
 
 export interface EngineOptions {
-  readonly config: Config;
+  /** `engineSettingsOf(config)` (src/engine-settings.ts) for the bot and the CLI. */
+  readonly settings: EngineSettings;
   readonly log: Logger;
   /**
-   * Where the engine's events go: `createEventLog({ dir: config.paths.logDir })` (it opens its
-   * file at the first line, so a refused request touches none). The engine closes it.
+   * Where the engine's events go: `createEventLog({ dir: logDir })` (it opens its file at the
+   * first line, so a refused request touches none). The engine closes it.
    */
   readonly eventLog: EventLog;
   readonly journal?: RunJournal | undefined;
@@ -42,12 +43,12 @@ export interface EngineOptions {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { config, log, journal, eventLog } = options;
-  const settings = config.engine;
-  const registry = createAgentRegistry({ registryPath: config.paths.registryPath, fallback: config.agents, log });
+  const { settings, log, journal, eventLog } = options;
+  const registry = createAgentRegistry({ registryPath: settings.registryPath, fallback: settings.fallbackAgents, log });
   const gateway = createGatewayClient({
     log,
-    tokenFor: (agent) => config.secrets.hooksToken(agent),
+    tokenFor: settings.hooksToken,
+    tokenHintFor: settings.hooksTokenHint,
     healthTimeoutMs: settings.healthTimeoutMs,
     sendTimeoutMs: settings.sendTimeoutMs,
     sendRetryDelaysMs: options.sendRetryDelaysMs,
@@ -61,7 +62,7 @@ export function createEngine(options: EngineOptions): Engine {
   // Created on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
   const handoffs = (): HandoffWatcher =>
-    (watcher ??= createHandoffWatcher({ dir: config.paths.handoffDir, maxBytes: settings.maxHandoffBytes, settleMs: settings.handoffSettleMs, log }));
+    (watcher ??= createHandoffWatcher({ dir: settings.handoffDir, maxBytes: settings.maxHandoffBytes, settleMs: settings.handoffSettleMs, log }));
   const events = (entry: EventEntry): void => eventLog.write(entry);
   const services: RunServices = { gateway, handoffs, health, journal, events, completionGraceMs: settings.completionGraceMs };
 
@@ -159,7 +160,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (typeof request.task !== 'string' || request.task.trim() === '') throw new UsageError('The task is empty');
       const endpoint = registry.resolve(request.agent);
       const principals = Array.isArray(request.principals) ? request.principals : [];
-      const decision = authorize(principals, endpoint.name, config.acl);
+      const decision = authorize(principals, endpoint.name, settings.acl());
       if (!decision.allowed) {
         events({ runId, agent: endpoint.name, event: EventName.aclDenied, detail: `caller=${principals.join(',')}`, extra: { code: decision.code } });
         throw new AccessDeniedError(`ACL denied: ${decision.reason}`);

@@ -5,7 +5,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
-import { agentEnvKey } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
@@ -67,6 +66,8 @@ export interface GatewayClient {
 export interface GatewayClientOptions {
   readonly log: Logger;
   readonly tokenFor: (agent: string) => string | undefined;
+  /** What to do about a missing or refused token, named in the error: `set HQ_HOOKS_TOKEN or …`. */
+  readonly tokenHintFor: (agent: string) => string;
   readonly healthTimeoutMs: number;
   readonly sendTimeoutMs: number;
   readonly sendRetryDelaysMs?: readonly number[] | undefined;
@@ -196,7 +197,7 @@ function errorText(response: RawResponse, token: string): string {
 }
 
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
-  const { log, tokenFor, healthTimeoutMs, sendTimeoutMs } = options;
+  const { log, tokenFor, tokenHintFor, healthTimeoutMs, sendTimeoutMs } = options;
   const retryDelays = options.sendRetryDelaysMs ?? DEFAULT_SEND_RETRY_DELAYS_MS;
   const pools = new Map<string, Pool>();
   let closed = false;
@@ -252,7 +253,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   async function sendRun(endpoint: AgentEndpoint, payload: AgentPayload, send: SendOptions): Promise<SendResult> {
     const token = tokenFor(endpoint.name) ?? '';
     const failures: SendTryFailure[] = [];
-    const tokenHint = `set HQ_HOOKS_TOKEN or ${agentEnvKey(endpoint.name)}`;
+    const tokenHint = tokenHintFor(endpoint.name);
     if (token === '') {
       return { ok: false, retryable: false, aborted: false, error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}`, failures };
     }
