@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -176,10 +176,10 @@ describe('engine: a handoff that cannot be read', () => {
     const root = await tempDir(t, 'hq-unreadable-');
     t.after(() => gateway.close());
     await chmod(root, 0o777);
-    // The agent (this process, root) leaves a file the engine (another user) may not read.
+    // The agent (this process, root) leaves a file the engine (another user) may not read. It is
+    // unreadable from its creation: written then chmodded, the engine could read it in between.
     gateway.on('run', (run) => {
-      writeFileSync(run.handoffPath ?? '', handoffText('valid', run.runId ?? '', 'tech-lead'));
-      chmodSync(run.handoffPath ?? '', 0o000);
+      writeFileSync(run.handoffPath ?? '', handoffText('valid', run.runId ?? '', 'tech-lead'), { mode: 0o000 });
     });
     const script = `
       import { createEngine } from ${JSON.stringify(path.resolve('src/engine/engine.ts'))};
