@@ -10,7 +10,13 @@ import type { Handoff } from './types.ts';
 
 type WriteEvent = (entry: EventEntry) => void;
 
-export function logSendErrors(events: WriteEvent, run: Run, attempt: number, startedAt: number, failures: readonly SendTryFailure[]): void {
+export function logSendErrors(
+  events: WriteEvent,
+  run: Run,
+  attempt: number,
+  startedAt: number,
+  failures: readonly SendTryFailure[],
+): void {
   for (const failure of failures) {
     events({
       runId: run.runId,
@@ -38,13 +44,28 @@ export function logAttemptEnd(events: WriteEvent, run: Run, facts: AttemptEndFac
   const { attempt, startedAt, outcome, verdict, gatewayRunId, answer } = facts;
   const base = { runId: run.runId, agent: run.agent, attempt, elapsedMs: Date.now() - startedAt };
   if (answer !== undefined) {
-    events({ ...base, event: EventName.complete, detail: answer.status, extra: { confidence: answer.confidence ?? null, gatewayRunId } });
+    events({
+      ...base,
+      event: EventName.complete,
+      detail: answer.status,
+      extra: { confidence: answer.confidence ?? null, gatewayRunId },
+    });
   } else if (outcome.kind === 'timeout') {
     events({ ...base, event: EventName.timeout, detail: '', extra: { gatewayRunId } });
   } else if (outcome.kind === 'send_failed') {
-    events({ ...base, event: EventName.sendFailed, detail: `Failed to send task: ${outcome.error}`, extra: { httpStatus: outcome.httpStatus } });
+    events({
+      ...base,
+      event: EventName.sendFailed,
+      detail: `Failed to send task: ${outcome.error}`,
+      extra: { httpStatus: outcome.httpStatus },
+    });
   } else {
     const detail = verdict.disposition === 'accept' ? '' : verdict.detail;
-    events({ ...base, event: EventName.validationFailed, detail, extra: { status: verdict.handoff?.status ?? outcome.kind, gatewayRunId } });
+    events({
+      ...base,
+      event: EventName.validationFailed,
+      detail,
+      extra: { status: verdict.handoff?.status ?? outcome.kind, gatewayRunId },
+    });
   }
 }

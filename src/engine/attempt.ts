@@ -82,7 +82,12 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
  * When the file wins, the POST is left to finish on its own (bounded by its timeout) so
  * that its completion is logged; otherwise it is aborted with the attempt.
  */
-async function completionAttempt(services: RunServices, run: Run, attempt: number, input: Sending): Promise<AttemptEnd> {
+async function completionAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  input: Sending,
+): Promise<AttemptEnd> {
   const { payload, idempotencyKey, startedAt, deadline, startWait } = input;
   const postControl = new AbortController();
   const postSignal = AbortSignal.any([run.signal, postControl.signal]);
@@ -133,7 +138,11 @@ async function completionAttempt(services: RunServices, run: Run, attempt: numbe
   }
   if (outcome.kind === 'handoff') {
     void sending.then((sent) => {
-      if (sent.ok) run.log.debug({ attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion }, 'hooks request completed after the handoff');
+      if (sent.ok)
+        run.log.debug(
+          { attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion },
+          'hooks request completed after the handoff',
+        );
       // The POST is done: end the grace it started, rather than keep the run alive for it.
       postControl.abort();
     });
@@ -144,13 +153,26 @@ async function completionAttempt(services: RunServices, run: Run, attempt: numbe
 }
 
 /** A sent attempt found again after a restart: its file may already be there; else wait until the ORIGINAL deadline. */
-export async function resumeSentAttempt(services: RunServices, run: Run, attempt: number, startedAt: number, deadline: number): Promise<AttemptEnd> {
+export async function resumeSentAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  startedAt: number,
+  deadline: number,
+): Promise<AttemptEnd> {
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
   const watch = services.handoffs();
   await watch.ready();
   const present = await watch.peek(run.runId);
   if (present.kind !== 'absent') return { outcome: present, startedAt };
-  run.emit({ type: 'waiting', runId: run.runId, attempt, maxAttempts: run.policy.maximumAttempts, startedAt, deadline });
+  run.emit({
+    type: 'waiting',
+    runId: run.runId,
+    attempt,
+    maxAttempts: run.policy.maximumAttempts,
+    startedAt,
+    deadline,
+  });
   return { outcome: fileOutcome(await watch.waitFor(run.runId, { signal: run.signal, deadline })), startedAt };
 }
 
@@ -159,15 +181,33 @@ function startAttempt(services: RunServices, run: Run, attempt: number): { start
   const deadline = startedAt + run.policy.attemptTimeoutMs;
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
   services.journal?.attemptStarted(run.runId, attempt, startedAt, deadline);
-  services.events({ runId: run.runId, agent: run.agent, event: EventName.attemptStart, detail: run.request.task.slice(0, TASK_PREVIEW_CHARS), attempt });
+  services.events({
+    runId: run.runId,
+    agent: run.agent,
+    event: EventName.attemptStart,
+    detail: run.request.task.slice(0, TASK_PREVIEW_CHARS),
+    attempt,
+  });
   return { startedAt, deadline };
 }
 
-function markSent(services: RunServices, run: Run, attempt: number, window: { startedAt: number; deadline: number }, gatewayRunId: string | undefined): void {
+function markSent(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  window: { startedAt: number; deadline: number },
+  gatewayRunId: string | undefined,
+): void {
   services.journal?.attemptSent(run.runId, attempt, gatewayRunId);
   run.log.info({ attempt, gatewayRunId }, 'run sent to the gateway');
   const maxAttempts = run.policy.maximumAttempts;
-  run.emit({ type: 'sent', runId: run.runId, attempt, maxAttempts, ...(gatewayRunId === undefined ? {} : { gatewayRunId }) });
+  run.emit({
+    type: 'sent',
+    runId: run.runId,
+    attempt,
+    maxAttempts,
+    ...(gatewayRunId === undefined ? {} : { gatewayRunId }),
+  });
   if (run.wait) run.emit({ type: 'waiting', runId: run.runId, attempt, maxAttempts, ...window });
 }
 

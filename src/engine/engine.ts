@@ -13,20 +13,27 @@
 import { authorize } from '../access/acl.ts';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createAgentQueue, type QueueSlot } from './agent-queue.ts';
+import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
 import { EventName, type EventEntry, type EventLog } from './events.ts';
 import { createGatewayClient } from './gateway-client.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
-import { resolveDeliver } from './prompt.ts';
-import { createRetryPolicy } from './retry-policy.ts';
 import { runAttempts } from './run-attempts.ts';
 import { errorResult } from './run-result.ts';
-import { finishRun, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
+import { createRun, finishRun, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
 import { newRunId, validateRunId } from './run-id.ts';
 import type { EngineSettings } from './settings.ts';
-import { RunStatus, type AgentEndpoint, type DelegateOptions, type DelegationRequest, type Engine, type JournalRun, type ResumableRun, type RunJournal, type RunResult } from './types.ts';
+import {
+  RunStatus,
+  type AgentEndpoint,
+  type DelegateOptions,
+  type Engine,
+  type JournalRun,
+  type ResumableRun,
+  type RunJournal,
+  type RunResult,
+} from './types.ts';
 
 export interface EngineOptions {
   /** `engineSettingsOf(config)` (src/engine-settings.ts) for the bot and the CLI. */
@@ -62,81 +69,45 @@ export function createEngine(options: EngineOptions): Engine {
   // Created on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
   const handoffs = (): HandoffWatcher =>
-    (watcher ??= createHandoffWatcher({ dir: settings.handoffDir, maxBytes: settings.maxHandoffBytes, settleMs: settings.handoffSettleMs, log }));
+    (watcher ??= createHandoffWatcher({
+      dir: settings.handoffDir,
+      maxBytes: settings.maxHandoffBytes,
+      settleMs: settings.handoffSettleMs,
+      log,
+    }));
   const events = (entry: EventEntry): void => eventLog.write(entry);
-  const services: RunServices = { gateway, handoffs, health, journal, events, completionGraceMs: settings.completionGraceMs };
-
-  function prepareRun(request: DelegationRequest & { readonly runId: string }, endpoint: AgentEndpoint, acceptedAt: number, options: DelegateOptions): Run {
-    const signals = [shutdown.signal, ...(options.signal === undefined ? [] : [options.signal])];
-    const wait = request.wait ?? true;
-    return {
-      runId: request.runId,
-      agent: endpoint.name,
-      endpoint,
-      request,
-      policy: createRetryPolicy(request, settings),
-      strict: request.strict ?? settings.strict,
-      deliver: resolveDeliver(request.deliver, endpoint.deliver, settings.deliver),
-      wait,
-      completionMode: wait && settings.waitForCompletion,
-      acceptedAt,
-      signal: AbortSignal.any(signals),
-      log: log.child({ runId: request.runId, agent: endpoint.name }),
-      emit: (progress) => {
-        try {
-          options.onProgress?.(progress);
-        } catch (error) {
-          log.warn({ err: error, runId: request.runId, progress: progress.type }, 'a progress listener threw; the run goes on');
-        }
-      },
-      prevError: undefined,
-      attemptsMade: 0,
-    };
-  }
+  const services: RunServices = {
+    gateway,
+    handoffs,
+    health,
+    journal,
+    events,
+    completionGraceMs: settings.completionGraceMs,
+  };
 
   /** Waits for the agent's queue, runs the attempts, and turns a cancellation into its result. */
   async function execute(run: Run, start: StartPoint, retryNote?: string): Promise<RunResult> {
     if (retryNote !== undefined) run.prevError = retryNote;
     let slot: QueueSlot | undefined;
     try {
-      slot = await takeQueueSlot(run);
+      slot = await takeQueueSlot(queue, events, run);
       return await runAttempts(services, run, start);
     } catch (error) {
       if (!(error instanceof RunCancelled) && !run.signal.aborted) throw error;
-      return cancelled(run);
+      return cancelled(services, run, shutdown.signal.aborted);
     } finally {
       slot?.release();
       activeRuns.delete(run.runId);
     }
   }
 
-  async function takeQueueSlot(run: Run): Promise<QueueSlot> {
-    let queuedLogged = false;
-    const onPosition = (position: number): void => {
-      run.emit({ type: 'queued', runId: run.runId, position });
-      if (queuedLogged) return;
-      queuedLogged = true;
-      events({ runId: run.runId, agent: run.agent, event: EventName.queued, detail: `position ${position}`, extra: { position } });
-    };
-    let slot: QueueSlot;
-    try {
-      slot = await queue.acquire(run.agent, { signal: run.signal, onPosition });
-    } catch (error) {
-      if (run.signal.aborted) throw new RunCancelled();
-      throw error;
-    }
-    if (!slot.waited) run.emit({ type: 'queued', runId: run.runId, position: 0 });
-    return slot;
-  }
-
-  function cancelled(run: Run): RunResult {
-    const byShutdown = shutdown.signal.aborted;
-    const notes = byShutdown ? 'Cancelled: hq-delegate is shutting down (the run can be resumed)' : 'Cancelled by the caller';
-    events({ runId: run.runId, agent: run.agent, event: EventName.cancelled, detail: notes, attempt: Math.max(run.attemptsMade, 1) });
-    // On shutdown the journal keeps the run open, so a restarted process resumes it.
-    if (!byShutdown && run.attemptsMade > 0) journal?.attemptEnded(run.runId, run.attemptsMade, 'cancelled', notes);
-    const result = errorResult(run, RunStatus.cancelled, notes, byShutdown ? ErrorCode.SHUTTING_DOWN : undefined);
-    return finishRun(services, run, result, { journal: !byShutdown });
+  function newRun(
+    request: JournalRun['request'],
+    endpoint: AgentEndpoint,
+    acceptedAt: number,
+    options: DelegateOptions,
+  ): Run {
+    return createRun({ request, endpoint, acceptedAt, settings, log, shutdown: shutdown.signal, options });
   }
 
   function track(runId: string, running: Promise<RunResult>): Promise<RunResult> {
@@ -159,17 +130,17 @@ export function createEngine(options: EngineOptions): Engine {
       const runId = validateRunId(request.runId ?? newRunId(acceptedAt));
       if (typeof request.task !== 'string' || request.task.trim() === '') throw new UsageError('The task is empty');
       const endpoint = registry.resolve(request.agent);
-      const principals = Array.isArray(request.principals) ? request.principals : [];
-      const decision = authorize(principals, endpoint.name, settings.acl());
-      if (!decision.allowed) {
-        events({ runId, agent: endpoint.name, event: EventName.aclDenied, detail: `caller=${principals.join(',')}`, extra: { code: decision.code } });
-        throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
-      }
+      const principal = authorizeOrRefuse(settings, events, {
+        runId,
+        agent: endpoint.name,
+        principals: request.principals,
+      });
       refuseDuplicate(runId);
       const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
       journal?.runAccepted(journaled);
-      const run = prepareRun(journaled.request, endpoint, acceptedAt, delegateOptions);
-      run.log.info({ principal: decision.principal, maxAttempts: run.policy.maximumAttempts, timeoutSeconds: run.policy.timeoutSeconds }, 'run accepted');
+      const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
+      const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
+      run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
       return track(runId, execute(run, { kind: 'fresh' }));
     },
 
@@ -179,14 +150,10 @@ export function createEngine(options: EngineOptions): Engine {
       const endpoint = registry.resolve(pending.request.agent);
       refuseDuplicate(runId);
       // Authorised when it was accepted; resuming continues that decision.
-      const run = prepareRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
+      const run = newRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
       run.attemptsMade = Math.max(0, pending.attempt - (pending.sent ? 0 : 1));
       run.log.info({ attempt: pending.attempt, sent: pending.sent, deadline: pending.deadline }, 'run resumed');
-      const start: StartPoint =
-        pending.sent && pending.deadline !== undefined
-          ? { kind: 'resume-sent', attempt: pending.attempt, startedAt: pending.attemptStartedAt ?? pending.acceptedAt, deadline: pending.deadline }
-          : { kind: 'resume-unsent', attempt: pending.attempt };
-      return track(runId, execute(run, start, pending.retryNote));
+      return track(runId, execute(run, startPointOf(pending), pending.retryNote));
     },
 
     agents: () => registry.list(),
@@ -209,4 +176,76 @@ export function createEngine(options: EngineOptions): Engine {
       eventLog.close();
     },
   };
+}
+
+/** A place in the agent's queue; progress and the event log hear the run's position. */
+async function takeQueueSlot(queue: AgentQueue, events: (entry: EventEntry) => void, run: Run): Promise<QueueSlot> {
+  let queuedLogged = false;
+  const onPosition = (position: number): void => {
+    run.emit({ type: 'queued', runId: run.runId, position });
+    if (queuedLogged) return;
+    queuedLogged = true;
+    events({
+      runId: run.runId,
+      agent: run.agent,
+      event: EventName.queued,
+      detail: `position ${position}`,
+      extra: { position },
+    });
+  };
+  let slot: QueueSlot;
+  try {
+    slot = await queue.acquire(run.agent, { signal: run.signal, onPosition });
+  } catch (error) {
+    if (run.signal.aborted) throw new RunCancelled();
+    throw error;
+  }
+  if (!slot.waited) run.emit({ type: 'queued', runId: run.runId, position: 0 });
+  return slot;
+}
+
+/** The result of a run whose signal aborted: by its caller, or by the engine shutting down. */
+function cancelled(services: RunServices, run: Run, byShutdown: boolean): RunResult {
+  const notes = byShutdown
+    ? 'Cancelled: hq-delegate is shutting down (the run can be resumed)'
+    : 'Cancelled by the caller';
+  services.events({
+    runId: run.runId,
+    agent: run.agent,
+    event: EventName.cancelled,
+    detail: notes,
+    attempt: Math.max(run.attemptsMade, 1),
+  });
+  // On shutdown the journal keeps the run open, so a restarted process resumes it.
+  if (!byShutdown && run.attemptsMade > 0)
+    services.journal?.attemptEnded(run.runId, run.attemptsMade, 'cancelled', notes);
+  const result = errorResult(run, RunStatus.cancelled, notes, byShutdown ? ErrorCode.SHUTTING_DOWN : undefined);
+  return finishRun(services, run, result, { journal: !byShutdown });
+}
+
+/** Throws AccessDeniedError (and logs acl_denied) unless one of the principals may delegate to the agent. */
+function authorizeOrRefuse(
+  settings: EngineSettings,
+  events: (entry: EventEntry) => void,
+  asked: { readonly runId: string; readonly agent: string; readonly principals: readonly string[] },
+): string {
+  const principals = Array.isArray(asked.principals) ? asked.principals : [];
+  const decision = authorize(principals, asked.agent, settings.acl());
+  if (decision.allowed) return decision.principal;
+  const detail = `caller=${principals.join(',')}`;
+  events({
+    runId: asked.runId,
+    agent: asked.agent,
+    event: EventName.aclDenied,
+    detail,
+    extra: { code: decision.code },
+  });
+  throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
+}
+
+/** Where a journaled run picks up: waiting for its sent attempt until the original deadline, or sending it. */
+function startPointOf(pending: ResumableRun): StartPoint {
+  if (!pending.sent || pending.deadline === undefined) return { kind: 'resume-unsent', attempt: pending.attempt };
+  const startedAt = pending.attemptStartedAt ?? pending.acceptedAt;
+  return { kind: 'resume-sent', attempt: pending.attempt, startedAt, deadline: pending.deadline };
 }

@@ -73,7 +73,8 @@ export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () =
   try {
     const opened = fstatSync(fd);
     if (!opened.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
-    if (opened.size > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${opened.size})` };
+    if (opened.size > maxBytes)
+      return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${opened.size})` };
     onRead?.();
     const raw = readBounded(fd, opened.size, maxBytes);
     if (raw === undefined) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
@@ -210,7 +211,8 @@ export async function moveHandoffAside(file: string): Promise<string | undefined
       const code = errorCode(error);
       if (code === 'EEXIST') continue;
       if (code === 'ENOENT') return undefined;
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK')
+        throw error;
       // A filesystem without hard links: check, then rename (only this process names .prev files).
       try {
         await lstat(target);

@@ -244,7 +244,11 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
         // look, one written after it by the watcher.
         start().then(
           () => check(slot),
-          (error: unknown) => finish(slot, { kind: 'read_error', message: `the handoff watcher could not start: ${describeError(error)}` }),
+          (error: unknown) =>
+            finish(slot, {
+              kind: 'read_error',
+              message: `the handoff watcher could not start: ${describeError(error)}`,
+            }),
         );
       });
     },

@@ -38,7 +38,8 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
       if (start.kind === 'fresh' && attempt === 1) {
         // A file from an earlier run that used the same id cannot be this run's answer.
         const stale = await services.handoffs().moveAside(run.runId);
-        if (stale !== undefined) run.log.warn({ movedTo: stale }, 'a handoff file already existed for this run id; set aside');
+        if (stale !== undefined)
+          run.log.warn({ movedTo: stale }, 'a handoff file already existed for this run id; set aside');
       } else {
         const late = await takeLateArrival(services, run, attempt);
         if (late !== undefined) return late;
@@ -47,7 +48,11 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
     }
 
     if ('sentOnly' in end) {
-      const sent = { status: 'sent', result: null, ...(end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId }) };
+      const sent = {
+        status: 'sent',
+        result: null,
+        ...(end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId }),
+      };
       return finishRun(services, run, resultOf(run, sent));
     }
     const result = await judgeAttempt(services, run, attempt, end);
@@ -78,14 +83,27 @@ async function judgeAttempt(
   if (retry && verdict.disposition !== 'accept') {
     run.prevError = verdict.reason;
     if (isFileOutcome(outcome)) await services.handoffs().moveAside(run.runId);
-    run.emit({ type: 'retrying', runId: run.runId, attempt: attempt + 1, maxAttempts: run.policy.maximumAttempts, reason: verdict.reason });
+    run.emit({
+      type: 'retrying',
+      runId: run.runId,
+      attempt: attempt + 1,
+      maxAttempts: run.policy.maximumAttempts,
+      reason: verdict.reason,
+    });
     await pause(run, outcome.kind === 'send_failed' ? run.policy.sendRetryPauseMs : run.policy.retryPauseMs);
     return undefined;
   }
   const result = finalResult(run, outcome, verdict, attempt);
   if (result.status === RunStatus.invalid) {
     const detail = String(result.notes ?? '');
-    services.events({ runId: run.runId, agent: run.agent, event: EventName.invalid, detail, attempt, elapsedMs: Date.now() - startedAt });
+    services.events({
+      runId: run.runId,
+      agent: run.agent,
+      event: EventName.invalid,
+      detail,
+      attempt,
+      elapsedMs: Date.now() - startedAt,
+    });
   }
   return finishRun(services, run, result);
 }
@@ -113,7 +131,10 @@ async function takeLateArrival(services: RunServices, run: Run, attempt: number)
   }
   const movedTo = await watch.moveAside(run.runId);
   if (verdict.disposition !== 'accept') {
-    run.log.info({ attempt, movedTo, reason: verdict.detail }, 'a handoff found between attempts was not valid; set aside');
+    run.log.info(
+      { attempt, movedTo, reason: verdict.detail },
+      'a handoff found between attempts was not valid; set aside',
+    );
     // The freshest word on what the agent did goes into the next retry note.
     run.prevError = verdict.reason;
   }
@@ -145,5 +166,10 @@ async function pause(run: Run, ms: number): Promise<void> {
 }
 
 function isFileOutcome(outcome: AttemptOutcome): boolean {
-  return outcome.kind === 'handoff' || outcome.kind === 'malformed' || outcome.kind === 'refused' || outcome.kind === 'read_error';
+  return (
+    outcome.kind === 'handoff' ||
+    outcome.kind === 'malformed' ||
+    outcome.kind === 'refused' ||
+    outcome.kind === 'read_error'
+  );
 }

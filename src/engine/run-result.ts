@@ -22,7 +22,13 @@ export function resultOf(run: Run, fields: Readonly<Record<string, unknown>>, co
   return out as unknown as RunResult;
 }
 
-export function errorResult(run: Run, status: RunStatus, notes: string, code?: string, result: unknown = null): RunResult {
+export function errorResult(
+  run: Run,
+  status: RunStatus,
+  notes: string,
+  code?: string,
+  result: unknown = null,
+): RunResult {
   return resultOf(run, { status, result, notes }, code);
 }
 
@@ -39,15 +45,30 @@ export function finalResult(run: Run, outcome: AttemptOutcome, verdict: Verdict,
         ErrorCode.HANDOFF_INVALID,
       );
     case 'read_error':
-      return errorResult(run, RunStatus.error, `Failed to read handoff file: ${outcome.message}`, undefined, outcome.message);
+      return errorResult(
+        run,
+        RunStatus.error,
+        `Failed to read handoff file: ${outcome.message}`,
+        undefined,
+        outcome.message,
+      );
     case 'refused':
       return errorResult(run, RunStatus.error, `Handoff file refused: ${outcome.reason}`, ErrorCode.HANDOFF_REFUSED);
     case 'timeout':
       return errorResult(run, RunStatus.timeout, `Agent did not respond within ${run.policy.timeoutSeconds}s ${of}`);
     case 'no_handoff':
-      return errorResult(run, RunStatus.error, `${capitalise(verdict.disposition === 'accept' ? NO_HANDOFF_REASON : verdict.detail)} ${of}`);
+      return errorResult(
+        run,
+        RunStatus.error,
+        `${capitalise(verdict.disposition === 'accept' ? NO_HANDOFF_REASON : verdict.detail)} ${of}`,
+      );
     case 'send_failed':
-      return errorResult(run, RunStatus.error, `Failed to send task after ${attempt} attempts: ${outcome.error}`, ErrorCode.GATEWAY_SEND);
+      return errorResult(
+        run,
+        RunStatus.error,
+        `Failed to send task after ${attempt} attempts: ${outcome.error}`,
+        ErrorCode.GATEWAY_SEND,
+      );
   }
 }
 
@@ -66,7 +87,11 @@ function handoffResult(run: Run, outcome: Extract<AttemptOutcome, { kind: 'hando
 export function exhaustedResult(run: Run): RunResult {
   const max = run.policy.maximumAttempts;
   return run.prevError === 'timeout'
-    ? errorResult(run, RunStatus.timeout, `Agent did not respond within ${run.policy.timeoutSeconds}s (attempt ${max}/${max})`)
+    ? errorResult(
+        run,
+        RunStatus.timeout,
+        `Agent did not respond within ${run.policy.timeoutSeconds}s (attempt ${max}/${max})`,
+      )
     : errorResult(run, RunStatus.error, `No result after all attempts${run.prevError ? `: ${run.prevError}` : ''}`);
 }
 

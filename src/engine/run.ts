@@ -8,8 +8,10 @@ import type { EventEntry } from './events.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import type { HandoffWatcher } from './handoff-watcher.ts';
 import type { HealthProbe } from './health-probe.ts';
-import type { AttemptOutcome, RetryPolicy } from './retry-policy.ts';
-import type { AgentEndpoint, DelegationRequest, RunJournal, RunProgress, RunResult } from './types.ts';
+import { resolveDeliver } from './prompt.ts';
+import { createRetryPolicy, type AttemptOutcome, type RetryPolicy } from './retry-policy.ts';
+import type { EngineSettings } from './settings.ts';
+import type { AgentEndpoint, DelegateOptions, DelegationRequest, RunJournal, RunProgress, RunResult } from './types.ts';
 
 export interface Run {
   readonly runId: string;
@@ -44,6 +46,50 @@ export interface RunServices {
   readonly completionGraceMs: number;
 }
 
+export interface NewRun {
+  readonly request: DelegationRequest & { readonly runId: string };
+  readonly endpoint: AgentEndpoint;
+  readonly acceptedAt: number;
+  readonly settings: EngineSettings;
+  /** The engine's logger; the run logs through a child bound to its id and agent. */
+  readonly log: Logger;
+  /** Aborted when the engine shuts down. */
+  readonly shutdown: AbortSignal;
+  readonly options: DelegateOptions;
+}
+
+/** A run as accepted (or resumed): its retry policy and modes settled from request, agent and settings. */
+export function createRun(input: NewRun): Run {
+  const { request, endpoint, settings, log, options } = input;
+  const wait = request.wait ?? true;
+  return {
+    runId: request.runId,
+    agent: endpoint.name,
+    endpoint,
+    request,
+    policy: createRetryPolicy(request, settings),
+    strict: request.strict ?? settings.strict,
+    deliver: resolveDeliver(request.deliver, endpoint.deliver, settings.deliver),
+    wait,
+    completionMode: wait && settings.waitForCompletion,
+    acceptedAt: input.acceptedAt,
+    signal: AbortSignal.any([input.shutdown, ...(options.signal === undefined ? [] : [options.signal])]),
+    log: log.child({ runId: request.runId, agent: endpoint.name }),
+    emit: (progress) => {
+      try {
+        options.onProgress?.(progress);
+      } catch (error) {
+        log.warn(
+          { err: error, runId: request.runId, progress: progress.type },
+          'a progress listener threw; the run goes on',
+        );
+      }
+    },
+    prevError: undefined,
+    attemptsMade: 0,
+  };
+}
+
 /** Thrown inside a run when its signal aborts; turned into a `cancelled` result by the engine. */
 export class RunCancelled extends Error {}
 
@@ -59,9 +105,17 @@ export type AttemptEnd =
   | { readonly sentOnly: true; readonly gatewayRunId?: string | undefined };
 
 /** The run's end: journaled (unless the run stays open for a resume), told to the caller, logged. */
-export function finishRun(services: RunServices, run: Run, result: RunResult, options: { journal?: boolean } = {}): RunResult {
+export function finishRun(
+  services: RunServices,
+  run: Run,
+  result: RunResult,
+  options: { journal?: boolean } = {},
+): RunResult {
   if (options.journal !== false) services.journal?.runFinished(result);
   run.emit({ type: 'done', runId: run.runId, result });
-  run.log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs, code: result.code }, 'run finished');
+  run.log.info(
+    { status: result.status, attempts: result.attempts, latencyMs: result.latencyMs, code: result.code },
+    'run finished',
+  );
   return result;
 }
