@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
@@ -72,7 +73,7 @@ await runScenario({
     const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } }, announceRuns: false });
     const workspace = createWorkspace('c', { agents: host.ports, engine: { maxConcurrentPerAgent: 1_000 } });
     const config = loadConfig({ ...workspace.env });
-    const engine = createEngine({ config, log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
+    const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
     const baselineRss = rssMB();
     const rounds: Round[] = [];
     try {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { RunProgress } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
@@ -40,7 +41,7 @@ function stage(workspace: Workspace, runId: string): { from: string; to: string 
 
 async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p99s: number[] }> {
   const config = loadConfig({ ...workspace.env });
-  const engine = createEngine({ config, log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
+  const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
   const p50s: number[] = [];
   const p99s: number[] = [];
   try {

@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
@@ -70,7 +71,7 @@ async function restart(prepared: Prepared): Promise<Restart> {
   const store = createRunStore(prepared.storeFile);
   const pending = store.listResumable();
   const listed = performance.now();
-  const engine = createEngine({ config: prepared.config, log: silent, eventLog: createEventLog({ dir: prepared.config.paths.logDir }), journal: store });
+  const engine = createEngine({ settings: engineSettingsOf(prepared.config), log: silent, eventLog: createEventLog({ dir: prepared.config.paths.logDir }), journal: store });
   try {
     if (pending.length !== PENDING_RUNS || !pending.every((run) => run.sent && run.deadline !== undefined)) {
       throw new Error(`expected ${PENDING_RUNS} sent runs to resume, found ${pending.length}`);

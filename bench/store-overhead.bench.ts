@@ -3,7 +3,7 @@
  * are on the figures with the store (handoff → resolved p50 ≤ 5 ms, p99 ≤ 20 ms; 500 at once
  * ≤ 500 ms after the agent's delay); the overhead is printed beside them for context. The
  * engine's figures measured twice, with no journal and with the store as the journal
- * (createEngine({ config, log, journal: store })), so that drift in the machine hits both alike:
+ * (createEngine({ settings, log, journal: store })), so that drift in the machine hits both alike:
  * the latency samples alternate between the two worlds one by one, the bursts go in ABBA order;
  * fresh workspace, engine and store per round.
  *
@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { Engine, RunProgress, RunResult } from '../src/engine/types.ts';
 import { createLogger } from '../src/log.ts';
@@ -67,7 +68,7 @@ function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<strin
   const workspace = createWorkspace(mode === 'store' ? 'store' : 'memory', { agents: host.ports, engine: engineSettings });
   const config = loadConfig({ ...workspace.env });
   const store = mode === 'store' ? createRunStore(path.join(workspace.stateDir, 'runs.sqlite')) : undefined;
-  const engine = createEngine({ config, log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }), journal: store });
+  const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }), journal: store });
   return {
     workspace,
     config,

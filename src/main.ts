@@ -13,6 +13,7 @@ import { loadConfig, type Config } from './config.ts';
 import { startBot } from './discord/bot.ts';
 import { createEngine } from './engine/engine.ts';
 import { createEventLog } from './engine/event-log.ts';
+import { engineSettingsOf } from './engine-settings.ts';
 import { countDiscordErrors } from './discord-error-metrics.ts';
 import { ConfigError, isHqError } from './errors.ts';
 import { withMetrics } from './journal-metrics.ts';
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
   let watcher: ConfigWatcher<Config> | undefined;
   const current = (): Config => watcher?.current() ?? config;
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
-  const engine = createEngine({ config: liveConfig(config, current), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
+  const engine = createEngine({ settings: engineSettingsOf(liveConfig(config, current)), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
   const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);

@@ -16,6 +16,7 @@ import { configFileSchema, type Config } from '../src/config.ts';
 import { startBot, type Bot } from '../src/discord/bot.ts';
 import { deployCommands } from '../src/discord/deploy-commands.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import { captureLog, tempDir, testConfig } from './fakes/engine-harness.ts';
 import { FakeDiscord, type OptionInput } from './fakes/fake-discord/index.ts';
@@ -379,7 +380,7 @@ async function startE2eWorld(t: TestContext, options: { store: boolean }): Promi
   }
   await deployCommands(config, fake.token);
   const { log } = captureLog('warn');
-  const engine = createEngine({ config, log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: store, sendRetryDelaysMs: [0, 0] });
+  const engine = createEngine({ settings: engineSettingsOf(config), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: store, sendRetryDelaysMs: [0, 0] });
   teardown.push(() => engine.close());
   const bot = startBot({ config, engine, log, healthRefreshMs: 60_000, ...(store ? { store } : {}) });
   teardown.push(() => bot.stop());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -176,17 +176,18 @@ describe('engine: a handoff that cannot be read', () => {
     const root = await tempDir(t, 'hq-unreadable-');
     t.after(() => gateway.close());
     await chmod(root, 0o777);
-    // The agent (this process, root) leaves a file the engine (another user) may not read.
+    // The agent (this process, root) leaves a file the engine (another user) may not read. It is
+    // unreadable from its creation: written then chmodded, the engine could read it in between.
     gateway.on('run', (run) => {
-      writeFileSync(run.handoffPath ?? '', handoffText('valid', run.runId ?? '', 'tech-lead'));
-      chmodSync(run.handoffPath ?? '', 0o000);
+      writeFileSync(run.handoffPath ?? '', handoffText('valid', run.runId ?? '', 'tech-lead'), { mode: 0o000 });
     });
     const script = `
       import { createEngine } from ${JSON.stringify(path.resolve('src/engine/engine.ts'))};
       import { createEventLog } from ${JSON.stringify(path.resolve('src/engine/event-log.ts'))};
+      import { engineSettingsOf } from ${JSON.stringify(path.resolve('src/engine-settings.ts'))};
       import { captureLog, testConfig } from ${JSON.stringify(path.resolve('test/fakes/engine-harness.ts'))};
       const config = testConfig({ root: ${JSON.stringify(root)}, agents: { 'tech-lead': { port: ${gateway.port} } }, acl: { operator: ['tech-lead'] }, sharedToken: ${JSON.stringify(gateway.token)} });
-      const engine = createEngine({ config, log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), sendRetryDelaysMs: [0, 0] });
+      const engine = createEngine({ settings: engineSettingsOf(config), log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), sendRetryDelaysMs: [0, 0] });
       const result = await engine.delegate({ runId: 'run-eacces', agent: 'tech-lead', task: 't', principals: ['operator'], maxAttempts: 2 });
       await engine.close();
       process.stdout.write(JSON.stringify(result));`;
@@ -238,7 +239,9 @@ describe('engine: the gateway', () => {
     const port = await closedPort();
     const { createEngine } = await import('../src/engine/engine.ts');
     const { createEventLog } = await import('../src/engine/event-log.ts');
-    const engine = createEngine({ config: { ...fixture.config, agents: { 'tech-lead': { port, host: '127.0.0.1' } } }, log: fixture.captured.log, eventLog: createEventLog({ dir: fixture.config.paths.logDir }) });
+    const { engineSettingsOf } = await import('../src/engine-settings.ts');
+    const config = { ...fixture.config, agents: { 'tech-lead': { port, host: '127.0.0.1' } } };
+    const engine = createEngine({ settings: engineSettingsOf(config), log: fixture.captured.log, eventLog: createEventLog({ dir: fixture.config.paths.logDir }) });
     t.after(() => engine.close());
     const result = await engine.delegate(request());
     assert.equal(result.status, 'error');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { agentEnvKey } from '../src/config.ts';
 import { createGatewayClient, type GatewayClient } from '../src/engine/gateway-client.ts';
 import { buildPayload } from '../src/engine/prompt.ts';
 import type { AgentEndpoint } from '../src/engine/types.ts';
@@ -14,6 +15,7 @@ async function setUp(t: TestContext, options: FakeGatewayOptions & { clientToken
   const client = createGatewayClient({
     log: captured.log,
     tokenFor: () => token,
+    tokenHintFor: (agent) => `set HQ_HOOKS_TOKEN or ${agentEnvKey(agent)}`,
     healthTimeoutMs: options.healthTimeoutMs ?? 1_000,
     sendTimeoutMs: 20_000,
     sendRetryDelaysMs: [0, 0],

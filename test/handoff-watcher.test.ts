@@ -10,14 +10,13 @@ import { captureLog, tempDir } from './fakes/engine-harness.ts';
 
 const VALID = { schemaVersion: '1.1', status: 'complete', result: 'ok' };
 
-async function startWatcher(t: import('node:test').TestContext, options: { settleMs?: number; maxBytes?: number; sweepMs?: number } = {}) {
+async function startWatcher(t: import('node:test').TestContext, options: { settleMs?: number; maxBytes?: number } = {}) {
   const dir = await tempDir(t, 'hq-watch-');
   const watcher = createHandoffWatcher({
     dir,
     maxBytes: options.maxBytes ?? 1_024 * 1_024,
     settleMs: options.settleMs ?? 2_000,
     log: captureLog().log,
-    ...(options.sweepMs === undefined ? {} : { sweepMs: options.sweepMs }),
   });
   t.after(() => watcher.close());
   await watcher.ready();
@@ -123,8 +122,8 @@ test('a FIFO named <run>.json is refused without blocking', async (t) => {
 test('an unreadable file is a read error (checked as an unprivileged user)', async (t) => {
   const dir = await tempDir(t, 'hq-watch-');
   await chmod(dir, 0o755);
-  await writeFile(path.join(dir, 'run-i.json'), JSON.stringify(VALID));
-  await chmod(path.join(dir, 'run-i.json'), 0o000);
+  // Unreadable from its creation: no moment where another user could read it.
+  await writeFile(path.join(dir, 'run-i.json'), JSON.stringify(VALID), { mode: 0o000 });
   const script = `
     import { createHandoffWatcher } from ${JSON.stringify(path.resolve('src/engine/handoff-watcher.ts'))};
     import { createLogger } from ${JSON.stringify(path.resolve('src/log.ts'))};
@@ -181,9 +180,9 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   assert.equal(inotifyWatchCount(), watchesBefore);
 });
 
-test('a burst of 200 handoffs renamed in is dispatched from the raw events, each file read once', async (t) => {
-  // No sweep: every read below comes from an event or the look at registration.
-  const { dir, watcher } = await startWatcher(t, { sweepMs: 0 });
+test("a burst of 200 handoffs renamed in is dispatched from chokidar's add events, each file read once", async (t) => {
+  // Every read below comes from an event or the look at registration.
+  const { dir, watcher } = await startWatcher(t);
   const ids = Array.from({ length: 200 }, (_, index) => `burst-${index}`);
   const waits = ids.map((id) => watcher.waitFor(id, { deadline: soon(15_000) }));
   const before = watcher.stats();
@@ -191,14 +190,14 @@ test('a burst of 200 handoffs renamed in is dispatched from the raw events, each
   const results = await Promise.all(waits);
   results.forEach((result, index) => assert.equal(result.kind === 'handoff' && (result.data as { id: string }).id, ids[index]));
   const after = watcher.stats();
-  assert.ok(after.rawEvents - before.rawEvents >= ids.length, `a raw event per renamed file (saw ${after.rawEvents - before.rawEvents})`);
-  // chokidar's add for the same file, and any second raw event, find the run already resolved.
+  assert.ok(after.events - before.events >= ids.length, `an event per renamed file (saw ${after.events - before.events})`);
+  // Any second event for the same file finds the run already resolved.
   assert.equal(after.reads, ids.length, 'one read per file');
   assert.equal(watcher.waiting(), 0);
 });
 
 test('a file written in place in 40 small writes is taken whole, and read at most once per write', async (t) => {
-  const { dir, watcher } = await startWatcher(t, { sweepMs: 0, settleMs: 5_000 });
+  const { dir, watcher } = await startWatcher(t, { settleMs: 5_000 });
   const text = JSON.stringify({ ...VALID, result: 'x'.repeat(4_000) });
   const waiting = watcher.waitFor('run-s', { deadline: soon(10_000) });
   const handle = await open(path.join(dir, 'run-s.json'), 'w');
@@ -209,13 +208,13 @@ test('a file written in place in 40 small writes is taken whole, and read at mos
   const result = await waiting;
   assert.equal(result.kind, 'handoff');
   assert.equal(result.kind === 'handoff' && result.raw, text);
-  // The raw event and chokidar's change for each write mark the file due; it is read once per
-  // turn of the loop however many events came: at most once per write, plus the first look.
+  // chokidar's add and changes mark the file due; it is read once per turn of the loop however
+  // many events came: at most once per write, plus the first look.
   assert.ok(watcher.stats().reads <= CHUNKS + 1, `reads: ${watcher.stats().reads}`);
 });
 
 test('a handoff written in 20 pieces before the loop turns is read once, not once per event', async (t) => {
-  const { dir, watcher } = await startWatcher(t, { sweepMs: 0, settleMs: 5_000 });
+  const { dir, watcher } = await startWatcher(t, { settleMs: 5_000 });
   const text = JSON.stringify({ ...VALID, result: 'y'.repeat(2_000) });
   const waiting = watcher.waitFor('run-u', { deadline: soon(10_000) });
   // Created, written in 20 pieces and closed before the loop turns: ~22 events, all due at once.

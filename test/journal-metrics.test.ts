@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEngine } from '../src/engine/engine.ts';
+import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import type { JournalRun, RunResult } from '../src/engine/types.ts';
 import { withMetrics } from '../src/journal-metrics.ts';
@@ -124,7 +125,7 @@ test("the engine's own outcome words reach /metrics: a malformed handoff retried
   t.after(() => gateway.close());
   gateway.enqueue({ respond: 'admit', agent: { write: 'malformed' } }, { respond: 'admit', agent: { write: 'valid' } });
   const config = testConfig({ root, agents: { 'tech-lead': { port: gateway.port } }, sharedToken: gateway.token });
-  const engine = createEngine({ config, log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
+  const engine = createEngine({ settings: engineSettingsOf(config), log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
   t.after(() => engine.close());
 
   const result = await engine.delegate({ runId: 'run-engine', agent: 'tech-lead', task: 'count me', principals: ['operator'], maxAttempts: 2 });

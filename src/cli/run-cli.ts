@@ -10,6 +10,7 @@ import { config as loadDotenv } from 'dotenv';
 import { authorize } from '../access/acl.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { createEngine } from '../engine/engine.ts';
+import { engineSettingsOf } from '../engine-settings.ts';
 import { createEventLog } from '../engine/event-log.ts';
 import { EventName, type EventLog } from '../engine/events.ts';
 import { newRunId, validateRunId } from '../engine/run-id.ts';
@@ -135,7 +136,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   };
 
   try {
-    const running = createEngine({ config, log, eventLog });
+    const running = createEngine({ settings: engineSettingsOf(config), log, eventLog });
     engine = running;
     if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(running, eventLog, options, config, runId);
     const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);

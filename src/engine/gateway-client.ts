@@ -4,15 +4,10 @@
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher, Pool } from 'undici';
-import PoolClass from 'undici/lib/dispatcher/pool.js';
-import { agentEnvKey } from '../config.ts';
+import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
-
-// undici's Pool class alone (src/engine/undici-pool.d.ts says why): the package index
-// evaluates all of undici for this one class.
 
 const HEALTH_BODY_CAP = 4 * 1_024;
 const RESPONSE_BODY_CAP = 64 * 1_024;
@@ -20,7 +15,7 @@ const ERROR_TEXT_CHARS = 300;
 /** Pauses between POST tries inside one attempt. The Idempotency-Key makes a retry after a lost answer safe. */
 export const DEFAULT_SEND_RETRY_DELAYS_MS: readonly number[] = [250, 1_000];
 
-export interface HealthProbe {
+export interface HealthAnswer {
   readonly healthy: boolean;
   readonly latencyMs: number;
   readonly detail?: string;
@@ -63,7 +58,7 @@ export type SendResult =
     };
 
 export interface GatewayClient {
-  checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthProbe>;
+  checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthAnswer>;
   sendRun(endpoint: AgentEndpoint, payload: AgentPayload, options: SendOptions): Promise<SendResult>;
   close(): Promise<void>;
 }
@@ -71,6 +66,8 @@ export interface GatewayClient {
 export interface GatewayClientOptions {
   readonly log: Logger;
   readonly tokenFor: (agent: string) => string | undefined;
+  /** What to do about a missing or refused token, named in the error: `set HQ_HOOKS_TOKEN or …`. */
+  readonly tokenHintFor: (agent: string) => string;
   readonly healthTimeoutMs: number;
   readonly sendTimeoutMs: number;
   readonly sendRetryDelaysMs?: readonly number[] | undefined;
@@ -148,18 +145,6 @@ function dispatchOnce(pool: Pool, input: DispatchInput): Promise<RawResponse> {
   });
 }
 
-/**
- * AbortSignal.timeout() without its afterlife: cleared when the try ends. The built-in keeps
- * its timer, and the signals combined with it, until the whole timeout has passed — in
- * completion mode a minute after every POST, ~1.5 KiB a run.
- */
-function timeoutSignal(ms: number): { readonly signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
-  timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
-
 function originOf(endpoint: AgentEndpoint): string {
   const host = endpoint.host.includes(':') && !endpoint.host.startsWith('[') ? `[${endpoint.host}]` : endpoint.host;
   return `http://${host}:${endpoint.port}`;
@@ -212,7 +197,7 @@ function errorText(response: RawResponse, token: string): string {
 }
 
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
-  const { log, tokenFor, healthTimeoutMs, sendTimeoutMs } = options;
+  const { log, tokenFor, tokenHintFor, healthTimeoutMs, sendTimeoutMs } = options;
   const retryDelays = options.sendRetryDelaysMs ?? DEFAULT_SEND_RETRY_DELAYS_MS;
   const pools = new Map<string, Pool>();
   let closed = false;
@@ -221,13 +206,13 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const origin = originOf(endpoint);
     let pool = pools.get(origin);
     if (pool === undefined) {
-      pool = new PoolClass(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
+      pool = new Pool(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
       pools.set(origin, pool);
     }
     return pool;
   }
 
-  async function checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthProbe> {
+  async function checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthAnswer> {
     const started = performance.now();
     const timeout = AbortSignal.timeout(healthTimeoutMs);
     const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
@@ -268,7 +253,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   async function sendRun(endpoint: AgentEndpoint, payload: AgentPayload, send: SendOptions): Promise<SendResult> {
     const token = tokenFor(endpoint.name) ?? '';
     const failures: SendTryFailure[] = [];
-    const tokenHint = `set HQ_HOOKS_TOKEN or ${agentEnvKey(endpoint.name)}`;
+    const tokenHint = tokenHintFor(endpoint.name);
     if (token === '') {
       return { ok: false, retryable: false, aborted: false, error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}`, failures };
     }
@@ -283,8 +268,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 
     for (let tryIndex = 0; ; tryIndex += 1) {
       if (closed) return { ok: false, retryable: false, aborted: true, error: 'the gateway client is closed', failures };
-      const timeout = timeoutSignal(timeoutMs);
-      const signal = send.signal === undefined ? timeout.signal : AbortSignal.any([send.signal, timeout.signal]);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = send.signal === undefined ? timeout : AbortSignal.any([send.signal, timeout]);
       let failure: SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean };
       try {
         const response = await dispatchOnce(poolFor(endpoint), {
@@ -314,9 +299,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         failure = classifyHttpFailure(response, token, tokenHint);
       } catch (error) {
         if (send.signal?.aborted) return { ok: false, retryable: false, aborted: true, error: 'cancelled', failures };
-        failure = { error: describeNetworkError(error, timeoutMs, timeout.signal.aborted), retryNow: true, retryable: true };
-      } finally {
-        timeout.clear();
+        failure = { error: describeNetworkError(error, timeoutMs, timeout.aborted), retryNow: true, retryable: true };
       }
       failures.push({ httpStatus: failure.httpStatus, error: failure.error });
       const pause = retryDelays[tryIndex];

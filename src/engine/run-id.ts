@@ -3,6 +3,7 @@
  * the disk: the reference script used `--run-id` unchecked, which let `../../x` escape the
  * handoff directory.
  */
+import { randomBytes } from 'node:crypto';
 import { RunIdError } from '../errors.ts';
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -13,12 +14,7 @@ export function validateRunId(runId: string): string {
   return runId;
 }
 
-/**
- * `orch-<unix seconds>-<8 hex>`, the reference script's form. node:crypto is fetched here, when
- * an id is made, not imported: loading it costs a CLI run ~2–3 ms, and a run given `--run-id`
- * (a workflow's) needs nothing else from it.
- */
+/** `orch-<unix seconds>-<8 hex>`, the reference script's form. */
 export function newRunId(now: number = Date.now()): string {
-  const { randomBytes } = process.getBuiltinModule('node:crypto');
   return `orch-${Math.floor(now / 1_000)}-${randomBytes(4).toString('hex')}`;
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { configFileSchema, REFERENCE_ACL, type Config } from '../../src/config.ts';
 import { createEngine } from '../../src/engine/engine.ts';
+import { engineSettingsOf } from '../../src/engine-settings.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';
 import type { Engine, JournalRun, RunJournal, RunProgress, RunResult } from '../../src/engine/types.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
@@ -39,13 +40,13 @@ export function captureLog(level = 'debug'): CapturedLog {
   return { log, lines };
 }
 
-export type EngineSettings = Partial<Config['engine']>;
+export type EngineTuning = Partial<Config['engine']>;
 
 export interface TestConfigOptions {
   readonly root: string;
   readonly agents?: Record<string, { port: number; host?: string; deliver?: boolean }>;
   readonly acl?: Record<string, string[]>;
-  readonly engine?: EngineSettings;
+  readonly engine?: EngineTuning;
   readonly tokens?: Record<string, string>;
   readonly sharedToken?: string | undefined;
 }
@@ -131,7 +132,7 @@ export interface EngineFixture {
 
 export interface FixtureOptions {
   readonly gateway?: FakeGatewayOptions;
-  readonly engine?: EngineSettings;
+  readonly engine?: EngineTuning;
   readonly acl?: Record<string, string[]>;
   /** The token the engine sends; default the fake gateway's. */
   readonly token?: string;
@@ -155,7 +156,7 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
   });
   const captured = captureLog();
   const journal = recordingJournal();
-  const engine = createEngine({ config, log: captured.log, eventLog: createEventLog({ dir: config.paths.logDir }), journal, sendRetryDelaysMs: [0, 0] });
+  const engine = createEngine({ settings: engineSettingsOf(config), log: captured.log, eventLog: createEventLog({ dir: config.paths.logDir }), journal, sendRetryDelaysMs: [0, 0] });
   t.after(async () => {
     await engine.close();
     await gateway.close();

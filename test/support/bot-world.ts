@@ -12,6 +12,7 @@ import { startBot, type Bot } from '../../src/discord/bot.ts';
 import type { RecoveryReport } from '../../src/discord/recovery.ts';
 import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
+import { engineSettingsOf } from '../../src/engine-settings.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
@@ -165,7 +166,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
-    const engine = createEngine({ config, log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics), sendRetryDelaysMs: [0, 0] });
+    const engine = createEngine({ settings: engineSettingsOf(config), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics), sendRetryDelaysMs: [0, 0] });
     const bot = startBot({
       config,
       engine,

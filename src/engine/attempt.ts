@@ -1,0 +1,233 @@
+/**
+ * One attempt of a run: send the task to the agent's gateway and wait for its handoff file,
+ * until the file comes, the attempt's deadline passes, or (completion mode) the gateway says
+ * the agent's run settled without one. Judging the outcome is the caller's (run-attempts.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logSendErrors } from './attempt-events.ts';
+import { EventName } from './events.ts';
+import type { SendResult } from './gateway-client.ts';
+import type { WaitResult } from './handoff-watcher.ts';
+import { buildPayload } from './prompt.ts';
+import type { AttemptOutcome } from './retry-policy.ts';
+import { RunCancelled, type AttemptEnd, type Run, type RunServices } from './run.ts';
+
+/** How much longer than the attempt a held waitForCompletion POST may stay open. */
+const COMPLETION_RESPONSE_MARGIN_MS = 30_000;
+const TASK_PREVIEW_CHARS = 200;
+
+interface Sending {
+  readonly payload: ReturnType<typeof buildPayload>;
+  readonly idempotencyKey: string;
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly startWait: () => Promise<WaitResult>;
+}
+
+/** A new attempt: journaled and logged as started, then sent and waited for. */
+export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
+  const { startedAt, deadline } = startAttempt(services, run, attempt);
+  const watch = services.handoffs();
+  const payload = buildPayload({
+    runId: run.runId,
+    agent: run.agent,
+    task: run.request.task,
+    attempt,
+    prevError: run.prevError,
+    context: run.request.context,
+    handoffPath: watch.pathFor(run.runId),
+    timeoutSeconds: run.policy.timeoutSeconds,
+    deliver: run.deliver,
+    waitForCompletion: run.completionMode,
+  });
+  const idempotencyKey = idempotencyKeyOf(run, attempt);
+  // The POST is handed to undici first and the wait registered right after it, in the same
+  // turn, so even an instant agent is seen: a file written before the watcher listens is found
+  // by the look waitFor() takes once it is ready. The POST never waits for the watcher: its
+  // first wait starts chokidar on the next turn, after undici has written the request (undici
+  // writes on a reused keep-alive socket from the next turn too, queued before ours).
+  const waitControl = new AbortController();
+  const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
+  const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });
+
+  try {
+    if (!run.completionMode || !run.wait) {
+      const sending = services.gateway.sendRun(run.endpoint, payload, { idempotencyKey, signal: run.signal });
+      const waiting = run.wait ? startWait() : undefined;
+      const sent = await sending;
+      logSendErrors(services.events, run, attempt, startedAt, sent.failures);
+      if (!sent.ok) return { outcome: sendFailure(sent), startedAt };
+      markSent(services, run, attempt, { startedAt, deadline }, sent.gatewayRunId);
+      if (waiting === undefined) return { sentOnly: true, gatewayRunId: sent.gatewayRunId };
+      const outcome = fileOutcome(await waiting);
+      return { outcome, startedAt, gatewayRunId: sent.gatewayRunId };
+    }
+    return await completionAttempt(services, run, attempt, { payload, idempotencyKey, startedAt, deadline, startWait });
+  } finally {
+    // The attempt is decided: end its wait if it is still registered.
+    waitControl.abort();
+  }
+}
+
+/**
+ * With waitForCompletion the gateway answers only when the agent's run has settled, so the
+ * POST cannot tell us when the run was admitted. We therefore count the attempt as sent the
+ * moment the request is written (journal + progress), and from then on race two sides:
+ *   - the handoff file (the normal end: the file, not the HTTP answer, is the result);
+ *   - the POST's answer: an error status is a send failure (a 503 or a dropped connection is
+ *     first retried with the same Idempotency-Key); a 200 with `completion` means the agent
+ *     is done, so a handoff that has not appeared within completionGraceMs never will —
+ *     the attempt fails at once ("the agent finished without writing the handoff") instead
+ *     of sitting out the whole timeout.
+ * When the file wins, the POST is left to finish on its own (bounded by its timeout) so
+ * that its completion is logged; otherwise it is aborted with the attempt.
+ */
+async function completionAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  input: Sending,
+): Promise<AttemptEnd> {
+  const { payload, idempotencyKey, startedAt, deadline, startWait } = input;
+  const postControl = new AbortController();
+  const postSignal = AbortSignal.any([run.signal, postControl.signal]);
+  let gatewayRunId: string | undefined;
+  let sentMarked = false;
+  const sending = services.gateway.sendRun(run.endpoint, payload, {
+    idempotencyKey,
+    signal: postSignal,
+    responseTimeoutMs: Math.max(0, deadline - Date.now()) + COMPLETION_RESPONSE_MARGIN_MS,
+    onRequestSent: () => {
+      if (sentMarked) return;
+      sentMarked = true;
+      markSent(services, run, attempt, { startedAt, deadline }, undefined);
+    },
+  });
+  const waitSide = startWait().then(fileOutcome);
+  // The POST's word on the attempt; when it has none, the file decides.
+  const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
+    logSendErrors(services.events, run, attempt, startedAt, sent.failures);
+    if (!sent.ok) return sent.aborted ? waitSide : sendFailure(sent);
+    gatewayRunId = sent.gatewayRunId;
+    if (sent.completion === undefined) {
+      // A gateway that ignored waitForCompletion answered at admission: nothing has settled.
+      run.log.info({ attempt, gatewayRunId }, 'the gateway admitted the run without waiting for its completion');
+      return waitSide;
+    }
+    const completionStatus = typeof sent.completion.status === 'string' ? sent.completion.status : undefined;
+    run.log.info({ attempt, gatewayRunId, completionStatus }, "the gateway reports the agent's run settled");
+    try {
+      await sleep(services.completionGraceMs, undefined, { signal: postSignal });
+    } catch {
+      return waitSide;
+    }
+    // A file whose event is still queued behind a busy loop is not "no handoff": look once.
+    const present = await services.handoffs().peek(run.runId);
+    if (present.kind !== 'absent') return present;
+    return { kind: 'no_handoff', completionStatus };
+  });
+  // The losing side may still settle (an aborted wait rejects): never as an unhandled rejection.
+  waitSide.catch(() => undefined);
+  sendSide.catch(() => undefined);
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await Promise.race([sendSide, waitSide]);
+  } catch (error) {
+    postControl.abort();
+    throw error;
+  }
+  if (outcome.kind === 'handoff') {
+    void sending.then((sent) => {
+      if (sent.ok)
+        run.log.debug(
+          { attempt, gatewayRunId: sent.gatewayRunId, completion: sent.completion },
+          'hooks request completed after the handoff',
+        );
+      // The POST is done: end the grace it started, rather than keep the run alive for it.
+      postControl.abort();
+    });
+  } else {
+    postControl.abort();
+  }
+  return { outcome, startedAt, gatewayRunId };
+}
+
+/** A sent attempt found again after a restart: its file may already be there; else wait until the ORIGINAL deadline. */
+export async function resumeSentAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  startedAt: number,
+  deadline: number,
+): Promise<AttemptEnd> {
+  run.attemptsMade = Math.max(run.attemptsMade, attempt);
+  const watch = services.handoffs();
+  await watch.ready();
+  const present = await watch.peek(run.runId);
+  if (present.kind !== 'absent') return { outcome: present, startedAt };
+  run.emit({
+    type: 'waiting',
+    runId: run.runId,
+    attempt,
+    maxAttempts: run.policy.maximumAttempts,
+    startedAt,
+    deadline,
+  });
+  return { outcome: fileOutcome(await watch.waitFor(run.runId, { signal: run.signal, deadline })), startedAt };
+}
+
+function startAttempt(services: RunServices, run: Run, attempt: number): { startedAt: number; deadline: number } {
+  const startedAt = Date.now();
+  const deadline = startedAt + run.policy.attemptTimeoutMs;
+  run.attemptsMade = Math.max(run.attemptsMade, attempt);
+  services.journal?.attemptStarted(run.runId, attempt, startedAt, deadline);
+  services.events({
+    runId: run.runId,
+    agent: run.agent,
+    event: EventName.attemptStart,
+    detail: run.request.task.slice(0, TASK_PREVIEW_CHARS),
+    attempt,
+  });
+  return { startedAt, deadline };
+}
+
+function markSent(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  window: { startedAt: number; deadline: number },
+  gatewayRunId: string | undefined,
+): void {
+  services.journal?.attemptSent(run.runId, attempt, gatewayRunId);
+  run.log.info({ attempt, gatewayRunId }, 'run sent to the gateway');
+  const maxAttempts = run.policy.maximumAttempts;
+  run.emit({
+    type: 'sent',
+    runId: run.runId,
+    attempt,
+    maxAttempts,
+    ...(gatewayRunId === undefined ? {} : { gatewayRunId }),
+  });
+  if (run.wait) run.emit({ type: 'waiting', runId: run.runId, attempt, maxAttempts, ...window });
+}
+
+function sendFailure(result: Extract<SendResult, { ok: false }>): AttemptOutcome {
+  if (result.aborted) throw new RunCancelled();
+  return { kind: 'send_failed', retryable: result.retryable, error: result.error, httpStatus: result.httpStatus };
+}
+
+function fileOutcome(result: WaitResult): AttemptOutcome {
+  if (result.kind === 'aborted') throw new RunCancelled();
+  return result;
+}
+
+/**
+ * `<runId>:<attempt>:<acceptedAt>`. The same key on a retried POST (same attempt, same run —
+ * also after a restart, acceptedAt is journaled) replays the gateway's run instead of starting
+ * a second one. The acceptance time is there because run ids can be reused (`--run-id` from a
+ * workflow re-running a step): with `<runId>:<attempt>` alone the gateway would replay the
+ * earlier run's answer for up to 5 minutes and the agent would never see the new task.
+ */
+function idempotencyKeyOf(run: Run, attempt: number): string {
+  return `${run.runId}:${attempt}:${run.acceptedAt}`;
+}

@@ -1,0 +1,230 @@
+/**
+ * One handoff file: read the only way an agent's file may be read, and set aside.
+ *
+ * The agent writes `<runId>.json` itself, so every read is bounded and refuses what an agent
+ * should never leave there: a symbolic link (lstat, then O_NOFOLLOW, so one swapped in between
+ * is refused too), anything that is not a regular file (O_NONBLOCK, so a FIFO cannot hang the
+ * open), anything over the size cap.
+ *
+ * Agents write the file in place (truncate, then write — NOTES.md §2), so a read can find it
+ * empty or half-written. We do not sleep and hope: a file is taken the moment it parses as
+ * JSON; one that does not is read again when it next changes, and is only called malformed
+ * once it has stayed the same for `settleMs` (createSettlingRead).
+ */
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { link, lstat, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What the reference kept of a malformed file. */
+export const MALFORMED_RAW_CHARS = 2_000;
+const MAX_PREV_FILES = 10_000;
+
+/** What a handoff file gave, once there is something to say. */
+export type HandoffFileResult =
+  | { readonly kind: 'handoff'; readonly data: unknown; readonly raw: string }
+  | { readonly kind: 'malformed'; readonly raw: string }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'read_error'; readonly message: string };
+
+/** One look at the file. `incomplete`: it does not parse (yet). */
+export type HandoffFileState =
+  | { readonly state: 'absent' }
+  | { readonly state: 'complete'; readonly data: unknown; readonly raw: string }
+  | { readonly state: 'incomplete'; readonly raw: string }
+  | { readonly state: 'refused'; readonly reason: string }
+  | { readonly state: 'read_error'; readonly message: string };
+
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export function describeError(error: unknown): string {
+  return `${errorCode(error) ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * lstat, then a bounded read through a descriptor that refuses to follow a symlink. The buffer
+ * is sized to the file as fstat sees it (plus one byte, to notice it grew), never to the cap:
+ * 500 handoffs read at once must not mean 500 times the cap in buffers.
+ *
+ * Synchronous: the directory is local and the file small, and a read that cannot interleave
+ * with the next event for the same file keeps the watcher's one-read-per-change simple.
+ * `onRead` is told each time a file is opened and read (the watcher counts them).
+ */
+export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () => void): HandoffFileState {
+  let stats;
+  try {
+    stats = lstatSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    return { state: 'read_error', message: describeError(error) };
+  }
+  if (stats === undefined) return { state: 'absent' };
+  if (stats.isSymbolicLink()) return { state: 'refused', reason: 'it is a symbolic link' };
+  if (!stats.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
+  if (stats.size > maxBytes) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${stats.size})` };
+  let fd;
+  try {
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return { state: 'absent' };
+    if (errorCode(error) === 'ELOOP') return { state: 'refused', reason: 'it is a symbolic link' };
+    return { state: 'read_error', message: describeError(error) };
+  }
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile()) return { state: 'refused', reason: 'it is not a regular file' };
+    if (opened.size > maxBytes)
+      return { state: 'refused', reason: `it is larger than ${maxBytes} bytes (${opened.size})` };
+    onRead?.();
+    const raw = readBounded(fd, opened.size, maxBytes);
+    if (raw === undefined) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
+    return parse(raw);
+  } catch (error) {
+    return { state: 'read_error', message: describeError(error) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file's text, read up to one byte past the cap; undefined when it is over the cap. */
+function readBounded(fd: number, size: number, maxBytes: number): string | undefined {
+  let buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
+    length += bytesRead;
+    // A short read of a regular file is its end (as fs.readFile assumes for a known size).
+    if (bytesRead === 0 || length < buffer.length) break;
+    if (length > maxBytes) return undefined;
+    // It grew since the fstat (an agent still writing): read on.
+    const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
+    buffer.copy(grown, 0, 0, length);
+    buffer = grown;
+  }
+  return buffer.toString('utf8', 0, length);
+}
+
+function parse(raw: string): HandoffFileState {
+  const text = raw.replace(/^\uFEFF/, '').trim();
+  if (text === '') return { state: 'incomplete', raw };
+  try {
+    return { state: 'complete', data: JSON.parse(text) as unknown, raw };
+  } catch {
+    return { state: 'incomplete', raw };
+  }
+}
+
+/** What a look says for good: a handoff, a refusal or a read error; undefined while absent or not parsing. */
+export function settledResultOf(state: HandoffFileState): HandoffFileResult | undefined {
+  switch (state.state) {
+    case 'complete':
+      return { kind: 'handoff', data: state.data, raw: state.raw };
+    case 'refused':
+      return { kind: 'refused', reason: state.reason };
+    case 'read_error':
+      return { kind: 'read_error', message: state.message };
+    default:
+      return undefined;
+  }
+}
+
+/** The file judged as it is, with no more time to settle: one that does not parse is malformed. */
+export function resultAsItIs(state: HandoffFileState): HandoffFileResult | undefined {
+  if (state.state === 'incomplete') return malformed(state.raw);
+  return settledResultOf(state);
+}
+
+function malformed(raw: string): HandoffFileResult {
+  return { kind: 'malformed', raw: raw.slice(0, MALFORMED_RAW_CHARS) };
+}
+
+export interface SettlingRead {
+  /** Reads the file now: its result once there is one, undefined while absent or still being written. */
+  read(): HandoffFileResult | undefined;
+  /** Ends the settle timer. */
+  stop(): void;
+}
+
+export interface SettlingReadOptions {
+  readonly file: string;
+  readonly maxBytes: number;
+  /** How long text that does not parse must stay the same before it is malformed. */
+  readonly settleMs: number;
+  /** The settle time has passed: call read() again to judge the file. */
+  readonly onSettleDue: () => void;
+  readonly onRead?: () => void;
+}
+
+/** Reads of one file that is perhaps still being written, until it parses or settles. */
+export function createSettlingRead(options: SettlingReadOptions): SettlingRead {
+  const { file, maxBytes, settleMs, onSettleDue, onRead } = options;
+  let pendingRaw: string | undefined;
+  let settleTimer: NodeJS.Timeout | undefined;
+  let judgeNext = false;
+
+  function armSettle(): void {
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      judgeNext = true;
+      onSettleDue();
+    }, settleMs);
+  }
+
+  return {
+    read() {
+      const judge = judgeNext;
+      judgeNext = false;
+      const state = inspectHandoffFile(file, maxBytes, onRead);
+      const result = settledResultOf(state);
+      if (result !== undefined) {
+        clearTimeout(settleTimer);
+        return result;
+      }
+      if (state.state === 'absent') {
+        pendingRaw = undefined;
+        clearTimeout(settleTimer);
+      } else if (state.state === 'incomplete') {
+        if (judge && state.raw === pendingRaw) {
+          clearTimeout(settleTimer);
+          return malformed(state.raw);
+        }
+        if (state.raw !== pendingRaw || judge) {
+          pendingRaw = state.raw;
+          armSettle();
+        }
+      }
+      return undefined;
+    },
+    stop: () => clearTimeout(settleTimer),
+  };
+}
+
+/** Renames `<name>.json` aside (`.prev.json`, `.prev.1.json`, …) without overwriting; returns the new path. */
+export async function moveHandoffAside(file: string): Promise<string | undefined> {
+  const base = file.slice(0, -'.json'.length);
+  for (let index = 0; index < MAX_PREV_FILES; index += 1) {
+    const target = index === 0 ? `${base}.prev.json` : `${base}.prev.${index}.json`;
+    try {
+      // link() fails if the target exists, where rename() would silently overwrite it.
+      await link(file, target);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'EEXIST') continue;
+      if (code === 'ENOENT') return undefined;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK')
+        throw error;
+      // A filesystem without hard links: check, then rename (only this process names .prev files).
+      try {
+        await lstat(target);
+        continue;
+      } catch (statError) {
+        if (errorCode(statError) !== 'ENOENT') throw statError;
+      }
+      await rename(file, target);
+      return target;
+    }
+    await unlink(file);
+    return target;
+  }
+  throw new Error(`more than ${MAX_PREV_FILES} earlier handoff files for run ${path.basename(base)}`);
+}

@@ -1,0 +1,175 @@
+/**
+ * A run from its health check to its result: attempt after attempt, each judged by the retry
+ * policy, until one answers, one says another would not help, or none is left.
+ *
+ *   health → (late file?) → attempt → judge → answer, or retry after a pause, or final result
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode } from '../errors.ts';
+import { logAttemptEnd } from './attempt-events.ts';
+import { performAttempt, resumeSentAttempt } from './attempt.ts';
+import { EventName } from './events.ts';
+import { classifyOutcome, shouldRetry, type AttemptOutcome } from './retry-policy.ts';
+import { errorResult, exhaustedResult, finalResult, reasonOf, resultOf, validHandoffOf } from './run-result.ts';
+import { finishRun, RunCancelled, type AttemptEnd, type Run, type RunServices, type StartPoint } from './run.ts';
+import { RunStatus, type AgentHealth, type RunResult } from './types.ts';
+
+export async function runAttempts(services: RunServices, run: Run, start: StartPoint): Promise<RunResult> {
+  const first = start.kind === 'fresh' ? 1 : start.attempt;
+  if (first > run.policy.maximumAttempts) {
+    // The journal says the last attempt ended without an answer; a file may still have come.
+    return (await takeLateArrival(services, run, first)) ?? finishRun(services, run, exhaustedResult(run));
+  }
+
+  if (start.kind !== 'resume-sent') {
+    const health = await checkHealth(services, run);
+    if (!health.healthy) {
+      const where = `${run.endpoint.host}:${run.endpoint.port}`;
+      const notes = `Agent '${run.agent}' unhealthy at ${where}: ${health.detail ?? 'no answer'}`;
+      return finishRun(services, run, errorResult(run, RunStatus.error, notes, ErrorCode.GATEWAY_UNHEALTHY));
+    }
+  }
+
+  for (let attempt = first; attempt <= run.policy.maximumAttempts; attempt += 1) {
+    let end: AttemptEnd;
+    if (start.kind === 'resume-sent' && attempt === first) {
+      end = await resumeSentAttempt(services, run, attempt, start.startedAt, start.deadline);
+    } else {
+      if (start.kind === 'fresh' && attempt === 1) {
+        // A file from an earlier run that used the same id cannot be this run's answer.
+        const stale = await services.handoffs().moveAside(run.runId);
+        if (stale !== undefined)
+          run.log.warn({ movedTo: stale }, 'a handoff file already existed for this run id; set aside');
+      } else {
+        const late = await takeLateArrival(services, run, attempt);
+        if (late !== undefined) return late;
+      }
+      end = await performAttempt(services, run, attempt);
+    }
+
+    if ('sentOnly' in end) {
+      const sent = {
+        status: 'sent',
+        result: null,
+        ...(end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId }),
+      };
+      return finishRun(services, run, resultOf(run, sent));
+    }
+    const result = await judgeAttempt(services, run, attempt, end);
+    if (result !== undefined) return result;
+  }
+  // Unreachable: the loop returns on its last attempt.
+  return finishRun(services, run, errorResult(run, RunStatus.error, 'No result after all attempts'));
+}
+
+/** The run's result when this attempt ends it; undefined once the next attempt may start. */
+async function judgeAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  end: Extract<AttemptEnd, { outcome: AttemptOutcome }>,
+): Promise<RunResult | undefined> {
+  const { outcome, startedAt, gatewayRunId } = end;
+  if (isFileOutcome(outcome)) run.emit({ type: 'handoff_seen', runId: run.runId, attempt });
+  const verdict = classifyOutcome(outcome, run.strict);
+  const retry = shouldRetry(verdict, attempt, run.policy);
+  // The run's answer: an accepted handoff, or a valid one kept only because no attempt is left.
+  const answer = verdict.disposition === 'accept' ? verdict.handoff : retry ? undefined : validHandoffOf(verdict);
+  logAttemptEnd(services.events, run, { attempt, startedAt, outcome, verdict, gatewayRunId, answer });
+  if (answer !== undefined) services.journal?.attemptEnded(run.runId, attempt, 'accepted', answer.status);
+  else services.journal?.attemptEnded(run.runId, attempt, outcome.kind, reasonOf(verdict));
+
+  if (answer !== undefined) return finishRun(services, run, resultOf(run, answer));
+  if (retry && verdict.disposition !== 'accept') {
+    run.prevError = verdict.reason;
+    if (isFileOutcome(outcome)) await services.handoffs().moveAside(run.runId);
+    run.emit({
+      type: 'retrying',
+      runId: run.runId,
+      attempt: attempt + 1,
+      maxAttempts: run.policy.maximumAttempts,
+      reason: verdict.reason,
+    });
+    await pause(run, outcome.kind === 'send_failed' ? run.policy.sendRetryPauseMs : run.policy.retryPauseMs);
+    return undefined;
+  }
+  const result = finalResult(run, outcome, verdict, attempt);
+  if (result.status === RunStatus.invalid) {
+    const detail = String(result.notes ?? '');
+    services.events({
+      runId: run.runId,
+      agent: run.agent,
+      event: EventName.invalid,
+      detail,
+      attempt,
+      elapsedMs: Date.now() - startedAt,
+    });
+  }
+  return finishRun(services, run, result);
+}
+
+/**
+ * Between attempts, the previous attempt's agent may have written after all. Judged like any
+ * other handoff (the reference took it unvalidated): valid → the run's answer; else set aside.
+ */
+async function takeLateArrival(services: RunServices, run: Run, attempt: number): Promise<RunResult | undefined> {
+  const watch = services.handoffs();
+  const present = await watch.peek(run.runId);
+  if (present.kind === 'absent') return undefined;
+  const verdict = classifyOutcome(present, run.strict);
+  const lateHandoff = validHandoffOf(verdict);
+  if (lateHandoff !== undefined) {
+    services.events({
+      runId: run.runId,
+      agent: run.agent,
+      event: EventName.lateArrival,
+      detail: 'Handoff file arrived between retries',
+      attempt,
+      extra: { status: lateHandoff.status, confidence: lateHandoff.confidence ?? null },
+    });
+    return finishRun(services, run, resultOf(run, lateHandoff));
+  }
+  const movedTo = await watch.moveAside(run.runId);
+  if (verdict.disposition !== 'accept') {
+    run.log.info(
+      { attempt, movedTo, reason: verdict.detail },
+      'a handoff found between attempts was not valid; set aside',
+    );
+    // The freshest word on what the agent did goes into the next retry note.
+    run.prevError = verdict.reason;
+  }
+  return undefined;
+}
+
+async function checkHealth(services: RunServices, run: Run): Promise<AgentHealth> {
+  let health: AgentHealth;
+  try {
+    health = await services.health.shared(run.endpoint, run.signal);
+  } catch (error) {
+    if (run.signal.aborted) throw new RunCancelled();
+    throw error;
+  }
+  if (!health.healthy) {
+    const detail = `${run.endpoint.host}:${run.endpoint.port}: ${health.detail ?? ''}`;
+    services.events({ runId: run.runId, agent: run.agent, event: EventName.healthFailed, detail });
+  }
+  return health;
+}
+
+async function pause(run: Run, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  try {
+    await sleep(ms, undefined, { signal: run.signal });
+  } catch {
+    throw new RunCancelled();
+  }
+}
+
+function isFileOutcome(outcome: AttemptOutcome): boolean {
+  return (
+    outcome.kind === 'handoff' ||
+    outcome.kind === 'malformed' ||
+    outcome.kind === 'refused' ||
+    outcome.kind === 'read_error'
+  );
+}
