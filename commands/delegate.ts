@@ -15,21 +15,21 @@ import {
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
 import { newRunId } from '../src/engine/run-id.ts';
-import { rememberedDelegationOf, type RememberedDelegation } from '../src/discord/active-runs.ts';
+import { rememberedDelegationOf, type RememberedDelegation } from '../src/discord/runs/active-runs.ts';
 import {
   actorFromInteraction,
   authorizeDelegation,
   mayCancel,
   reachableAgents,
-} from '../src/discord/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
-import { RESTARTING_NOTICE } from '../src/discord/mention-handler.ts';
-import { NO_PINGS } from '../src/discord/no-pings.ts';
-import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/outbox-delivery.ts';
-import { createInteractionReply } from '../src/discord/reply-target.ts';
-import { runDelegation } from '../src/discord/run-delegation.ts';
-import type { OriginKind } from '../src/discord/run-origin.ts';
-import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/task-context.ts';
+} from '../src/discord/runs/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { RESTARTING_NOTICE } from '../src/discord/events/mention-handler.ts';
+import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
+import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
+import { runDelegation } from '../src/discord/runs/run-delegation.ts';
+import type { OriginKind } from '../src/discord/runs/run-origin.ts';
+import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
 import type { AgentHealth } from '../src/engine/types.ts';
 import type { BotContext, Command } from './index.ts';
 

@@ -14,12 +14,12 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { isAdmin } from '../src/access/discord-principals.ts';
-import { STORE_NOT_CONFIGURED } from '../src/discord/agents-view.ts';
-import { actorFromInteraction, reachableAgents } from '../src/discord/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
-import { NO_PINGS } from '../src/discord/no-pings.ts';
-import { resultMessageUrl } from '../src/discord/result-link.ts';
-import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/runs-view.ts';
+import { STORE_NOT_CONFIGURED } from '../src/discord/render/agents-view.ts';
+import { actorFromInteraction, reachableAgents } from '../src/discord/runs/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
+import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/render/runs-view.ts';
 import { RunStatus } from '../src/engine/types.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';

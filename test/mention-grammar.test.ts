@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mentionUsage, parseMentionTask } from '../src/discord/mention-grammar.ts';
+import { mentionUsage, parseMentionTask } from '../src/discord/events/mention-grammar.ts';
 
 const BOT = '123456789012345678';
 

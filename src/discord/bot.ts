@@ -13,15 +13,15 @@ import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
-import { createActiveRuns } from './active-runs.ts';
+import { createActiveRuns } from './runs/active-runs.ts';
 import type { BotContext } from './bot-context.ts';
-import { createChannelCursors } from './channel-cursors.ts';
+import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
 import { loadCommands } from './command-loader.ts';
-import { attachInteractionRouter, type InteractionRouter } from './interaction-router.ts';
-import { attachMentionHandler, type MentionHandler } from './mention-handler.ts';
-import { createOutbox } from './outbox-delivery.ts';
-import { recoverAfterRestart, type RecoveryReport } from './recovery.ts';
+import { attachInteractionRouter, type InteractionRouter } from './events/interaction-router.ts';
+import { attachMentionHandler, type MentionHandler } from './events/mention-handler.ts';
+import { createOutbox } from './delivery/outbox.ts';
+import { recoverAfterRestart, type RecoveryReport } from './events/recovery.ts';
 
 /** How often every agent's health is probed in the background (autocomplete shows the last answer). */
 export const HEALTH_REFRESH_MS = 30_000;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { configFileSchema, type Config } from '../../src/config.ts';
 import { startBot, type Bot } from '../../src/discord/bot.ts';
-import type { RecoveryReport } from '../../src/discord/recovery.ts';
+import type { RecoveryReport } from '../../src/discord/events/recovery.ts';
 import { deployCommands } from '../../src/discord/deploy-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';

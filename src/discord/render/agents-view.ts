@@ -7,7 +7,7 @@
  * clock, so nothing here needs `now`.
  */
 import { escapeMarkdown, type APIEmbed, type APIEmbedField } from 'discord.js';
-import type { AgentHealth, RunResult } from '../engine/types.ts';
+import type { AgentHealth, RunResult } from '../../engine/types.ts';
 import {
   MAX_EMBED_DESCRIPTION,
   MAX_EMBED_FIELD_NAME,

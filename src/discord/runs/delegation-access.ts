@@ -6,11 +6,11 @@
  * change it. The router (or the mention handler) replies with it, pinging nobody.
  */
 import type { GuildMember, Interaction, Message } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { Engine } from '../engine/types.ts';
-import { AccessDeniedError, UnknownAgentError } from '../errors.ts';
-import { AclDenial, allowedTargets, authorize } from '../access/acl.ts';
-import { isAdmin, resolvePrincipals, type DiscordActor } from '../access/discord-principals.ts';
+import type { Config } from '../../config.ts';
+import type { Engine } from '../../engine/types.ts';
+import { AccessDeniedError, UnknownAgentError } from '../../errors.ts';
+import { AclDenial, allowedTargets, authorize } from '../../access/acl.ts';
+import { isAdmin, resolvePrincipals, type DiscordActor } from '../../access/discord-principals.ts';
 
 type AnyMember = GuildMember | { readonly roles: readonly string[] } | null | undefined;
 

@@ -4,12 +4,12 @@
  * there); for an agent's @mention, the machine-readable block the caller parses.
  */
 import { escapeMarkdown } from 'discord.js';
-import type { RunResult } from '../engine/types.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
-import { renderMachineBlock } from './reply-block.ts';
+import type { RunResult } from '../../engine/types.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
+import { renderMachineBlock } from '../render/reply-block.ts';
 import type { ReplyPayload } from './reply-target.ts';
-import type { Delivery, ResultRequester } from './result-delivery.ts';
-import { describeStatus, formatDuration, renderResultMessage } from './result-embed.ts';
+import type { Delivery, ResultRequester } from './result-post.ts';
+import { describeStatus, formatDuration, renderResultMessage } from '../render/result-embed.ts';
 
 /** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
 export function summarizeResult(result: RunResult): string {

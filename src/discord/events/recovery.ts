@@ -10,19 +10,19 @@
  *   4. mentions sent while the bot was down are read and taken (missed-mentions.ts).
  */
 import { InteractionWebhook, type Client } from 'discord.js';
-import { ErrorCode, isHqError } from '../errors.ts';
-import type { ResumableRun, RunResult } from '../engine/types.ts';
-import { RunStatus } from '../engine/types.ts';
-import type { ProgressMessage } from '../store/run-store.ts';
-import type { BotContext } from './bot-context.ts';
+import { ErrorCode, isHqError } from '../../errors.ts';
+import type { ResumableRun, RunResult } from '../../engine/types.ts';
+import { RunStatus } from '../../engine/types.ts';
+import type { ProgressMessage } from '../../store/run-store.ts';
+import type { BotContext } from '../bot-context.ts';
 import type { MentionHandler } from './mention-handler.ts';
 import { takeMissedMentions, type MissedMentionsReport } from './missed-mentions.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { replyKindOf, restoreReply } from './outbox-delivery.ts';
-import { isMessageId, ORIGINAL, type ReplyTarget } from './reply-target.ts';
-import { RESULT_DELIVERY_KIND } from './result-link.ts';
-import { resumeDelegation } from './run-delegation.ts';
-import { parseOrigin, type RunOrigin } from './run-origin.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { replyKindOf, restoreReply } from '../delivery/outbox.ts';
+import { isMessageId, ORIGINAL, type ReplyTarget } from '../delivery/reply-target.ts';
+import { RESULT_DELIVERY_KIND } from '../delivery/result-link.ts';
+import { resumeDelegation } from '../runs/run-delegation.ts';
+import { parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 /** A run that finished this recently without any delivery record was cut off before its outbox entry. */
 export const FORGOTTEN_RESULT_WINDOW_MS = 24 * 60 * 60_000;

@@ -20,10 +20,10 @@ import {
   type RepliableInteraction,
   type SendableChannels,
 } from 'discord.js';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
-import { NO_PINGS } from './no-pings.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
 
 export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'files' | 'components'>;
 

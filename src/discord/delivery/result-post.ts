@@ -3,16 +3,16 @@
  * in `discord.resultChannels`). A missing channel is not an error of the run: the caller is
  * told why and shows the result to the requester instead, so nothing is lost.
  *
- * This is the one place a result is published; the outbox (outbox-delivery.ts) decides when,
+ * This is the one place a result is published; the outbox (outbox.ts) decides when,
  * and records where it landed.
  */
 import { ChannelType, type Client, type GuildTextBasedChannel, type Message } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { RunResult } from '../engine/types.ts';
-import type { Logger } from '../log.ts';
+import type { Config } from '../../config.ts';
+import type { RunResult } from '../../engine/types.ts';
+import type { Logger } from '../../log.ts';
 import { isTransient, withTransientRetries } from './discord-errors.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { renderResultMessage } from './result-embed.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { renderResultMessage } from '../render/result-embed.ts';
 
 export interface ResultRequester {
   readonly id: string;

@@ -6,11 +6,11 @@
  * so a failed reply cannot take the router down.
  */
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
-import { BUTTON_ID_SEPARATOR, type Command } from '../../commands/index.ts';
-import { ErrorCode, isHqError } from '../errors.ts';
-import { InteractionResult } from '../metrics.ts';
-import type { BotContext } from './bot-context.ts';
-import { NO_PINGS } from './no-pings.ts';
+import { BUTTON_ID_SEPARATOR, type Command } from '../../../commands/index.ts';
+import { ErrorCode, isHqError } from '../../errors.ts';
+import { InteractionResult } from '../../metrics.ts';
+import type { BotContext } from '../bot-context.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
 
 type ButtonHandler = NonNullable<Command['buttons']>[string];
 

@@ -14,22 +14,22 @@
  * is one level deeper than that run).
  */
 import { Events, type Client, type Message } from 'discord.js';
-import { ErrorCode, HqError } from '../errors.ts';
-import { newRunId } from '../engine/run-id.ts';
-import type { BotContext } from './bot-context.ts';
-import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+import { ErrorCode, HqError } from '../../errors.ts';
+import { newRunId } from '../../engine/run-id.ts';
+import type { BotContext } from '../bot-context.ts';
+import { fetchChannelContext, formatUntrustedContext } from '../context/channel-context.ts';
 import type { ChannelCursors } from './channel-cursors.ts';
-import { actorFromMessage, authorizeDelegation } from './delegation-access.ts';
+import { actorFromMessage, authorizeDelegation } from '../runs/delegation-access.ts';
 import { describeError } from './interaction-router.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { parseMentionTask } from './mention-grammar.ts';
-import { FAILED, react, TAKEN, unreact } from './mention-reactions.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { MENTION_PROGRESS_NONCE_KIND } from './outbox-delivery.ts';
-import { createChannelReply } from './reply-target.ts';
-import { runDelegation } from './run-delegation.ts';
+import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
+import { createChannelReply } from '../delivery/reply-target.ts';
+import { runDelegation } from '../runs/run-delegation.ts';
 
-export { FAILED, SUCCEEDED, TAKEN } from './mention-reactions.ts';
+export { FAILED, SUCCEEDED, TAKEN } from '../delivery/mention-reactions.ts';
 const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again after a restart is not taken twice. */
 const CLAIMS_MAX = 10_000;

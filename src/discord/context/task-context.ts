@@ -4,8 +4,8 @@
  * only pull in what they can read themselves: the bot can often see more than they can.
  */
 import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
-import type { Config } from '../config.ts';
-import { ErrorCode, HqError, UsageError } from '../errors.ts';
+import type { Config } from '../../config.ts';
+import { ErrorCode, HqError, UsageError } from '../../errors.ts';
 import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
 
 export const MAX_CONTEXT_MESSAGES = 30;

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { Routes } from 'discord.js';
 import type { APIChannel, APIMessage, REST } from 'discord.js';
-import { ErrorCode, HqError } from '../errors.ts';
-import { MAX_MESSAGES_PER_FETCH, truncate } from './limits.ts';
+import { ErrorCode, HqError } from '../../errors.ts';
+import { MAX_MESSAGES_PER_FETCH, truncate } from '../render/limits.ts';
 
 export interface ContextMessage {
   readonly id: string;

@@ -16,19 +16,19 @@
  * no access) goes to the requester inline, and the embed is recorded where it landed.
  */
 import type { Client } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { RunResult } from '../engine/types.ts';
-import { isSuccess } from '../engine/types.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
-import type { ProgressMessage, RunStore } from '../store/run-store.ts';
+import type { Config } from '../../config.ts';
+import type { RunResult } from '../../engine/types.ts';
+import { isSuccess } from '../../engine/types.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { ProgressMessage, RunStore } from '../../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
 import { finalReply, machineReply, pausedReply } from './final-reply.ts';
 import { markSettled } from './mention-reactions.ts';
 import { createChannelReply, createRestoredTokenReply, ORIGINAL, type ReplyLocation, type ReplyTarget } from './reply-target.ts';
-import { postResult, type Delivery, type ResultRequester } from './result-delivery.ts';
+import { postResult, type Delivery, type ResultRequester } from './result-post.ts';
 import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
-import { liveToken, parseOrigin, type RunOrigin } from './run-origin.ts';
+import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
 export const MENTION_REPLY_KIND = 'mention-reply';
