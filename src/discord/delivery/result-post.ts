@@ -13,6 +13,7 @@ import type { Logger } from '../../log.ts';
 import { isTransient, withTransientRetries } from './discord-errors.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
 import { renderResultMessage } from '../render/result-embed.ts';
+import { missingResultChannel, resultPostFailed } from '../render/strings.ts';
 
 export interface ResultRequester {
   readonly id: string;
@@ -29,7 +30,7 @@ export function resultChannelName(agent: string): string {
 }
 
 export function missingChannelNotice(agent: string): string {
-  return `no #${resultChannelName(agent)} channel: create it or set discord.resultChannels.${agent}`;
+  return missingResultChannel(resultChannelName(agent), agent);
 }
 
 const TEXT_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.GuildText, ChannelType.GuildAnnouncement]);
@@ -105,7 +106,7 @@ export async function postResult(input: {
     input.onError?.(error);
     if (isTransient(error)) throw error;
     log.error({ err: error, runId: result.runId, channelId: channel.id }, 'posting the result embed failed');
-    return { kind: 'failed', notice: `could not post to #${channel.name} (${(error as Error).message}); the result is shown here instead` };
+    return { kind: 'failed', notice: resultPostFailed(channel.name, (error as Error).message) };
   }
   return { kind: 'posted', channelId: channel.id, messageId: message.id, url: message.url };
 }

@@ -17,6 +17,7 @@ import { pausedReply } from '../delivery/final-reply.ts';
 import type { DeliveryState } from '../delivery/outbox.ts';
 import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from '../render/progress-view.ts';
 import type { ReplyTarget } from '../delivery/reply-target.ts';
+import { runStopped } from '../render/strings.ts';
 import type { RunOrigin } from './run-origin.ts';
 
 /** How often a waiting run's reply is refreshed when nothing else happens (elapsed time). */
@@ -156,7 +157,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     markStarted();
     // Never leave a spinning progress message with a live Cancel button behind.
     await settle(throttle);
-    if (shown) await reply.show({ content: `❌ The run stopped: ${(error as Error).message}`, embeds: [], components: [] }).catch(() => {});
+    if (shown) await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
     context.ledger.clearProgressMessage(runId);
     throw error;
   } finally {
