@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import agentsCommand, { PROBE_BUDGET_MS, gatherAgentStatuses } from '../commands/agents.ts';
-import { isCommand } from '../commands/index.ts';
+import { isCommand } from '../src/discord/command.ts';
 import runsCommand, { RUN_STATUS_CHOICES, findVisibleRuns } from '../commands/runs.ts';
 import { renderAgentsEmbed, type AgentStatus } from '../src/discord/render/agents-view.ts';
 import { STORE_NOT_CONFIGURED } from '../src/discord/render/strings.ts';

@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isCommand, type Command } from '../../commands/index.ts';
+import { isCommand, type Command } from './command.ts';
 
 export const COMMANDS_DIR = path.resolve(import.meta.dirname, '../../commands');
 

@@ -6,7 +6,7 @@
  * so a failed reply cannot take the router down.
  */
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
-import { BUTTON_ID_SEPARATOR, type Command } from '../../../commands/index.ts';
+import { BUTTON_ID_SEPARATOR, type Command } from '../command.ts';
 import { ErrorCode, isHqError } from '../../errors.ts';
 import { InteractionResult } from '../../metrics.ts';
 import type { BotContext } from '../bot-context.ts';

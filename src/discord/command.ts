@@ -1,5 +1,7 @@
 /**
- * The shape of a slash-command module, and the predicate the loader trusts.
+ * The shape of a slash-command module, and the predicate the loader trusts. It lives on the
+ * Discord side because the router is what a command plugs into: commands/ imports this, and
+ * nothing here imports commands/ (the composition root loads them and hands them to the bot).
  *
  * Each file in commands/ default-exports `{ data, execute }` (plus `autocomplete` and
  * `buttons` where it has them) checked with `satisfies Command`. `data` is the REST JSON
@@ -14,7 +16,7 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import * as z from 'zod';
-import type { BotContext } from '../src/discord/bot-context.ts';
+import type { BotContext } from './bot-context.ts';
 
 export type { BotContext };
 
