@@ -10,7 +10,7 @@ import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
 import type { AgentHealth, Engine } from '../src/engine/types.ts';
 import type { RunStore } from '../src/store/run-store.ts';
-import type { BotContext, Command } from '../src/discord/command.ts';
+import type { BotContext, Command } from './index.ts';
 
 /** Twice the bot's background refresh: a cached answer younger than this is shown as it is. */
 export const HEALTH_STALE_MS = 60_000;

@@ -41,7 +41,7 @@ import { runDelegation } from '../src/discord/runs/run-delegation.ts';
 import type { OriginKind } from '../src/discord/runs/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
 import type { AgentHealth } from '../src/engine/types.ts';
-import type { BotContext, Command } from '../src/discord/command.ts';
+import type { BotContext, Command } from './index.ts';
 
 export const MAX_TASK_LENGTH = 4_000;
 export const MIN_TIMEOUT_SECONDS = 10;

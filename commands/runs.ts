@@ -23,7 +23,7 @@ import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbe
 import { RunStatus } from '../src/engine/types.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';
-import type { BotContext, Command } from '../src/discord/command.ts';
+import type { BotContext, Command } from './index.ts';
 
 /** Every status a stored run can have, in the order a person scans them. */
 export const RUN_STATUS_CHOICES: readonly StoredRunStatus[] = [RUNNING, ...Object.values(RunStatus), 'sent'];

@@ -6,6 +6,7 @@
  * that says what to do.
  */
 import { config as loadDotenv } from 'dotenv';
+import { loadCommands } from '../commands/index.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
@@ -58,7 +59,9 @@ async function main(): Promise<number> {
   const current = (): Config => watcher?.current() ?? config;
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
   const engine = createEngine({ config: liveConfig(config, current), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
-  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
+  const { commands, skipped } = await loadCommands();
+  for (const skip of skipped) log.warn(skip, 'command module skipped');
+  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands });
   const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);
   watcher = await watchConfig({

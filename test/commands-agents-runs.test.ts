@@ -15,7 +15,8 @@ import type { AgentEndpoint, AgentHealth, Engine, JournalRun, RunResult } from '
 import { createRunStore, type RunRecord, type RunStore } from '../src/store/run-store.ts';
 import { configFileSchema, type Config } from '../src/config.ts';
 import { startBot, type Bot } from '../src/discord/bot.ts';
-import { deployCommands } from '../src/discord/deploy-commands.ts';
+import { loadCommands } from '../commands/index.ts';
+import { registerCommands } from '../src/discord/register-commands.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
 import { captureLog, tempDir, testConfig } from './fakes/engine-harness.ts';
@@ -378,11 +379,12 @@ async function startE2eWorld(t: TestContext, options: { store: boolean }): Promi
     teardown.push(() => opened.close());
     store = opened;
   }
-  await deployCommands(config, fake.token);
+  const { commands } = await loadCommands();
+  await registerCommands(config, fake.token, commands);
   const { log } = captureLog('warn');
   const engine = createEngine({ config, log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: store, sendRetryDelaysMs: [0, 0] });
   teardown.push(() => engine.close());
-  const bot = startBot({ config, engine, log, healthRefreshMs: 60_000, ...(store ? { store } : {}) });
+  const bot = startBot({ config, engine, log, commands, healthRefreshMs: 60_000, ...(store ? { store } : {}) });
   teardown.push(() => bot.stop());
   await bot.ready;
   return { fake, channels: guild.channels, users, gateways, bot, store };

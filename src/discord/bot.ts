@@ -17,7 +17,7 @@ import { createActiveRuns } from './runs/active-runs.ts';
 import type { BotContext } from './bot-context.ts';
 import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
-import { loadCommands } from './command-loader.ts';
+import type { Command } from './command.ts';
 import { attachInteractionRouter, type InteractionRouter } from './events/interaction-router.ts';
 import { attachMentionHandler, type MentionHandler } from './events/mention-handler.ts';
 import { createOutbox } from './delivery/outbox.ts';
@@ -32,6 +32,8 @@ export interface StartBotOptions {
   readonly config: Config;
   readonly engine: Engine;
   readonly log: Logger;
+  /** The slash commands, by name: loaded by the composition root (commands/index.ts), routed here. */
+  readonly commands: ReadonlyMap<string, Command>;
   /** The run store: /runs and /agents read it, and a restart resumes and delivers from it. */
   readonly store?: RunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
@@ -63,7 +65,7 @@ export interface Bot {
 }
 
 export function startBot(options: StartBotOptions): Bot {
-  const { engine } = options;
+  const { engine, commands } = options;
   const log = options.log.child({ component: 'discord' });
   const client = createDiscordClient(options.config);
   const shutdown = new AbortController();
@@ -120,8 +122,6 @@ export function startBot(options: StartBotOptions): Bot {
   const ready = (async () => {
     const token = options.config.secrets.discordToken;
     if (!token) throw new Error('DISCORD_TOKEN is not set: copy .env.example to .env and set it (see README)');
-    const { commands, skipped } = await loadCommands();
-    for (const skip of skipped) log.warn(skip, 'command module skipped');
     const cursors = createChannelCursors(ledger, log);
     router = attachInteractionRouter(client, commands, context, track);
     mentions = attachMentionHandler(client, context, cursors, track);

@@ -7,10 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadCommands } from '../../commands/index.ts';
 import { configFileSchema, type Config } from '../../src/config.ts';
 import { startBot, type Bot } from '../../src/discord/bot.ts';
 import type { RecoveryReport } from '../../src/discord/events/recovery.ts';
-import { deployCommands } from '../../src/discord/deploy-commands.ts';
+import { registerCommands } from '../../src/discord/register-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';
 import type { Engine } from '../../src/engine/types.ts';
@@ -160,7 +161,8 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
     secrets: { discordToken: fake.token, hooksToken: base.secrets.hooksToken },
   };
 
-  await deployCommands(config, fake.token);
+  const { commands } = await loadCommands();
+  await registerCommands(config, fake.token, commands);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
   if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
@@ -171,6 +173,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       engine,
       log,
       metrics,
+      commands,
       healthRefreshMs: 60_000,
       deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
       ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
