@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './runs/active-runs.ts';
 import type { BotContext } from './bot-context.ts';

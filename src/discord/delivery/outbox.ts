@@ -20,7 +20,7 @@ import type { Config } from '../../config.ts';
 import type { RunResult } from '../../engine/types.ts';
 import { isSuccess } from '../../engine/types.ts';
 import type { Logger } from '../../log.ts';
-import type { Metrics } from '../../metrics.ts';
+import type { Metrics } from '../../ops/metrics.ts';
 import type { ProgressMessage, RunStore } from '../../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
 import { finalReply, machineReply, pausedReply } from './final-reply.ts';
@@ -152,7 +152,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
   }
 
-  /** 429s and 5xx are counted per answer where discord.js sees them (discord-error-metrics.ts); the rest here. */
+  /** 429s and 5xx are counted per answer where discord.js sees them (error-metrics.ts); the rest here. */
   function noteError(error: unknown): void {
     const kind = discordErrorKind(error);
     if (kind !== 'rest_5xx' && kind !== 'rate_limited') metrics?.discordError(kind);

@@ -8,7 +8,7 @@
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
 import { BUTTON_ID_SEPARATOR, type Command } from '../command.ts';
 import { ErrorCode, isHqError } from '../../errors.ts';
-import { InteractionResult } from '../../metrics.ts';
+import { InteractionResult } from '../../ops/metrics.ts';
 import type { BotContext } from '../bot-context.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
 import { BUTTON_NOT_HANDLED, UNEXPECTED_ERROR, unknownCommand } from '../render/strings.ts';
