@@ -40,8 +40,6 @@ export interface StartBotOptions {
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
-  /** Pauses between tries of a Discord create that failed for a moment (tests shorten them). */
-  readonly deliveryRetryDelaysMs?: readonly number[];
   /** How often deliveries left pending by an outage are tried again (default OUTBOX_RETRY_MS). */
   readonly deliveryRetryEveryMs?: number;
 }
@@ -79,7 +77,6 @@ export function startBot(options: StartBotOptions): Bot {
     log,
     metrics: options.metrics,
     shutdown: shutdown.signal,
-    retryDelaysMs: options.deliveryRetryDelaysMs,
     retryEveryMs: options.deliveryRetryEveryMs,
   });
   const context: BotContext = {

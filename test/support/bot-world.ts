@@ -47,9 +47,7 @@ export interface WorldOptions {
   readonly logLevel?: string;
   /** The run store in <root>/state/runs.sqlite, as in production. Default true. */
   readonly store?: boolean;
-  /** Pauses between tries of a Discord create that failed for a moment. Default [50, 100, 200]. */
-  readonly deliveryRetryDelaysMs?: readonly number[];
-  /** How often the outbox tries pending deliveries again. Default the bot's own (30 s). */
+  /** How often the outbox tries pending deliveries again (after discord.js's own retries). Default 250 ms. */
   readonly deliveryRetryEveryMs?: number;
 }
 
@@ -175,8 +173,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       metrics,
       commands,
       healthRefreshMs: 60_000,
-      deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
-      ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
+      deliveryRetryEveryMs: options.deliveryRetryEveryMs ?? 250,
       ...(store ? { store } : {}),
     });
     countDiscordErrors(bot.client, metrics);

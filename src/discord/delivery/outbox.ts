@@ -70,9 +70,8 @@ export interface OutboxOptions {
   readonly config: () => Config;
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
-  /** Aborted when the bot stops: nothing new is sent, pauses end. */
+  /** Aborted when the bot stops: nothing new is sent. */
   readonly shutdown: AbortSignal;
-  readonly retryDelaysMs?: readonly number[] | undefined;
   readonly retryEveryMs?: number | undefined;
 }
 
@@ -173,9 +172,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       result,
       requester: requesterOf(origin),
       nonce: ledger.deliveryNonce(runId, RESULT_DELIVERY_KIND),
-      signal: shutdown,
       onError: noteError,
-      ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
     });
     if (posted.kind === 'posted') {
       const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: posted.channelId, messageId: posted.messageId });
