@@ -30,7 +30,6 @@ import { createChannelReply } from '../delivery/reply-target.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
 import { chainTooDeep, missedMentionTooOld, RESTARTING_NOTICE, tooManyDelegations } from '../render/strings.ts';
 
-export { FAILED, SUCCEEDED, TAKEN } from '../delivery/mention-reactions.ts';
 const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again after a restart is not taken twice. */
 const CLAIMS_MAX = 10_000;
