@@ -5,9 +5,9 @@
  * within PROBE_BUDGET_MS in all, so one hanging gateway costs seconds, not the command.
  */
 import { InteractionContextType, MessageFlags, type ChatInputCommandInteraction, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
-import { renderAgentsEmbed, type AgentLastRun, type AgentStatus } from '../src/discord/agents-view.ts';
-import { NO_PINGS } from '../src/discord/no-pings.ts';
-import { resultMessageUrl } from '../src/discord/result-link.ts';
+import { renderAgentsEmbed, type AgentLastRun, type AgentStatus } from '../src/discord/render/agents-view.ts';
+import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
 import type { AgentHealth, Engine } from '../src/engine/types.ts';
 import type { RunStore } from '../src/store/run-store.ts';
 import type { BotContext, Command } from './index.ts';

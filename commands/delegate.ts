@@ -15,21 +15,31 @@ import {
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
 import { newRunId } from '../src/engine/run-id.ts';
-import { rememberedDelegationOf, type RememberedDelegation } from '../src/discord/active-runs.ts';
+import { rememberedDelegationOf, type RememberedDelegation } from '../src/discord/runs/active-runs.ts';
 import {
   actorFromInteraction,
   authorizeDelegation,
   mayCancel,
   reachableAgents,
-} from '../src/discord/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
-import { RESTARTING_NOTICE } from '../src/discord/mention-handler.ts';
-import { NO_PINGS } from '../src/discord/no-pings.ts';
-import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/outbox-delivery.ts';
-import { createInteractionReply } from '../src/discord/reply-target.ts';
-import { runDelegation } from '../src/discord/run-delegation.ts';
-import type { OriginKind } from '../src/discord/run-origin.ts';
-import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/task-context.ts';
+} from '../src/discord/runs/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import {
+  cancelling,
+  cancelNotAllowed,
+  GUILD_ONLY,
+  outOfRange,
+  RESTARTING_NOTICE,
+  RUN_ALREADY_ENDED,
+  TASK_EMPTY,
+  taskTooLong,
+  tooOldToRetry,
+} from '../src/discord/render/strings.ts';
+import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
+import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
+import { runDelegation } from '../src/discord/runs/run-delegation.ts';
+import type { OriginKind } from '../src/discord/runs/run-origin.ts';
+import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
 import type { AgentHealth } from '../src/engine/types.ts';
 import type { BotContext, Command } from './index.ts';
 
@@ -86,12 +96,12 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   const actor = actorFromInteraction(interaction);
   const agent = interaction.options.getString('agent', true).trim().toLowerCase();
   const principals = authorizeDelegation(actor, agent, config, context.engine);
-  if (!interaction.inGuild()) throw new AccessDeniedError('/delegate works only in the server.');
+  if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
 
   // Discord enforces the declared bounds in its client, but a request can carry anything: check again.
   const task = interaction.options.getString('task', true).trim();
-  if (task.length === 0) throw new UsageError('The task is empty.');
-  if (task.length > MAX_TASK_LENGTH) throw new UsageError(`The task is ${task.length} characters; the limit is ${MAX_TASK_LENGTH}. Attach the rest as context_file.`);
+  if (task.length === 0) throw new UsageError(TASK_EMPTY);
+  if (task.length > MAX_TASK_LENGTH) throw new UsageError(taskTooLong(task.length, MAX_TASK_LENGTH));
   const retries = inRange(interaction.options.getInteger('retries'), 'retries', 1, 3);
   const timeout = inRange(interaction.options.getInteger('timeout'), 'timeout', MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
   const contextMessages = inRange(interaction.options.getInteger('context_messages'), 'context_messages', 0, MAX_CONTEXT_MESSAGES);
@@ -116,7 +126,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
 }
 
 function inRange(value: number | null, name: string, min: number, max: number): number | null {
-  if (value !== null && (value < min || value > max)) throw new UsageError(`${name} must be from ${min} to ${max}.`);
+  if (value !== null && (value < min || value > max)) throw new UsageError(outOfRange(name, min, max));
   return value;
 }
 
@@ -137,7 +147,7 @@ async function delegateAndAnswer(
   deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
   kind: OriginKind,
 ): Promise<void> {
-  if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError('/delegate works only in the server.');
+  if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
   const config = context.config();
   const runId = newRunId();
   const ttlMs = config.discord.interactionTokenTtlMs;
@@ -193,13 +203,13 @@ export function describeHealth(health: AgentHealth | undefined): string {
 
 async function cancel(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
   const run = context.runs.get(runId);
-  if (!run) throw new HqError(ErrorCode.USAGE, 'This run has already ended.');
+  if (!run) throw new HqError(ErrorCode.USAGE, RUN_ALREADY_ENDED);
   if (!mayCancel(actorFromInteraction(interaction), run.requesterId, context.config())) {
-    throw new AccessDeniedError(`Only <@${run.requesterId}>, who started this run, or an admin can cancel it.`);
+    throw new AccessDeniedError(cancelNotAllowed(run.requesterId));
   }
   run.controller.abort(new Error(`cancelled by ${interaction.user.id}`));
   context.log.info({ runId, by: interaction.user.id }, 'run cancelled from Discord');
-  await interaction.reply({ content: `🚫 Cancelling run \`${runId}\`…`, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+  await interaction.reply({ content: cancelling(runId), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
 }
 
 async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
@@ -207,7 +217,7 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
   if (context.shutdown.aborted) throw shuttingDown();
   const deferred = await interaction.deferReply({ withResponse: true });
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
-  if (!delegation) throw new HqError(ErrorCode.USAGE, `Run \`${runId}\` is too old to retry from here: use /delegate again.`);
+  if (!delegation) throw new HqError(ErrorCode.USAGE, tooOldToRetry(runId));
   // The presser's own rights, not the original requester's.
   const principals = authorizeDelegation(actorFromInteraction(interaction), delegation.agent, context.config(), context.engine);
   await delegateAndAnswer(interaction, context, delegation, principals, { receivedAt, originalMessageId: deferred.resource?.message?.id }, 'button');

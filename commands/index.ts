@@ -1,47 +1,17 @@
 /**
- * The shape of a slash-command module, and the predicate the loader trusts.
- *
- * Each file in commands/ default-exports `{ data, execute }` (plus `autocomplete` and
- * `buttons` where it has them) checked with `satisfies Command`. `data` is the REST JSON
- * Discord registers, so deploy-commands and the router read the very same object.
- * `buttons` maps a custom_id prefix (the part before ':') to its handler: the command that
- * puts a button on a message is the one that answers it.
+ * The slash commands: one module per command in this folder, each default-exporting
+ * `{ data, execute }` checked with `satisfies Command` (the type lives beside the router, in
+ * src/discord/command.ts). `loadCommands()` loads this folder; the composition roots
+ * (src/main.ts, src/deploy-commands.ts, the test worlds) call it and hand the same map to the
+ * bot and to the registration, so what is registered is exactly what is handled.
  */
-import type {
-  AutocompleteInteraction,
-  ButtonInteraction,
-  ChatInputCommandInteraction,
-  RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from 'discord.js';
-import * as z from 'zod';
-import type { BotContext } from '../src/discord/bot-context.ts';
+import { loadCommandsFrom, type LoadedCommands } from '../src/discord/command-loader.ts';
 
-export type { BotContext };
+export type { BotContext, Command } from '../src/discord/command.ts';
+export type { LoadedCommands };
 
-export interface Command {
-  readonly data: RESTPostAPIChatInputApplicationCommandsJSONBody;
-  execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void>;
-  autocomplete?(interaction: AutocompleteInteraction, context: BotContext): Promise<void>;
-  readonly buttons?: Readonly<Record<string, (interaction: ButtonInteraction, context: BotContext, argument: string) => Promise<void>>>;
+export const COMMANDS_DIR = import.meta.dirname;
+
+export function loadCommands(): Promise<LoadedCommands> {
+  return loadCommandsFrom(COMMANDS_DIR);
 }
-
-const handler = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'a function');
-
-/** Discord's own rules for a CHAT_INPUT command name and description. */
-export const commandSchema = z.object({
-  data: z.looseObject({
-    name: z.string().regex(/^[-_'\p{Ll}\p{Lo}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u, 'a lowercase command name of 1–32 characters'),
-    description: z.string().min(1).max(100),
-  }),
-  execute: handler,
-  autocomplete: handler.optional(),
-  buttons: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), handler).optional(),
-});
-
-/** The loader keeps a module's default export only when this says it is a Command. */
-export function isCommand(value: unknown): value is Command {
-  return commandSchema.safeParse(value).success;
-}
-
-/** Buttons carry `<prefix>:<argument>` custom ids (at most 100 characters in all). */
-export const BUTTON_ID_SEPARATOR = ':';

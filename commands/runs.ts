@@ -14,12 +14,12 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { isAdmin } from '../src/access/discord-principals.ts';
-import { STORE_NOT_CONFIGURED } from '../src/discord/agents-view.ts';
-import { actorFromInteraction, reachableAgents } from '../src/discord/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/limits.ts';
-import { NO_PINGS } from '../src/discord/no-pings.ts';
-import { resultMessageUrl } from '../src/discord/result-link.ts';
-import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/runs-view.ts';
+import { actorFromInteraction, reachableAgents } from '../src/discord/runs/delegation-access.ts';
+import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import { onlyOwnRunsOf, RUNS_WITHOUT_STORE } from '../src/discord/render/strings.ts';
+import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
+import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/render/runs-view.ts';
 import { RunStatus } from '../src/engine/types.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';
@@ -82,7 +82,7 @@ export function findVisibleRuns(store: Pick<RunStore, 'recentRuns'>, filters: Ru
   let agents = audience.agents;
   if (filters.agent !== undefined) {
     agents = agents.filter((agent) => agent === filters.agent);
-    if (agents.length === 0) notes.push(`You may not delegate to ${filters.agent}, so only your own runs on it are shown.`);
+    if (agents.length === 0) notes.push(onlyOwnRunsOf(filters.agent));
   }
   const byId = new Map<string, RunRecord>();
   const batches = [store.recentRuns({ ...base, requesterId: audience.userId }), ...agents.map((agent) => store.recentRuns({ ...base, agent }))];
@@ -92,7 +92,7 @@ export function findVisibleRuns(store: Pick<RunStore, 'recentRuns'>, filters: Ru
 }
 
 function notConfigured(): HqError {
-  return new HqError(ErrorCode.CONFIG_INVALID, `/runs has no history to show: ${STORE_NOT_CONFIGURED} on this bot. Ask an admin.`);
+  return new HqError(ErrorCode.CONFIG_INVALID, RUNS_WITHOUT_STORE);
 }
 
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {

@@ -6,6 +6,7 @@
  * that says what to do.
  */
 import { config as loadDotenv } from 'dotenv';
+import { loadCommands } from '../commands/index.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
@@ -14,12 +15,12 @@ import { startBot } from './discord/bot.ts';
 import { createEngine } from './engine/engine.ts';
 import { createEventLog } from './engine/event-log.ts';
 import { engineSettingsOf } from './engine-settings.ts';
-import { countDiscordErrors } from './discord-error-metrics.ts';
+import { countDiscordErrors } from './discord/error-metrics.ts';
 import { ConfigError, isHqError } from './errors.ts';
-import { withMetrics } from './journal-metrics.ts';
+import { withMetrics } from './ops/journal-metrics.ts';
 import { assertHotReloadable, liveConfig } from './live-config.ts';
 import { createLogger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics } from './ops/metrics.ts';
 import { startOpsServer } from './ops/ops-server.ts';
 import { createRunStore } from './store/run-store.ts';
 import { startRetention } from './store/retention.ts';
@@ -57,7 +58,9 @@ async function main(): Promise<number> {
   const current = (): Config => watcher?.current() ?? config;
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
   const engine = createEngine({ settings: engineSettingsOf(liveConfig(config, current)), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
-  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store });
+  const { commands, skipped } = await loadCommands();
+  for (const skip of skipped) log.warn(skip, 'command module skipped');
+  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands });
   const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);
   watcher = await watchConfig({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { embedLimitViolations } from '../src/discord/limits.ts';
+import { embedLimitViolations } from '../src/discord/render/limits.ts';
 import { assertNoPings, privateAnswer, startWorld } from './support/bot-world.ts';
 
 test('/delegate is deferred at once, shows progress, posts the embed in #dl-webster and links it from the reply', async (t) => {

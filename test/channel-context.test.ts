@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { REST } from 'discord.js';
 import { ErrorCode, HqError } from '../src/errors.ts';
-import { fetchChannelContext, formatUntrustedContext, resolveChannelId } from '../src/discord/channel-context.ts';
-import type { ContextMessage } from '../src/discord/channel-context.ts';
+import { fetchChannelContext, formatUntrustedContext, resolveChannelId } from '../src/discord/context/channel-context.ts';
+import type { ContextMessage } from '../src/discord/context/channel-context.ts';
 
 let nextId = 1_300_000_000_000_000_000n;
 function message(content: string, extra: Partial<ContextMessage> = {}): ContextMessage {

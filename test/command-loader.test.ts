@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { deployCommands } from '../src/discord/deploy-commands.ts';
-import { loadCommands } from '../src/discord/command-loader.ts';
+import { loadCommands } from '../commands/index.ts';
+import { loadCommandsFrom } from '../src/discord/command-loader.ts';
+import { registerCommands } from '../src/discord/register-commands.ts';
 import { FakeDiscord } from './fakes/fake-discord/index.ts';
 import { configFileSchema } from '../src/config.ts';
 
@@ -17,7 +18,7 @@ test('the loader keeps every module whose default export is a Command and says w
   await writeFile(path.join(dir, 'no-execute.ts'), "export default { data: { name: 'broken', description: 'x' } };");
   await writeFile(path.join(dir, 'Upper.ts'), "export default { data: { name: 'Upper', description: 'x' }, async execute() {} };");
   await writeFile(path.join(dir, 'index.ts'), 'throw new Error("the index is not a command and is never imported");');
-  const { commands, skipped } = await loadCommands(dir);
+  const { commands, skipped } = await loadCommandsFrom(dir);
   assert.deepEqual([...commands.keys()], ['ping']);
   assert.deepEqual(skipped.map((s) => s.file).sort(), ['Upper.ts', 'no-execute.ts', 'ping.ts']);
   assert.match(skipped.find((s) => s.file === 'ping.ts')!.reason, /already loaded/);
@@ -40,13 +41,13 @@ test('deploy-commands registers guild-scoped with discord.guildId and globally w
   const { commands } = await loadCommands();
   const names = [...commands.keys()].sort();
 
-  const scoped = await deployCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase, guildId: guild.id }) }, fake.token);
+  const scoped = await registerCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase, guildId: guild.id }) }, fake.token, commands);
   assert.equal(scoped.scope, 'guild');
   assert.equal(scoped.applicationId, fake.applicationId);
   assert.deepEqual(fake.registeredCommands(guild.id).map((c) => c.name).sort(), names);
   assert.equal(fake.registeredCommands().length, 0);
 
-  const global = await deployCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase }) }, fake.token);
+  const global = await registerCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase }) }, fake.token, commands);
   assert.equal(global.scope, 'global');
   assert.deepEqual(fake.registeredCommands().map((c) => c.name).sort(), names);
 });

@@ -7,8 +7,8 @@ import {
   embedTextLength,
   embedsTextLength,
   truncate,
-} from '../src/discord/limits.ts';
-import { NO_PINGS, NO_PINGS_API } from '../src/discord/no-pings.ts';
+} from '../src/discord/render/limits.ts';
+import { NO_PINGS, NO_PINGS_API } from '../src/discord/render/no-pings.ts';
 
 function hasLoneSurrogate(text: string): boolean {
   return !text.isWellFormed();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createChannelCursors } from '../src/discord/channel-cursors.ts';
+import { createChannelCursors } from '../src/discord/events/channel-cursors.ts';
 import { createLogger } from '../src/log.ts';
 import { createRunStore } from '../src/store/run-store.ts';
 

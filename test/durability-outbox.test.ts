@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RESULT_DELIVERY_KIND } from '../src/discord/result-link.ts';
+import { RESULT_DELIVERY_KIND } from '../src/discord/delivery/result-link.ts';
 import { assertNoPings, privateAnswer, startWorld, type World } from './support/bot-world.ts';
 
 const LONG = 10_000;

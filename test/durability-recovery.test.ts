@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SendableChannels } from 'discord.js';
-import { RESULT_DELIVERY_KIND } from '../src/discord/result-link.ts';
-import { METRIC_PREFIX } from '../src/metrics.ts';
-import type { RunOrigin } from '../src/discord/run-origin.ts';
+import { RESULT_DELIVERY_KIND } from '../src/discord/delivery/result-link.ts';
+import { METRIC_PREFIX } from '../src/ops/metrics.ts';
+import type { RunOrigin } from '../src/discord/runs/run-origin.ts';
 import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
 
 const LONG = 10_000;

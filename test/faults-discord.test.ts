@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { rename, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import type { Metrics } from '../src/metrics.ts';
+import type { Metrics } from '../src/ops/metrics.ts';
 import type { RequestLogEntry, StoredMessage } from './fakes/fake-discord/index.ts';
 import { handoffText } from './fakes/fake-gateway.ts';
 import { startWorld, type World } from './support/bot-world.ts';

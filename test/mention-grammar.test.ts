@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mentionUsage, parseMentionTask } from '../src/discord/mention-grammar.ts';
+import { parseMentionTask } from '../src/discord/events/mention-grammar.ts';
+import { mentionUsage } from '../src/discord/render/strings.ts';
 
 const BOT = '123456789012345678';
 

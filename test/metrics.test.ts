@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMetrics, OTHER_LABEL } from '../src/metrics.ts';
+import { createMetrics, OTHER_LABEL } from '../src/ops/metrics.ts';
 
 test('each call to createMetrics has its own registry, so two never collide', async () => {
   const a = createMetrics({ defaultMetrics: false });

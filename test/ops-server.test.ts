@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createLogger } from '../src/log.ts';
-import { createMetrics } from '../src/metrics.ts';
+import { createMetrics } from '../src/ops/metrics.ts';
 import { startOpsServer, type HealthCheck, type OpsServer } from '../src/ops/ops-server.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 

@@ -3,9 +3,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { test } from 'node:test';
 import { ButtonStyle } from 'discord.js';
 import type { RunProgress, RunResult } from '../src/engine/types.ts';
-import { MAX_CUSTOM_ID, MAX_MESSAGE_CONTENT } from '../src/discord/limits.ts';
-import { cancelCustomId, createProgressThrottle, renderProgress } from '../src/discord/progress-view.ts';
-import type { ProgressView } from '../src/discord/progress-view.ts';
+import { MAX_CUSTOM_ID, MAX_MESSAGE_CONTENT } from '../src/discord/render/limits.ts';
+import { cancelCustomId, createProgressThrottle, renderProgress } from '../src/discord/render/progress-view.ts';
+import type { ProgressView } from '../src/discord/render/progress-view.ts';
 
 const RUN = 'orch-1767225600-a1b2c3d4';
 const T0 = 1_767_225_600_000;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunResult } from '../src/engine/types.ts';
-import { MAX_MESSAGE_CONTENT } from '../src/discord/limits.ts';
-import { renderMachineBlock } from '../src/discord/reply-block.ts';
+import { MAX_MESSAGE_CONTENT } from '../src/discord/render/limits.ts';
+import { renderMachineBlock } from '../src/discord/render/reply-block.ts';
 
 const URL = 'https://discord.com/channels/100000000000000000/500000000000000000/600000000000000000';
 

@@ -9,8 +9,8 @@ import {
   MAX_EMBED_TOTAL,
   embedLimitViolations,
   embedsTextLength,
-} from '../src/discord/limits.ts';
-import { formatDuration, renderResultMessage, retryCustomId } from '../src/discord/result-embed.ts';
+} from '../src/discord/render/limits.ts';
+import { formatDuration, renderResultMessage, retryCustomId } from '../src/discord/render/result-embed.ts';
 
 function result(overrides: Partial<RunResult> & Record<string, unknown> = {}): RunResult {
   return {

@@ -27,7 +27,7 @@ export async function readChannelContext(query: ChannelContextQuery): Promise<st
   }
   const [{ REST }, { fetchChannelContext, formatUntrustedContext, resolveChannelId }] = await Promise.all([
     import('discord.js'),
-    import('../discord/channel-context.ts'),
+    import('../discord/context/channel-context.ts'),
   ]);
   // No sweepers: this REST client lives for one command and must not hold the process open.
   const rest = new REST({ api: config.discord.apiBase, version: '10', timeout: REST_TIMEOUT_MS, handlerSweepInterval: 0, hashSweepInterval: 0 });

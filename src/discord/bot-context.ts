@@ -7,10 +7,10 @@ import type { Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { RunStore } from '../store/run-store.ts';
-import type { ActiveRuns } from './active-runs.ts';
-import type { Outbox } from './outbox-delivery.ts';
+import type { ActiveRuns } from './runs/active-runs.ts';
+import type { Outbox } from './delivery/outbox.ts';
 
 export interface BotContext {
   readonly config: () => Config;

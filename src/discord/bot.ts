@@ -11,17 +11,17 @@ import { once } from 'node:events';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
-import { createActiveRuns } from './active-runs.ts';
+import { createActiveRuns } from './runs/active-runs.ts';
 import type { BotContext } from './bot-context.ts';
-import { createChannelCursors } from './channel-cursors.ts';
+import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
-import { loadCommands } from './command-loader.ts';
-import { attachInteractionRouter, type InteractionRouter } from './interaction-router.ts';
-import { attachMentionHandler, type MentionHandler } from './mention-handler.ts';
-import { createOutbox } from './outbox-delivery.ts';
-import { recoverAfterRestart, type RecoveryReport } from './recovery.ts';
+import type { Command } from './command.ts';
+import { attachInteractionRouter, type InteractionRouter } from './events/interaction-router.ts';
+import { attachMentionHandler, type MentionHandler } from './events/mention-handler.ts';
+import { createOutbox } from './delivery/outbox.ts';
+import { recoverAfterRestart, type RecoveryReport } from './events/recovery.ts';
 
 /** How often every agent's health is probed in the background (autocomplete shows the last answer). */
 export const HEALTH_REFRESH_MS = 30_000;
@@ -32,14 +32,14 @@ export interface StartBotOptions {
   readonly config: Config;
   readonly engine: Engine;
   readonly log: Logger;
+  /** The slash commands, by name: loaded by the composition root (commands/index.ts), routed here. */
+  readonly commands: ReadonlyMap<string, Command>;
   /** The run store: /runs and /agents read it, and a restart resumes and delivers from it. */
   readonly store?: RunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
-  /** Pauses between tries of a Discord create that failed for a moment (tests shorten them). */
-  readonly deliveryRetryDelaysMs?: readonly number[];
   /** How often deliveries left pending by an outage are tried again (default OUTBOX_RETRY_MS). */
   readonly deliveryRetryEveryMs?: number;
 }
@@ -63,7 +63,7 @@ export interface Bot {
 }
 
 export function startBot(options: StartBotOptions): Bot {
-  const { engine } = options;
+  const { engine, commands } = options;
   const log = options.log.child({ component: 'discord' });
   const client = createDiscordClient(options.config);
   const shutdown = new AbortController();
@@ -77,7 +77,6 @@ export function startBot(options: StartBotOptions): Bot {
     log,
     metrics: options.metrics,
     shutdown: shutdown.signal,
-    retryDelaysMs: options.deliveryRetryDelaysMs,
     retryEveryMs: options.deliveryRetryEveryMs,
   });
   const context: BotContext = {
@@ -120,8 +119,6 @@ export function startBot(options: StartBotOptions): Bot {
   const ready = (async () => {
     const token = options.config.secrets.discordToken;
     if (!token) throw new Error('DISCORD_TOKEN is not set: copy .env.example to .env and set it (see README)');
-    const { commands, skipped } = await loadCommands();
-    for (const skip of skipped) log.warn(skip, 'command module skipped');
     const cursors = createChannelCursors(ledger, log);
     router = attachInteractionRouter(client, commands, context, track);
     mentions = attachMentionHandler(client, context, cursors, track);

@@ -16,13 +16,20 @@ import type { Config } from '../config.ts';
 
 export const BOT_INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages] as const;
 
+/**
+ * How often discord.js repeats a request that failed for a moment (a 5xx, a reset, a timeout),
+ * at once; a 429 is waited out apart from these. It is the one retry layer for a bad second:
+ * what outlasts it is a bad minute, left to the outbox, which tries again every OUTBOX_RETRY_MS.
+ */
+export const DISCORD_REST_RETRIES = 3;
+
 export function createDiscordClient(config: Pick<Config, 'discord'>): Client {
   return new Client({
     intents: [...BOT_INTENTS],
     // A reaction or edit on a message sent before start-up arrives uncached; the bot only
     // reacts itself, so a partial Message is the one partial it can meet.
     partials: [Partials.Message],
-    rest: { api: config.discord.apiBase },
+    rest: { api: config.discord.apiBase, retries: DISCORD_REST_RETRIES },
     // Second safety net: every message path also sets NO_PINGS explicitly.
     allowedMentions: { parse: [], repliedUser: false },
   });

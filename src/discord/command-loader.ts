@@ -1,14 +1,13 @@
 /**
- * Imports every module in commands/, keeps the default exports the Command predicate accepts
- * and maps them by name. The router and deploy-commands both use this, so what is registered
- * with Discord is exactly what is handled.
+ * Imports every module in a folder, keeps the default exports the Command predicate accepts
+ * and maps them by name. The folder is the caller's (commands/index.ts passes its own): the
+ * Discord side never imports commands/. The bot and deploy-commands are handed the same map,
+ * so what is registered with Discord is exactly what is handled.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isCommand, type Command } from '../../commands/index.ts';
-
-export const COMMANDS_DIR = path.resolve(import.meta.dirname, '../../commands');
+import { isCommand, type Command } from './command.ts';
 
 export interface LoadedCommands {
   readonly commands: ReadonlyMap<string, Command>;
@@ -16,7 +15,7 @@ export interface LoadedCommands {
   readonly skipped: readonly { file: string; reason: string }[];
 }
 
-export async function loadCommands(dir: string = COMMANDS_DIR): Promise<LoadedCommands> {
+export async function loadCommandsFrom(dir: string): Promise<LoadedCommands> {
   const files = (await readdir(dir))
     .filter((file) => /\.(ts|js|mjs)$/.test(file) && !file.endsWith('.d.ts') && !/^index\./.test(file))
     .sort();

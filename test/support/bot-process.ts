@@ -13,7 +13,8 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfigFile, type Config } from '../../src/config.ts';
-import { deployCommands } from '../../src/discord/deploy-commands.ts';
+import { loadCommands } from '../../commands/index.ts';
+import { registerCommands } from '../../src/discord/register-commands.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
 import { FakeDiscord, type FakeDiscordOptions, type FakeGuild } from '../fakes/fake-discord/index.ts';
 import { handoffText, startFakeGateway, type FakeGateway, type HandoffKind, type RequestScript } from '../fakes/fake-gateway.ts';
@@ -133,7 +134,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
     logLevel: 'warn',
     secrets: { discordToken: fake.token, hooksToken: () => HOOKS_TOKEN },
   };
-  await deployCommands(parsed, fake.token);
+  await registerCommands(parsed, fake.token, (await loadCommands()).commands);
 
   const stores: RunStore[] = [];
   onTeardown(() => stores.forEach((store) => store.close()));

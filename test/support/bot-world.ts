@@ -7,18 +7,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadCommands } from '../../commands/index.ts';
 import { configFileSchema, type Config } from '../../src/config.ts';
 import { startBot, type Bot } from '../../src/discord/bot.ts';
-import type { RecoveryReport } from '../../src/discord/recovery.ts';
-import { deployCommands } from '../../src/discord/deploy-commands.ts';
+import type { RecoveryReport } from '../../src/discord/events/recovery.ts';
+import { registerCommands } from '../../src/discord/register-commands.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { engineSettingsOf } from '../../src/engine-settings.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';
 import type { Engine } from '../../src/engine/types.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
-import { countDiscordErrors } from '../../src/discord-error-metrics.ts';
-import { withMetrics } from '../../src/journal-metrics.ts';
-import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { countDiscordErrors } from '../../src/discord/error-metrics.ts';
+import { withMetrics } from '../../src/ops/journal-metrics.ts';
+import { createMetrics, type Metrics } from '../../src/ops/metrics.ts';
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { testConfig } from '../fakes/engine-harness.ts';
@@ -47,9 +48,7 @@ export interface WorldOptions {
   readonly logLevel?: string;
   /** The run store in <root>/state/runs.sqlite, as in production. Default true. */
   readonly store?: boolean;
-  /** Pauses between tries of a Discord create that failed for a moment. Default [50, 100, 200]. */
-  readonly deliveryRetryDelaysMs?: readonly number[];
-  /** How often the outbox tries pending deliveries again. Default the bot's own (30 s). */
+  /** How often the outbox tries pending deliveries again (after discord.js's own retries). Default 250 ms. */
   readonly deliveryRetryEveryMs?: number;
 }
 
@@ -161,7 +160,8 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
     secrets: { discordToken: fake.token, hooksToken: base.secrets.hooksToken },
   };
 
-  await deployCommands(config, fake.token);
+  const { commands } = await loadCommands();
+  await registerCommands(config, fake.token, commands);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
   if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
@@ -172,9 +172,9 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       engine,
       log,
       metrics,
+      commands,
       healthRefreshMs: 60_000,
-      deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [50, 100, 200],
-      ...(options.deliveryRetryEveryMs === undefined ? {} : { deliveryRetryEveryMs: options.deliveryRetryEveryMs }),
+      deliveryRetryEveryMs: options.deliveryRetryEveryMs ?? 250,
       ...(store ? { store } : {}),
     });
     countDiscordErrors(bot.client, metrics);

@@ -8,7 +8,7 @@
  * nor a mention in it renders.
  */
 import { escapeMarkdown, type APIEmbed } from 'discord.js';
-import type { RunRecord, StoredRunStatus } from '../store/run-store.ts';
+import type { RunRecord, StoredRunStatus } from '../../store/run-store.ts';
 import { MAX_EMBED_DESCRIPTION, MAX_EMBED_FOOTER, MAX_EMBED_TITLE, truncate } from './limits.ts';
 import { describeStatus, type StatusStyle } from './result-embed.ts';
 import { discordTimestamp } from './agents-view.ts';

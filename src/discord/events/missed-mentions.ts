@@ -7,10 +7,10 @@
  * it) only moves the cursor.
  */
 import type { Message } from 'discord.js';
-import { MAX_RECENT_RUNS } from '../store/run-store.ts';
-import type { BotContext } from './bot-context.ts';
+import { MAX_RECENT_RUNS } from '../../store/run-store.ts';
+import type { BotContext } from '../bot-context.ts';
 import type { MentionHandler } from './mention-handler.ts';
-import { parseOrigin } from './run-origin.ts';
+import { parseOrigin } from '../runs/run-origin.ts';
 
 /** Discord's maximum for `GET /channels/{id}/messages`. */
 export const MISSED_PAGE_SIZE = 100;

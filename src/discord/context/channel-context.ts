@@ -8,8 +8,17 @@
 import { createHash } from 'node:crypto';
 import { Routes } from 'discord.js';
 import type { APIChannel, APIMessage, REST } from 'discord.js';
-import { ErrorCode, HqError } from '../errors.ts';
-import { MAX_MESSAGES_PER_FETCH, truncate } from './limits.ts';
+import { ErrorCode, HqError } from '../../errors.ts';
+import { MAX_MESSAGES_PER_FETCH, truncate } from '../render/limits.ts';
+import {
+  botCannotReadChannel,
+  channelListNotAList,
+  channelLookupOutsideServer,
+  channelNotFound,
+  channelReadFailed,
+  NO_CHANNEL_GIVEN,
+  noChannelNamed,
+} from '../render/strings.ts';
 
 export interface ContextMessage {
   readonly id: string;
@@ -157,7 +166,7 @@ export async function fetchChannelContext(rest: REST, channelId: string, count: 
   } catch (error) {
     throw contextError(error, label ?? `<#${channelId}>`);
   }
-  if (!Array.isArray(raw)) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Discord answered the message list of ${label ?? `<#${channelId}>`} with something that is not a list.`);
+  if (!Array.isArray(raw)) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelListNotAList(label ?? `<#${channelId}>`));
   return (raw as APIMessage[])
     .filter((message) => CONTENT_TYPES.has(message.type))
     .map(toContextMessage)
@@ -200,9 +209,9 @@ export async function resolveChannelId(rest: REST, guildId: string | undefined, 
   if (SNOWFLAKE_ID.test(wanted)) return wanted;
   const name = wanted.replace(/^#/, '').trim().toLowerCase();
   const shown = `#${truncate(oneLine(name), 100)}`;
-  if (name.length === 0) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, 'No channel given: name one as #name or by its id.');
+  if (name.length === 0) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, NO_CHANNEL_GIVEN);
   if (guildId === undefined) {
-    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Cannot look up ${shown} outside a server: give the channel id instead.`);
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelLookupOutsideServer(shown));
   }
   let raw: unknown;
   try {
@@ -216,7 +225,7 @@ export async function resolveChannelId(rest: REST, guildId: string | undefined, 
     .sort((a, b) => rank(a) - rank(b));
   const found = matches[0];
   if (found === undefined) {
-    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `No channel named ${shown} that the bot can see in this server.`);
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, noChannelNamed(shown));
   }
   return found.id;
 }
@@ -232,18 +241,10 @@ function contextError(error: unknown, channel: string): HqError {
   const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
   const code = typeof error === 'object' && error !== null && 'code' in error ? Number(error.code) : undefined;
   if (code === 50_001 || code === 50_013 || status === 403) {
-    return new HqError(
-      ErrorCode.CONTEXT_UNAVAILABLE,
-      `The bot cannot read ${channel}: give it View Channel and Read Message History there.`,
-      { cause: error },
-    );
+    return new HqError(ErrorCode.CONTEXT_UNAVAILABLE, botCannotReadChannel(channel), { cause: error });
   }
   if (code === 10_003 || code === 10_004 || status === 404) {
-    return new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `${channel} does not exist or the bot is not in its server.`, { cause: error });
+    return new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelNotFound(channel), { cause: error });
   }
-  return new HqError(
-    ErrorCode.CONTEXT_UNAVAILABLE,
-    `Could not read ${channel} from Discord${status !== undefined && Number.isFinite(status) ? ` (HTTP ${status})` : ''}; try again without context.`,
-    { cause: error },
-  );
+  return new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelReadFailed(channel, status), { cause: error });
 }

@@ -6,8 +6,8 @@
  */
 import { ButtonStyle, ComponentType, escapeMarkdown } from 'discord.js';
 import type { APIActionRowComponent, APIButtonComponentWithCustomId } from 'discord.js';
-import { isSuccess } from '../engine/types.ts';
-import type { RunProgress } from '../engine/types.ts';
+import { isSuccess } from '../../engine/types.ts';
+import type { RunProgress } from '../../engine/types.ts';
 import { MAX_CUSTOM_ID, MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
 import { describeStatus, formatDuration } from './result-embed.ts';
 

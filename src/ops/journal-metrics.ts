@@ -8,7 +8,7 @@
  * after a restart is counted but not timed: the engine does not announce it again, so its agent
  * is not known here (and a wait begun before the restart would include the downtime).
  */
-import type { JournalRun, RunJournal, RunResult } from './engine/types.ts';
+import type { JournalRun, RunJournal, RunResult } from '../engine/types.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Attempt outcomes that mean a handoff file was taken (the engine's file outcomes, and an accepted answer). */

@@ -6,8 +6,8 @@
  * A cursor that lags is harmless (what is read again is recognised as taken); one that runs
  * ahead loses a delegation.
  */
-import type { RunStore } from '../store/run-store.ts';
-import type { Logger } from '../log.ts';
+import type { RunStore } from '../../store/run-store.ts';
+import type { Logger } from '../../log.ts';
 
 export interface ChannelCursors {
   /** A message that needs nothing more from the bot. */

@@ -10,19 +10,20 @@
  *   4. mentions sent while the bot was down are read and taken (missed-mentions.ts).
  */
 import { InteractionWebhook, type Client } from 'discord.js';
-import { ErrorCode, isHqError } from '../errors.ts';
-import type { ResumableRun, RunResult } from '../engine/types.ts';
-import { RunStatus } from '../engine/types.ts';
-import type { ProgressMessage } from '../store/run-store.ts';
-import type { BotContext } from './bot-context.ts';
+import { ErrorCode, isHqError } from '../../errors.ts';
+import type { ResumableRun, RunResult } from '../../engine/types.ts';
+import { RunStatus } from '../../engine/types.ts';
+import type { ProgressMessage } from '../../store/run-store.ts';
+import type { BotContext } from '../bot-context.ts';
 import type { MentionHandler } from './mention-handler.ts';
 import { takeMissedMentions, type MissedMentionsReport } from './missed-mentions.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { replyKindOf, restoreReply } from './outbox-delivery.ts';
-import { isMessageId, ORIGINAL, type ReplyTarget } from './reply-target.ts';
-import { RESULT_DELIVERY_KIND } from './result-link.ts';
-import { resumeDelegation } from './run-delegation.ts';
-import { parseOrigin, type RunOrigin } from './run-origin.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { notResumed, RESTARTED_BEFORE_START } from '../render/strings.ts';
+import { replyKindOf, restoreReply } from '../delivery/outbox.ts';
+import { isMessageId, ORIGINAL, type ReplyTarget } from '../delivery/reply-target.ts';
+import { RESULT_DELIVERY_KIND } from '../delivery/result-link.ts';
+import { resumeDelegation } from '../runs/run-delegation.ts';
+import { parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 /** A run that finished this recently without any delivery record was cut off before its outbox entry. */
 export const FORGOTTEN_RESULT_WINDOW_MS = 24 * 60 * 60_000;
@@ -84,7 +85,7 @@ async function resume(context: BotContext, pending: ResumableRun, origin: RunOri
     const result: RunResult = {
       status: RunStatus.error,
       result: null,
-      notes: `Could not be resumed after a restart: ${(error as Error).message}`,
+      notes: notResumed((error as Error).message),
       runId: pending.runId,
       agent: pending.request.agent,
       latencyMs: Math.max(0, Date.now() - pending.acceptedAt),
@@ -106,7 +107,7 @@ async function resume(context: BotContext, pending: ResumableRun, origin: RunOri
  */
 async function finishLeftover(context: BotContext, message: ProgressMessage): Promise<void> {
   if (message.runStatus === undefined) {
-    const payload = { content: '⚠️ hq-delegate restarted before this run could start: nothing was sent to the agent. Please ask again.', embeds: [], components: [], allowedMentions: NO_PINGS };
+    const payload = { content: RESTARTED_BEFORE_START, embeds: [], components: [], allowedMentions: NO_PINGS };
     const applicationId = context.client.application?.id;
     try {
       if (message.interactionToken !== undefined && applicationId !== undefined) {

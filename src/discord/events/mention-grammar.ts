@@ -21,6 +21,7 @@
  *     <@123456789012345678> webster: summarise the open PRs
  *     <@123456789012345678> tech-lead [retries=2, context=10]: review this thread
  */
+import { MentionRefusal, mentionUsage } from '../render/strings.ts';
 
 export interface MentionOptions {
   /** Attempts in total, 1–3. */
@@ -40,41 +41,36 @@ const AGENT = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MAX_TIMEOUT_SECONDS = 86_400;
 const MAX_CONTEXT = 30;
 
-/** The usage line every refusal ends with; `botUserId` renders as the bot's name in Discord. */
-export function mentionUsage(botUserId: string): string {
-  return `Usage: <@${botUserId}> <agent>: <task> — options go before the colon: <agent> [retries=1-3 timeout=SECONDS strict=true|false context=0-30]: <task>`;
-}
-
 export function parseMentionTask(content: string, botUserId: string): MentionParse {
   const fail = (why: string): MentionParse => ({ ok: false, reason: `${why}\n${mentionUsage(botUserId)}` });
-  if (!/^\d{1,21}$/.test(botUserId)) return fail('The bot user id is not a Discord id.');
+  if (!/^\d{1,21}$/.test(botUserId)) return fail(MentionRefusal.badBotId);
 
   const text = content.trim();
   const mention = new RegExp(`^<@!?${botUserId}>`).exec(text);
-  if (mention === null) return fail('A delegation starts with a mention of the bot.');
+  if (mention === null) return fail(MentionRefusal.noMention);
   const rest = text.slice(mention[0].length).trimStart();
 
   const head = /^([^\s:[\]]+)\s*/.exec(rest);
-  if (head === null || head[1] === undefined) return fail('Name the agent after the mention.');
+  if (head === null || head[1] === undefined) return fail(MentionRefusal.noAgent);
   const agent = head[1];
   if (!AGENT.test(agent)) {
-    return fail(`"${agent.slice(0, 40)}" is not an agent name (letters, digits, "-" or "_", at most 32 characters).`);
+    return fail(MentionRefusal.badAgent(agent.slice(0, 40)));
   }
   let after = rest.slice(head[0].length);
 
   let options: MentionOptions = {};
   if (after.startsWith('[')) {
     const close = after.indexOf(']');
-    if (close === -1) return fail('The options bracket is not closed: add "]" before the colon.');
+    if (close === -1) return fail(MentionRefusal.bracketOpen);
     const parsed = parseOptions(after.slice(1, close));
     if (typeof parsed === 'string') return fail(parsed);
     options = parsed;
     after = after.slice(close + 1).trimStart();
   }
 
-  if (!after.startsWith(':')) return fail(`Put a colon after "${agent}" (and its options, if any), then the task.`);
+  if (!after.startsWith(':')) return fail(MentionRefusal.noColon(agent));
   const task = after.slice(1).trim();
-  if (task.length === 0) return fail(`The task for ${agent.toLowerCase()} is empty: write it after the colon.`);
+  if (task.length === 0) return fail(MentionRefusal.emptyTask(agent.toLowerCase()));
   return { ok: true, agent: agent.toLowerCase(), task, options };
 }
 
@@ -86,36 +82,36 @@ function parseOptions(inside: string): MentionOptions | string {
   const seen = new Set<string>();
   for (const item of inside.split(/[\s,]+/).filter(Boolean)) {
     const eq = item.indexOf('=');
-    if (eq <= 0) return `Option "${item.slice(0, 40)}" is not key=value.`;
+    if (eq <= 0) return MentionRefusal.notKeyValue(item.slice(0, 40));
     const key = item.slice(0, eq).toLowerCase();
     const value = item.slice(eq + 1).toLowerCase();
-    if (seen.has(key)) return `Option "${key}" is given twice.`;
+    if (seen.has(key)) return MentionRefusal.givenTwice(key);
     seen.add(key);
     switch (key) {
       case 'retries': {
         const n = wholeNumber(value);
-        if (n === undefined || n < 1 || n > 3) return 'retries must be a whole number from 1 to 3.';
+        if (n === undefined || n < 1 || n > 3) return MentionRefusal.badRetries;
         options.retries = n;
         break;
       }
       case 'timeout': {
         const n = seconds(value);
-        if (n === undefined || n < 1 || n > MAX_TIMEOUT_SECONDS) return `timeout must be seconds from 1 to ${MAX_TIMEOUT_SECONDS} (or like 90s, 5m, 1h).`;
+        if (n === undefined || n < 1 || n > MAX_TIMEOUT_SECONDS) return MentionRefusal.badTimeout(MAX_TIMEOUT_SECONDS);
         options.timeout = n;
         break;
       }
       case 'strict':
-        if (value !== 'true' && value !== 'false') return 'strict must be true or false.';
+        if (value !== 'true' && value !== 'false') return MentionRefusal.badStrict;
         options.strict = value === 'true';
         break;
       case 'context': {
         const n = wholeNumber(value);
-        if (n === undefined || n > MAX_CONTEXT) return `context must be a whole number from 0 to ${MAX_CONTEXT}.`;
+        if (n === undefined || n > MAX_CONTEXT) return MentionRefusal.badContext(MAX_CONTEXT);
         options.context = n;
         break;
       }
       default:
-        return `Unknown option "${key.slice(0, 40)}": use retries, timeout, strict or context.`;
+        return MentionRefusal.unknownOption(key.slice(0, 40));
     }
   }
   return options;

@@ -6,7 +6,7 @@
  * sees that it had to.
  */
 import { Events, RESTEvents, type Client } from 'discord.js';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 /** The `kind` label values this module counts. */
 export const DiscordErrorKind = {

@@ -4,9 +4,16 @@
  * only pull in what they can read themselves: the bot can often see more than they can.
  */
 import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
-import type { Config } from '../config.ts';
-import { ErrorCode, HqError, UsageError } from '../errors.ts';
+import type { Config } from '../../config.ts';
+import { ErrorCode, HqError, UsageError } from '../../errors.ts';
 import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+import {
+  cannotReadHistory,
+  contextFileDownloadFailed,
+  contextFileLargerThan,
+  contextFileNotText,
+  contextFileTooLarge,
+} from '../render/strings.ts';
 
 export const MAX_CONTEXT_MESSAGES = 30;
 
@@ -37,7 +44,7 @@ async function channelContext(interaction: ChatInputCommandInteraction<'cached' 
     bits = picked.permissionsFor(interaction.member)?.bitfield;
   }
   if (bits === undefined || (bits & READ) !== READ) {
-    throw new HqError(ErrorCode.ACCESS_DENIED, `You cannot read the message history of ${label}, so it cannot be used as context.`);
+    throw new HqError(ErrorCode.ACCESS_DENIED, cannotReadHistory(label));
   }
   const count = Math.min(MAX_CONTEXT_MESSAGES, wanted.messages);
   const messages = await fetchChannelContext(interaction.client.rest, channelId, count, label);
@@ -48,16 +55,16 @@ async function channelContext(interaction: ChatInputCommandInteraction<'cached' 
 async function fileContext(file: Attachment, maxBytes: number): Promise<string> {
   const name = file.name.replace(/[\r\n`]/g, '_').slice(0, 100);
   if (file.size > maxBytes) {
-    throw new UsageError(`context_file "${name}" is ${file.size} bytes; the limit is ${maxBytes} bytes (discord.contextFileMaxBytes).`);
+    throw new UsageError(contextFileTooLarge(name, file.size, maxBytes));
   }
   let response: Response;
   try {
     response = await fetch(file.url, { signal: AbortSignal.timeout(FILE_FETCH_TIMEOUT_MS) });
   } catch (error) {
-    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Could not download context_file "${name}": ${(error as Error).message}`, { cause: error });
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, contextFileDownloadFailed(name, (error as Error).message), { cause: error });
   }
   if (!response.ok || !response.body) {
-    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, `Could not download context_file "${name}": HTTP ${response.status}`);
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, contextFileDownloadFailed(name, `HTTP ${response.status}`));
   }
   const chunks: Uint8Array[] = [];
   let received = 0;
@@ -65,7 +72,7 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
     received += chunk.byteLength;
     if (received > maxBytes) {
       await response.body.cancel().catch(() => {});
-      throw new UsageError(`context_file "${name}" is larger than ${maxBytes} bytes (discord.contextFileMaxBytes).`);
+      throw new UsageError(contextFileLargerThan(name, maxBytes));
     }
     chunks.push(chunk);
   }
@@ -75,7 +82,7 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
     if (bytes.includes(0)) throw new Error('binary');
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new UsageError(`context_file "${name}" is not a UTF-8 text file.`);
+    throw new UsageError(contextFileNotText(name));
   }
   const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
   return [`CONTEXT FILE "${name}" (${bytes.length} bytes, attached by the requester):`, fence, text, fence].join('\n');

@@ -3,16 +3,17 @@
  * in `discord.resultChannels`). A missing channel is not an error of the run: the caller is
  * told why and shows the result to the requester instead, so nothing is lost.
  *
- * This is the one place a result is published; the outbox (outbox-delivery.ts) decides when,
+ * This is the one place a result is published; the outbox (outbox.ts) decides when,
  * and records where it landed.
  */
 import { ChannelType, type Client, type GuildTextBasedChannel, type Message } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { RunResult } from '../engine/types.ts';
-import type { Logger } from '../log.ts';
-import { isTransient, withTransientRetries } from './discord-errors.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { renderResultMessage } from './result-embed.ts';
+import type { Config } from '../../config.ts';
+import type { RunResult } from '../../engine/types.ts';
+import type { Logger } from '../../log.ts';
+import { isTransient } from './discord-errors.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { renderResultMessage } from '../render/result-embed.ts';
+import { missingResultChannel, resultPostFailed } from '../render/strings.ts';
 
 export interface ResultRequester {
   readonly id: string;
@@ -29,7 +30,7 @@ export function resultChannelName(agent: string): string {
 }
 
 export function missingChannelNotice(agent: string): string {
-  return `no #${resultChannelName(agent)} channel: create it or set discord.resultChannels.${agent}`;
+  return missingResultChannel(resultChannelName(agent), agent);
 }
 
 const TEXT_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.GuildText, ChannelType.GuildAnnouncement]);
@@ -61,13 +62,11 @@ export async function findResultChannel(client: Client, config: Pick<Config, 'di
   return byName(guild.channels.cache.values()) ?? byName((await guild.channels.fetch().catch(unlessTransient(new Map()))).values());
 }
 
-/** Pauses between our own tries of a transient failure (discord.js has already retried at once). */
-export const POST_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000] as const;
-
 /**
  * Posts the result embed. `nonce` (with enforce_nonce) makes every repeat of this create,
- * in this process or after a restart, come back as the first message. A transient failure
- * that outlasts the retries is thrown: the outbox keeps the delivery and tries again later.
+ * in this process or after a restart, come back as the first message. discord.js has already
+ * retried a transient failure (client.ts); one that outlasts its retries is thrown, and the
+ * outbox keeps the delivery and tries again later.
  */
 export async function postResult(input: {
   readonly client: Client;
@@ -77,15 +76,10 @@ export async function postResult(input: {
   readonly result: RunResult;
   readonly requester: ResultRequester;
   readonly nonce: string;
-  readonly retryDelaysMs?: readonly number[];
-  readonly signal?: AbortSignal;
   readonly onError?: (error: unknown) => void;
 }): Promise<Delivery> {
   const { client, config, log, guildId, result, requester } = input;
-  const channel = await withTransientRetries(() => findResultChannel(client, config, guildId, result.agent), {
-    delaysMs: input.retryDelaysMs ?? POST_RETRY_DELAYS_MS,
-    ...(input.signal ? { signal: input.signal } : {}),
-  });
+  const channel = await findResultChannel(client, config, guildId, result.agent);
   if (!channel) {
     log.warn({ runId: result.runId, agent: result.agent }, 'no result channel; the result stays with the requester');
     return { kind: 'no-channel', notice: missingChannelNotice(result.agent) };
@@ -93,19 +87,12 @@ export async function postResult(input: {
   const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
   let message: Message;
   try {
-    message = await withTransientRetries(() => channel.send({ ...rendered, allowedMentions: NO_PINGS, nonce: input.nonce, enforceNonce: true }), {
-      delaysMs: input.retryDelaysMs ?? POST_RETRY_DELAYS_MS,
-      ...(input.signal ? { signal: input.signal } : {}),
-      onRetry: (error, attempt) => {
-        input.onError?.(error);
-        log.warn({ err: error, runId: result.runId, channelId: channel.id, attempt }, 'posting the result embed failed; trying again');
-      },
-    });
+    message = await channel.send({ ...rendered, allowedMentions: NO_PINGS, nonce: input.nonce, enforceNonce: true });
   } catch (error) {
     input.onError?.(error);
     if (isTransient(error)) throw error;
     log.error({ err: error, runId: result.runId, channelId: channel.id }, 'posting the result embed failed');
-    return { kind: 'failed', notice: `could not post to #${channel.name} (${(error as Error).message}); the result is shown here instead` };
+    return { kind: 'failed', notice: resultPostFailed(channel.name, (error as Error).message) };
   }
   return { kind: 'posted', channelId: channel.id, messageId: message.id, url: message.url };
 }

@@ -10,7 +10,7 @@
  */
 import { ButtonStyle, ComponentType } from 'discord.js';
 import type { APIActionRowComponent, APIButtonComponentWithCustomId, APIEmbed, APIEmbedField } from 'discord.js';
-import type { RunResult, RunStatus } from '../engine/types.ts';
+import type { RunResult, RunStatus } from '../../engine/types.ts';
 import {
   DEFAULT_ATTACHMENT_MAX_BYTES,
   MAX_CUSTOM_ID,

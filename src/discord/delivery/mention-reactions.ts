@@ -4,7 +4,7 @@
  * A reaction that cannot be set is logged, never fatal: the reply carries the real answer.
  */
 import { Routes, type Client } from 'discord.js';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 
 export const TAKEN = '👀';
 export const SUCCEEDED = '✅';

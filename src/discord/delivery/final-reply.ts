@@ -4,12 +4,13 @@
  * there); for an agent's @mention, the machine-readable block the caller parses.
  */
 import { escapeMarkdown } from 'discord.js';
-import type { RunResult } from '../engine/types.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
-import { renderMachineBlock } from './reply-block.ts';
+import type { RunResult } from '../../engine/types.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
+import { renderMachineBlock } from '../render/reply-block.ts';
 import type { ReplyPayload } from './reply-target.ts';
-import type { Delivery, ResultRequester } from './result-delivery.ts';
-import { describeStatus, formatDuration, renderResultMessage } from './result-embed.ts';
+import type { Delivery, ResultRequester } from './result-post.ts';
+import { describeStatus, formatDuration, renderResultMessage } from '../render/result-embed.ts';
+import { pausedNotice } from '../render/strings.ts';
 
 /** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
 export function summarizeResult(result: RunResult): string {
@@ -43,11 +44,5 @@ export function machineReply(result: RunResult, delivery: Delivery, requester: R
  * (until the restarted bot takes it up again), or Discord refusing the result for a while.
  */
 export function pausedReply(runId: string, finished: boolean, discordFailing = false): ReplyPayload {
-  const id = `\`${runId.replaceAll('`', '')}\``;
-  const content = discordFailing
-    ? `⏳ run ${id} has finished; Discord is not taking its result right now, and it is posted as soon as it does.`
-    : finished
-      ? `⏸ hq-delegate is restarting: run ${id} has finished and its result is posted when the bot is back.`
-      : `⏸ hq-delegate is restarting: run ${id} is kept and continues when the bot is back.`;
-  return { content, embeds: [], components: [] };
+  return { content: pausedNotice(runId, finished, discordFailing), embeds: [], components: [] };
 }

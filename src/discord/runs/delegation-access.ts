@@ -6,11 +6,12 @@
  * change it. The router (or the mention handler) replies with it, pinging nobody.
  */
 import type { GuildMember, Interaction, Message } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { Engine } from '../engine/types.ts';
-import { AccessDeniedError, UnknownAgentError } from '../errors.ts';
-import { AclDenial, allowedTargets, authorize } from '../access/acl.ts';
-import { isAdmin, resolvePrincipals, type DiscordActor } from '../access/discord-principals.ts';
+import type { Config } from '../../config.ts';
+import type { Engine } from '../../engine/types.ts';
+import { AccessDeniedError, UnknownAgentError } from '../../errors.ts';
+import { AclDenial, allowedTargets, authorize } from '../../access/acl.ts';
+import { isAdmin, resolvePrincipals, type DiscordActor } from '../../access/discord-principals.ts';
+import { delegationDenied } from '../render/strings.ts';
 
 type AnyMember = GuildMember | { readonly roles: readonly string[] } | null | undefined;
 
@@ -54,12 +55,9 @@ export function authorizeDelegation(actor: DiscordActor, agent: string, config: 
   const decision = authorize(principals, agent, config.acl);
   if (decision.allowed) return principals;
   const reachable = allowedTargets(principals, config.acl).filter((name) => known.includes(name));
-  const instead = reachable.length > 0 ? ` You may delegate to: ${reachable.join(', ')}.` : '';
-  const who =
-    decision.code === AclDenial.selfDelegation
-      ? ''
-      : ` An admin can change this in the "acl" or "discord.principals" section of ${baseName(config.configPath)}.`;
-  throw new AccessDeniedError(`You may not delegate to ${agent}: ${decision.reason} (you act as ${principals.join(', ')}).${instead}${who}`);
+  // Nobody can allow delegating to oneself, so no admin is named for that one.
+  const configFile = decision.code === AclDenial.selfDelegation ? undefined : baseName(config.configPath);
+  throw new AccessDeniedError(delegationDenied({ agent, reason: decision.reason, principals, reachable, configFile }));
 }
 
 /** Agents the actor may delegate to (empty when they may not delegate at all). */

@@ -14,26 +14,25 @@
  * is one level deeper than that run).
  */
 import { Events, type Client, type Message } from 'discord.js';
-import { ErrorCode, HqError } from '../errors.ts';
-import { newRunId } from '../engine/run-id.ts';
-import type { BotContext } from './bot-context.ts';
-import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+import { ErrorCode, HqError } from '../../errors.ts';
+import { newRunId } from '../../engine/run-id.ts';
+import type { BotContext } from '../bot-context.ts';
+import { fetchChannelContext, formatUntrustedContext } from '../context/channel-context.ts';
 import type { ChannelCursors } from './channel-cursors.ts';
-import { actorFromMessage, authorizeDelegation } from './delegation-access.ts';
+import { actorFromMessage, authorizeDelegation } from '../runs/delegation-access.ts';
 import { describeError } from './interaction-router.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { parseMentionTask } from './mention-grammar.ts';
-import { FAILED, react, TAKEN, unreact } from './mention-reactions.ts';
-import { NO_PINGS } from './no-pings.ts';
-import { MENTION_PROGRESS_NONCE_KIND } from './outbox-delivery.ts';
-import { createChannelReply } from './reply-target.ts';
-import { runDelegation } from './run-delegation.ts';
+import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
+import { createChannelReply } from '../delivery/reply-target.ts';
+import { runDelegation } from '../runs/run-delegation.ts';
+import { chainTooDeep, missedMentionTooOld, RESTARTING_NOTICE, tooManyDelegations } from '../render/strings.ts';
 
-export { FAILED, SUCCEEDED, TAKEN } from './mention-reactions.ts';
 const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again after a restart is not taken twice. */
 const CLAIMS_MAX = 10_000;
-export const RESTARTING_NOTICE = 'hq-delegate is restarting, retry in a minute.';
 
 export interface MentionOptions {
   /** Read from the channel history after a restart, not received live. */
@@ -119,11 +118,7 @@ export function attachMentionHandler(client: Client, context: BotContext, cursor
         const ageMs = Date.now() - message.createdTimestamp;
         if (ageMs > maxAgeMs) {
           log.info({ ageMs }, 'missed mention too old to take');
-          await refuse(
-            message,
-            `This mention came while hq-delegate was down, ${Math.round(ageMs / 60_000)} minutes ago: older than discord.missedMentionMaxAgeMinutes (${config.discord.missedMentionMaxAgeMinutes}), so it was not taken. Mention me again if it still needs doing.`,
-            '⌛',
-          );
+          await refuse(message, missedMentionTooOld(ageMs, config.discord.missedMentionMaxAgeMinutes), '⌛');
           return;
         }
       }
@@ -133,17 +128,11 @@ export function attachMentionHandler(client: Client, context: BotContext, cursor
       const callerAgent = message.author.bot ? config.discord.agentBots[message.author.id] : undefined;
       const depth = (callerAgent ? context.runs.depthOf(callerAgent) : 0) + 1;
       if (depth > config.discord.maxChainDepth) {
-        throw new HqError(
-          ErrorCode.RATE_LIMITED,
-          `Delegation chain too deep: this would be level ${depth}, the limit is ${config.discord.maxChainDepth} (discord.maxChainDepth). Finish the work in hand instead of delegating further.`,
-        );
+        throw new HqError(ErrorCode.RATE_LIMITED, chainTooDeep(depth, config.discord.maxChainDepth));
       }
       const waitMs = rate.take(message.author.id, config.discord.mentionsPerBotPerMinute);
       if (waitMs > 0) {
-        throw new HqError(
-          ErrorCode.RATE_LIMITED,
-          `Too many delegations: at most ${config.discord.mentionsPerBotPerMinute} per minute per author (discord.mentionsPerBotPerMinute). Try again in ${Math.ceil(waitMs / 1_000)} s.`,
-        );
+        throw new HqError(ErrorCode.RATE_LIMITED, tooManyDelegations(config.discord.mentionsPerBotPerMinute, waitMs));
       }
 
       taken = true;

@@ -1,11 +1,11 @@
 /**
  * Which Discord failures are worth another try. discord.js already retries a 5xx or a reset
- * three times at once and waits out every 429 itself; what still reaches us is either a
- * bad minute (5xx, connection refused or reset, a timeout) or Discord's considered answer
- * (a 4xx: no access, unknown channel…), which no retry will change.
+ * at once (client.ts sets how often) and waits out every 429 itself; what still reaches us is
+ * either a bad minute (5xx, connection refused or reset, a timeout), which the outbox tries
+ * again later, or Discord's considered answer (a 4xx: no access, unknown channel…), which no
+ * retry will change.
  */
 import { DiscordAPIError, HTTPError, RateLimitError, RESTJSONErrorCodes } from 'discord.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
@@ -66,29 +66,4 @@ export function discordErrorKind(error: unknown): string {
   if (error instanceof HTTPError) return error.status >= 500 ? 'rest_5xx' : `rest_${error.status}`;
   if (error instanceof RateLimitError) return 'rate_limited';
   return isTransient(error) ? 'network' : 'other';
-}
-
-/**
- * Runs `send` until it succeeds, fails for good, or the pauses run out (then the last
- * transient error is thrown). Every call must be safe to repeat: a message create carries
- * a nonce with enforce_nonce, so a repeat after a lost answer returns the first message.
- */
-export async function withTransientRetries<T>(
-  send: () => Promise<T>,
-  options: { readonly delaysMs: readonly number[]; readonly signal?: AbortSignal; readonly onRetry?: (error: unknown, attempt: number) => void },
-): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await send();
-    } catch (error) {
-      const delay = options.delaysMs[attempt];
-      if (!isTransient(error) || delay === undefined || options.signal?.aborted) throw error;
-      options.onRetry?.(error, attempt + 1);
-      try {
-        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});
-      } catch {
-        throw error;
-      }
-    }
-  }
 }

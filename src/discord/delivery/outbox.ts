@@ -16,19 +16,19 @@
  * no access) goes to the requester inline, and the embed is recorded where it landed.
  */
 import type { Client } from 'discord.js';
-import type { Config } from '../config.ts';
-import type { RunResult } from '../engine/types.ts';
-import { isSuccess } from '../engine/types.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
-import type { ProgressMessage, RunStore } from '../store/run-store.ts';
+import type { Config } from '../../config.ts';
+import type { RunResult } from '../../engine/types.ts';
+import { isSuccess } from '../../engine/types.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../ops/metrics.ts';
+import type { ProgressMessage, RunStore } from '../../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
 import { finalReply, machineReply, pausedReply } from './final-reply.ts';
 import { markSettled } from './mention-reactions.ts';
 import { createChannelReply, createRestoredTokenReply, ORIGINAL, type ReplyLocation, type ReplyTarget } from './reply-target.ts';
-import { postResult, type Delivery, type ResultRequester } from './result-delivery.ts';
+import { postResult, type Delivery, type ResultRequester } from './result-post.ts';
 import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
-import { liveToken, parseOrigin, type RunOrigin } from './run-origin.ts';
+import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
 export const MENTION_REPLY_KIND = 'mention-reply';
@@ -70,9 +70,8 @@ export interface OutboxOptions {
   readonly config: () => Config;
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
-  /** Aborted when the bot stops: nothing new is sent, pauses end. */
+  /** Aborted when the bot stops: nothing new is sent. */
   readonly shutdown: AbortSignal;
-  readonly retryDelaysMs?: readonly number[] | undefined;
   readonly retryEveryMs?: number | undefined;
 }
 
@@ -152,7 +151,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
   }
 
-  /** 429s and 5xx are counted per answer where discord.js sees them (discord-error-metrics.ts); the rest here. */
+  /** 429s and 5xx are counted per answer where discord.js sees them (error-metrics.ts); the rest here. */
   function noteError(error: unknown): void {
     const kind = discordErrorKind(error);
     if (kind !== 'rest_5xx' && kind !== 'rate_limited') metrics?.discordError(kind);
@@ -173,9 +172,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       result,
       requester: requesterOf(origin),
       nonce: ledger.deliveryNonce(runId, RESULT_DELIVERY_KIND),
-      signal: shutdown,
       onError: noteError,
-      ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
     });
     if (posted.kind === 'posted') {
       const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: posted.channelId, messageId: posted.messageId });

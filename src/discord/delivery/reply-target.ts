@@ -20,10 +20,11 @@ import {
   type RepliableInteraction,
   type SendableChannels,
 } from 'discord.js';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
-import { MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
-import { NO_PINGS } from './no-pings.ts';
+import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { CONTINUED_BELOW, continuedInChannel } from '../render/strings.ts';
 
 export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'files' | 'components'>;
 
@@ -147,7 +148,7 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
     channelId,
     messageId: options.channelMessageId,
     // Every version says why it is here, so the final edit does not drop the requester's name.
-    note: `<@${options.requesterId}>: your /delegate outlived its interaction token, so it continues here.`,
+    note: continuedInChannel(options.requesterId),
     nonce: options.nonce,
     onMove: (location) => {
       where = location;
@@ -161,7 +162,7 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
     if (originalId === undefined) return;
     try {
       const target = await sendableChannel(client, channelId);
-      await target.messages.edit(originalId, { content: '⏩ continued in a message below (the interaction token expired)', embeds: [], components: [], allowedMentions: NO_PINGS });
+      await target.messages.edit(originalId, { content: CONTINUED_BELOW, embeds: [], components: [], allowedMentions: NO_PINGS });
     } catch (error) {
       log.debug({ err: error, messageId: originalId }, 'could not correct the original reply');
     }

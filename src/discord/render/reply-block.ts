@@ -6,7 +6,7 @@
  * says so; the JSON always parses. Backticks are written as \u0060 so nothing in the result
  * can close the fence.
  */
-import type { RunResult } from '../engine/types.ts';
+import type { RunResult } from '../../engine/types.ts';
 import { MAX_MESSAGE_CONTENT } from './limits.ts';
 
 /** The CLI's key order: how it ended, what came back, then the run's facts. */

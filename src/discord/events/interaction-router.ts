@@ -6,11 +6,12 @@
  * so a failed reply cannot take the router down.
  */
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
-import { BUTTON_ID_SEPARATOR, type Command } from '../../commands/index.ts';
-import { ErrorCode, isHqError } from '../errors.ts';
-import { InteractionResult } from '../metrics.ts';
-import type { BotContext } from './bot-context.ts';
-import { NO_PINGS } from './no-pings.ts';
+import { BUTTON_ID_SEPARATOR, type Command } from '../command.ts';
+import { ErrorCode, isHqError } from '../../errors.ts';
+import { InteractionResult } from '../../ops/metrics.ts';
+import type { BotContext } from '../bot-context.ts';
+import { NO_PINGS } from '../render/no-pings.ts';
+import { BUTTON_NOT_HANDLED, UNEXPECTED_ERROR, unknownCommand } from '../render/strings.ts';
 
 type ButtonHandler = NonNullable<Command['buttons']>[string];
 
@@ -51,7 +52,7 @@ export function attachInteractionRouter(
       if (interaction.isChatInputCommand()) {
         name = interaction.commandName;
         const command = commands.get(name);
-        if (!command) throw new UnhandledInteraction(`/${name} is not a command this bot knows (yet): ask an admin to run deploy-commands.`);
+        if (!command) throw new UnhandledInteraction(unknownCommand(name));
         await command.execute(interaction, context);
       } else if (interaction.isAutocomplete()) {
         name = `${interaction.commandName}:autocomplete`;
@@ -64,7 +65,7 @@ export function attachInteractionRouter(
         const argument = cut === -1 ? '' : interaction.customId.slice(cut + 1);
         const owner = buttons.get(prefix);
         name = `button:${prefix}`;
-        if (!owner) throw new UnhandledInteraction('This button is no longer handled by the bot.');
+        if (!owner) throw new UnhandledInteraction(BUTTON_NOT_HANDLED);
         await owner.handle(interaction, context, argument);
       } else {
         return;
@@ -94,7 +95,7 @@ class UnhandledInteraction extends Error {}
 /** What the person sees: the HqError's own message, or a neutral line for a bug. */
 export function describeError(error: unknown): string {
   if (isHqError(error) || error instanceof UnhandledInteraction) return error.message;
-  return 'Something went wrong on the bot side. It has been logged; try again, and tell an admin if it keeps happening.';
+  return UNEXPECTED_ERROR;
 }
 
 async function answerError(interaction: Interaction, error: unknown, log: BotContext['log']): Promise<void> {

@@ -8,15 +8,16 @@
  * A run stopped by the bot's own shutdown is not over: the journal keeps it open, its reply
  * says so, and the restarted bot resumes it (recovery.ts).
  */
-import { ErrorCode } from '../errors.ts';
-import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../engine/types.ts';
-import { RunStatus } from '../engine/types.ts';
+import { ErrorCode } from '../../errors.ts';
+import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../../engine/types.ts';
+import { RunStatus } from '../../engine/types.ts';
 import { rememberedDelegationOf, type RememberedDelegation } from './active-runs.ts';
-import type { BotContext } from './bot-context.ts';
-import { pausedReply } from './final-reply.ts';
-import type { DeliveryState } from './outbox-delivery.ts';
-import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from './progress-view.ts';
-import type { ReplyTarget } from './reply-target.ts';
+import type { BotContext } from '../bot-context.ts';
+import { pausedReply } from '../delivery/final-reply.ts';
+import type { DeliveryState } from '../delivery/outbox.ts';
+import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from '../render/progress-view.ts';
+import type { ReplyTarget } from '../delivery/reply-target.ts';
+import { runStopped } from '../render/strings.ts';
 import type { RunOrigin } from './run-origin.ts';
 
 /** How often a waiting run's reply is refreshed when nothing else happens (elapsed time). */
@@ -156,7 +157,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     markStarted();
     // Never leave a spinning progress message with a live Cancel button behind.
     await settle(throttle);
-    if (shown) await reply.show({ content: `❌ The run stopped: ${(error as Error).message}`, embeds: [], components: [] }).catch(() => {});
+    if (shown) await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
     context.ledger.clearProgressMessage(runId);
     throw error;
   } finally {

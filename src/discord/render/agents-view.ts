@@ -7,7 +7,7 @@
  * clock, so nothing here needs `now`.
  */
 import { escapeMarkdown, type APIEmbed, type APIEmbedField } from 'discord.js';
-import type { AgentHealth, RunResult } from '../engine/types.ts';
+import type { AgentHealth, RunResult } from '../../engine/types.ts';
 import {
   MAX_EMBED_DESCRIPTION,
   MAX_EMBED_FIELD_NAME,
@@ -18,11 +18,10 @@ import {
   truncate,
 } from './limits.ts';
 import { describeStatus, formatDuration } from './result-embed.ts';
+import { LAST_RESULTS_HIDDEN, NO_AGENTS_CONFIGURED } from './strings.ts';
 
 /** A probe's own words (an HTTP body, an error message) are shown, but not at length. */
 export const MAX_HEALTH_DETAIL = 200;
-
-export const STORE_NOT_CONFIGURED = 'the run store is not configured';
 
 export interface AgentLastRun {
   readonly result: RunResult;
@@ -117,8 +116,8 @@ export function renderAgentsEmbed(view: AgentsView): APIEmbed {
   const { agents } = view;
   const healthy = agents.filter((a) => a.health?.healthy === true).length;
   const notes: string[] = [];
-  if (agents.length === 0) notes.push('No agents are configured: add them to the registry or to `agents` in the config file.');
-  if (!view.storeConfigured) notes.push(`⚠️ Last results are not shown: ${STORE_NOT_CONFIGURED}.`);
+  if (agents.length === 0) notes.push(NO_AGENTS_CONFIGURED);
+  if (!view.storeConfigured) notes.push(LAST_RESULTS_HIDDEN);
   const embed: APIEmbed = {
     title: `Agents (${agents.length})`,
     color: colourOf(agents),

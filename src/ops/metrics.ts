@@ -6,7 +6,7 @@
  * before the rest are counted as `other`, so a bug or a hostile input cannot grow the series.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { RunStatus } from './engine/types.ts';
+import { RunStatus } from '../engine/types.ts';
 
 export const METRIC_PREFIX = 'hq_delegate_';
 export const OTHER_LABEL = 'other';

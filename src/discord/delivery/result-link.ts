@@ -2,7 +2,7 @@
  * Where a run's result message is: the store's outbox records the channel and message of the
  * `result-embed` delivery, the run's origin the guild. Both /agents and /runs link to it.
  */
-import type { RunStore } from '../store/run-store.ts';
+import type { RunStore } from '../../store/run-store.ts';
 
 export const RESULT_DELIVERY_KIND = 'result-embed';
 

@@ -1,0 +1,228 @@
+/**
+ * Everything the bot says in prose to the people and agents it answers: refusals, error texts,
+ * and the notices that replace a reply's progress. One place, so the tone can be read and
+ * changed together. Embeds, progress lines and /runs and /agents views keep their layout in
+ * their own renderers; the sentences they share are here.
+ *
+ * Each text says what happened and what the reader can do. A refusal is the message of an
+ * HqError: the router (or the mention handler) shows it as it is, pinging nobody.
+ */
+
+// ── Taking work ────────────────────────────────────────────────────────────────────────────
+
+export const RESTARTING_NOTICE = 'hq-delegate is restarting, retry in a minute.';
+
+/** For a bug: its details go to the log, not to the person who asked. */
+export const UNEXPECTED_ERROR =
+  'Something went wrong on the bot side. It has been logged; try again, and tell an admin if it keeps happening.';
+
+export function unknownCommand(name: string): string {
+  return `/${name} is not a command this bot knows (yet): ask an admin to run deploy-commands.`;
+}
+
+export const BUTTON_NOT_HANDLED = 'This button is no longer handled by the bot.';
+
+export const GUILD_ONLY = '/delegate works only in the server.';
+
+// ── Who may delegate ───────────────────────────────────────────────────────────────────────
+
+export interface DelegationDenial {
+  readonly agent: string;
+  readonly reason: string;
+  readonly principals: readonly string[];
+  /** Agents the caller may reach instead. */
+  readonly reachable: readonly string[];
+  /** The config file an admin edits; absent when no admin can change it (self-delegation). */
+  readonly configFile?: string | undefined;
+}
+
+export function delegationDenied(denial: DelegationDenial): string {
+  const instead = denial.reachable.length > 0 ? ` You may delegate to: ${denial.reachable.join(', ')}.` : '';
+  const who =
+    denial.configFile === undefined
+      ? ''
+      : ` An admin can change this in the "acl" or "discord.principals" section of ${denial.configFile}.`;
+  const actingAs = denial.principals.join(', ');
+  return `You may not delegate to ${denial.agent}: ${denial.reason} (you act as ${actingAs}).${instead}${who}`;
+}
+
+export function chainTooDeep(depth: number, limit: number): string {
+  return (
+    `Delegation chain too deep: this would be level ${depth}, the limit is ${limit} (discord.maxChainDepth). ` +
+    'Finish the work in hand instead of delegating further.'
+  );
+}
+
+export function tooManyDelegations(perMinute: number, waitMs: number): string {
+  return (
+    `Too many delegations: at most ${perMinute} per minute per author (discord.mentionsPerBotPerMinute). ` +
+    `Try again in ${Math.ceil(waitMs / 1_000)} s.`
+  );
+}
+
+export function missedMentionTooOld(ageMs: number, maxAgeMinutes: number): string {
+  return (
+    `This mention came while hq-delegate was down, ${Math.round(ageMs / 60_000)} minutes ago: ` +
+    `older than discord.missedMentionMaxAgeMinutes (${maxAgeMinutes}), so it was not taken. ` +
+    'Mention me again if it still needs doing.'
+  );
+}
+
+// ── /delegate and its buttons ──────────────────────────────────────────────────────────────
+
+export const TASK_EMPTY = 'The task is empty.';
+
+export function taskTooLong(length: number, max: number): string {
+  return `The task is ${length} characters; the limit is ${max}. Attach the rest as context_file.`;
+}
+
+export function outOfRange(option: string, min: number, max: number): string {
+  return `${option} must be from ${min} to ${max}.`;
+}
+
+export const RUN_ALREADY_ENDED = 'This run has already ended.';
+
+export function cancelNotAllowed(requesterId: string): string {
+  return `Only <@${requesterId}>, who started this run, or an admin can cancel it.`;
+}
+
+export function cancelling(runId: string): string {
+  return `🚫 Cancelling run \`${runId}\`…`;
+}
+
+export function tooOldToRetry(runId: string): string {
+  return `Run \`${runId}\` is too old to retry from here: use /delegate again.`;
+}
+
+// ── /runs and /agents ──────────────────────────────────────────────────────────────────────
+
+export const STORE_NOT_CONFIGURED = 'the run store is not configured';
+
+export const RUNS_WITHOUT_STORE = `/runs has no history to show: ${STORE_NOT_CONFIGURED} on this bot. Ask an admin.`;
+
+export function onlyOwnRunsOf(agent: string): string {
+  return `You may not delegate to ${agent}, so only your own runs on it are shown.`;
+}
+
+export const NO_AGENTS_CONFIGURED =
+  'No agents are configured: add them to the registry or to `agents` in the config file.';
+
+export const LAST_RESULTS_HIDDEN = `⚠️ Last results are not shown: ${STORE_NOT_CONFIGURED}.`;
+
+// ── Context for a task ─────────────────────────────────────────────────────────────────────
+
+export function cannotReadHistory(channel: string): string {
+  return `You cannot read the message history of ${channel}, so it cannot be used as context.`;
+}
+
+export function contextFileTooLarge(name: string, size: number, maxBytes: number): string {
+  return `context_file "${name}" is ${size} bytes; the limit is ${maxBytes} bytes (discord.contextFileMaxBytes).`;
+}
+
+export function contextFileLargerThan(name: string, maxBytes: number): string {
+  return `context_file "${name}" is larger than ${maxBytes} bytes (discord.contextFileMaxBytes).`;
+}
+
+export function contextFileNotText(name: string): string {
+  return `context_file "${name}" is not a UTF-8 text file.`;
+}
+
+export function contextFileDownloadFailed(name: string, why: string): string {
+  return `Could not download context_file "${name}": ${why}`;
+}
+
+export function channelListNotAList(channel: string): string {
+  return `Discord answered the message list of ${channel} with something that is not a list.`;
+}
+
+export const NO_CHANNEL_GIVEN = 'No channel given: name one as #name or by its id.';
+
+export function channelLookupOutsideServer(channel: string): string {
+  return `Cannot look up ${channel} outside a server: give the channel id instead.`;
+}
+
+export function noChannelNamed(channel: string): string {
+  return `No channel named ${channel} that the bot can see in this server.`;
+}
+
+export function botCannotReadChannel(channel: string): string {
+  return `The bot cannot read ${channel}: give it View Channel and Read Message History there.`;
+}
+
+export function channelNotFound(channel: string): string {
+  return `${channel} does not exist or the bot is not in its server.`;
+}
+
+export function channelReadFailed(channel: string, status: number | undefined): string {
+  const http = status !== undefined && Number.isFinite(status) ? ` (HTTP ${status})` : '';
+  return `Could not read ${channel} from Discord${http}; try again without context.`;
+}
+
+// ── An agent's @mention ────────────────────────────────────────────────────────────────────
+
+/** The usage line every refusal of a mention ends with; `botUserId` renders as the bot's name. */
+export function mentionUsage(botUserId: string): string {
+  return (
+    `Usage: <@${botUserId}> <agent>: <task> — options go before the colon: ` +
+    '<agent> [retries=1-3 timeout=SECONDS strict=true|false context=0-30]: <task>'
+  );
+}
+
+/** Why a mention could not be read as a delegation (each followed by the usage line). */
+export const MentionRefusal = {
+  badBotId: 'The bot user id is not a Discord id.',
+  noMention: 'A delegation starts with a mention of the bot.',
+  noAgent: 'Name the agent after the mention.',
+  badAgent: (agent: string) => `"${agent}" is not an agent name (letters, digits, "-" or "_", at most 32 characters).`,
+  bracketOpen: 'The options bracket is not closed: add "]" before the colon.',
+  noColon: (agent: string) => `Put a colon after "${agent}" (and its options, if any), then the task.`,
+  emptyTask: (agent: string) => `The task for ${agent} is empty: write it after the colon.`,
+  notKeyValue: (item: string) => `Option "${item}" is not key=value.`,
+  givenTwice: (key: string) => `Option "${key}" is given twice.`,
+  badRetries: 'retries must be a whole number from 1 to 3.',
+  badTimeout: (max: number) => `timeout must be seconds from 1 to ${max} (or like 90s, 5m, 1h).`,
+  badStrict: 'strict must be true or false.',
+  badContext: (max: number) => `context must be a whole number from 0 to ${max}.`,
+  unknownOption: (key: string) => `Unknown option "${key}": use retries, timeout, strict or context.`,
+} as const;
+
+// ── The requester's reply while a run waits or ends ────────────────────────────────────────
+
+/** What a run shows while it waits on something other than its agent. */
+export function pausedNotice(runId: string, finished: boolean, discordFailing: boolean): string {
+  const id = `\`${runId.replaceAll('`', '')}\``;
+  if (discordFailing) {
+    return `⏳ run ${id} has finished; Discord is not taking its result right now, and it is posted as soon as it does.`;
+  }
+  return finished
+    ? `⏸ hq-delegate is restarting: run ${id} has finished and its result is posted when the bot is back.`
+    : `⏸ hq-delegate is restarting: run ${id} is kept and continues when the bot is back.`;
+}
+
+export function runStopped(why: string): string {
+  return `❌ The run stopped: ${why}`;
+}
+
+export const RESTARTED_BEFORE_START =
+  '⚠️ hq-delegate restarted before this run could start: nothing was sent to the agent. Please ask again.';
+
+export function notResumed(why: string): string {
+  return `Could not be resumed after a restart: ${why}`;
+}
+
+/** The first line of every version of a reply that moved to the channel. */
+export function continuedInChannel(requesterId: string): string {
+  return `<@${requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
+}
+
+export const CONTINUED_BELOW = '⏩ continued in a message below (the interaction token expired)';
+
+// ── Where the result went ──────────────────────────────────────────────────────────────────
+
+export function missingResultChannel(channelName: string, agent: string): string {
+  return `no #${channelName} channel: create it or set discord.resultChannels.${agent}`;
+}
+
+export function resultPostFailed(channelName: string, why: string): string {
+  return `could not post to #${channelName} (${why}); the result is shown here instead`;
+}
