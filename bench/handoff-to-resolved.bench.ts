@@ -89,11 +89,10 @@ async function referenceSamples(workspace: Workspace, nextRun: (runId: string) =
     const { from, to } = stage(workspace, runId);
     const { command, args } = referenceCommand([AGENT, 'bench: rename latency', '--run-id', runId, '--timeout', '30', '--no-deliver']);
     const posted = nextRun(runId);
-    let renamedAt = 0;
     const exited = runTimed(command, args, referenceEnv(workspace), RUN_LIMIT_MS).then((run) => ({ run, exitedAt: performance.now() }));
     await posted;
     await sleep(REFERENCE_SETTLE_MS);
-    renamedAt = performance.now();
+    const renamedAt = performance.now();
     renameSync(from, to);
     const { run, exitedAt } = await exited;
     if (run.code !== 0) throw new Error(`reference run exited ${run.code}: ${run.stderr}${run.stdout}`);

@@ -54,6 +54,7 @@ async function main(): Promise<number> {
     console.error(isHqError(error) ? error.message : `cannot prepare the state, handoff and log directories: ${(error as Error).message}`);
     return 1;
   }
+  // eslint-disable-next-line prefer-const -- assigned below, read by current() before then
   let watcher: ConfigWatcher<Config> | undefined;
   const current = (): Config => watcher?.current() ?? config;
   const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });

@@ -15,7 +15,7 @@ test('autocomplete offers only the agents the member may reach, each with its ca
   const world = await startWorld(t);
   const { fake, channels, users, gateways } = world;
   // The bot probes every agent once when it connects; let those land, then make one unhealthy.
-  await Promise.all(Object.values(gateways).map((gateway) => (gateway.healthRequests > 0 ? undefined : gateway.next('health'))));
+  await Promise.all(Object.values(gateways).map((gateway) => (gateway.healthRequests > 0 ? Promise.resolve() : gateway.next('health'))));
   gateways.secretary.setHealth('status-503');
   await world.engine.health('secretary');
   const probes = gateways.webster.healthRequests + gateways.secretary.healthRequests + gateways['tech-lead'].healthRequests;

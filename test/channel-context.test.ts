@@ -101,7 +101,7 @@ test('every mention form is defanged so nothing can ping', () => {
 
 test('bidirectional overrides and control characters are removed; lone surrogates replaced', () => {
   const block = formatUntrustedContext([message('safe\u202Eexe.txt\u0007 \ud800')], OPTIONS);
-  assert.ok(!/[\u202e\u0007]/.test(block));
+  assert.ok(!block.includes('\u202e') && !block.includes('\u0007'));
   assert.ok(block.isWellFormed());
 });
 

@@ -15,7 +15,7 @@ function request(extra: Partial<DelegationRequest> = {}): DelegationRequest {
   return { agent: 'tech-lead', task: TASK, principals: ['manager'], ...extra };
 }
 
-function messages(fixture: { gateway: { hookRequests: { body?: Record<string, unknown> }[] } }): string[] {
+function messages(fixture: { gateway: { hookRequests: { body?: Record<string, unknown> | undefined }[] } }): string[] {
   return fixture.gateway.hookRequests.map((hook) => String(hook.body?.message ?? ''));
 }
 

@@ -5,7 +5,7 @@ import { createGatewayClient, type GatewayClient } from '../src/engine/gateway-c
 import { buildPayload } from '../src/engine/prompt.ts';
 import type { AgentEndpoint } from '../src/engine/types.ts';
 import { captureLog, tempDir } from './fakes/engine-harness.ts';
-import { closedPort, startFakeGateway, type FakeGateway, type FakeGatewayOptions } from './fakes/fake-gateway.ts';
+import { closedPort, startFakeGateway, type FakeGatewayOptions } from './fakes/fake-gateway.ts';
 
 async function setUp(t: TestContext, options: FakeGatewayOptions & { clientToken?: string | null; healthTimeoutMs?: number } = {}) {
   const gateway = await startFakeGateway(options);

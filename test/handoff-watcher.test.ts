@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createHandoffWatcher, type HandoffWatcher } from '../src/engine/handoff-watcher.ts';
+import { createHandoffWatcher } from '../src/engine/handoff-watcher.ts';
 import { captureLog, tempDir } from './fakes/engine-harness.ts';
 
 const VALID = { schemaVersion: '1.1', status: 'complete', result: 'ok' };
 
-async function startWatcher(t: import('node:test').TestContext, options: { settleMs?: number; maxBytes?: number } = {}) {
+async function startWatcher(t: TestContext, options: { settleMs?: number; maxBytes?: number } = {}) {
   const dir = await tempDir(t, 'hq-watch-');
   const watcher = createHandoffWatcher({
     dir,

@@ -37,7 +37,7 @@ function sample(text: string, series: string): number | undefined {
 
 test('a run through the journal is counted by status, its attempts by outcome, and its handoff wait per agent', async (t) => {
   const { store, metrics } = await world(t);
-  let now = 50_000;
+  const now = 50_000;
   const journal = withMetrics(store, metrics, { now: () => now });
 
   journal.runAccepted(accepted('run-a', 'tech-lead'));

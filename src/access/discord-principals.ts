@@ -17,7 +17,7 @@ export interface DiscordActor {
   /** Set when the message came through a webhook: its author is whatever name the sender chose. */
   readonly webhookId?: string | null;
   /** Absent or null in DMs. */
-  readonly guildId?: string | null;
+  readonly guildId?: string | null | undefined;
 }
 
 export type DiscordConfig = Config['discord'];

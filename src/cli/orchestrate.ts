@@ -20,7 +20,7 @@ process.on('SIGTERM', onSignal);
 /** Closing waits at most this long: the result is already printed, the exit code decided. */
 const CLOSE_GRACE_MS = 2_000;
 
-let exitCode = 1;
+let exitCode: number;
 try {
   const outcome = await runCli({ argv: process.argv.slice(2), env: process.env, signal: controller.signal });
   if (outcome.stdout) process.stdout.write(outcome.stdout);

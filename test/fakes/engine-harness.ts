@@ -46,7 +46,7 @@ export interface TestConfigOptions {
   readonly root: string;
   readonly agents?: Record<string, { port: number; host?: string; deliver?: boolean }>;
   readonly acl?: Record<string, string[]>;
-  readonly engine?: EngineTuning;
+  readonly engine?: EngineTuning | undefined;
   readonly tokens?: Record<string, string>;
   readonly sharedToken?: string | undefined;
 }

@@ -117,6 +117,7 @@ function neutralise(text: string): string {
     .toWellFormed()
     .replace(/\r\n?/g, '\n')
     .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
     .replace(/`{3,}/g, (run) => run.split('').join(ZWSP))
     .replace(/@(everyone|here)/gi, `@${ZWSP}$1`)

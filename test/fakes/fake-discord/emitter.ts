@@ -77,6 +77,7 @@ export class Waiters {
     if (this.#closed) return Promise.reject(new Error(`FakeDiscord is closed (waiting for ${description})`));
     return new Promise<T>((resolve, reject) => {
       let done = false;
+      // eslint-disable-next-line prefer-const -- the waiter closes over it before it is assigned
       let unsubscribe: Unsubscribe | undefined;
       let timer: NodeJS.Timeout | undefined;
       const waiter: PendingWaiter = {

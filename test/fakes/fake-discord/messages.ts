@@ -62,7 +62,7 @@ export class MessageFactory {
     channelId: string,
     content: string,
     allowed: APIAllowedMentions | undefined,
-    opts: { authorId: string; enforcePermissions: boolean; replyToAuthorId?: string },
+    opts: { authorId: string; enforcePermissions: boolean; replyToAuthorId?: string | undefined },
   ): MentionResult {
     const channel = this.#state.channels.get(channelId);
     const guild = channel?.guildId ? this.#state.guilds.get(channel.guildId) : undefined;
@@ -141,7 +141,7 @@ export class MessageFactory {
     return (embeds as APIEmbed[]).map((e) => ({ type: 'rich', ...structuredClone(e) }) as APIEmbed);
   }
 
-  #resolveReference(channelId: string, body: MessageBody): { reference?: APIMessage['message_reference']; referenced?: APIMessage; type: number } {
+  #resolveReference(channelId: string, body: MessageBody): { reference?: APIMessage['message_reference']; referenced?: APIMessage | undefined; type: number } {
     const ref = body.message_reference as Record<string, unknown> | undefined | null;
     if (!ref) return { type: 0 };
     const refType = typeof ref.type === 'number' ? ref.type : 0;
