@@ -70,7 +70,7 @@ export function watchDirectory(options: DirectoryWatchOptions): DirectoryWatch {
     try {
       arm();
     } catch (error) {
-      log.error({ err: error, dir }, 'directory no longer watched; waits in it are judged at their deadlines');
+      log.error({ err: error, dir }, 'directory could not be watched again; it is no longer watched');
       return;
     }
     onUnknown();
