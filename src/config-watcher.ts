@@ -1,7 +1,8 @@
 /**
  * Hot reload of the config file and the agents registry. The parent directories are watched
- * (one fs.watch each, filtered by file name), not the files, because editors save by writing a temporary file and renaming it over the
- * original: a watch on the old inode would go quiet after the first save.
+ * (one fs.watch each, filtered by file name), not the files, because editors save by writing a
+ * temporary file and renaming it over the original: a watch on the old inode would go quiet
+ * after the first save.
  *
  * A reload either applies completely or not at all: a loader that throws leaves the last good
  * config in force and costs one log line (the ConfigError message already names file and key).
