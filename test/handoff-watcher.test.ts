@@ -181,7 +181,7 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   assert.equal(inotifyWatchCount(), watchesBefore);
 });
 
-test("a burst of 200 handoffs renamed in is dispatched from the directory watch's events, each file read once", async (t) => {
+test("a burst of 200 handoffs renamed in is dispatched from the watch's events, each file read once", async (t) => {
   // Every read below comes from an event or the look at registration.
   const { dir, watcher } = await startWatcher(t);
   const ids = Array.from({ length: 200 }, (_, index) => `burst-${index}`);
