@@ -1,15 +1,16 @@
 /**
- * Hot reload of the config file and the agents registry. The parent directories are watched,
- * not the files, because editors save by writing a temporary file and renaming it over the
- * original: a watch on the old inode would go quiet after the first save.
+ * Hot reload of the config file and the agents registry. The parent directories are watched
+ * (one fs.watch each, filtered by file name), not the files, because editors save by writing a
+ * temporary file and renaming it over the original: a watch on the old inode would go quiet
+ * after the first save.
  *
  * A reload either applies completely or not at all: a loader that throws leaves the last good
  * config in force and costs one log line (the ConfigError message already names file and key).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { watch } from 'chokidar';
+import { watchDirectory, type DirectoryWatch } from './engine/directory-watch.ts';
 import type { Logger } from './log.ts';
 import { isHqError } from './errors.ts';
 
@@ -113,20 +114,32 @@ export async function watchConfig<T>(options: WatchConfigOptions<T>): Promise<Co
     }, debounceMs);
   }
 
-  const watcher = watch(dirs, {
-    ignoreInitial: true,
-    depth: 0,
-    ignored: (candidate: string) => !dirs.includes(candidate) && !targets.has(path.resolve(candidate)),
-  });
-  watcher.on('all', (event, changed) => {
-    const file = path.resolve(changed);
+  function onEntry(dir: string, name: string): void {
+    const file = path.join(dir, name);
     if (!targets.has(file)) return;
     // A deleted file is usually a save in progress; if it stays gone, the last good config stays.
-    if (event === 'unlink') return;
+    if (!existsSync(file)) return;
     schedule(file);
-  });
-  watcher.on('error', (error) => log.error({ err: error }, 'config watcher error'));
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  }
+
+  // Watching starts here, synchronously: an edit made once this function has resolved is seen.
+  const watches: DirectoryWatch[] = [];
+  try {
+    for (const dir of dirs) {
+      watches.push(
+        watchDirectory({
+          dir,
+          log,
+          onEntry: (name) => onEntry(dir, name),
+          // The system did not say which file: the snapshot tells whether anything changed.
+          onUnknown: () => schedule(files[0]!),
+        }),
+      );
+    }
+  } catch (error) {
+    for (const watch of watches) watch.close();
+    throw error;
+  }
   log.debug({ files }, 'watching config files');
 
   return {
@@ -134,7 +147,7 @@ export async function watchConfig<T>(options: WatchConfigOptions<T>): Promise<Co
     async close() {
       closed = true;
       clearTimeout(timer);
-      await watcher.close();
+      for (const watch of watches) watch.close();
       await reloading;
     },
   };

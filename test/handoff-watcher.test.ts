@@ -170,6 +170,7 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   const waits = ids.map((id) => watcher.waitFor(id, { deadline: soon(15_000) }));
   assert.equal(watcher.waiting(), 200);
   assert.equal(inotifyWatchCount(), watchesBefore, 'no watch per waiting run');
+  assert.equal(watcher.stats().watches, 1, 'one watch for the directory');
   await Promise.all(ids.map((id, index) => (index % 2 === 0 ? writeAtomically(dir, `${id}.json`, JSON.stringify({ ...VALID, id })) : writeFile(path.join(dir, `${id}.json`), JSON.stringify({ ...VALID, id })))));
   const results = await Promise.all(waits);
   results.forEach((result, index) => {
@@ -180,7 +181,7 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   assert.equal(inotifyWatchCount(), watchesBefore);
 });
 
-test("a burst of 200 handoffs renamed in is dispatched from chokidar's add events, each file read once", async (t) => {
+test("a burst of 200 handoffs renamed in is dispatched from the watch's events, each file read once", async (t) => {
   // Every read below comes from an event or the look at registration.
   const { dir, watcher } = await startWatcher(t);
   const ids = Array.from({ length: 200 }, (_, index) => `burst-${index}`);
@@ -208,7 +209,7 @@ test('a file written in place in 40 small writes is taken whole, and read at mos
   const result = await waiting;
   assert.equal(result.kind, 'handoff');
   assert.equal(result.kind === 'handoff' && result.raw, text);
-  // chokidar's add and changes mark the file due; it is read once per turn of the loop however
+  // The watch's events mark the file due; it is read once per turn of the loop however
   // many events came: at most once per write, plus the first look.
   assert.ok(watcher.stats().reads <= CHUNKS + 1, `reads: ${watcher.stats().reads}`);
 });
@@ -256,6 +257,18 @@ test('files in a subdirectory or with another suffix do not wake a waiting run',
   await writeFile(path.join(dir, 'sub', 'run-q.json'), JSON.stringify(VALID));
   await writeFile(path.join(dir, 'run-q.json.tmp'), JSON.stringify(VALID));
   assert.deepEqual(await waiting, { kind: 'timeout' });
+});
+
+test('the directory is watched from the first wait, once however many wait, until close', async (t) => {
+  const dir = await tempDir(t, 'hq-watch-');
+  const watcher = createHandoffWatcher({ dir, maxBytes: 1_024, settleMs: 100, log: captureLog().log });
+  t.after(() => watcher.close());
+  assert.equal(watcher.stats().watches, 0, 'nothing watched before a wait');
+  const waits = ['run-v', 'run-w'].map((id) => watcher.waitFor(id, { deadline: soon(60_000) }));
+  assert.equal(watcher.stats().watches, 1);
+  await watcher.close();
+  assert.equal(watcher.stats().watches, 0);
+  assert.deepEqual(await Promise.all(waits), [{ kind: 'aborted' }, { kind: 'aborted' }]);
 });
 
 test('closing the watcher ends every wait as aborted', async (t) => {

@@ -15,7 +15,7 @@ export function maxRssMB(): number {
   return (process.resourceUsage().maxRSS * 1_024) / MIB;
 }
 
-/** fs.watch handles alive in this process (chokidar's watchers are fs.watch handles). */
+/** fs.watch handles alive in this process (the handoff and config watches are fs.watch handles). */
 export function fsWatchHandles(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'FSEventWrap').length;
 }

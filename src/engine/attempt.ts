@@ -42,10 +42,10 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
   });
   const idempotencyKey = idempotencyKeyOf(run, attempt);
   // The POST is handed to undici first and the wait registered right after it, in the same
-  // turn, so even an instant agent is seen: a file written before the watcher listens is found
-  // by the look waitFor() takes once it is ready. The POST never waits for the watcher: its
-  // first wait starts chokidar on the next turn, after undici has written the request (undici
-  // writes on a reused keep-alive socket from the next turn too, queued before ours).
+  // turn, so even an instant agent is seen: a file written before the watch listens is found
+  // by the look waitFor() takes when it registers. The POST never waits for the watcher: the
+  // first wait only adds one fs.watch of the directory, and undici writes the request from the
+  // next turn (on a reused keep-alive socket too).
   const waitControl = new AbortController();
   const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
   const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });

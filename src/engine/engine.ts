@@ -170,8 +170,8 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       shutdown.abort(new HqError(ErrorCode.SHUTTING_DOWN, 'hq-delegate is shutting down'));
       await Promise.allSettled([...activeRuns.values()]);
-      // Independent of each other: chokidar's close waits for its own file-system calls in
-      // flight, the pools for their sockets to close.
+      // Independent of each other: the watcher closes its directory watches, the pools wait for
+      // their sockets to close.
       await Promise.all([watcher?.close(), gateway.close()]);
       eventLog.close();
     },

@@ -1,20 +1,21 @@
 /**
- * Waits for handoff files. ONE chokidar watcher on the handoff directory serves every run in
- * the process; waiting runs are found by file name (`<runId>.json`) in a Map, so 200 waiting
- * runs cost one watch of the directory, not 200.
+ * Waits for handoff files. ONE `fs.watch` per handoff directory serves every run waiting in it
+ * (directory-watch.ts); waiting runs are found by file name (`<runId>.json`) in a Map, so 200
+ * waiting runs cost one watch of the directory, not 200.
  *
- * chokidar's `add` and `change` events say a file may have something new; the file is then
- * read by handoff-file.ts, which refuses what an agent should never leave there and waits out
- * a half-written file. An event only marks its file due; due files are read once the loop has
- * taken in that turn's events, one read per file however many events came for it.
+ * An event naming a file says it may have something new; the file is then read by
+ * handoff-file.ts, which refuses what an agent should never leave there and waits out a
+ * half-written file. An event only marks its file due; due files are read once the loop has
+ * taken in that turn's events, one read per file however many events came for it. An event
+ * without a name marks every run waiting in that directory due.
  *
- * Every wait also looks once for its file when it registers (a file written before the watcher
+ * Every wait also looks once for its file when it registers (a file written before the watch
  * listened is found that way), and judges the file as it is at its deadline.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../log.ts';
+import { watchDirectory, type DirectoryWatch } from './directory-watch.ts';
 import {
   createSettlingRead,
   describeError,
@@ -38,7 +39,7 @@ export interface WaitOptions {
 }
 
 export interface HandoffWatcher {
-  /** Resolves once the watcher is listening; waits started before then still see every file. */
+  /** Resolves once the handoff directory is watched; rejects when it cannot be. */
   ready(): Promise<void>;
   waitFor(runId: string, options: WaitOptions): Promise<WaitResult>;
   /** Reads the file present now, once; a file that does not parse is malformed. */
@@ -48,14 +49,18 @@ export interface HandoffWatcher {
   pathFor(runId: string): string;
   /** Runs currently waiting. */
   waiting(): number;
-  /** Counters since start: chokidar events for files in the directory, and files opened and read for a waiting run. */
   stats(): WatcherStats;
   close(): Promise<void>;
 }
 
+/** Counters since start, and the directories watched now. */
 export interface WatcherStats {
+  /** Watch events naming a `.json` file in a watched directory. */
   readonly events: number;
+  /** Files opened and read for a waiting run. */
   readonly reads: number;
+  /** Directories watched now (one `fs.watch` each). */
+  readonly watches: number;
 }
 
 export interface HandoffWatcherOptions {
@@ -75,15 +80,23 @@ interface Waiter {
 interface Slot {
   readonly name: string;
   readonly file: string;
+  /** The slots of the file's directory, by file name. */
+  readonly home: Map<string, Slot>;
   readonly waiters: Set<Waiter>;
   readonly reader: SettlingRead;
   done: boolean;
 }
 
+/** A directory runs wait in: its watch and its waiting files. */
+interface WatchedDirectory {
+  readonly watch: DirectoryWatch;
+  readonly slots: Map<string, Slot>;
+}
+
 export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWatcher {
   const dir = path.resolve(options.dir);
   const { maxBytes, settleMs, log } = options;
-  const slots = new Map<string, Slot>();
+  const directories = new Map<string, WatchedDirectory>();
   let closed = false;
   let events = 0;
   let reads = 0;
@@ -92,6 +105,9 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   };
 
   const fileOf = (runId: string): string => path.join(dir, `${validateRunId(runId)}.json`);
+
+  // The directory exists before this returns, so before any POST: an agent must find it.
+  mkdirSync(dir, { recursive: true });
 
   // Events mark files due; one read per due file happens once the events of this turn of the
   // loop are in, so a burst of writes to one file costs one read between them.
@@ -119,49 +135,28 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     }
   }
 
-  /** chokidar's add or change: wake the runs waiting for that file, if any. */
-  function onFileEvent(file: string): void {
-    if (path.dirname(file) !== dir) return;
-    events += 1;
-    const slot = slots.get(path.basename(file));
-    if (slot !== undefined) check(slot);
-  }
-
-  // The directory exists before this returns, so before any POST: an agent must find it.
-  mkdirSync(dir, { recursive: true });
-
-  let watcher: FSWatcher | undefined;
-  let starting: Promise<void> | undefined;
-  /**
-   * The watch starts with the first wait (or ready()), on the next turn of the event loop, and
-   * chokidar is loaded only then: a run registers its wait and hands its POST to undici in the
-   * same turn, so the POST is written before chokidar loads and scans the directory. Nothing is
-   * missed: every wait looks at its file once the watcher is ready.
-   */
-  function start(): Promise<void> {
-    if (starting === undefined) {
-      starting = startWatching();
-      starting.catch((error: unknown) => log.error({ err: error, dir }, 'handoff watcher could not start'));
-    }
-    return starting;
-  }
-  async function startWatching(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (closed) return;
-    const { watch } = await import('chokidar');
-    if (closed) return;
-    const w = watch(dir, {
-      depth: 0,
-      ignoreInitial: true,
-      followSymlinks: false,
+  /** The directory's watch, made by the first wait in it (or ready()); throws when it cannot be watched. */
+  function directoryOf(watchedDir: string): WatchedDirectory {
+    const known = directories.get(watchedDir);
+    if (known !== undefined) return known;
+    const slots = new Map<string, Slot>();
+    const watch = watchDirectory({
+      dir: watchedDir,
+      log,
       // Only `<runId>.json` can be a handoff (run ids never start with a dot: no temp files).
-      ignored: (candidate: string) => candidate !== dir && !candidate.endsWith('.json'),
+      onEntry: (name) => {
+        if (!name.endsWith('.json')) return;
+        events += 1;
+        const slot = slots.get(name);
+        if (slot !== undefined) check(slot);
+      },
+      onUnknown: () => {
+        for (const slot of slots.values()) check(slot);
+      },
     });
-    watcher = w;
-    w.on('add', onFileEvent);
-    w.on('change', onFileEvent);
-    w.on('error', (error) => log.warn({ err: error, dir }, 'handoff watcher error'));
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    const watched = { watch, slots };
+    directories.set(watchedDir, watched);
+    return watched;
   }
 
   function finish(slot: Slot, result: WaitResult): void {
@@ -174,7 +169,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   function retire(slot: Slot): void {
     slot.done = true;
     slot.reader.stop();
-    if (slots.get(slot.name) === slot) slots.delete(slot.name);
+    if (slot.home.get(slot.name) === slot) slot.home.delete(slot.name);
   }
 
   function settle(waiter: Waiter, result: WaitResult): void {
@@ -199,57 +194,61 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     else finish(slot, result);
   }
 
-  function slotFor(file: string): Slot {
+  function slotFor(file: string, home: Map<string, Slot>): Slot {
     const name = path.basename(file);
-    const existing = slots.get(name);
+    const existing = home.get(name);
     if (existing !== undefined) return existing;
     const slot: Slot = {
       name,
       file,
+      home,
       waiters: new Set(),
       done: false,
       reader: createSettlingRead({ file, maxBytes, settleMs, onRead: countRead, onSettleDue: () => check(slot) }),
     };
-    slots.set(name, slot);
+    home.set(name, slot);
     return slot;
   }
 
+  function register(file: string, waiter: Waiter, signal: AbortSignal | undefined, deadline: number): void {
+    let home: Map<string, Slot>;
+    try {
+      home = directoryOf(path.dirname(file)).slots;
+    } catch (error) {
+      log.error({ err: error, dir: path.dirname(file) }, 'handoff directory could not be watched');
+      waiter.resolve({ kind: 'read_error', message: `the handoff watcher could not start: ${describeError(error)}` });
+      return;
+    }
+    const slot = slotFor(file, home);
+    slot.waiters.add(waiter);
+    if (signal !== undefined) {
+      const onAbort = (): void => leave(slot, waiter, { kind: 'aborted' });
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    waiter.timer = setTimeout(() => judgeAtDeadline(slot, waiter), Math.max(0, deadline - Date.now()));
+    // Watched first, looked second: a file written before this line is found by the look, one
+    // written after it by the watch.
+    check(slot);
+  }
+
   return {
-    ready: start,
+    async ready() {
+      if (!closed) directoryOf(dir);
+    },
     pathFor: fileOf,
     waiting: () => {
       let count = 0;
-      for (const slot of slots.values()) count += slot.waiters.size;
+      for (const { slots } of directories.values()) for (const slot of slots.values()) count += slot.waiters.size;
       return count;
     },
-    stats: () => ({ events, reads }),
+    stats: () => ({ events, reads, watches: directories.size }),
 
     waitFor(runId, { signal, deadline }) {
       const file = fileOf(runId);
       return new Promise<WaitResult>((resolve) => {
-        if (closed || signal?.aborted) {
-          resolve({ kind: 'aborted' });
-          return;
-        }
-        const slot = slotFor(file);
-        const waiter: Waiter = { resolve };
-        slot.waiters.add(waiter);
-        if (signal !== undefined) {
-          const onAbort = (): void => leave(slot, waiter, { kind: 'aborted' });
-          signal.addEventListener('abort', onAbort, { once: true });
-          waiter.detach = () => signal.removeEventListener('abort', onAbort);
-        }
-        waiter.timer = setTimeout(() => judgeAtDeadline(slot, waiter), Math.max(0, deadline - Date.now()));
-        // Registered first, looked second: a file written before this line is found by the
-        // look, one written after it by the watcher.
-        start().then(
-          () => check(slot),
-          (error: unknown) =>
-            finish(slot, {
-              kind: 'read_error',
-              message: `the handoff watcher could not start: ${describeError(error)}`,
-            }),
-        );
+        if (closed || signal?.aborted) resolve({ kind: 'aborted' });
+        else register(file, { resolve }, signal, deadline);
       });
     },
 
@@ -264,9 +263,11 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
       closed = true;
       clearImmediate(flushing);
       due.clear();
-      for (const slot of [...slots.values()]) finish(slot, { kind: 'aborted' });
-      await starting?.catch(() => undefined);
-      await watcher?.close();
+      for (const { watch, slots } of directories.values()) {
+        for (const slot of [...slots.values()]) finish(slot, { kind: 'aborted' });
+        watch.close();
+      }
+      directories.clear();
     },
   };
 }

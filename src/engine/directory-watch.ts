@@ -1,0 +1,89 @@
+/**
+ * One watched directory, through Node's own `fs.watch` (inotify on Linux): one handle for the
+ * directory, whatever number of files in it are awaited. The watch says which entry changed;
+ * what the entry holds is for the caller to read.
+ *
+ * `fs.watch` closes its handle when it reports an error, so an error costs a re-arm a little
+ * later, followed by a look at everything (events may have been missed in between). A re-arm
+ * that fails leaves the directory unwatched: waits in it are then judged at their deadlines.
+ *
+ * This is the only place that knows how a directory is watched; a polling mode (for file
+ * systems that send no events, such as some network mounts) would be a second factory with
+ * the same interface.
+ */
+import { watch as watchFs, type FSWatcher } from 'node:fs';
+import type { Logger } from '../log.ts';
+
+/** How long after an error the directory is watched again. */
+export const REARM_DELAY_MS = 1_000;
+
+export interface DirectoryWatch {
+  readonly dir: string;
+  close(): void;
+}
+
+export interface DirectoryWatchOptions {
+  readonly dir: string;
+  /** The entry named `name` was created, renamed, removed or written to. */
+  readonly onEntry: (name: string) => void;
+  /** Something may have changed but the system did not say what: look at every entry of interest. */
+  readonly onUnknown: () => void;
+  readonly log: Logger;
+  /** `fs.watch`, unless a test stands in for it to drive an error. */
+  readonly openWatch?: (dir: string) => FSWatcher;
+}
+
+const openFsWatch = (dir: string): FSWatcher => watchFs(dir, { encoding: 'utf8' });
+
+/** Watches `dir` at once; throws as `fs.watch` does when the directory cannot be watched. */
+export function watchDirectory(options: DirectoryWatchOptions): DirectoryWatch {
+  const { dir, onEntry, onUnknown, log } = options;
+  const openWatch = options.openWatch ?? openFsWatch;
+  let watcher: FSWatcher | undefined;
+  let rearming: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function arm(): void {
+    const w = openWatch(dir);
+    watcher = w;
+    // Both 'rename' and 'change' carry the entry's name on Linux; a null name says nothing of
+    // which entry it was.
+    w.on('change', (_event: string, name: string | Buffer | null) => {
+      if (typeof name === 'string' && name !== '') onEntry(name);
+      else onUnknown();
+    });
+    w.on('error', (error: Error) => {
+      log.warn({ err: error, dir }, 'directory watch failed; watching it again shortly');
+      disarm();
+      rearming = setTimeout(rearm, REARM_DELAY_MS).unref();
+    });
+  }
+
+  function disarm(): void {
+    watcher?.close();
+    watcher = undefined;
+  }
+
+  function rearm(): void {
+    rearming = undefined;
+    if (closed) return;
+    try {
+      arm();
+    } catch (error) {
+      log.error({ err: error, dir }, 'directory could not be watched again; it is no longer watched');
+      return;
+    }
+    onUnknown();
+  }
+
+  arm();
+  return {
+    dir,
+    close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(rearming);
+      disarm();
+    },
+  };
+}
