@@ -27,7 +27,11 @@ const TARGET_SHARE_OF_REFERENCE = 0.7;
 const BIN = path.join(REPO_ROOT, 'src/cli/orchestrate.mjs');
 
 function cliEnv(workspace: Workspace): NodeJS.ProcessEnv {
-  return { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME, ...workspace.env };
+  return {
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME,
+    ...workspace.env,
+  };
 }
 
 function check(run: TimedRun, what: string): TimedRun {
@@ -71,14 +75,25 @@ await runScenario({
   method: `\`src/cli/orchestrate.mjs ${AGENT} <task> --no-deliver\` executed as the package's bin (Node first on PATH, as npm runs it) spawned from this process with HQ_CONFIG at a temp config, timed spawn → exit; a fake gateway (separate process) writes a valid handoff ${AGENT_DELAY_MS} ms after the POST (renamed into place); ${WARM_UP} warm-up runs (Node's compile cache), then ${RUNS} rounds interleaving the bin (running the sources), \`python3 orchestrate.py\` (shim on PYTHONPATH, SEED_* at the same gateway through a registry file), a refused run (every module loaded, config read, bad run id: no I/O), \`--help\` and a bare \`node -e 0\`; medians; "spawn → POST admitted" is when the gateway host reported the run, "POST → exit" the rest; the ratio is against the reference's median, the target ${TARGET_SHARE_OF_REFERENCE} of it`,
   limitMs: 180_000,
   async run() {
-    const host = await startGatewayHost({ agents: [AGENT], script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } } });
+    const host = await startGatewayHost({
+      agents: [AGENT],
+      script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } },
+    });
     const workspace = createWorkspace('b', { agents: host.ports });
     try {
       const unavailable = referenceUnavailable();
       if (unavailable) process.stderr.write(`reference not measured, so no target either: ${unavailable}\n`);
       const env = cliEnv(workspace);
       for (let i = 0; i < WARM_UP; i += 1) await cliRun(workspace, host, `bench-b-warm-${i}`);
-      const samples = { bin: [] as number[], toPost: [] as number[], afterPost: [] as number[], reference: [] as number[], refused: [] as number[], help: [] as number[], node: [] as number[] };
+      const samples = {
+        bin: [] as number[],
+        toPost: [] as number[],
+        afterPost: [] as number[],
+        reference: [] as number[],
+        refused: [] as number[],
+        help: [] as number[],
+        node: [] as number[],
+      };
       for (let i = 0; i < RUNS; i += 1) {
         const run = await cliRun(workspace, host, `bench-b-${i}`);
         samples.bin.push(run.wallMs);
@@ -90,10 +105,12 @@ await runScenario({
         samples.node.push(await wallOf(process.execPath, ['-e', '0'], env));
       }
       if (process.env.BENCH_VERBOSE) {
-        for (const [name, values] of Object.entries(samples)) process.stderr.write(`${name} ${values.map((v) => v.toFixed(0)).join(' ')}\n`);
+        for (const [name, values] of Object.entries(samples))
+          process.stderr.write(`${name} ${values.map((v) => v.toFixed(0)).join(' ')}\n`);
       }
       const reference = median(samples.reference) / 1_000;
-      const beside = samples.reference.length > 0 ? { reference, target: { max: TARGET_SHARE_OF_REFERENCE * reference } } : {};
+      const beside =
+        samples.reference.length > 0 ? { reference, target: { max: TARGET_SHARE_OF_REFERENCE * reference } } : {};
       return [
         { metric: 'whole run, orchestrate (bin)', value: median(samples.bin) / 1_000, unit: 's', ...beside },
         { metric: '  spawn → POST admitted', value: median(samples.toPost) / 1_000, unit: 's' },

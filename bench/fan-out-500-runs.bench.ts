@@ -70,15 +70,29 @@ await runScenario({
   method: `engine in-process (config: maxConcurrentPerAgent 1000, so none queue; waitForCompletion on; logger at warn), ${AGENTS.length} fake gateways in a separate process writing a valid handoff ${AGENT_DELAY_MS} ms after each POST; all ${RUNS} delegate() calls in one tick; "last resolved" = first call → last promise settled, minus the ${AGENT_DELAY_MS} ms agent delay; handoff renamed in → resolved from each handoff's ctime (ext4: ~4 ms granularity); RSS sampled every ${SAMPLE_EVERY_MS} ms, fs.watch handles (Node FSEventWrap) and inotify watches (/proc/self/fdinfo) every ${SAMPLE_EVERY_MS * WATCHERS_EVERY} ms, when the last run reports waiting and at the round's end; ${ROUNDS} rounds, one engine, fresh run ids, a full GC after each (not timed) for the heap figure; medians, peaks are maxima`,
   limitMs: 120_000,
   async run() {
-    const host = await startGatewayHost({ agents: AGENTS, script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } }, announceRuns: false });
+    const host = await startGatewayHost({
+      agents: AGENTS,
+      script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_DELAY_MS } },
+      announceRuns: false,
+    });
     const workspace = createWorkspace('c', { agents: host.ports, engine: { maxConcurrentPerAgent: 1_000 } });
     const config = loadConfig({ ...workspace.env });
-    const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
+    const engine = createEngine({
+      settings: engineSettingsOf(config),
+      log: createLogger({ level: 'warn' }),
+      eventLog: createEventLog({ dir: config.paths.logDir }),
+    });
     const baselineRss = rssMB();
     const rounds: Round[] = [];
     try {
       // One run first, so the watcher and the pools exist before the clock starts.
-      await engine.delegate({ runId: 'bench-c-warm', agent: AGENTS[0]!, task: 'warm', principals: [config.operatorPrincipal], deliver: false });
+      await engine.delegate({
+        runId: 'bench-c-warm',
+        agent: AGENTS[0]!,
+        task: 'warm',
+        principals: [config.operatorPrincipal],
+        deliver: false,
+      });
       for (let round = 0; round < ROUNDS; round += 1) {
         let peakRss = rssMB();
         let peakHandles = fsWatchHandles();
@@ -97,7 +111,10 @@ await runScenario({
         // each run's signal (and all it reaches) would outlive the round by the whole limit and
         // show up as our memory.
         const roundControl = new AbortController();
-        const roundTimer = setTimeout(() => roundControl.abort(new Error(`round exceeded ${RUN_LIMIT_MS} ms`)), RUN_LIMIT_MS);
+        const roundTimer = setTimeout(
+          () => roundControl.abort(new Error(`round exceeded ${RUN_LIMIT_MS} ms`)),
+          RUN_LIMIT_MS,
+        );
         const roundLimit = roundControl.signal;
         const started = performance.now();
         const latencies: number[] = [];
@@ -110,7 +127,14 @@ await runScenario({
           runs.push(
             engine
               .delegate(
-                { runId: `bench-c-${round}-${i}`, agent, task: `fan-out ${i}`, principals: [config.operatorPrincipal], deliver: false, timeoutSeconds: 30 },
+                {
+                  runId: `bench-c-${round}-${i}`,
+                  agent,
+                  task: `fan-out ${i}`,
+                  principals: [config.operatorPrincipal],
+                  deliver: false,
+                  timeoutSeconds: 30,
+                },
                 {
                   signal: roundLimit,
                   onProgress: (progress) => {
@@ -150,7 +174,10 @@ await runScenario({
           }
         });
         const failed = results.filter((result) => result.status !== 'complete');
-        if (failed.length > 0) process.stderr.write(`round ${round}: ${failed.length} runs did not complete, e.g. ${failed[0]?.status}: ${String(failed[0]?.notes)}\n`);
+        if (failed.length > 0)
+          process.stderr.write(
+            `round ${round}: ${failed.length} runs did not complete, e.g. ${failed[0]?.status}: ${String(failed[0]?.notes)}\n`,
+          );
         rounds.push({
           notComplete: failed.length,
           lastResolvedMs: lastResolved,
@@ -173,11 +200,25 @@ await runScenario({
       workspace.dispose();
     }
     return [
-      { metric: `runs not complete (of ${RUNS} x ${ROUNDS})`, value: rounds.reduce((sum, r) => sum + r.notComplete, 0), unit: 'count', target: { max: 0 } },
-      { metric: 'last run resolved after agent delay', value: median(rounds.map((r) => r.lastResolvedMs)) - AGENT_DELAY_MS, unit: 'ms', target: { max: 500 } },
+      {
+        metric: `runs not complete (of ${RUNS} x ${ROUNDS})`,
+        value: rounds.reduce((sum, r) => sum + r.notComplete, 0),
+        unit: 'count',
+        target: { max: 0 },
+      },
+      {
+        metric: 'last run resolved after agent delay',
+        value: median(rounds.map((r) => r.lastResolvedMs)) - AGENT_DELAY_MS,
+        unit: 'ms',
+        target: { max: 500 },
+      },
       { metric: 'run latency p50 (incl. 200 ms delay)', value: median(rounds.map((r) => r.p50Ms)), unit: 'ms' },
       { metric: 'last POST sent after first call', value: median(rounds.map((r) => r.lastSentMs)), unit: 'ms' },
-      { metric: 'POST sent → resolved p50 (incl. delay)', value: median(rounds.map((r) => r.afterSentP50Ms)), unit: 'ms' },
+      {
+        metric: 'POST sent → resolved p50 (incl. delay)',
+        value: median(rounds.map((r) => r.afterSentP50Ms)),
+        unit: 'ms',
+      },
       { metric: 'handoff renamed in → resolved p50', value: median(rounds.map((r) => r.detectionP50Ms)), unit: 'ms' },
       { metric: 'handoff renamed in → resolved max', value: max(rounds.map((r) => r.detectionMaxMs)), unit: 'ms' },
       { metric: 'peak RSS (sampled)', value: max(rounds.map((r) => r.peakRssMB)), unit: 'MB', target: { max: 150 } },
@@ -187,7 +228,12 @@ await runScenario({
       { metric: `heap after GC, round ${ROUNDS}`, value: rounds.at(-1)?.heapAfterGcMB ?? Number.NaN, unit: 'MB' },
       { metric: 'max RSS (getrusage)', value: maxRssMB(), unit: 'MB', target: { max: 150 } },
       { metric: 'RSS before the first round', value: baselineRss, unit: 'MB' },
-      { metric: `fs.watch handles, all ${RUNS} waiting`, value: max(rounds.map((r) => r.watchHandlesWhileWaiting)), unit: 'count', target: { max: 1 } },
+      {
+        metric: `fs.watch handles, all ${RUNS} waiting`,
+        value: max(rounds.map((r) => r.watchHandlesWhileWaiting)),
+        unit: 'count',
+        target: { max: 1 },
+      },
       { metric: 'fs.watch handles, peak', value: max(rounds.map((r) => r.peakWatchHandles)), unit: 'count' },
       { metric: 'inotify watches, peak', value: max(rounds.map((r) => r.peakInotify)), unit: 'count' },
     ];

@@ -41,7 +41,11 @@ function stage(workspace: Workspace, runId: string): { from: string; to: string 
 
 async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p99s: number[] }> {
   const config = loadConfig({ ...workspace.env });
-  const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }) });
+  const engine = createEngine({
+    settings: engineSettingsOf(config),
+    log: createLogger({ level: 'warn' }),
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+  });
   const p50s: number[] = [];
   const p99s: number[] = [];
   try {
@@ -55,7 +59,14 @@ async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p9
         if (progress.type === 'waiting') waiting();
       };
       const running = engine.delegate(
-        { runId, agent: AGENT, task: 'bench: rename latency', principals: [config.operatorPrincipal], timeoutSeconds: 30, deliver: false },
+        {
+          runId,
+          agent: AGENT,
+          task: 'bench: rename latency',
+          principals: [config.operatorPrincipal],
+          timeoutSeconds: 30,
+          deliver: false,
+        },
         { onProgress, signal: limit },
       );
       await Promise.race([isWaiting, running]);
@@ -73,7 +84,9 @@ async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p9
       p50s.push(percentile(samples, 50));
       p99s.push(percentile(samples, 99));
       if (process.env.BENCH_VERBOSE) {
-        process.stderr.write(`round ${round}: p50 ${percentile(samples, 50).toFixed(2)} p90 ${percentile(samples, 90).toFixed(2)} p99 ${percentile(samples, 99).toFixed(2)} max ${percentile(samples, 100).toFixed(2)} ms\n`);
+        process.stderr.write(
+          `round ${round}: p50 ${percentile(samples, 50).toFixed(2)} p90 ${percentile(samples, 90).toFixed(2)} p99 ${percentile(samples, 99).toFixed(2)} max ${percentile(samples, 100).toFixed(2)} ms\n`,
+        );
       }
     }
   } finally {
@@ -87,9 +100,20 @@ async function referenceSamples(workspace: Workspace, nextRun: (runId: string) =
   for (let i = 0; i < REFERENCE_SAMPLES; i += 1) {
     const runId = `bench-a-ref-${i}`;
     const { from, to } = stage(workspace, runId);
-    const { command, args } = referenceCommand([AGENT, 'bench: rename latency', '--run-id', runId, '--timeout', '30', '--no-deliver']);
+    const { command, args } = referenceCommand([
+      AGENT,
+      'bench: rename latency',
+      '--run-id',
+      runId,
+      '--timeout',
+      '30',
+      '--no-deliver',
+    ]);
     const posted = nextRun(runId);
-    const exited = runTimed(command, args, referenceEnv(workspace), RUN_LIMIT_MS).then((run) => ({ run, exitedAt: performance.now() }));
+    const exited = runTimed(command, args, referenceEnv(workspace), RUN_LIMIT_MS).then((run) => ({
+      run,
+      exitedAt: performance.now(),
+    }));
     await posted;
     await sleep(REFERENCE_SETTLE_MS);
     const renamedAt = performance.now();
@@ -108,7 +132,10 @@ await runScenario({
   method: `engine in-process, one fake gateway (separate process) whose agent never writes; after the 'waiting' progress event the bench renames a complete handoff into the dir and times rename(2) → delegate() settled; ${ROUNDS} rounds x ${SAMPLES_PER_ROUND} sequential runs after ${WARM_UP} warm-up, median of the rounds' nearest-rank p50/p99. orchestrate.py: ${REFERENCE_SAMPLES} runs, rename ${REFERENCE_SETTLE_MS} ms after its POST → process exit, median`,
   limitMs: 180_000,
   async run() {
-    const host = await startGatewayHost({ agents: [AGENT], script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } } });
+    const host = await startGatewayHost({
+      agents: [AGENT],
+      script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } },
+    });
     const workspace = createWorkspace('a', { agents: host.ports, engine: { waitForCompletion: false } });
     try {
       const { p50s, p99s } = await engineSamples(workspace);
@@ -116,7 +143,13 @@ await runScenario({
       const reference = unavailable === undefined ? median(await referenceSamples(workspace, host.nextRun)) : undefined;
       if (unavailable) process.stderr.write(`reference not measured: ${unavailable}\n`);
       return [
-        { metric: 'rename → resolved p50', value: median(p50s), unit: 'ms', target: { max: 5 }, ...(reference === undefined ? {} : { reference }) },
+        {
+          metric: 'rename → resolved p50',
+          value: median(p50s),
+          unit: 'ms',
+          target: { max: 5 },
+          ...(reference === undefined ? {} : { reference }),
+        },
         { metric: 'rename → resolved p99', value: median(p99s), unit: 'ms', target: { max: 20 } },
       ];
     } finally {

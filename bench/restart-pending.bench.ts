@@ -38,7 +38,10 @@ interface Prepared {
 
 /** The state a process killed with 500 runs in flight leaves behind, plus the handoffs written since. */
 async function prepare(port: number): Promise<Prepared> {
-  const workspace = createWorkspace('restart', { agents: { [AGENT]: port }, engine: { defaultTimeoutSeconds: 600, maxConcurrentPerAgent: 1_000 } });
+  const workspace = createWorkspace('restart', {
+    agents: { [AGENT]: port },
+    engine: { defaultTimeoutSeconds: 600, maxConcurrentPerAgent: 1_000 },
+  });
   const config = loadConfig({ ...workspace.env });
   const storeFile = path.join(config.paths.stateDir, 'runs.sqlite');
   const store = createRunStore(storeFile);
@@ -50,7 +53,14 @@ async function prepare(port: number): Promise<Prepared> {
     store.runAccepted({
       runId,
       acceptedAt: startedAt,
-      request: { runId, agent: AGENT, task: `pending ${i}`, principals: [config.operatorPrincipal], timeoutSeconds: 600, origin: { kind: 'slash', requesterId: '300000000000000003' } },
+      request: {
+        runId,
+        agent: AGENT,
+        task: `pending ${i}`,
+        principals: [config.operatorPrincipal],
+        timeoutSeconds: 600,
+        origin: { kind: 'slash', requesterId: '300000000000000003' },
+      },
     });
     store.attemptStarted(runId, 1, startedAt, startedAt + 600_000);
     store.attemptSent(runId, 1, `hook-run-${i}`);
@@ -71,7 +81,12 @@ async function restart(prepared: Prepared): Promise<Restart> {
   const store = createRunStore(prepared.storeFile);
   const pending = store.listResumable();
   const listed = performance.now();
-  const engine = createEngine({ settings: engineSettingsOf(prepared.config), log: silent, eventLog: createEventLog({ dir: prepared.config.paths.logDir }), journal: store });
+  const engine = createEngine({
+    settings: engineSettingsOf(prepared.config),
+    log: silent,
+    eventLog: createEventLog({ dir: prepared.config.paths.logDir }),
+    journal: store,
+  });
   try {
     if (pending.length !== PENDING_RUNS || !pending.every((run) => run.sent && run.deadline !== undefined)) {
       throw new Error(`expected ${PENDING_RUNS} sent runs to resume, found ${pending.length}`);
@@ -79,8 +94,10 @@ async function restart(prepared: Prepared): Promise<Restart> {
     const results: RunResult[] = await Promise.all(pending.map((run) => engine.resume(run)));
     const ready = performance.now();
     const notComplete = results.filter((result) => result.status !== 'complete');
-    if (notComplete.length > 0) throw new Error(`${notComplete.length} resumed runs did not complete, e.g. ${JSON.stringify(notComplete[0])}`);
-    if (store.listResumable().length !== 0) throw new Error('the store still lists runs to resume after every run finished');
+    if (notComplete.length > 0)
+      throw new Error(`${notComplete.length} resumed runs did not complete, e.g. ${JSON.stringify(notComplete[0])}`);
+    if (store.listResumable().length !== 0)
+      throw new Error('the store still lists runs to resume after every run finished');
     return { openAndListMs: listed - started, readyMs: ready - started };
   } finally {
     await engine.close();
@@ -109,8 +126,17 @@ await runScenario({
       }
     }
     return [
-      { metric: `open store + list ${PENDING_RUNS} pending`, value: median(restarts.map((r) => r.openAndListMs)), unit: 'ms' },
-      { metric: `${PENDING_RUNS} resumed and resolved (ready)`, value: median(restarts.map((r) => r.readyMs)), unit: 'ms', target: { max: READY_TARGET_MS } },
+      {
+        metric: `open store + list ${PENDING_RUNS} pending`,
+        value: median(restarts.map((r) => r.openAndListMs)),
+        unit: 'ms',
+      },
+      {
+        metric: `${PENDING_RUNS} resumed and resolved (ready)`,
+        value: median(restarts.map((r) => r.readyMs)),
+        unit: 'ms',
+        target: { max: READY_TARGET_MS },
+      },
     ];
   },
 });

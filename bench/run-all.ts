@@ -42,7 +42,10 @@ const SCENARIO_NODE_FLAGS = ['--max-semi-space-size=8'];
  * again and Node's TypeScript stripper stays resident (~25 MB of RSS no deployment carries).
  * The same directory Node picks when a launcher enables the cache without naming one.
  */
-const SCENARIO_ENV = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'node-compile-cache') };
+const SCENARIO_ENV = {
+  ...process.env,
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'node-compile-cache'),
+};
 
 /** A scenario that hangs is killed after this, and reported as failed. */
 const SCENARIO_KILL_MS = 240_000;
@@ -53,7 +56,11 @@ const SCENARIO_KILL_MS = 240_000;
  */
 async function primeCompileCache(files: readonly string[]): Promise<void> {
   for (const file of files) {
-    const child = fork(path.join(BENCH_DIR, file), [], { stdio: 'ignore', execArgv: SCENARIO_NODE_FLAGS, env: { ...SCENARIO_ENV, [PRIME_ONLY_ENV]: '1' } });
+    const child = fork(path.join(BENCH_DIR, file), [], {
+      stdio: 'ignore',
+      execArgv: SCENARIO_NODE_FLAGS,
+      env: { ...SCENARIO_ENV, [PRIME_ONLY_ENV]: '1' },
+    });
     await once(child, 'exit');
   }
 }
@@ -71,7 +78,11 @@ function runOne(file: string): Promise<ScenarioReport> {
   });
   return new Promise((resolve) => {
     let report: ScenarioReport | undefined;
-    const child = fork(path.join(BENCH_DIR, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: SCENARIO_NODE_FLAGS, env: SCENARIO_ENV });
+    const child = fork(path.join(BENCH_DIR, file), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: SCENARIO_NODE_FLAGS,
+      env: SCENARIO_ENV,
+    });
     const killer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_KILL_MS);
     child.on('message', (message) => {
       report = message as ScenarioReport;

@@ -65,10 +65,18 @@ interface World {
 }
 
 function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<string, unknown>): World {
-  const workspace = createWorkspace(mode === 'store' ? 'store' : 'memory', { agents: host.ports, engine: engineSettings });
+  const workspace = createWorkspace(mode === 'store' ? 'store' : 'memory', {
+    agents: host.ports,
+    engine: engineSettings,
+  });
   const config = loadConfig({ ...workspace.env });
   const store = mode === 'store' ? createRunStore(path.join(workspace.stateDir, 'runs.sqlite')) : undefined;
-  const engine = createEngine({ settings: engineSettingsOf(config), log: createLogger({ level: 'warn' }), eventLog: createEventLog({ dir: config.paths.logDir }), journal: store });
+  const engine = createEngine({
+    settings: engineSettingsOf(config),
+    log: createLogger({ level: 'warn' }),
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+    journal: store,
+  });
   return {
     workspace,
     config,
@@ -83,7 +91,8 @@ function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<strin
 }
 
 function expectComplete(result: RunResult): void {
-  if (result.status !== 'complete') throw new Error(`run ${result.runId} ended ${result.status}: ${String(result.notes ?? '')}`);
+  if (result.status !== 'complete')
+    throw new Error(`run ${result.runId} ended ${result.status}: ${String(result.notes ?? '')}`);
 }
 
 /**
@@ -106,7 +115,14 @@ async function latencyRound(host: GatewayHost, round: number): Promise<Record<Mo
       if (progress.type === 'waiting') waiting();
     };
     const running = world.engine.delegate(
-      { runId, agent: AGENT, task: 'bench: rename latency', principals: [world.config.operatorPrincipal], timeoutSeconds: 30, deliver: false },
+      {
+        runId,
+        agent: AGENT,
+        task: 'bench: rename latency',
+        principals: [world.config.operatorPrincipal],
+        timeoutSeconds: 30,
+        deliver: false,
+      },
       { onProgress, signal: AbortSignal.timeout(RUN_LIMIT_MS) },
     );
     await Promise.race([isWaiting, running]);
@@ -120,14 +136,16 @@ async function latencyRound(host: GatewayHost, round: number): Promise<Record<Mo
   const both = async (i: number, label: string): Promise<Array<{ mode: Mode; elapsed: number }>> => {
     const order = i % 2 === 0 ? worlds : [...worlds].reverse();
     const out: Array<{ mode: Mode; elapsed: number }> = [];
-    for (const { mode, world } of order) out.push({ mode, elapsed: await once(world, `bench-store-${label}-${round}-${i}-${mode.replace(' ', '-')}`) });
+    for (const { mode, world } of order)
+      out.push({ mode, elapsed: await once(world, `bench-store-${label}-${round}-${i}-${mode.replace(' ', '-')}`) });
     return out;
   };
   try {
     const warmUntil = performance.now() + WARM_UP_MS;
     for (let i = 0; i < WARM_UP || performance.now() < warmUntil; i += 1) await both(i, 'warm');
     const samples: Record<Mode, number[]> = { 'no store': [], store: [] };
-    for (let i = 0; i < SAMPLES_PER_ROUND; i += 1) for (const { mode, elapsed } of await both(i, 'sample')) samples[mode].push(elapsed);
+    for (let i = 0; i < SAMPLES_PER_ROUND; i += 1)
+      for (const { mode, elapsed } of await both(i, 'sample')) samples[mode].push(elapsed);
     const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
     return { 'no store': stats(samples['no store']), store: stats(samples.store) };
   } finally {
@@ -140,17 +158,29 @@ async function fanOutRound(host: GatewayHost, mode: Mode, round: number): Promis
   const world = createWorld(host, mode, { maxConcurrentPerAgent: 1_000 });
   const delegate = (runId: string, agent: string): Promise<RunResult> =>
     world.engine.delegate(
-      { runId, agent, task: `bench: fan-out ${runId}`, principals: [world.config.operatorPrincipal], timeoutSeconds: 30, deliver: false },
+      {
+        runId,
+        agent,
+        task: `bench: fan-out ${runId}`,
+        principals: [world.config.operatorPrincipal],
+        timeoutSeconds: 30,
+        deliver: false,
+      },
       { signal: AbortSignal.timeout(RUN_LIMIT_MS) },
     );
   try {
     // The watcher, the HTTP pools and the prepared statements exist before the clock starts.
     expectComplete(await delegate(`bench-fan-warm-${round}`, AGENTS[0]!));
     const started = performance.now();
-    const results = await Promise.all(Array.from({ length: FAN_OUT_RUNS }, (_, i) => delegate(`bench-fan-${round}-${i}`, AGENTS[i % AGENTS.length]!)));
+    const results = await Promise.all(
+      Array.from({ length: FAN_OUT_RUNS }, (_, i) => delegate(`bench-fan-${round}-${i}`, AGENTS[i % AGENTS.length]!)),
+    );
     const elapsed = performance.now() - started - AGENT_DELAY_MS;
     results.forEach(expectComplete);
-    if (world.store && world.store.recentRuns({ status: 'complete', limit: FAN_OUT_RUNS + 1 }).length !== FAN_OUT_RUNS + 1) {
+    if (
+      world.store &&
+      world.store.recentRuns({ status: 'complete', limit: FAN_OUT_RUNS + 1 }).length !== FAN_OUT_RUNS + 1
+    ) {
       throw new Error('the store did not record every run as complete');
     }
     return elapsed;
@@ -188,10 +218,13 @@ await runScenario({
         // A burst is too long to interleave sample by sample: several per round instead, in ABBA order.
         for (let burst = 0; burst < FAN_OUT_BURSTS_PER_ROUND; burst += 1) {
           const order = (round + burst) % 2 === 0 ? MODES : [...MODES].reverse();
-          for (const mode of order) wall[mode].push(await fanOutRound(host, mode, round * FAN_OUT_BURSTS_PER_ROUND + burst));
+          for (const mode of order)
+            wall[mode].push(await fanOutRound(host, mode, round * FAN_OUT_BURSTS_PER_ROUND + burst));
         }
         if (process.env.BENCH_VERBOSE) {
-          process.stderr.write(`round ${round}: p50 ${p50['no store'].at(-1)?.toFixed(2)} / ${p50.store.at(-1)?.toFixed(2)} ms, 500 at once ${wall['no store'].at(-1)?.toFixed(0)} / ${wall.store.at(-1)?.toFixed(0)} ms\n`);
+          process.stderr.write(
+            `round ${round}: p50 ${p50['no store'].at(-1)?.toFixed(2)} / ${p50.store.at(-1)?.toFixed(2)} ms, 500 at once ${wall['no store'].at(-1)?.toFixed(0)} / ${wall.store.at(-1)?.toFixed(0)} ms\n`,
+          );
         }
       }
       const figures = (name: string, samples: Record<Mode, number[]>, maxMs: number): Figure[] => {

@@ -4,7 +4,12 @@
  * background); an answer older than HEALTH_STALE_MS is probed again, all agents at once and
  * within PROBE_BUDGET_MS in all, so one hanging gateway costs seconds, not the command.
  */
-import { InteractionContextType, MessageFlags, type ChatInputCommandInteraction, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import {
+  InteractionContextType,
+  MessageFlags,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import { renderAgentsEmbed, type AgentLastRun, type AgentStatus } from '../src/discord/render/agents-view.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
@@ -60,14 +65,25 @@ export async function gatherAgentStatuses(
 }
 
 /** Starts every probe at once and returns what answered within `budgetMs`; the rest keep running and fill the cache. */
-async function probeWithin(engine: Pick<Engine, 'health'>, names: readonly string[], budgetMs: number, now: () => number): Promise<Map<string, AgentHealth>> {
+async function probeWithin(
+  engine: Pick<Engine, 'health'>,
+  names: readonly string[],
+  budgetMs: number,
+  now: () => number,
+): Promise<Map<string, AgentHealth>> {
   const answers = new Map<string, AgentHealth>();
   if (names.length === 0) return answers;
   const probes = names.map((agent) =>
     engine.health(agent).then(
       (health) => void answers.set(agent, health),
       // A probe that throws is an answer too: the agent cannot be reached.
-      (error: unknown) => void answers.set(agent, { agent, healthy: false, detail: (error as Error)?.message ?? String(error), checkedAt: now() }),
+      (error: unknown) =>
+        void answers.set(agent, {
+          agent,
+          healthy: false,
+          detail: (error as Error)?.message ?? String(error),
+          checkedAt: now(),
+        }),
     ),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -83,7 +99,11 @@ async function probeWithin(engine: Pick<Engine, 'health'>, names: readonly strin
   return new Map(answers);
 }
 
-function lastRunOf(store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'>, agent: string, guildId: string | null | undefined): AgentLastRun | null {
+function lastRunOf(
+  store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'>,
+  agent: string,
+  guildId: string | null | undefined,
+): AgentLastRun | null {
   const result = store.lastResult(agent);
   if (!result) return null;
   const run = store.getRun(result.runId);

@@ -54,8 +54,22 @@ const data = {
   description: 'Hand a task to an agent; the result is posted in #dl-<agent>',
   contexts: [InteractionContextType.Guild],
   options: [
-    { type: ApplicationCommandOptionType.String, name: 'agent', description: 'The agent to delegate to', required: true, autocomplete: true, max_length: 32 },
-    { type: ApplicationCommandOptionType.String, name: 'task', description: 'What the agent should do', required: true, min_length: 1, max_length: MAX_TASK_LENGTH },
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'agent',
+      description: 'The agent to delegate to',
+      required: true,
+      autocomplete: true,
+      max_length: 32,
+    },
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'task',
+      description: 'What the agent should do',
+      required: true,
+      min_length: 1,
+      max_length: MAX_TASK_LENGTH,
+    },
     {
       type: ApplicationCommandOptionType.Integer,
       name: 'context_messages',
@@ -67,10 +81,25 @@ const data = {
       type: ApplicationCommandOptionType.Channel,
       name: 'context_channel',
       description: 'Take the context messages from this channel instead of this one',
-      channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread],
+      channel_types: [
+        ChannelType.GuildText,
+        ChannelType.GuildAnnouncement,
+        ChannelType.PublicThread,
+        ChannelType.PrivateThread,
+      ],
     },
-    { type: ApplicationCommandOptionType.Attachment, name: 'context_file', description: 'A text file to attach as context' },
-    { type: ApplicationCommandOptionType.Integer, name: 'retries', description: 'Attempts in total (1–3)', min_value: 1, max_value: 3 },
+    {
+      type: ApplicationCommandOptionType.Attachment,
+      name: 'context_file',
+      description: 'A text file to attach as context',
+    },
+    {
+      type: ApplicationCommandOptionType.Integer,
+      name: 'retries',
+      description: 'Attempts in total (1–3)',
+      min_value: 1,
+      max_value: 3,
+    },
     {
       type: ApplicationCommandOptionType.Integer,
       name: 'timeout',
@@ -78,7 +107,11 @@ const data = {
       min_value: MIN_TIMEOUT_SECONDS,
       max_value: MAX_TIMEOUT_SECONDS,
     },
-    { type: ApplicationCommandOptionType.Boolean, name: 'strict', description: 'Validate the handoff strictly (default from config)' },
+    {
+      type: ApplicationCommandOptionType.Boolean,
+      name: 'strict',
+      description: 'Validate the handoff strictly (default from config)',
+    },
   ],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -103,8 +136,18 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   if (task.length === 0) throw new UsageError(TASK_EMPTY);
   if (task.length > MAX_TASK_LENGTH) throw new UsageError(taskTooLong(task.length, MAX_TASK_LENGTH));
   const retries = inRange(interaction.options.getInteger('retries'), 'retries', 1, 3);
-  const timeout = inRange(interaction.options.getInteger('timeout'), 'timeout', MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
-  const contextMessages = inRange(interaction.options.getInteger('context_messages'), 'context_messages', 0, MAX_CONTEXT_MESSAGES);
+  const timeout = inRange(
+    interaction.options.getInteger('timeout'),
+    'timeout',
+    MIN_TIMEOUT_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+  );
+  const contextMessages = inRange(
+    interaction.options.getInteger('context_messages'),
+    'context_messages',
+    0,
+    MAX_CONTEXT_MESSAGES,
+  );
   const contextChannel = interaction.options.getChannel('context_channel');
   const contextFile = interaction.options.getAttachment('context_file');
   const taskContext = await buildTaskContext(interaction, config, {
@@ -122,7 +165,14 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     ...optional('timeoutSeconds', timeout),
     ...optional('strict', interaction.options.getBoolean('strict')),
   };
-  await delegateAndAnswer(interaction, context, delegation, principals, { receivedAt, originalMessageId: deferred.resource?.message?.id }, 'slash');
+  await delegateAndAnswer(
+    interaction,
+    context,
+    delegation,
+    principals,
+    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    'slash',
+  );
 }
 
 function inRange(value: number | null, name: string, min: number, max: number): number | null {
@@ -180,7 +230,10 @@ async function delegateAndAnswer(
   });
 }
 
-async function autocomplete(interaction: Parameters<NonNullable<Command['autocomplete']>>[0], context: BotContext): Promise<void> {
+async function autocomplete(
+  interaction: Parameters<NonNullable<Command['autocomplete']>>[0],
+  context: BotContext,
+): Promise<void> {
   const focused = interaction.options.getFocused(true);
   if (focused.name !== 'agent') {
     await interaction.respond([]);
@@ -192,7 +245,12 @@ async function autocomplete(interaction: Parameters<NonNullable<Command['autocom
     .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
     .slice(0, MAX_AUTOCOMPLETE_CHOICES);
   // Cached health only: a probe per keystroke would blow the 3 s budget and hammer the gateways.
-  await interaction.respond(agents.map((name) => ({ name: truncate(`${name} — ${describeHealth(context.engine.cachedHealth(name))}`, MAX_CHOICE_NAME), value: name })));
+  await interaction.respond(
+    agents.map((name) => ({
+      name: truncate(`${name} — ${describeHealth(context.engine.cachedHealth(name))}`, MAX_CHOICE_NAME),
+      value: name,
+    })),
+  );
 }
 
 export function describeHealth(health: AgentHealth | undefined): string {
@@ -219,8 +277,20 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
   if (!delegation) throw new HqError(ErrorCode.USAGE, tooOldToRetry(runId));
   // The presser's own rights, not the original requester's.
-  const principals = authorizeDelegation(actorFromInteraction(interaction), delegation.agent, context.config(), context.engine);
-  await delegateAndAnswer(interaction, context, delegation, principals, { receivedAt, originalMessageId: deferred.resource?.message?.id }, 'button');
+  const principals = authorizeDelegation(
+    actorFromInteraction(interaction),
+    delegation.agent,
+    context.config(),
+    context.engine,
+  );
+  await delegateAndAnswer(
+    interaction,
+    context,
+    delegation,
+    principals,
+    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    'button',
+  );
 }
 
 /** After a restart the in-memory list is empty; the store still has the run's inputs. */

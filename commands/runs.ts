@@ -19,7 +19,13 @@ import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/disc
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { onlyOwnRunsOf, RUNS_WITHOUT_STORE } from '../src/discord/render/strings.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
-import { DEFAULT_RUNS_LISTED, MAX_RUNS_LISTED, describeRunStatus, renderRunsEmbed, type RunsFilters } from '../src/discord/render/runs-view.ts';
+import {
+  DEFAULT_RUNS_LISTED,
+  MAX_RUNS_LISTED,
+  describeRunStatus,
+  renderRunsEmbed,
+  type RunsFilters,
+} from '../src/discord/render/runs-view.ts';
 import { RunStatus } from '../src/engine/types.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';
@@ -33,7 +39,13 @@ const data = {
   description: 'Recent runs, newest first, each linking its result',
   contexts: [InteractionContextType.Guild],
   options: [
-    { type: ApplicationCommandOptionType.String, name: 'agent', description: 'Only runs of this agent', autocomplete: true, max_length: 32 },
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'agent',
+      description: 'Only runs of this agent',
+      autocomplete: true,
+      max_length: 32,
+    },
     {
       type: ApplicationCommandOptionType.String,
       name: 'status',
@@ -69,14 +81,21 @@ export interface VisibleRuns {
  * admin it asks the store once per visible agent and once for their own runs, so the limit is
  * exact (no over-fetch and filter afterwards).
  */
-export function findVisibleRuns(store: Pick<RunStore, 'recentRuns'>, filters: RunsFilters, audience: RunsAudience): VisibleRuns {
+export function findVisibleRuns(
+  store: Pick<RunStore, 'recentRuns'>,
+  filters: RunsFilters,
+  audience: RunsAudience,
+): VisibleRuns {
   const base = {
     limit: filters.limit,
     ...(filters.agent !== undefined ? { agent: filters.agent } : {}),
     ...(filters.status !== undefined ? { status: filters.status } : {}),
   };
   if (audience.seesAll || filters.mine === true) {
-    return { runs: store.recentRuns({ ...base, ...(filters.mine === true ? { requesterId: audience.userId } : {}) }), notes: [] };
+    return {
+      runs: store.recentRuns({ ...base, ...(filters.mine === true ? { requesterId: audience.userId } : {}) }),
+      notes: [],
+    };
   }
   const notes: string[] = [];
   let agents = audience.agents;
@@ -85,9 +104,14 @@ export function findVisibleRuns(store: Pick<RunStore, 'recentRuns'>, filters: Ru
     if (agents.length === 0) notes.push(onlyOwnRunsOf(filters.agent));
   }
   const byId = new Map<string, RunRecord>();
-  const batches = [store.recentRuns({ ...base, requesterId: audience.userId }), ...agents.map((agent) => store.recentRuns({ ...base, agent }))];
+  const batches = [
+    store.recentRuns({ ...base, requesterId: audience.userId }),
+    ...agents.map((agent) => store.recentRuns({ ...base, agent })),
+  ];
   for (const batch of batches) for (const run of batch) byId.set(run.runId, run);
-  const runs = [...byId.values()].sort((a, b) => b.acceptedAt - a.acceptedAt || b.runId.localeCompare(a.runId)).slice(0, filters.limit);
+  const runs = [...byId.values()]
+    .sort((a, b) => b.acceptedAt - a.acceptedAt || b.runId.localeCompare(a.runId))
+    .slice(0, filters.limit);
   return { runs, notes };
 }
 
@@ -106,7 +130,9 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   const filters: RunsFilters = {
     limit: Math.min(Math.max(interaction.options.getInteger('limit') ?? DEFAULT_RUNS_LISTED, 1), MAX_RUNS_LISTED),
     ...(agent ? { agent } : {}),
-    ...(status !== undefined && RUN_STATUS_CHOICES.includes(status as StoredRunStatus) ? { status: status as StoredRunStatus } : {}),
+    ...(status !== undefined && RUN_STATUS_CHOICES.includes(status as StoredRunStatus)
+      ? { status: status as StoredRunStatus }
+      : {}),
     ...(interaction.options.getBoolean('mine') === true ? { mine: true } : {}),
   };
   const seesAll = isAdmin(actor, config.discord);

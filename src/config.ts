@@ -30,7 +30,9 @@ export const REFERENCE_ACL: Readonly<Record<string, readonly string[]>> = {
 };
 
 const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const agentName = z.string().regex(AGENT_NAME, 'an agent name: lowercase letters, digits, "-" or "_", at most 32 characters');
+const agentName = z
+  .string()
+  .regex(AGENT_NAME, 'an agent name: lowercase letters, digits, "-" or "_", at most 32 characters');
 const principalName = z.string().min(1).max(64);
 const snowflake = z.string().regex(/^\d{15,21}$/, 'a Discord id (a snowflake: 15 to 21 digits)');
 const port = z.int().min(1).max(65_535);
@@ -54,8 +56,14 @@ export const configFileSchema = z.strictObject({
     .prefault({}),
   agents: z
     .record(agentName, fallbackAgentSchema)
-    .default(() => Object.fromEntries(Object.entries(REFERENCE_AGENT_PORTS).map(([name, p]) => [name, { port: p, host: '127.0.0.1' }]))),
-  acl: z.record(principalName, z.array(agentName)).default(() => structuredClone(REFERENCE_ACL) as Record<string, string[]>),
+    .default(() =>
+      Object.fromEntries(
+        Object.entries(REFERENCE_AGENT_PORTS).map(([name, p]) => [name, { port: p, host: '127.0.0.1' }]),
+      ),
+    ),
+  acl: z
+    .record(principalName, z.array(agentName))
+    .default(() => structuredClone(REFERENCE_ACL) as Record<string, string[]>),
   operatorPrincipal: principalName.default('operator'),
   engine: z
     .strictObject({
@@ -70,7 +78,11 @@ export const configFileSchema = z.strictObject({
       /** The gateway may take 15 s to admit a run before answering 503, so stay above that. */
       sendTimeoutMs: z.int().min(20_000).max(600_000).default(20_000),
       maxConcurrentPerAgent: z.int().min(1).max(1_000).default(4),
-      maxHandoffBytes: z.int().min(1_024).max(64 * 1_024 * 1_024).default(1_024 * 1_024),
+      maxHandoffBytes: z
+        .int()
+        .min(1_024)
+        .max(64 * 1_024 * 1_024)
+        .default(1_024 * 1_024),
       /** How long a file that does not parse may stay unchanged before it is called malformed. */
       handoffSettleMs: z.int().min(10).max(60_000).default(1_000),
       /** After the gateway says the agent's run ended, how long to wait for the handoff file. */
@@ -98,10 +110,18 @@ export const configFileSchema = z.strictObject({
       /** Overrides the `dl-<agent>` lookup by name. */
       resultChannels: z.record(agentName, snowflake).default({}),
       contextMaxChars: z.int().min(200).max(50_000).default(8_000),
-      contextFileMaxBytes: z.int().min(1).max(8 * 1_024 * 1_024).default(256 * 1_024),
+      contextFileMaxBytes: z
+        .int()
+        .min(1)
+        .max(8 * 1_024 * 1_024)
+        .default(256 * 1_024),
       progressEditIntervalMs: z.int().min(250).max(60_000).default(1_500),
       /** Interaction tokens live 15 min; past this the bot speaks through channel messages. */
-      interactionTokenTtlMs: z.int().min(1_000).max(15 * 60_000).default(14 * 60_000),
+      interactionTokenTtlMs: z
+        .int()
+        .min(1_000)
+        .max(15 * 60_000)
+        .default(14 * 60_000),
       mentionsPerBotPerMinute: z.int().min(1).max(600).default(6),
       maxChainDepth: z.int().min(1).max(10).default(3),
       missedMentionMaxAgeMinutes: z.int().min(1).max(10_080).default(60),
@@ -186,10 +206,15 @@ export function readConfigFile(file: string, named = false): ConfigFile {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (named) throw new ConfigError(`${file}: not found (HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults)`, { cause: error });
+      if (named)
+        throw new ConfigError(`${file}: not found (HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults)`, {
+          cause: error,
+        });
       return resolvePaths(configFileSchema.parse({}), process.cwd());
     }
-    throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+    throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: error,
+    });
   }
   return parseConfigFile(text, file);
 }

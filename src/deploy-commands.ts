@@ -26,8 +26,13 @@ async function main(): Promise<number> {
   try {
     const { commands } = await loadCommands();
     const result = await registerCommands(config, token, commands);
-    const where = result.scope === 'guild' ? `guild ${config.discord.guildId}` : 'globally (may take up to an hour to show everywhere)';
-    console.log(`Registered ${result.names.length} command(s) ${where}: ${result.names.map((name) => `/${name}`).join(', ')}`);
+    const where =
+      result.scope === 'guild'
+        ? `guild ${config.discord.guildId}`
+        : 'globally (may take up to an hour to show everywhere)';
+    console.log(
+      `Registered ${result.names.length} command(s) ${where}: ${result.names.map((name) => `/${name}`).join(', ')}`,
+    );
     return 0;
   } catch (error) {
     console.error(`Could not register the commands: ${(error as Error).message}`);

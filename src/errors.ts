@@ -54,7 +54,10 @@ export class AccessDeniedError extends HqError {
 
 export class UnknownAgentError extends HqError {
   constructor(agent: string, known: readonly string[]) {
-    super(ErrorCode.AGENT_UNKNOWN, `Unknown agent '${agent}'. Known agents: ${known.join(', ') || '(none configured)'}`);
+    super(
+      ErrorCode.AGENT_UNKNOWN,
+      `Unknown agent '${agent}'. Known agents: ${known.join(', ') || '(none configured)'}`,
+    );
     this.name = 'UnknownAgentError';
   }
 }

@@ -30,14 +30,18 @@ export function liveConfig(initial: Config, current: () => Config): Config {
 }
 
 function valueAt(config: Config, key: string): unknown {
-  return key.split('.').reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], config);
+  return key
+    .split('.')
+    .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], config);
 }
 
 /** Throws a ConfigError naming the first restart-only key the edit changes. */
 export function assertHotReloadable(running: Config, next: Config): void {
   for (const key of RESTART_ONLY_KEYS) {
     if (!isDeepStrictEqual(valueAt(running, key), valueAt(next, key))) {
-      throw new ConfigError(`${next.configPath}: ${key}: changed, but it is read only at start-up; restart hq-delegate to apply it (the edit is not applied)`);
+      throw new ConfigError(
+        `${next.configPath}: ${key}: changed, but it is read only at start-up; restart hq-delegate to apply it (the edit is not applied)`,
+      );
     }
   }
 }

@@ -7,7 +7,9 @@
 import module from 'node:module';
 
 if (!process.features.typescript) {
-  process.stderr.write(`hq-delegate: needs Node 24 (this is Node ${process.versions.node}): start it with \`npm start\`\n`);
+  process.stderr.write(
+    `hq-delegate: needs Node 24 (this is Node ${process.versions.node}): start it with \`npm start\`\n`,
+  );
   process.exit(1);
 }
 module.enableCompileCache();

@@ -48,17 +48,29 @@ async function main(): Promise<number> {
   const log = createLogger({ level: config.logLevel });
   let store: ReturnType<typeof createRunStore>;
   try {
-    for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir])
+      mkdirSync(dir, { recursive: true });
     store = createRunStore(path.join(config.paths.stateDir, STORE_FILE));
   } catch (error) {
-    console.error(isHqError(error) ? error.message : `cannot prepare the state, handoff and log directories: ${(error as Error).message}`);
+    console.error(
+      isHqError(error)
+        ? error.message
+        : `cannot prepare the state, handoff and log directories: ${(error as Error).message}`,
+    );
     return 1;
   }
   // eslint-disable-next-line prefer-const -- assigned below, read by current() before then
   let watcher: ConfigWatcher<Config> | undefined;
   const current = (): Config => watcher?.current() ?? config;
-  const metrics = createMetrics({ queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const) });
-  const engine = createEngine({ settings: engineSettingsOf(liveConfig(config, current)), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
+  const metrics = createMetrics({
+    queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const),
+  });
+  const engine = createEngine({
+    settings: engineSettingsOf(liveConfig(config, current)),
+    log,
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+    journal: withMetrics(store, metrics),
+  });
   const { commands, skipped } = await loadCommands();
   for (const skip of skipped) log.warn(skip, 'command module skipped');
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands });

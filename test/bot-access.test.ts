@@ -4,7 +4,11 @@ import { assertNoPings, privateAnswer, startWorld, type World } from './support/
 
 function delegate(world: World, userId: string, agent: string, extra: { channelId?: string } = {}) {
   return world.fake.sendSlashCommand({
-    ...(extra.channelId === undefined ? { channelId: world.channels.general! } : extra.channelId ? { channelId: extra.channelId } : {}),
+    ...(extra.channelId === undefined
+      ? { channelId: world.channels.general! }
+      : extra.channelId
+        ? { channelId: extra.channelId }
+        : {}),
     userId,
     name: 'delegate',
     options: { agent, task: 'check the access rules' },
@@ -15,22 +19,53 @@ test('autocomplete offers only the agents the member may reach, each with its ca
   const world = await startWorld(t);
   const { fake, channels, users, gateways } = world;
   // The bot probes every agent once when it connects; let those land, then make one unhealthy.
-  await Promise.all(Object.values(gateways).map((gateway) => (gateway.healthRequests > 0 ? Promise.resolve() : gateway.next('health'))));
+  await Promise.all(
+    Object.values(gateways).map((gateway) => (gateway.healthRequests > 0 ? Promise.resolve() : gateway.next('health'))),
+  );
   gateways.secretary.setHealth('status-503');
   await world.engine.health('secretary');
-  const probes = gateways.webster.healthRequests + gateways.secretary.healthRequests + gateways['tech-lead'].healthRequests;
+  const probes =
+    gateways.webster.healthRequests + gateways.secretary.healthRequests + gateways['tech-lead'].healthRequests;
 
-  const forAlice = await fake.sendAutocomplete({ channelId: channels.general!, userId: users.alice, name: 'delegate', focused: 'agent', options: { agent: '' } });
-  assert.deepEqual(forAlice.map((c) => c.value), ['secretary', 'tech-lead', 'webster']);
+  const forAlice = await fake.sendAutocomplete({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    focused: 'agent',
+    options: { agent: '' },
+  });
+  assert.deepEqual(
+    forAlice.map((c) => c.value),
+    ['secretary', 'tech-lead', 'webster'],
+  );
   assert.match(forAlice.find((c) => c.value === 'webster')!.name, /^webster — healthy \d+ ms$/);
   assert.match(forAlice.find((c) => c.value === 'secretary')!.name, /^secretary — unhealthy/);
 
-  const forBob = await fake.sendAutocomplete({ channelId: channels.general!, userId: users.bob, name: 'delegate', focused: 'agent', options: { agent: 'w' } });
-  assert.deepEqual(forBob.map((c) => c.value), ['webster']);
-  const forCarol = await fake.sendAutocomplete({ channelId: channels.general!, userId: users.carol, name: 'delegate', focused: 'agent', options: { agent: '' } });
+  const forBob = await fake.sendAutocomplete({
+    channelId: channels.general!,
+    userId: users.bob,
+    name: 'delegate',
+    focused: 'agent',
+    options: { agent: 'w' },
+  });
+  assert.deepEqual(
+    forBob.map((c) => c.value),
+    ['webster'],
+  );
+  const forCarol = await fake.sendAutocomplete({
+    channelId: channels.general!,
+    userId: users.carol,
+    name: 'delegate',
+    focused: 'agent',
+    options: { agent: '' },
+  });
   assert.deepEqual(forCarol, []);
 
-  assert.equal(gateways.webster.healthRequests + gateways.secretary.healthRequests + gateways['tech-lead'].healthRequests, probes, 'no probe per keystroke');
+  assert.equal(
+    gateways.webster.healthRequests + gateways.secretary.healthRequests + gateways['tech-lead'].healthRequests,
+    probes,
+    'no probe per keystroke',
+  );
 });
 
 test('a member is allowed through a mapped role and through a mapped user id', async (t) => {
@@ -63,7 +98,8 @@ test('refusals say why and who can change it: unmapped, beyond the ACL row, deny
   const dm = await privateAnswer(world, delegate(world, users.alice, 'webster', { channelId: '' }).id);
   assert.match(dm.content, /not in direct messages/);
 
-  for (const gateway of Object.values(world.gateways)) assert.equal(gateway.runCount, 0, 'no refused request reached an agent');
+  for (const gateway of Object.values(world.gateways))
+    assert.equal(gateway.runCount, 0, 'no refused request reached an agent');
   assertNoPings(world);
 });
 

@@ -14,7 +14,12 @@ test('channel context reaches the prompt fenced as untrusted data: no closable f
   const { fake, channels, users, gateways } = world;
   for (const content of HOSTILE) fake.postMessage({ channelId: channels.general!, authorId: users.carol, content });
 
-  fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task: 'summarise the discussion', context_messages: 5 } });
+  fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task: 'summarise the discussion', context_messages: 5 },
+  });
   const [run] = await gateways.webster.next('run');
   const prompt = String(run.request.body?.message);
 
@@ -31,7 +36,11 @@ test('channel context reaches the prompt fenced as untrusted data: no closable f
   assert.ok(fence, 'an opening fence of at least four backticks');
   const lines = block.split('\n');
   const fenceLines = lines.filter((line) => /^`{3,}/.test(line.trim()));
-  assert.equal(fenceLines.length, 2, `only the block's own fences start a line with backticks: ${JSON.stringify(fenceLines)}`);
+  assert.equal(
+    fenceLines.length,
+    2,
+    `only the block's own fences start a line with backticks: ${JSON.stringify(fenceLines)}`,
+  );
   assert.ok(!/(^|[^\u200b])@everyone/.test(block), '@everyone is defanged');
   assert.ok(!block.includes('<@&'), 'role mentions are defanged');
   assert.equal(prompt.match(/<<<END UNTRUSTED CHANNEL CONTEXT/g)?.length, 1, 'the forged end marker is neutralised');
@@ -46,7 +55,11 @@ test('a context file is attached whole; one over discord.contextFileMaxBytes is 
     channelId: channels.general!,
     userId: users.alice,
     name: 'delegate',
-    options: { agent: 'webster', task: 'use the notes', context_file: { attachment: { filename: 'notes.md', content: notes, contentType: 'text/markdown' } } },
+    options: {
+      agent: 'webster',
+      task: 'use the notes',
+      context_file: { attachment: { filename: 'notes.md', content: notes, contentType: 'text/markdown' } },
+    },
   });
   const [run] = await gateways.webster.next('run');
   assert.ok(String(run.request.body?.message).includes(notes.trim()), 'the file text is in the prompt');
@@ -55,9 +68,16 @@ test('a context file is attached whole; one over discord.contextFileMaxBytes is 
     channelId: channels.general!,
     userId: users.alice,
     name: 'delegate',
-    options: { agent: 'webster', task: 'use the notes', context_file: { attachment: { filename: 'big.txt', content: 'x'.repeat(5_000) } } },
+    options: {
+      agent: 'webster',
+      task: 'use the notes',
+      context_file: { attachment: { filename: 'big.txt', content: 'x'.repeat(5_000) } },
+    },
   });
-  assert.match((await privateAnswer(world, tooBig.id)).content, /big\.txt" is 5000 bytes; the limit is 2000 bytes \(discord\.contextFileMaxBytes\)/);
+  assert.match(
+    (await privateAnswer(world, tooBig.id)).content,
+    /big\.txt" is 5000 bytes; the limit is 2000 bytes \(discord\.contextFileMaxBytes\)/,
+  );
   assert.equal(gateways.webster.runCount, 1);
 });
 
@@ -84,7 +104,12 @@ test('context from a channel the requester cannot read is refused', async (t) =>
     channelId: world.channels.general!,
     userId: users.alice,
     name: 'delegate',
-    options: { agent: 'webster', task: 'use it', context_messages: 5, context_channel: { channel: world.channels['dl-tech-lead']! } },
+    options: {
+      agent: 'webster',
+      task: 'use it',
+      context_messages: 5,
+      context_channel: { channel: world.channels['dl-tech-lead']! },
+    },
   });
   const [run] = await gateways.webster.next('run');
   assert.match(String(run.request.body?.message), /from #dl-tech-lead[\s\S]*the public roadmap/);

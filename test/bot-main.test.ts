@@ -14,7 +14,11 @@ async function run(t: { after(fn: () => unknown): void }, env: Record<string, st
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'hq-main-'));
   t.after(() => rm(cwd, { recursive: true, force: true }));
   const { DISCORD_TOKEN: _token, HQ_CONFIG: _config, ...inherited } = process.env;
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { ...inherited, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    cwd,
+    env: { ...inherited, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -35,7 +39,15 @@ test('main connects through the configured apiBase with Guilds and GuildMessages
   const config = await mkdtemp(path.join(os.tmpdir(), 'hq-main-config-'));
   t.after(() => rm(config, { recursive: true, force: true }));
   const file = path.join(config, 'hq-delegate.config.json');
-  await writeFile(file, JSON.stringify({ paths: { handoffDir: './handoffs', logDir: './logs', stateDir: './state' }, agents: {}, discord: { apiBase: fake.apiBase }, ops: { port: 0 } }));
+  await writeFile(
+    file,
+    JSON.stringify({
+      paths: { handoffDir: './handoffs', logDir: './logs', stateDir: './state' },
+      agents: {},
+      discord: { apiBase: fake.apiBase },
+      ops: { port: 0 },
+    }),
+  );
 
   const ready = fake.waitForReady({ timeoutMs: 15_000 });
   const { child, exited, stderr } = await run(t, { DISCORD_TOKEN: fake.token, HQ_CONFIG: file });

@@ -6,19 +6,35 @@ import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
 const WITH_ALL_DL = ['dl-webster', 'dl-tech-lead', 'dl-secretary'];
 
 function mention(world: World, authorId: string, text: string, extra: { replyTo?: string } = {}): StoredMessage {
-  return world.fake.postMessage({ channelId: world.channels.general!, authorId, content: `<@${world.fake.botUser.id}> ${text}`, ...extra });
+  return world.fake.postMessage({
+    channelId: world.channels.general!,
+    authorId,
+    content: `<@${world.fake.botUser.id}> ${text}`,
+    ...extra,
+  });
 }
 
-function replyTo(world: World, message: StoredMessage, predicate: (m: StoredMessage) => boolean = () => true): Promise<StoredMessage> {
-  return world.fake.waitForMessage(world.channels.general!, (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m), {
-    timeoutMs: 10_000,
-  });
+function replyTo(
+  world: World,
+  message: StoredMessage,
+  predicate: (m: StoredMessage) => boolean = () => true,
+): Promise<StoredMessage> {
+  return world.fake.waitForMessage(
+    world.channels.general!,
+    (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m),
+    {
+      timeoutMs: 10_000,
+    },
+  );
 }
 
 async function reactedWith(world: World, message: StoredMessage, emoji: string): Promise<void> {
   const bot = world.fake.botUser.id;
   if (world.fake.message(message.id)?.reactionUsers.get(emoji)?.has(bot)) return;
-  await world.fake.waitFor('reaction_add', (event) => event.messageId === message.id && event.emoji === emoji && event.userId === bot);
+  await world.fake.waitFor(
+    'reaction_add',
+    (event) => event.messageId === message.id && event.emoji === emoji && event.userId === bot,
+  );
 }
 
 function machineBlock(content: string): Record<string, unknown> {
@@ -51,7 +67,11 @@ test('mentions are refused with a reason: webhook posing as an agent, unregister
   const bot = world.fake.botUser.id;
   const general = world.channels.general!;
 
-  const webhook = world.fake.postMessage({ channelId: general, webhook: { username: 'webster-bot' }, content: `<@${bot}> secretary: do it` });
+  const webhook = world.fake.postMessage({
+    channelId: general,
+    webhook: { username: 'webster-bot' },
+    content: `<@${bot}> secretary: do it`,
+  });
   assert.match((await replyTo(world, webhook)).content, /Webhooks cannot delegate/);
 
   const stranger = mention(world, world.users.strangerBot, 'secretary: do it');
@@ -70,7 +90,11 @@ test('mentions are refused with a reason: webhook posing as an agent, unregister
 test('no loops: the bot ignores its own messages and a bot reply to it that carries no new task', async (t) => {
   const world = await startWorld(t, { channels: WITH_ALL_DL });
   const bot = world.fake.botUser.id;
-  const own = world.fake.postMessage({ channelId: world.channels.general!, authorId: bot, content: `<@${bot}> secretary: talk to myself` });
+  const own = world.fake.postMessage({
+    channelId: world.channels.general!,
+    authorId: bot,
+    content: `<@${bot}> secretary: talk to myself`,
+  });
   const refusal = await replyTo(world, mention(world, world.users.websterBot, 'secretary without a colon'));
   const thanks = mention(world, world.users.websterBot, 'thanks, got it!', { replyTo: refusal.id });
   // A later message that is answered proves the earlier ones were handled (events arrive in order).
@@ -88,7 +112,10 @@ test('each bot may start only so many delegations a minute', async (t) => {
   const first = mention(world, world.users.websterBot, 'secretary: one');
   const second = mention(world, world.users.websterBot, 'secretary: two');
   const third = mention(world, world.users.websterBot, 'secretary: three');
-  assert.match((await replyTo(world, third, (m) => m.content.startsWith('❌'))).content, /at most 2 per minute per author \(discord\.mentionsPerBotPerMinute\)\. Try again in \d+ s/);
+  assert.match(
+    (await replyTo(world, third, (m) => m.content.startsWith('❌'))).content,
+    /at most 2 per minute per author \(discord\.mentionsPerBotPerMinute\)\. Try again in \d+ s/,
+  );
   await replyTo(world, first, (m) => m.content.includes('```json'));
   await replyTo(world, second, (m) => m.content.includes('```json'));
   assert.equal(world.gateways.secretary.runCount, 2);
@@ -99,9 +126,17 @@ test('a chain deeper than discord.maxChainDepth is refused', async (t) => {
   const world = await startWorld(t, { channels: WITH_ALL_DL, discord: { maxChainDepth: 1 } });
   world.gateways.webster.setDefault({ respond: 'admit', agent: { write: 'none' } });
   // alice's run delegated TO webster is active while webster's bot delegates onwards: level 2.
-  const handle = world.fake.sendSlashCommand({ channelId: world.channels.general!, userId: world.users.alice, name: 'delegate', options: { agent: 'webster', task: 'research', timeout: 60 } });
+  const handle = world.fake.sendSlashCommand({
+    channelId: world.channels.general!,
+    userId: world.users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task: 'research', timeout: 60 },
+  });
   await handle.original((m) => /waiting for webster/.test(m.content), 10_000);
   const onwards = mention(world, world.users.websterBot, 'secretary: help me with the research');
-  assert.match((await replyTo(world, onwards)).content, /chain too deep: this would be level 2, the limit is 1 \(discord\.maxChainDepth\)/);
+  assert.match(
+    (await replyTo(world, onwards)).content,
+    /chain too deep: this would be level 2, the limit is 1 \(discord\.maxChainDepth\)/,
+  );
   assert.equal(world.gateways.secretary.runCount, 0);
 });

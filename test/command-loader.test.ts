@@ -16,7 +16,10 @@ test('the loader keeps every module whose default export is a Command and says w
   await writeFile(path.join(dir, 'ping.ts'), good);
   await writeFile(path.join(dir, 'again.ts'), good);
   await writeFile(path.join(dir, 'no-execute.ts'), "export default { data: { name: 'broken', description: 'x' } };");
-  await writeFile(path.join(dir, 'Upper.ts'), "export default { data: { name: 'Upper', description: 'x' }, async execute() {} };");
+  await writeFile(
+    path.join(dir, 'Upper.ts'),
+    "export default { data: { name: 'Upper', description: 'x' }, async execute() {} };",
+  );
   await writeFile(path.join(dir, 'index.ts'), 'throw new Error("the index is not a command and is never imported");');
   const { commands, skipped } = await loadCommandsFrom(dir);
   assert.deepEqual([...commands.keys()], ['ping']);
@@ -31,7 +34,10 @@ test('the real commands/ folder loads /delegate with its autocomplete and its Ca
   assert.ok(delegate?.autocomplete);
   assert.deepEqual(Object.keys(delegate.buttons ?? {}).sort(), ['cancel', 'retry']);
   const options = delegate.data.options ?? [];
-  assert.deepEqual(options.map((o) => o.name), ['agent', 'task', 'context_messages', 'context_channel', 'context_file', 'retries', 'timeout', 'strict']);
+  assert.deepEqual(
+    options.map((o) => o.name),
+    ['agent', 'task', 'context_messages', 'context_channel', 'context_file', 'retries', 'timeout', 'strict'],
+  );
 });
 
 test('deploy-commands registers guild-scoped with discord.guildId and globally without, from the same loader', async (t) => {
@@ -41,13 +47,33 @@ test('deploy-commands registers guild-scoped with discord.guildId and globally w
   const { commands } = await loadCommands();
   const names = [...commands.keys()].sort();
 
-  const scoped = await registerCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase, guildId: guild.id }) }, fake.token, commands);
+  const scoped = await registerCommands(
+    { discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase, guildId: guild.id }) },
+    fake.token,
+    commands,
+  );
   assert.equal(scoped.scope, 'guild');
   assert.equal(scoped.applicationId, fake.applicationId);
-  assert.deepEqual(fake.registeredCommands(guild.id).map((c) => c.name).sort(), names);
+  assert.deepEqual(
+    fake
+      .registeredCommands(guild.id)
+      .map((c) => c.name)
+      .sort(),
+    names,
+  );
   assert.equal(fake.registeredCommands().length, 0);
 
-  const global = await registerCommands({ discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase }) }, fake.token, commands);
+  const global = await registerCommands(
+    { discord: configFileSchema.shape.discord.parse({ apiBase: fake.apiBase }) },
+    fake.token,
+    commands,
+  );
   assert.equal(global.scope, 'global');
-  assert.deepEqual(fake.registeredCommands().map((c) => c.name).sort(), names);
+  assert.deepEqual(
+    fake
+      .registeredCommands()
+      .map((c) => c.name)
+      .sort(),
+    names,
+  );
 });

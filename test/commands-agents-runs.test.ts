@@ -38,11 +38,24 @@ async function openStore(t: TestContext): Promise<RunStore> {
   return store;
 }
 
-function accept(store: RunStore, runId: string, agent: string, requesterId: string, acceptedAt: number, task = `task of ${runId}`): void {
+function accept(
+  store: RunStore,
+  runId: string,
+  agent: string,
+  requesterId: string,
+  acceptedAt: number,
+  task = `task of ${runId}`,
+): void {
   const run: JournalRun = {
     runId,
     acceptedAt,
-    request: { runId, agent, task, principals: ['manager'], origin: { kind: 'slash', guildId: GUILD, channelId: CHANNEL, requesterId } },
+    request: {
+      runId,
+      agent,
+      task,
+      principals: ['manager'],
+      origin: { kind: 'slash', guildId: GUILD, channelId: CHANNEL, requesterId },
+    },
   };
   store.runAccepted(run);
 }
@@ -55,7 +68,14 @@ function finish(store: RunStore, runId: string, agent: string, status: RunResult
  * The engine's read side, as /agents uses it. `health` answers from `probes` (a promise per
  * agent, so a test decides when, or whether, each probe answers).
  */
-function engineView(agents: string[], options: { cached?: Record<string, AgentHealth>; probes?: Record<string, () => Promise<AgentHealth>>; depth?: Record<string, number> } = {}) {
+function engineView(
+  agents: string[],
+  options: {
+    cached?: Record<string, AgentHealth>;
+    probes?: Record<string, () => Promise<AgentHealth>>;
+    depth?: Record<string, number>;
+  } = {},
+) {
   const probed: string[] = [];
   const cache = new Map(Object.entries(options.cached ?? {}));
   const engine: Pick<Engine, 'agents' | 'health' | 'cachedHealth' | 'queueDepth'> = {
@@ -102,7 +122,10 @@ test('/agents shows health and latency, queue depth and the last result with a l
   store.markDelivered('run-web-1', 'result-embed', { channelId: CHANNEL, messageId: '400000000000000005' });
   const now = Date.now();
   const { engine, probed } = engineView(['webster', 'scout'], {
-    cached: { webster: healthy('webster', now - 1_000, 37), scout: { agent: 'scout', healthy: false, detail: 'connect ECONNREFUSED', checkedAt: now - 500 } },
+    cached: {
+      webster: healthy('webster', now - 1_000, 37),
+      scout: { agent: 'scout', healthy: false, detail: 'connect ECONNREFUSED', checkedAt: now - 500 },
+    },
     depth: { webster: 2 },
   });
 
@@ -117,7 +140,10 @@ test('/agents shows health and latency, queue depth and the last result with a l
   assert.equal(web?.name, '🟢 webster');
   assert.match(web?.value ?? '', /\*\*Health:\*\* healthy · 37 ms · checked <t:\d+:R>/);
   assert.match(web?.value ?? '', /\*\*Queue:\*\* 2 runs queued or in flight/);
-  assert.match(web?.value ?? '', /\*\*Last result:\*\* ✅ Complete · took 4\.2 s · <t:\d+:R> · \[`run-web-1`\]\(https:\/\/discord\.com\/channels\/100000000000000001\/200000000000000002\/400000000000000005\)/);
+  assert.match(
+    web?.value ?? '',
+    /\*\*Last result:\*\* ✅ Complete · took 4\.2 s · <t:\d+:R> · \[`run-web-1`\]\(https:\/\/discord\.com\/channels\/100000000000000001\/200000000000000002\/400000000000000005\)/,
+  );
   assert.equal(scout?.name, '🔴 scout');
   assert.match(scout?.value ?? '', /unhealthy · connect ECONNREFUSED/);
   assert.match(scout?.value ?? '', /\*\*Queue:\*\* idle/);
@@ -129,7 +155,11 @@ test('/agents probes stale agents in parallel and renders what answered within t
   let releaseSlow!: () => void;
   const slowStarted = Promise.withResolvers<void>();
   const { engine, probed } = engineView(['fresh', 'stale', 'slow', 'broken', 'never'], {
-    cached: { fresh: healthy('fresh', now), stale: healthy('stale', now - 3_600_000), slow: healthy('slow', now - 3_600_000, 99) },
+    cached: {
+      fresh: healthy('fresh', now),
+      stale: healthy('stale', now - 3_600_000),
+      slow: healthy('slow', now - 3_600_000, 99),
+    },
     probes: {
       stale: async () => healthy('stale', Date.now(), 5),
       slow: () => {
@@ -169,7 +199,10 @@ test('/agents probes stale agents in parallel and renders what answered within t
 });
 
 test('/agents without a run store says the store is not configured and still shows health and queues', async () => {
-  const { engine } = engineView(['webster'], { cached: { webster: healthy('webster', Date.now()) }, depth: { webster: 1 } });
+  const { engine } = engineView(['webster'], {
+    cached: { webster: healthy('webster', Date.now()) },
+    depth: { webster: 1 },
+  });
   const agents = await gatherAgentStatuses(engine, undefined);
   const embed = renderAgentsEmbed({ agents, storeConfigured: false });
   assert.match(embed.description ?? '', new RegExp(STORE_NOT_CONFIGURED));
@@ -189,7 +222,17 @@ test('forty agents with long probe errors still make one embed within every limi
     name: `agent-${String(i).padStart(2, '0')}-${'x'.repeat(20)}`,
     health: { agent: `a${i}`, healthy: false, detail: `${'*boom* '.repeat(300)}`, checkedAt: T0 },
     queueDepth: i,
-    lastRun: { result: { status: 'failed', result: '', runId: `orch-${'9'.repeat(60)}-${i}`, agent: `a${i}`, latencyMs: 1, attempts: 3 }, finishedAt: T0 },
+    lastRun: {
+      result: {
+        status: 'failed',
+        result: '',
+        runId: `orch-${'9'.repeat(60)}-${i}`,
+        agent: `a${i}`,
+        latencyMs: 1,
+        attempts: 3,
+      },
+      finishedAt: T0,
+    },
   }));
   const embed = renderAgentsEmbed({ agents, storeConfigured: true });
   assert.deepEqual(embedLimitViolations([embed]), []);
@@ -198,8 +241,14 @@ test('forty agents with long probe errors still make one embed within every limi
   const more = fields.at(-1);
   const shown = fields.length - 1;
   assert.equal(more?.name, `And ${40 - shown} more`);
-  assert.ok(more?.value.startsWith(`🔴 agent-${String(shown).padStart(2, '0')}-`), 'the list goes on from the first agent left out');
-  assert.ok(!fields.slice(0, -1).some((f) => /\*boom\*/.test(f.value)), 'the probe text is escaped, not rendered as markdown');
+  assert.ok(
+    more?.value.startsWith(`🔴 agent-${String(shown).padStart(2, '0')}-`),
+    'the list goes on from the first agent left out',
+  );
+  assert.ok(
+    !fields.slice(0, -1).some((f) => /\*boom\*/.test(f.value)),
+    'the probe text is escaped, not rendered as markdown',
+  );
 });
 
 test('/runs lists runs newest first, each linking its delivered result, with the task in inline code', async (t) => {
@@ -210,7 +259,10 @@ test('/runs lists runs newest first, each linking its delivered result, with the
   accept(store, 'run-2', 'scout', BOB, T0 + 1_000);
 
   const { runs } = findVisibleRuns(store, { limit: 10 }, { userId: ALICE, seesAll: true, agents: [] });
-  assert.deepEqual(runs.map((r) => r.runId), ['run-2', 'run-1']);
+  assert.deepEqual(
+    runs.map((r) => r.runId),
+    ['run-2', 'run-1'],
+  );
   const embed = renderRunsEmbed({
     runs: runs.map((run) => ({ run, ...withUrl(store, run) })),
     filters: { limit: 10 },
@@ -218,9 +270,15 @@ test('/runs lists runs newest first, each linking its delivered result, with the
   assert.deepEqual(embedLimitViolations([embed]), []);
   assert.equal(embed.title, 'Recent runs — all runs');
   const [running, done] = (embed.description ?? '').split(/\n(?!└)/);
-  assert.match(running ?? '', /^⏳ `run-2` \*\*scout\*\* · Running · <t:\d+:R> · <@300000000000000004>\n└ `task of run-2`$/);
+  assert.match(
+    running ?? '',
+    /^⏳ `run-2` \*\*scout\*\* · Running · <t:\d+:R> · <@300000000000000004>\n└ `task of run-2`$/,
+  );
   assert.doesNotMatch(running ?? '', /\[result\]/, 'a run not yet delivered has no link');
-  assert.match(done ?? '', /^✅ `run-1` \*\*webster\*\* · Complete · <t:\d+:R> · <@300000000000000003> · \[result\]\(https:\/\/discord\.com\/channels\/100000000000000001\/200000000000000002\/400000000000000006\)/);
+  assert.match(
+    done ?? '',
+    /^✅ `run-1` \*\*webster\*\* · Complete · <t:\d+:R> · <@300000000000000003> · \[result\]\(https:\/\/discord\.com\/channels\/100000000000000001\/200000000000000002\/400000000000000006\)/,
+  );
   assert.match(done ?? '', /└ `Ping <@&999999999999999999> and ˋescapeˋ \*\*this\*\* please`$/);
   assert.equal(embed.footer?.text, '2 shown, newest first (limit 10)');
 });
@@ -238,7 +296,8 @@ test('/runs filters by agent, status and mine, and the limit is exact', async (t
     if (i % 4 === 0) finish(store, `run-${String(i).padStart(2, '0')}`, agent, 'failed');
   }
   const admin = { userId: ALICE, seesAll: true, agents: [] };
-  const ids = (filters: Parameters<typeof findVisibleRuns>[1], audience = admin) => findVisibleRuns(store, filters, audience).runs.map((r) => r.runId);
+  const ids = (filters: Parameters<typeof findVisibleRuns>[1], audience = admin) =>
+    findVisibleRuns(store, filters, audience).runs.map((r) => r.runId);
 
   assert.deepEqual(ids({ limit: 3 }), ['run-11', 'run-10', 'run-09']);
   assert.deepEqual(ids({ limit: 25, agent: 'scout' }), ['run-11', 'run-09', 'run-07', 'run-05', 'run-03', 'run-01']);
@@ -257,18 +316,37 @@ test('/runs shows someone who is not an admin their own runs and the runs of age
   const alice = { userId: ALICE, seesAll: false, agents: ['scout', 'webster'] };
 
   const all = findVisibleRuns(store, { limit: 10 }, alice);
-  assert.deepEqual(all.runs.map((r) => r.runId), ['bob-webster', 'alice-secret', 'bob-scout']);
+  assert.deepEqual(
+    all.runs.map((r) => r.runId),
+    ['bob-webster', 'alice-secret', 'bob-scout'],
+  );
   assert.deepEqual(all.notes, []);
 
-  assert.deepEqual(findVisibleRuns(store, { limit: 2 }, alice).runs.map((r) => r.runId), ['bob-webster', 'alice-secret']);
+  assert.deepEqual(
+    findVisibleRuns(store, { limit: 2 }, alice).runs.map((r) => r.runId),
+    ['bob-webster', 'alice-secret'],
+  );
 
   const secret = findVisibleRuns(store, { limit: 10, agent: 'secret' }, alice);
-  assert.deepEqual(secret.runs.map((r) => r.runId), ['alice-secret']);
+  assert.deepEqual(
+    secret.runs.map((r) => r.runId),
+    ['alice-secret'],
+  );
   assert.deepEqual(secret.notes, ['You may not delegate to secret, so only your own runs on it are shown.']);
-  assert.match(renderRunsEmbed({ runs: secret.runs.map((run) => ({ run })), filters: { limit: 10, agent: 'secret' }, notes: secret.notes }).description ?? '', /^⚠️ You may not delegate to secret/);
+  assert.match(
+    renderRunsEmbed({
+      runs: secret.runs.map((run) => ({ run })),
+      filters: { limit: 10, agent: 'secret' },
+      notes: secret.notes,
+    }).description ?? '',
+    /^⚠️ You may not delegate to secret/,
+  );
 
   const unmapped = { userId: ALICE, seesAll: false, agents: [] };
-  assert.deepEqual(findVisibleRuns(store, { limit: 10 }, unmapped).runs.map((r) => r.runId), ['alice-secret']);
+  assert.deepEqual(
+    findVisibleRuns(store, { limit: 10 }, unmapped).runs.map((r) => r.runId),
+    ['alice-secret'],
+  );
 });
 
 test('/runs says so when nothing matches', () => {
@@ -298,9 +376,15 @@ test('twenty-five runs with long ids and tasks fit one embed, the oldest left ou
   assert.ok(description.length <= MAX_EMBED_DESCRIPTION);
   const shown = description.split('\n').filter((line) => line.startsWith('✅')).length;
   assert.ok(shown >= 10, `shows ${shown}`);
-  assert.match(description, new RegExp(`…and ${MAX_RUNS_LISTED - shown} older runs that did not fit: narrow the filters or lower the limit\\.$`));
+  assert.match(
+    description,
+    new RegExp(
+      `…and ${MAX_RUNS_LISTED - shown} older runs that did not fit: narrow the filters or lower the limit\\.$`,
+    ),
+  );
   assert.equal(embed.footer?.text, `${shown} shown, newest first (limit ${MAX_RUNS_LISTED})`);
-  for (const line of description.split('\n').filter((l) => l.startsWith('└'))) assert.match(line, /^└ `🧪+…`$/u, 'each task is cut whole, on an emoji boundary');
+  for (const line of description.split('\n').filter((l) => l.startsWith('└')))
+    assert.match(line, /^└ `🧪+…`$/u, 'each task is cut whole, on an emoji boundary');
 });
 
 test('a result link needs a delivered message and three snowflakes', async (t) => {
@@ -311,9 +395,15 @@ test('a result link needs a delivered message and three snowflakes', async (t) =
   store.enqueueDelivery({ runId: 'run-cli', kind: 'result-embed', target: {} });
   assert.equal(resultMessageUrl(store, run, GUILD), undefined, 'enqueued, not delivered');
   store.markDelivered('run-cli', 'result-embed', { channelId: CHANNEL, messageId: '400000000000000007' });
-  assert.equal(resultMessageUrl(store, run, GUILD), `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`);
+  assert.equal(
+    resultMessageUrl(store, run, GUILD),
+    `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`,
+  );
   assert.equal(resultMessageUrl(store, { runId: 'run-cli' }, null), undefined, 'no guild anywhere');
-  assert.equal(resultMessageUrl(store, { runId: 'run-cli' }, GUILD), `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`);
+  assert.equal(
+    resultMessageUrl(store, { runId: 'run-cli' }, GUILD),
+    `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`,
+  );
   assert.equal(messageUrl(GUILD, CHANNEL, '../../evil'), undefined);
   assert.equal(renderRunLine({ run: { ...run, status: 'running' } }).includes('[result]'), false);
 });
@@ -342,7 +432,10 @@ async function startE2eWorld(t: TestContext, options: { store: boolean }): Promi
   });
   const root = await tempDir(t, 'hq-agents-runs-e2e-');
   const gateways = {
-    webster: await startFakeGateway({ token: 'test-hooks-token-0123456789', script: { respond: 'admit', agent: { write: 'valid', afterMs: 50 } } }),
+    webster: await startFakeGateway({
+      token: 'test-hooks-token-0123456789',
+      script: { respond: 'admit', agent: { write: 'valid', afterMs: 50 } },
+    }),
     scout: await startFakeGateway({ token: 'test-hooks-token-0123456789', health: 'status-503' }),
     sleepy: await startFakeGateway({ token: 'test-hooks-token-0123456789', health: 'hang' }),
   };
@@ -383,7 +476,13 @@ async function startE2eWorld(t: TestContext, options: { store: boolean }): Promi
   const { commands } = await loadCommands();
   await registerCommands(config, fake.token, commands);
   const { log } = captureLog('warn');
-  const engine = createEngine({ settings: engineSettingsOf(config), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: store, sendRetryDelaysMs: [0, 0] });
+  const engine = createEngine({
+    settings: engineSettingsOf(config),
+    log,
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+    journal: store,
+    sendRetryDelaysMs: [0, 0],
+  });
   teardown.push(() => engine.close());
   const bot = startBot({ config, engine, log, commands, healthRefreshMs: 60_000, ...(store ? { store } : {}) });
   teardown.push(() => bot.stop());
@@ -400,7 +499,11 @@ function storeWired(t: TestContext, world: E2eWorld): boolean {
 
 test('/agents over Discord: deferred ephemerally at once, then one embed with health, a bounded probe and queue depth', async (t) => {
   const world = await startE2eWorld(t, { store: false });
-  const handle = world.fake.sendSlashCommand({ channelId: world.channels.general!, userId: world.users.bob, name: 'agents' });
+  const handle = world.fake.sendSlashCommand({
+    channelId: world.channels.general!,
+    userId: world.users.bob,
+    name: 'agents',
+  });
   const ack = await handle.acknowledged();
   assert.equal(ack.type, 5, 'deferred');
   assert.equal(((ack.body as { data?: { flags?: number } }).data?.flags ?? 0) & 64, 64, 'ephemeral');
@@ -422,7 +525,12 @@ test('/agents over Discord: deferred ephemerally at once, then one embed with he
 
 test('/runs over Discord without a run store answers ephemerally that the store is not configured', async (t) => {
   const world = await startE2eWorld(t, { store: false });
-  const handle = world.fake.sendSlashCommand({ channelId: world.channels.general!, userId: world.users.alice, name: 'runs', options: { mine: true } });
+  const handle = world.fake.sendSlashCommand({
+    channelId: world.channels.general!,
+    userId: world.users.alice,
+    name: 'runs',
+    options: { mine: true },
+  });
   const answer = await handle.original((m) => m.content.length > 0, 10_000);
   assert.ok(answer.ephemeral);
   assert.match(answer.content, new RegExp(`/runs has no history to show: ${STORE_NOT_CONFIGURED}`));
@@ -432,12 +540,22 @@ test('after a /delegate, /runs links the result embed in #dl-webster and /agents
   const world = await startE2eWorld(t, { store: true });
   if (!storeWired(t, world)) return;
   const { fake, channels, users } = world;
-  const delegation = fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task: 'list the open PRs' } });
+  const delegation = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task: 'list the open PRs' },
+  });
   const posted = await fake.waitForMessage(channels['dl-webster']!, (m) => m.embeds.length > 0, { timeoutMs: 10_000 });
   await delegation.original((m) => m.content.includes(posted.id), 10_000);
   const link = `https://discord.com/channels/${posted.guildId}/${posted.channelId}/${posted.id}`;
 
-  const runs = fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'runs', options: { mine: true, status: 'complete' } });
+  const runs = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'runs',
+    options: { mine: true, status: 'complete' },
+  });
   const list = await runs.original((m) => m.embeds.length > 0, 10_000);
   assert.ok(list.ephemeral);
   assert.deepEqual(embedLimitViolations(list.embeds), []);
@@ -445,8 +563,16 @@ test('after a /delegate, /runs links the result embed in #dl-webster and /agents
   assert.match(description, /^✅ `[^`]+` \*\*webster\*\* · Complete/);
   assert.match(description, /└ `list the open PRs`/);
 
-  const bobs = fake.sendSlashCommand({ channelId: channels.general!, userId: users.bob, name: 'runs', options: { mine: true } });
-  assert.equal((await bobs.original((m) => m.embeds.length > 0, 10_000)).embeds[0]?.description, 'No runs match these filters.');
+  const bobs = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.bob,
+    name: 'runs',
+    options: { mine: true },
+  });
+  assert.equal(
+    (await bobs.original((m) => m.embeds.length > 0, 10_000)).embeds[0]?.description,
+    'No runs match these filters.',
+  );
 
   const agents = fake.sendSlashCommand({ channelId: channels.general!, userId: users.bob, name: 'agents' });
   const overview = await agents.original((m) => m.embeds.length > 0, 10_000);
@@ -455,7 +581,9 @@ test('after a /delegate, /runs links the result embed in #dl-webster and /agents
 
   const runId = /^✅ `([^`]+)`/.exec(description)?.[1] ?? '';
   if (world.store?.getDelivery(runId, 'result-embed')?.deliveredAt === undefined) {
-    t.skip('result delivery does not record the posted embed in the store yet (markDelivered(runId, "result-embed", …)); links not checked');
+    t.skip(
+      'result delivery does not record the posted embed in the store yet (markDelivered(runId, "result-embed", …)); links not checked',
+    );
     return;
   }
   assert.ok(description.includes(`[result](${link})`), `links ${link}: ${description}`);
@@ -468,7 +596,11 @@ test('/runs over Discord hides the runs of agents the caller may not reach, exce
   const { fake, channels, users } = world;
   const store = world.store!;
   const seed = (runId: string, agent: string, requesterId: string, at: number) =>
-    store.runAccepted({ runId, acceptedAt: at, request: { runId, agent, task: `task ${runId}`, principals: ['manager'], origin: { kind: 'slash', requesterId } } });
+    store.runAccepted({
+      runId,
+      acceptedAt: at,
+      request: { runId, agent, task: `task ${runId}`, principals: ['manager'], origin: { kind: 'slash', requesterId } },
+    });
   seed('alice-scout', 'scout', users.alice, T0);
   seed('bob-webster', 'webster', users.bob, T0 + 1);
   seed('alice-webster', 'webster', users.alice, T0 + 2);
@@ -479,7 +611,14 @@ test('/runs over Discord hides the runs of agents the caller may not reach, exce
   };
   const runIdsIn = (description: string) => [...description.matchAll(/^⏳ `([^`]+)`/gm)].map((m) => m[1]);
   assert.deepEqual(runIdsIn(await ask(users.bob)), ['alice-webster', 'bob-webster'], 'bob reaches webster only');
-  assert.match(await ask(users.bob, { agent: 'scout' }), /^⚠️ You may not delegate to scout, so only your own runs on it are shown\.\nNo runs match/);
-  assert.deepEqual(runIdsIn(await ask(users.dana)), ['alice-webster', 'bob-webster', 'alice-scout'], 'an admin sees every run');
+  assert.match(
+    await ask(users.bob, { agent: 'scout' }),
+    /^⚠️ You may not delegate to scout, so only your own runs on it are shown\.\nNo runs match/,
+  );
+  assert.deepEqual(
+    runIdsIn(await ask(users.dana)),
+    ['alice-webster', 'bob-webster', 'alice-scout'],
+    'an admin sees every run',
+  );
   assert.deepEqual(runIdsIn(await ask(users.alice, { limit: 1 })), ['alice-webster']);
 });

@@ -90,7 +90,10 @@ test('a bad edit is refused with one log line naming the file and key, and the l
   const refusals = lines.filter((line) => String(line.msg).startsWith('config change refused'));
   assert.equal(refusals.length, 1);
   assert.equal(refusals[0]?.level, 50);
-  assert.match(String(refusals[0]?.msg), new RegExp(`${configPath.replaceAll(/[.\\]/g, '\\$&')}: engine\\.defaultTimeoutSeconds`));
+  assert.match(
+    String(refusals[0]?.msg),
+    new RegExp(`${configPath.replaceAll(/[.\\]/g, '\\$&')}: engine\\.defaultTimeoutSeconds`),
+  );
   assert.equal(refusals[0]?.code, 'HQ_ERR_CONFIG_INVALID');
 
   // Fixing it applies the fix, and the broken version was logged only once along the way.

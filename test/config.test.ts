@@ -27,11 +27,17 @@ test('no HQ_CONFIG and no ./hq-delegate.config.json gives every default, paths r
 });
 
 test('a file HQ_CONFIG names must exist: a typo or a missing mount is not "all defaults"', () => {
-  assert.throws(() => loadConfig({ HQ_CONFIG: '/nonexistent/hq.json' }), (error: Error & { code?: string }) => {
-    assert.equal(error.code, ErrorCode.CONFIG_INVALID);
-    assert.match(error.message, /^\/nonexistent\/hq\.json: not found \(HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults\)$/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ HQ_CONFIG: '/nonexistent/hq.json' }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, ErrorCode.CONFIG_INVALID);
+      assert.match(
+        error.message,
+        /^\/nonexistent\/hq\.json: not found \(HQ_CONFIG names it; unset HQ_CONFIG to run on the defaults\)$/,
+      );
+      return true;
+    },
+  );
 });
 
 test('relative paths are resolved against the config file, not the working directory', async () => {

@@ -47,7 +47,12 @@ test('truncate keeps flags and family emoji whole when it can', () => {
     for (let max = 11; max < text.length; max += 1) {
       const out = truncate(text, max).slice(0, -1);
       const kept = out.replace(/^[xy]+/, '');
-      assert.ok([...new Intl.Segmenter().segment(kept)].every(({ segment }) => segment === family || segment === '🇫🇷' || segment === '🇩🇪' || segment === '🇯🇵'), `split cluster in ${JSON.stringify(out)}`);
+      assert.ok(
+        [...new Intl.Segmenter().segment(kept)].every(
+          ({ segment }) => segment === family || segment === '🇫🇷' || segment === '🇩🇪' || segment === '🇯🇵',
+        ),
+        `split cluster in ${JSON.stringify(out)}`,
+      );
     }
   }
 });
@@ -77,13 +82,21 @@ test('embedTextLength counts title, description, fields, footer and author, trim
 test('embedLimitViolations names every broken limit and nothing for a valid embed', () => {
   assert.deepEqual(embedLimitViolations([{ title: 'ok', fields: [{ name: 'a', value: 'b' }] }]), []);
   const problems = embedLimitViolations([
-    { title: 'x'.repeat(300), description: 'y'.repeat(5_000), fields: Array.from({ length: 26 }, () => ({ name: 'n', value: ' ' })) },
+    {
+      title: 'x'.repeat(300),
+      description: 'y'.repeat(5_000),
+      fields: Array.from({ length: 26 }, () => ({ name: 'n', value: ' ' })),
+    },
   ]);
   assert.ok(problems.some((p) => p.includes('title')));
   assert.ok(problems.some((p) => p.includes('description')));
   assert.ok(problems.some((p) => p.includes('26 fields')));
   assert.ok(problems.some((p) => p.includes('empty')));
-  assert.ok(embedLimitViolations([{ description: 'z'.repeat(4_000) }, { description: 'z'.repeat(2_001) }]).some((p) => p.includes(`> ${MAX_EMBED_TOTAL}`)));
+  assert.ok(
+    embedLimitViolations([{ description: 'z'.repeat(4_000) }, { description: 'z'.repeat(2_001) }]).some((p) =>
+      p.includes(`> ${MAX_EMBED_TOTAL}`),
+    ),
+  );
 });
 
 test('NO_PINGS suppresses every mention type and replied-user pings, and cannot be changed', () => {

@@ -41,8 +41,14 @@ test('a member gets the principals of a mapped role', () => {
 });
 
 test('user and role grants are united without duplicates', () => {
-  assert.deepEqual(resolvePrincipals(member(CAROL, [LEADS, OPS]), discord), { ok: true, principals: ['optimizer', 'tech-lead'] });
-  assert.deepEqual(resolvePrincipals(member(ALICE, [OPS]), discord), { ok: true, principals: ['manager', 'optimizer', 'tech-lead'] });
+  assert.deepEqual(resolvePrincipals(member(CAROL, [LEADS, OPS]), discord), {
+    ok: true,
+    principals: ['optimizer', 'tech-lead'],
+  });
+  assert.deepEqual(resolvePrincipals(member(ALICE, [OPS]), discord), {
+    ok: true,
+    principals: ['manager', 'optimizer', 'tech-lead'],
+  });
 });
 
 test('the guild id counts as the @everyone role even when the member lists no roles', () => {
@@ -66,7 +72,10 @@ test('direct messages are refused', () => {
 });
 
 test('webhook messages are refused even when they carry an agent bot id or a mapped user id', () => {
-  for (const actor of [member(WEBSTER_BOT, [], { isBot: true, webhookId: '900000000000000001' }), member(ALICE, [], { webhookId: '900000000000000001' })]) {
+  for (const actor of [
+    member(WEBSTER_BOT, [], { isBot: true, webhookId: '900000000000000001' }),
+    member(ALICE, [], { webhookId: '900000000000000001' }),
+  ]) {
     const result = resolvePrincipals(actor, discord);
     assert.ok(!result.ok);
     assert.match(result.reason, /Webhooks cannot delegate/);
@@ -74,7 +83,10 @@ test('webhook messages are refused even when they carry an agent bot id or a map
 });
 
 test('an agent bot account maps to its agent principal and nothing else', () => {
-  assert.deepEqual(resolvePrincipals(member(WEBSTER_BOT, [LEADS], { isBot: true }), discord), { ok: true, principals: ['webster'] });
+  assert.deepEqual(resolvePrincipals(member(WEBSTER_BOT, [LEADS], { isBot: true }), discord), {
+    ok: true,
+    principals: ['webster'],
+  });
 });
 
 test('a deny role also stops an agent bot', () => {
@@ -91,7 +103,10 @@ test('an unmapped user is told why and who can change it, naming only the config
   const result = resolvePrincipals(member(BOB, ['499999999999999999']), discord, '/srv/hq/hq-delegate.config.json');
   assert.ok(!result.ok);
   assert.equal(result.code, 'HQ_ERR_ACCESS_DENIED');
-  assert.match(result.reason, /Ask an admin to map your user or one of your roles under discord\.principals in hq-delegate\.config\.json\./);
+  assert.match(
+    result.reason,
+    /Ask an admin to map your user or one of your roles under discord\.principals in hq-delegate\.config\.json\./,
+  );
   assert.ok(!result.reason.includes('/srv/hq'), 'no server paths in a Discord reply');
 });
 

@@ -23,7 +23,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { configFileSchema, parseConfigFile } from '../src/config.ts';
 import { FakeDiscord } from './fakes/fake-discord/index.ts';
 import { discordSettings, seedGuild } from './support/bot-world.ts';
-import { NpmUnavailable, parseDockerfile, reproduceStage, summarizeStage, type HealthCheck, type StageLayout } from './support/dockerfile.ts';
+import {
+  NpmUnavailable,
+  parseDockerfile,
+  reproduceStage,
+  summarizeStage,
+  type HealthCheck,
+  type StageLayout,
+} from './support/dockerfile.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 /** What the README tells operators to copy and mount at the image's HQ_CONFIG. */
@@ -41,7 +48,11 @@ function within(child: string, parent: string): boolean {
 }
 
 /** The image's config file as the bot inside the container reads it (paths resolved there). */
-function containerConfig(): { readonly path: string; readonly text: string; readonly file: ReturnType<typeof parseConfigFile> } {
+function containerConfig(): {
+  readonly path: string;
+  readonly text: string;
+  readonly file: ReturnType<typeof parseConfigFile>;
+} {
   assert.ok(image.env.HQ_CONFIG, 'the runtime stage sets HQ_CONFIG (the README mounts the config file there)');
   const configPath = path.posix.resolve(image.workdir, image.env.HQ_CONFIG);
   const text = readFileSync(IMAGE_CONFIG, 'utf8');
@@ -63,13 +74,23 @@ test('the Dockerfile: more than one stage, all on node:24, a non-root USER, a HE
   const withoutFile = configFileSchema.parse({}).paths;
   for (const key of ['stateDir', 'handoffDir', 'logDir'] as const) {
     const mounted = config.file.paths[key];
-    assert.ok(image.volumes.some((volume) => within(mounted, volume)), `${key} ${mounted} (config at ${config.path}) is in a VOLUME: ${image.volumes.join(', ')}`);
+    assert.ok(
+      image.volumes.some((volume) => within(mounted, volume)),
+      `${key} ${mounted} (config at ${config.path}) is in a VOLUME: ${image.volumes.join(', ')}`,
+    );
     // No config file mounted: main reads the defaults relative to the working directory.
     const fallback = path.posix.resolve(image.workdir, withoutFile[key]);
-    assert.ok(image.volumes.some((volume) => within(fallback, volume)), `${key} ${fallback} (no config file) is in a VOLUME: ${image.volumes.join(', ')}`);
+    assert.ok(
+      image.volumes.some((volume) => within(fallback, volume)),
+      `${key} ${fallback} (no config file) is in a VOLUME: ${image.volumes.join(', ')}`,
+    );
   }
   // The runtime test below runs without an `ops` section; the documented config must agree with that default.
-  assert.deepEqual(config.file.ops, configFileSchema.parse({}).ops, `${path.basename(IMAGE_CONFIG)} keeps the ops server where the HEALTHCHECK looks`);
+  assert.deepEqual(
+    config.file.ops,
+    configFileSchema.parse({}).ops,
+    `${path.basename(IMAGE_CONFIG)} keeps the ops server where the HEALTHCHECK looks`,
+  );
 });
 
 /** The README's `docker run` line, continuations joined, as words (quotes removed, `$PWD` left as written). */
@@ -82,9 +103,12 @@ function readmeDockerRun(): string[] {
 
 test("the README's docker run line mounts the config file at the image's HQ_CONFIG and something at every VOLUME", () => {
   const words = readmeDockerRun();
-  const targets = words.flatMap((word, index) => (word === '-v' || word === '--volume' ? [words[index + 1]!.split(':')[1]!] : []));
+  const targets = words.flatMap((word, index) =>
+    word === '-v' || word === '--volume' ? [words[index + 1]!.split(':')[1]!] : [],
+  );
   assert.ok(targets.includes(containerConfig().path), `a -v onto ${containerConfig().path}: ${targets.join(', ')}`);
-  for (const volume of image.volumes) assert.ok(targets.includes(volume), `a -v onto VOLUME ${volume}: ${targets.join(', ')}`);
+  for (const volume of image.volumes)
+    assert.ok(targets.includes(volume), `a -v onto VOLUME ${volume}: ${targets.join(', ')}`);
 });
 
 interface Exit {
@@ -93,9 +117,19 @@ interface Exit {
 }
 
 /** The HEALTHCHECK's argv as Docker runs it in the container: WORKDIR, the image's env, its timeout. */
-function healthcheck(check: HealthCheck, cwd: string, env: NodeJS.ProcessEnv): Promise<{ readonly code: number | null; readonly output: string }> {
+function healthcheck(
+  check: HealthCheck,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ readonly code: number | null; readonly output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(check.argv[0]!, check.argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: check.timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(check.argv[0]!, check.argv.slice(1), {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: check.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -129,101 +163,130 @@ function ownerOf(layout: StageLayout, containerPath: string): string {
   return owner;
 }
 
-test('the runtime stage rebuilt from the Dockerfile: its CMD starts the bot, its HEALTHCHECK fails before, passes once ready and fails after, SIGTERM exits 0', { timeout: 240_000 }, async (t) => {
-  const teardown: (() => unknown)[] = [];
-  t.after(async () => {
-    for (const step of teardown.reverse()) await step();
-  });
-  const check = image.healthcheck;
-  const argv = [...(image.entrypoint ?? []), ...(image.cmd ?? [])];
-  assert.ok(check && argv.length > 0, 'a HEALTHCHECK and a CMD (see the test above)');
-  const ops = configFileSchema.parse({}).ops;
-  if (!(await portFree(ops.host, ops.port))) {
-    t.skip(`${ops.host}:${ops.port} (the ops server's default, where the HEALTHCHECK looks) is taken by another process`);
-    return;
-  }
+test(
+  'the runtime stage rebuilt from the Dockerfile: its CMD starts the bot, its HEALTHCHECK fails before, passes once ready and fails after, SIGTERM exits 0',
+  { timeout: 240_000 },
+  async (t) => {
+    const teardown: (() => unknown)[] = [];
+    t.after(async () => {
+      for (const step of teardown.reverse()) await step();
+    });
+    const check = image.healthcheck;
+    const argv = [...(image.entrypoint ?? []), ...(image.cmd ?? [])];
+    assert.ok(check && argv.length > 0, 'a HEALTHCHECK and a CMD (see the test above)');
+    const ops = configFileSchema.parse({}).ops;
+    if (!(await portFree(ops.host, ops.port))) {
+      t.skip(
+        `${ops.host}:${ops.port} (the ops server's default, where the HEALTHCHECK looks) is taken by another process`,
+      );
+      return;
+    }
 
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'hq-dockerfile-'));
-  teardown.push(() => rm(scratch, { recursive: true, force: true }));
-  let layout: StageLayout;
-  try {
-    layout = await reproduceStage(runtime, { dockerfile, context: REPO, scratch, nodeDir: NODE_DIR });
-  } catch (error) {
-    if (!(error instanceof NpmUnavailable)) throw error;
-    t.skip(`npm cannot install the dependencies offline: ${error.message}`);
-    return;
-  }
-  const user = image.user!.split(':')[0]!;
-  for (const volume of image.volumes) {
-    assert.equal(ownerOf(layout, volume), user, `VOLUME ${volume} belongs to USER ${user}, who writes there (a named volume starts with the image's ownership)`);
-  }
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'hq-dockerfile-'));
+    teardown.push(() => rm(scratch, { recursive: true, force: true }));
+    let layout: StageLayout;
+    try {
+      layout = await reproduceStage(runtime, { dockerfile, context: REPO, scratch, nodeDir: NODE_DIR });
+    } catch (error) {
+      if (!(error instanceof NpmUnavailable)) throw error;
+      t.skip(`npm cannot install the dependencies offline: ${error.message}`);
+      return;
+    }
+    const user = image.user!.split(':')[0]!;
+    for (const volume of image.volumes) {
+      assert.equal(
+        ownerOf(layout, volume),
+        user,
+        `VOLUME ${volume} belongs to USER ${user}, who writes there (a named volume starts with the image's ownership)`,
+      );
+    }
 
-  const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, defaultTimeoutMs: 30_000 });
-  teardown.push(() => fake.close());
-  const { guild, roles, users } = seedGuild(fake);
+    const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, defaultTimeoutMs: 30_000 });
+    teardown.push(() => fake.close());
+    const { guild, roles, users } = seedGuild(fake);
 
-  // The documented config, with container paths mapped into the temp root (a volume or bind
-  // mount there), the fake Discord, and no `ops` section: the HEALTHCHECK must find the default.
-  const config = containerConfig();
-  const raw = JSON.parse(config.text) as Record<string, unknown>;
-  delete raw.ops;
-  const paths = Object.fromEntries(Object.entries(config.file.paths).map(([key, value]) => [key, layout.hostPath(value)]));
-  const configFile = { ...raw, paths, discord: discordSettings(fake, guild, roles, users) };
-  const configPath = layout.hostPath(config.path);
-  await mkdir(path.dirname(configPath), { recursive: true });
-  await writeFile(configPath, JSON.stringify(configFile, null, 2));
-  for (const volume of image.volumes) await mkdir(layout.hostPath(volume), { recursive: true });
+    // The documented config, with container paths mapped into the temp root (a volume or bind
+    // mount there), the fake Discord, and no `ops` section: the HEALTHCHECK must find the default.
+    const config = containerConfig();
+    const raw = JSON.parse(config.text) as Record<string, unknown>;
+    delete raw.ops;
+    const paths = Object.fromEntries(
+      Object.entries(config.file.paths).map(([key, value]) => [key, layout.hostPath(value)]),
+    );
+    const configFile = { ...raw, paths, discord: discordSettings(fake, guild, roles, users) };
+    const configPath = layout.hostPath(config.path);
+    await mkdir(path.dirname(configPath), { recursive: true });
+    await writeFile(configPath, JSON.stringify(configFile, null, 2));
+    for (const volume of image.volumes) await mkdir(layout.hostPath(volume), { recursive: true });
 
-  // The container's environment: the image's ENV (paths mapped), PATH with Node only, and what
-  // `docker run --env-file .env` adds. Nothing from this shell.
-  const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(Object.entries(image.env).map(([key, value]) => [key, value.startsWith('/') ? layout.hostPath(value) : value])),
-    PATH: NODE_DIR,
-    DISCORD_TOKEN: fake.token,
-  };
-  const cwd = layout.hostPath(image.workdir);
+    // The container's environment: the image's ENV (paths mapped), PATH with Node only, and what
+    // `docker run --env-file .env` adds. Nothing from this shell.
+    const env: NodeJS.ProcessEnv = {
+      ...Object.fromEntries(
+        Object.entries(image.env).map(([key, value]) => [key, value.startsWith('/') ? layout.hostPath(value) : value]),
+      ),
+      PATH: NODE_DIR,
+      DISCORD_TOKEN: fake.token,
+    };
+    const cwd = layout.hostPath(image.workdir);
 
-  const before = await healthcheck(check, cwd, env);
-  assert.notEqual(before.code, 0, 'the HEALTHCHECK fails while no bot runs');
+    const before = await healthcheck(check, cwd, env);
+    assert.notEqual(before.code, 0, 'the HEALTHCHECK fails while no bot runs');
 
-  const started = performance.now();
-  const bot: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  let running = false;
-  const onOutput = (chunk: string): void => {
-    log = (log + chunk).slice(-8_000);
-    running ||= log.includes('"msg":"hq-delegate is running"');
-  };
-  bot.stdout!.setEncoding('utf8').on('data', onOutput);
-  bot.stderr!.setEncoding('utf8').on('data', onOutput);
-  let exit: Exit | undefined;
-  const exited = new Promise<Exit>((resolve) => bot.once('exit', (code, signal) => resolve((exit = { code, signal }))));
-  teardown.push(async () => {
-    if (!exit) bot.kill('SIGKILL');
-    await exited;
-  });
+    const started = performance.now();
+    const bot: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    let running = false;
+    const onOutput = (chunk: string): void => {
+      log = (log + chunk).slice(-8_000);
+      running ||= log.includes('"msg":"hq-delegate is running"');
+    };
+    bot.stdout!.setEncoding('utf8').on('data', onOutput);
+    bot.stderr!.setEncoding('utf8').on('data', onOutput);
+    let exit: Exit | undefined;
+    const exited = new Promise<Exit>((resolve) =>
+      bot.once('exit', (code, signal) => resolve((exit = { code, signal }))),
+    );
+    teardown.push(async () => {
+      if (!exit) bot.kill('SIGKILL');
+      await exited;
+    });
 
-  // Docker calls the container unhealthy once the start period and `retries` probes have failed;
-  // a bot that says it is running gets `retries` probes to pass, not the whole start period.
-  const budgetMs = check.startPeriodMs + check.intervalMs * check.retries;
-  let failedSinceRunning = 0;
-  let probe = await healthcheck(check, cwd, env);
-  while (probe.code !== 0) {
-    assert.equal(exit, undefined, `the bot exited (${exit?.code ?? exit?.signal}) before the HEALTHCHECK passed:\n${log}`);
-    assert.ok(performance.now() - started < budgetMs, `the HEALTHCHECK still fails after ${budgetMs} ms (${probe.code}: ${probe.output}):\n${log}`);
-    if (running) failedSinceRunning += 1;
-    assert.ok(failedSinceRunning < check.retries, `the bot is running but the HEALTHCHECK failed ${failedSinceRunning} times (${probe.code}: ${probe.output}):\n${log}`);
-    await delay(250);
-    probe = await healthcheck(check, cwd, env);
-  }
-  t.diagnostic(`healthy ${Math.round(performance.now() - started)} ms after start`);
+    // Docker calls the container unhealthy once the start period and `retries` probes have failed;
+    // a bot that says it is running gets `retries` probes to pass, not the whole start period.
+    const budgetMs = check.startPeriodMs + check.intervalMs * check.retries;
+    let failedSinceRunning = 0;
+    let probe = await healthcheck(check, cwd, env);
+    while (probe.code !== 0) {
+      assert.equal(
+        exit,
+        undefined,
+        `the bot exited (${exit?.code ?? exit?.signal}) before the HEALTHCHECK passed:\n${log}`,
+      );
+      assert.ok(
+        performance.now() - started < budgetMs,
+        `the HEALTHCHECK still fails after ${budgetMs} ms (${probe.code}: ${probe.output}):\n${log}`,
+      );
+      if (running) failedSinceRunning += 1;
+      assert.ok(
+        failedSinceRunning < check.retries,
+        `the bot is running but the HEALTHCHECK failed ${failedSinceRunning} times (${probe.code}: ${probe.output}):\n${log}`,
+      );
+      await delay(250);
+      probe = await healthcheck(check, cwd, env);
+    }
+    t.diagnostic(`healthy ${Math.round(performance.now() - started)} ms after start`);
 
-  const stateDir = paths.stateDir!;
-  assert.ok((await readdir(stateDir)).some((name) => name.endsWith('.sqlite')), `the run store is in the state volume (${stateDir})`);
+    const stateDir = paths.stateDir!;
+    assert.ok(
+      (await readdir(stateDir)).some((name) => name.endsWith('.sqlite')),
+      `the run store is in the state volume (${stateDir})`,
+    );
 
-  bot.kill('SIGTERM');
-  const stopped = await exited;
-  assert.deepEqual(stopped, { code: 0, signal: null }, `SIGTERM exits 0:\n${log}`);
-  const after = await healthcheck(check, cwd, env);
-  assert.notEqual(after.code, 0, 'the HEALTHCHECK fails once the bot has stopped');
-});
+    bot.kill('SIGTERM');
+    const stopped = await exited;
+    assert.deepEqual(stopped, { code: 0, signal: null }, `SIGTERM exits 0:\n${log}`);
+    const after = await healthcheck(check, cwd, env);
+    assert.notEqual(after.code, 0, 'the HEALTHCHECK fails once the bot has stopped');
+  },
+);

@@ -8,42 +8,69 @@ const LONG = 30_000;
 const TWO_HOURS = 2 * 60 * 60_000;
 
 function mention(world: ProcessWorld, text: string): StoredMessage {
-  return world.fake.postMessage({ channelId: world.channels.general!, authorId: world.users.websterBot, content: `<@${world.fake.botUser.id}> ${text}` });
-}
-
-function replyTo(world: ProcessWorld, message: StoredMessage, predicate: (m: StoredMessage) => boolean): Promise<StoredMessage> {
-  return world.fake.waitForMessage(world.channels.general!, (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m), { timeoutMs: LONG });
-}
-
-test('mentions sent while the bot was down are taken after the restart, and one older than the limit is told so', { timeout: 90_000 }, async (t) => {
-  const world = await startProcessWorld(t, {
-    channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
-    script: { respond: 'admit', agent: { write: 'valid' } },
-    discord: { missedMentionMaxAgeMinutes: 60 },
+  return world.fake.postMessage({
+    channelId: world.channels.general!,
+    authorId: world.users.websterBot,
+    content: `<@${world.fake.botUser.id}> ${text}`,
   });
-  const first = await world.start();
-  const seen = mention(world, 'secretary: the one before the restart');
-  await replyTo(world, seen, (m) => m.content.includes('```json'));
-  assert.equal((await first.stop()).code, 0);
+}
 
-  const old = mention(world, 'secretary: the old one');
-  world.fake.postMessage({ channelId: world.channels.general!, authorId: world.users.alice, content: 'just chatter' });
-  // Two hours pass (for Discord and for the bot) before the next one, and the bot comes back just after it.
-  world.fake.advanceClock(TWO_HOURS);
-  const fresh = mention(world, 'secretary: the fresh one');
+function replyTo(
+  world: ProcessWorld,
+  message: StoredMessage,
+  predicate: (m: StoredMessage) => boolean,
+): Promise<StoredMessage> {
+  return world.fake.waitForMessage(
+    world.channels.general!,
+    (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m),
+    { timeoutMs: LONG },
+  );
+}
 
-  const second = await world.start({ clockOffsetMs: TWO_HOURS });
-  const tooOld = await replyTo(world, old, () => true);
-  assert.match(tooOld.content, /came while hq-delegate was down, 1\d\d minutes ago: older than discord\.missedMentionMaxAgeMinutes \(60\)/);
-  const answer = await replyTo(world, fresh, (m) => m.content.includes('```json'));
-  assert.match(answer.content, /"status": ?"complete"/);
-  const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
-  assert.equal(tasks.filter((task) => task.includes('the fresh one')).length, 1, 'the fresh mention was taken once');
-  assert.equal(tasks.filter((task) => task.includes('the old one')).length, 0, 'the old one was not');
-  assert.equal(tasks.filter((task) => task.includes('the one before the restart')).length, 1, 'the one already taken was not taken again');
-  const recovered = await second.waitForLog((line) => line.msg === 'recovered after restart');
-  // #general and #dl-secretary (where the bot saw its own embed) have cursors; 3 messages came while it was down.
-  assert.deepEqual(recovered.missed, { channels: 2, messages: 3, mentions: 2 });
-  await second.stop();
-  assertNoPings(world);
-});
+test(
+  'mentions sent while the bot was down are taken after the restart, and one older than the limit is told so',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+      discord: { missedMentionMaxAgeMinutes: 60 },
+    });
+    const first = await world.start();
+    const seen = mention(world, 'secretary: the one before the restart');
+    await replyTo(world, seen, (m) => m.content.includes('```json'));
+    assert.equal((await first.stop()).code, 0);
+
+    const old = mention(world, 'secretary: the old one');
+    world.fake.postMessage({
+      channelId: world.channels.general!,
+      authorId: world.users.alice,
+      content: 'just chatter',
+    });
+    // Two hours pass (for Discord and for the bot) before the next one, and the bot comes back just after it.
+    world.fake.advanceClock(TWO_HOURS);
+    const fresh = mention(world, 'secretary: the fresh one');
+
+    const second = await world.start({ clockOffsetMs: TWO_HOURS });
+    const tooOld = await replyTo(world, old, () => true);
+    assert.match(
+      tooOld.content,
+      /came while hq-delegate was down, 1\d\d minutes ago: older than discord\.missedMentionMaxAgeMinutes \(60\)/,
+    );
+    const answer = await replyTo(world, fresh, (m) => m.content.includes('```json'));
+    assert.match(answer.content, /"status": ?"complete"/);
+    const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
+    assert.equal(tasks.filter((task) => task.includes('the fresh one')).length, 1, 'the fresh mention was taken once');
+    assert.equal(tasks.filter((task) => task.includes('the old one')).length, 0, 'the old one was not');
+    assert.equal(
+      tasks.filter((task) => task.includes('the one before the restart')).length,
+      1,
+      'the one already taken was not taken again',
+    );
+    const recovered = await second.waitForLog((line) => line.msg === 'recovered after restart');
+    // #general and #dl-secretary (where the bot saw its own embed) have cursors; 3 messages came while it was down.
+    assert.deepEqual(recovered.missed, { channels: 2, messages: 3, mentions: 2 });
+    await second.stop();
+    assertNoPings(world);
+  },
+);

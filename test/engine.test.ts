@@ -23,18 +23,42 @@ describe('engine: outcomes', () => {
   test('a valid handoff completes the run with the handoff fields first, then run metadata', async (t) => {
     const fixture = await engineFixture(t);
     const progress = progressRecorder();
-    const result = await fixture.engine.delegate(request({ runId: 'run-complete', workflowRunId: 'wf-1', stepId: 'step-2' }), { onProgress: progress.onProgress });
+    const result = await fixture.engine.delegate(
+      request({ runId: 'run-complete', workflowRunId: 'wf-1', stepId: 'step-2' }),
+      { onProgress: progress.onProgress },
+    );
     assert.equal(result.status, 'complete');
     assert.equal(isSuccess(result.status), true);
     assert.deepEqual(Object.keys(result), [
-      'schemaVersion', 'runId', 'agent', 'status', 'result', 'deliverable', 'artifacts', 'confidence', 'notes', 'timestamp',
-      'latencyMs', 'attempts', 'workflowRunId', 'stepId',
+      'schemaVersion',
+      'runId',
+      'agent',
+      'status',
+      'result',
+      'deliverable',
+      'artifacts',
+      'confidence',
+      'notes',
+      'timestamp',
+      'latencyMs',
+      'attempts',
+      'workflowRunId',
+      'stepId',
     ]);
     assert.equal(result.result, 'findings for run-complete');
     assert.equal(result.attempts, 1);
     assert.ok(result.latencyMs >= 0);
-    assert.deepEqual(progress.seen.map((p) => p.type), ['queued', 'sent', 'waiting', 'handoff_seen', 'done']);
-    assert.deepEqual(fixture.journal.methods(), ['runAccepted', 'attemptStarted', 'attemptSent', 'attemptEnded', 'runFinished']);
+    assert.deepEqual(
+      progress.seen.map((p) => p.type),
+      ['queued', 'sent', 'waiting', 'handoff_seen', 'done'],
+    );
+    assert.deepEqual(fixture.journal.methods(), [
+      'runAccepted',
+      'attemptStarted',
+      'attemptSent',
+      'attemptEnded',
+      'runFinished',
+    ]);
     const [hook] = fixture.gateway.hookRequests;
     assert.match(hook?.idempotencyKey ?? '', /^run-complete:1:\d{13}$/);
     assert.equal(hook?.body?.timeoutSeconds, 5, 'the wait, not 600');
@@ -56,9 +80,17 @@ describe('engine: outcomes', () => {
     assert.equal(result.status, 'partial');
     assert.equal(result.confidence, 'low');
     assert.equal(result.attempts, 2);
-    assert.match(messages(fixture)[1] ?? '', /RETRY \(attempt 2\): Previous attempt failed: partial with low confidence/);
-    const events = (await fixture.events()).filter((e) => e.event !== 'attempt_start').map((e) => [e.event, e.attempt, e.detail, e.confidence]);
-    assert.deepEqual(events, [['validation_failed', 1, 'partial with low confidence', undefined], ['complete', 2, 'partial', 'low']]);
+    assert.match(
+      messages(fixture)[1] ?? '',
+      /RETRY \(attempt 2\): Previous attempt failed: partial with low confidence/,
+    );
+    const events = (await fixture.events())
+      .filter((e) => e.event !== 'attempt_start')
+      .map((e) => [e.event, e.attempt, e.detail, e.confidence]);
+    assert.deepEqual(events, [
+      ['validation_failed', 1, 'partial with low confidence', undefined],
+      ['complete', 2, 'partial', 'low'],
+    ]);
   });
 
   test('blocked is final at once, whatever attempts remain', async (t) => {
@@ -69,21 +101,44 @@ describe('engine: outcomes', () => {
     assert.equal(isSuccess(result.status), false);
     assert.equal(fixture.gateway.runCount, 1);
     const events = await fixture.events();
-    assert.ok(events.some((e) => e.event === 'validation_failed' && e.detail === 'Agent blocked: needs credentials for the archive'));
+    assert.ok(
+      events.some(
+        (e) => e.event === 'validation_failed' && e.detail === 'Agent blocked: needs credentials for the archive',
+      ),
+    );
   });
 
   test('failed is retried with the reason in the retry note, the old file set aside, then returned as failed', async (t) => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'failed' } } } });
     const progress = progressRecorder();
-    const result = await fixture.engine.delegate(request({ runId: 'run-failed', maxAttempts: 2 }), { onProgress: progress.onProgress });
+    const result = await fixture.engine.delegate(request({ runId: 'run-failed', maxAttempts: 2 }), {
+      onProgress: progress.onProgress,
+    });
     assert.equal(result.status, 'failed');
     assert.equal(result.attempts, 2);
     assert.equal(fixture.gateway.runCount, 2);
     const second = messages(fixture)[1] ?? '';
-    assert.match(second, /⚠️ RETRY \(attempt 2\): Previous attempt failed: agent failed: the source was unreachable\nPlease try again carefully\./);
-    assert.deepEqual(fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey), ['hook:orchestrate:run-failed:1', 'hook:orchestrate:run-failed:2']);
+    assert.match(
+      second,
+      /⚠️ RETRY \(attempt 2\): Previous attempt failed: agent failed: the source was unreachable\nPlease try again carefully\./,
+    );
+    assert.deepEqual(
+      fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey),
+      ['hook:orchestrate:run-failed:1', 'hook:orchestrate:run-failed:2'],
+    );
     assert.deepEqual((await readdir(fixture.handoffDir)).sort(), ['run-failed.json', 'run-failed.prev.json']);
-    assert.deepEqual(progress.seen.filter((p) => p.type === 'retrying'), [{ type: 'retrying', runId: 'run-failed', attempt: 2, maxAttempts: 2, reason: 'agent failed: the source was unreachable' }]);
+    assert.deepEqual(
+      progress.seen.filter((p) => p.type === 'retrying'),
+      [
+        {
+          type: 'retrying',
+          runId: 'run-failed',
+          attempt: 2,
+          maxAttempts: 2,
+          reason: 'agent failed: the source was unreachable',
+        },
+      ],
+    );
   });
 
   test('a failed attempt followed by a valid one completes on attempt 2', async (t) => {
@@ -98,7 +153,10 @@ describe('engine: outcomes', () => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'none' } } } });
     const started = Date.now();
     const result = await fixture.engine.delegate(request({ timeoutSeconds: 1 }));
-    assert.deepEqual({ status: result.status, result: result.result, notes: result.notes }, { status: 'timeout', result: null, notes: 'Agent did not respond within 1s (attempt 1/1)' });
+    assert.deepEqual(
+      { status: result.status, result: result.result, notes: result.notes },
+      { status: 'timeout', result: null, notes: 'Agent did not respond within 1s (attempt 1/1)' },
+    );
     assert.ok(Date.now() - started >= 1_000);
     assert.ok((await fixture.events()).some((e) => e.event === 'timeout'));
   });
@@ -114,7 +172,10 @@ describe('engine: outcomes', () => {
   });
 
   test('a half-written handoff (truncate, half, 50 ms, rest) is taken as valid', async (t) => {
-    const fixture = await engineFixture(t, { gateway: { script: { agent: { how: 'halves', halfGapMs: 50 } } }, engine: { handoffSettleMs: 5_000 } });
+    const fixture = await engineFixture(t, {
+      gateway: { script: { agent: { how: 'halves', halfGapMs: 50 } } },
+      engine: { handoffSettleMs: 5_000 },
+    });
     const result = await fixture.engine.delegate(request());
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 1);
@@ -133,7 +194,10 @@ describe('engine: outcomes', () => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'none' } } } });
     fixture.gateway.on('run', (run) => symlinkSync('/etc/passwd', run.handoffPath ?? ''));
     const result = await fixture.engine.delegate(request());
-    assert.deepEqual({ status: result.status, notes: result.notes, code: result.code }, { status: 'error', notes: 'Handoff file refused: it is a symbolic link', code: 'HQ_ERR_HANDOFF_REFUSED' });
+    assert.deepEqual(
+      { status: result.status, notes: result.notes, code: result.code },
+      { status: 'error', notes: 'Handoff file refused: it is a symbolic link', code: 'HQ_ERR_HANDOFF_REFUSED' },
+    );
     assert.ok(!JSON.stringify(result).includes('root:'));
   });
 
@@ -145,9 +209,15 @@ describe('engine: outcomes', () => {
     assert.equal(result.notes, problem);
     assert.equal(result.code, 'HQ_ERR_HANDOFF_INVALID');
     assert.equal(isSuccess(result.status), false);
-    assert.match(messages(fixture)[1] ?? '', new RegExp(`Previous attempt failed: invalid handoff: ${problem.replace(/[()]/g, '\\$&')}`));
+    assert.match(
+      messages(fixture)[1] ?? '',
+      new RegExp(`Previous attempt failed: invalid handoff: ${problem.replace(/[()]/g, '\\$&')}`),
+    );
     const events = await fixture.events();
-    assert.deepEqual(events.filter((e) => e.event === 'validation_failed').map((e) => e.detail), [problem, problem]);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'validation_failed').map((e) => e.detail),
+      [problem, problem],
+    );
     assert.ok(events.some((e) => e.event === 'invalid' && e.detail === problem));
   });
 
@@ -166,7 +236,11 @@ describe('engine: outcomes', () => {
     assert.equal(result.runId, 'run-sent');
     assert.equal(result.gatewayRunId, 'hook-run-1');
     assert.equal(isSuccess(result.status), true);
-    assert.equal(fixture.gateway.hookRequests[0]?.body?.waitForCompletion, undefined, 'nobody waits for the completion');
+    assert.equal(
+      fixture.gateway.hookRequests[0]?.body?.waitForCompletion,
+      undefined,
+      'nobody waits for the completion',
+    );
   });
 });
 
@@ -192,12 +266,18 @@ describe('engine: a handoff that cannot be read', () => {
       await engine.close();
       process.stdout.write(JSON.stringify(result));`;
     const asNobody = process.getuid?.() === 0 ? { uid: 65_534, gid: 65_534 } : {};
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { ...asNobody, encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      ...asNobody,
+      encoding: 'utf8',
+    });
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.status, 'error');
     assert.match(String(result.notes), /^Failed to read handoff file: EACCES/);
     assert.equal(result.attempts, 2);
-    assert.match(String(gateway.hookRequests[1]?.body?.message), /Previous attempt failed: error: Failed to read handoff file: EACCES/);
+    assert.match(
+      String(gateway.hookRequests[1]?.body?.message),
+      /Previous attempt failed: error: Failed to read handoff file: EACCES/,
+    );
     assert.deepEqual((await readdir(path.join(root, 'handoffs'))).sort(), ['run-eacces.json', 'run-eacces.prev.json']);
   });
 });
@@ -214,7 +294,10 @@ describe('engine: refusals before anything is touched', () => {
 
   test('an unknown agent is refused with the list of known agents', async (t) => {
     const fixture = await engineFixture(t);
-    await assert.rejects(fixture.engine.delegate(request({ agent: 'ghost' })), { code: 'HQ_ERR_AGENT_UNKNOWN', message: "Unknown agent 'ghost'. Known agents: tech-lead" });
+    await assert.rejects(fixture.engine.delegate(request({ agent: 'ghost' })), {
+      code: 'HQ_ERR_AGENT_UNKNOWN',
+      message: "Unknown agent 'ghost'. Known agents: tech-lead",
+    });
   });
 
   test('an ACL denial names caller and target, is logged as acl_denied, and sends nothing', async (t) => {
@@ -223,7 +306,9 @@ describe('engine: refusals before anything is touched', () => {
       code: 'HQ_ERR_ACCESS_DENIED',
       message: "ACL denied: 'secretary' is not in the delegation ACL, so cannot delegate to 'tech-lead'",
     });
-    await assert.rejects(fixture.engine.delegate(request({ principals: ['tech-lead'] })), { message: "ACL denied: 'tech-lead' cannot delegate to itself" });
+    await assert.rejects(fixture.engine.delegate(request({ principals: ['tech-lead'] })), {
+      message: "ACL denied: 'tech-lead' cannot delegate to itself",
+    });
     const [denied] = await fixture.events();
     assert.equal(denied?.event, 'acl_denied');
     assert.equal(denied?.runId, 'run-acl');
@@ -241,19 +326,28 @@ describe('engine: the gateway', () => {
     const { createEventLog } = await import('../src/engine/event-log.ts');
     const { engineSettingsOf } = await import('../src/engine-settings.ts');
     const config = { ...fixture.config, agents: { 'tech-lead': { port, host: '127.0.0.1' } } };
-    const engine = createEngine({ settings: engineSettingsOf(config), log: fixture.captured.log, eventLog: createEventLog({ dir: fixture.config.paths.logDir }) });
+    const engine = createEngine({
+      settings: engineSettingsOf(config),
+      log: fixture.captured.log,
+      eventLog: createEventLog({ dir: fixture.config.paths.logDir }),
+    });
     t.after(() => engine.close());
     const result = await engine.delegate(request());
     assert.equal(result.status, 'error');
     assert.equal(result.code, 'HQ_ERR_GATEWAY_UNHEALTHY');
-    assert.match(String(result.notes), new RegExp(`^Agent 'tech-lead' unhealthy at 127\\.0\\.0\\.1:${port}: connection refused`));
+    assert.match(
+      String(result.notes),
+      new RegExp(`^Agent 'tech-lead' unhealthy at 127\\.0\\.0\\.1:${port}: connection refused`),
+    );
     assert.equal(result.attempts, 0);
     assert.equal(engine.cachedHealth('tech-lead')?.healthy, false);
   });
 
   test('runs started together share one health probe of their gateway, and each still sends its own task', async (t) => {
     const fixture = await engineFixture(t, { engine: { maxConcurrentPerAgent: 50 } });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, index) => fixture.engine.delegate(request({ runId: `shared-probe-${index}` }))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => fixture.engine.delegate(request({ runId: `shared-probe-${index}` }))),
+    );
     assert.deepEqual(new Set(results.map((result) => result.status)), new Set(['complete']));
     assert.equal(fixture.gateway.healthRequests, 1);
     assert.equal(fixture.gateway.hookRequests.length, 20);
@@ -276,7 +370,10 @@ describe('engine: the gateway', () => {
     const result = await fixture.engine.delegate(request({ maxAttempts: 3 }));
     assert.equal(result.status, 'error');
     assert.equal(result.code, 'HQ_ERR_GATEWAY_SEND');
-    assert.equal(result.notes, 'Failed to send task after 1 attempts: the gateway refused the hooks token (HTTP 401): set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD');
+    assert.equal(
+      result.notes,
+      'Failed to send task after 1 attempts: the gateway refused the hooks token (HTTP 401): set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD',
+    );
     assert.equal(fixture.gateway.hookRequests.length, 1);
     const failed = (await fixture.events()).find((e) => e.event === 'send_failed');
     assert.equal(failed?.httpStatus, 401);
@@ -284,7 +381,11 @@ describe('engine: the gateway', () => {
 
   test('503 then 200 is one agent run thanks to the idempotency key', async (t) => {
     const fixture = await engineFixture(t);
-    fixture.gateway.enqueue({ respond: 'status', status: 503, body: JSON.stringify({ ok: false, error: 'gateway_unavailable' }) });
+    fixture.gateway.enqueue({
+      respond: 'status',
+      status: 503,
+      body: JSON.stringify({ ok: false, error: 'gateway_unavailable' }),
+    });
     const result = await fixture.engine.delegate(request({ runId: 'run-503' }));
     assert.equal(result.status, 'complete');
     assert.equal(fixture.gateway.runCount, 1);
@@ -305,43 +406,72 @@ describe('engine: the gateway', () => {
     assert.equal(fixture.gateway.runCount, 2);
     const [one, two] = fixture.gateway.hookRequests.map((hook) => hook.idempotencyKey);
     assert.notEqual(one, two);
-    assert.equal(fixture.gateway.hookRequests[0]?.body?.message, fixture.gateway.hookRequests[1]?.body?.message, 'the same request, sent twice');
+    assert.equal(
+      fixture.gateway.hookRequests[0]?.body?.message,
+      fixture.gateway.hookRequests[1]?.body?.message,
+      'the same request, sent twice',
+    );
   });
 
   test("a 500 is a failed send: logged with the gateway's text, retried as a new attempt, final after the last", async (t) => {
     const fixture = await engineFixture(t);
-    fixture.gateway.enqueue({ respond: 'status', status: 500, body: JSON.stringify({ ok: false, error: 'agent preparation exploded' }) });
+    fixture.gateway.enqueue({
+      respond: 'status',
+      status: 500,
+      body: JSON.stringify({ ok: false, error: 'agent preparation exploded' }),
+    });
     const retried = await fixture.engine.delegate(request({ maxAttempts: 2 }));
     assert.equal(retried.status, 'complete');
     assert.equal(retried.attempts, 2);
     assert.match(messages(fixture)[1] ?? '', /Previous attempt failed: Failed to send task/);
     const failed = (await fixture.events()).find((e) => e.event === 'send_failed');
-    assert.deepEqual([failed?.httpStatus, failed?.detail], [500, 'Failed to send task: HTTP 500: agent preparation exploded']);
+    assert.deepEqual(
+      [failed?.httpStatus, failed?.detail],
+      [500, 'Failed to send task: HTTP 500: agent preparation exploded'],
+    );
 
     fixture.gateway.enqueue({ respond: 'status', status: 500, body: 'plain failure text', contentType: 'text/plain' });
     const final = await fixture.engine.delegate(request({ maxAttempts: 1 }));
-    assert.deepEqual({ status: final.status, notes: final.notes }, { status: 'error', notes: 'Failed to send task after 1 attempts: HTTP 500: plain failure text' });
+    assert.deepEqual(
+      { status: final.status, notes: final.notes },
+      { status: 'error', notes: 'Failed to send task after 1 attempts: HTTP 500: plain failure text' },
+    );
   });
 
   test('with waitForCompletion, a run that finished without writing the handoff fails fast, not at the timeout', async (t) => {
-    const fixture = await engineFixture(t, { engine: { waitForCompletion: true, completionGraceMs: 100 }, gateway: { script: { agent: { write: 'none', finishAfterMs: 30 } } } });
+    const fixture = await engineFixture(t, {
+      engine: { waitForCompletion: true, completionGraceMs: 100 },
+      gateway: { script: { agent: { write: 'none', finishAfterMs: 30 } } },
+    });
     const progress = progressRecorder();
     const started = Date.now();
     const result = await fixture.engine.delegate(request({ timeoutSeconds: 30 }), { onProgress: progress.onProgress });
-    assert.deepEqual({ status: result.status, notes: result.notes }, { status: 'error', notes: 'The agent finished without writing the handoff (attempt 1/1)' });
+    assert.deepEqual(
+      { status: result.status, notes: result.notes },
+      { status: 'error', notes: 'The agent finished without writing the handoff (attempt 1/1)' },
+    );
     assert.ok(Date.now() - started < 3_000);
     assert.equal(fixture.gateway.hookRequests[0]?.body?.waitForCompletion, true);
-    assert.deepEqual(progress.seen.map((p) => p.type), ['queued', 'sent', 'waiting', 'done']);
+    assert.deepEqual(
+      progress.seen.map((p) => p.type),
+      ['queued', 'sent', 'waiting', 'done'],
+    );
   });
 
   test('with waitForCompletion against a gateway that answers at admission, the engine keeps waiting for the file', async (t) => {
-    const fixture = await engineFixture(t, { engine: { waitForCompletion: true, completionGraceMs: 50 }, gateway: { ignoreWaitForCompletion: true, script: { agent: { afterMs: 300 } } } });
+    const fixture = await engineFixture(t, {
+      engine: { waitForCompletion: true, completionGraceMs: 50 },
+      gateway: { ignoreWaitForCompletion: true, script: { agent: { afterMs: 300 } } },
+    });
     const result = await fixture.engine.delegate(request());
     assert.equal(result.status, 'complete');
   });
 
   test('with waitForCompletion, the handoff is taken as soon as it is written, before the run settles', async (t) => {
-    const fixture = await engineFixture(t, { engine: { waitForCompletion: true }, gateway: { script: { agent: { finishAfterMs: 60_000 } } } });
+    const fixture = await engineFixture(t, {
+      engine: { waitForCompletion: true },
+      gateway: { script: { agent: { finishAfterMs: 60_000 } } },
+    });
     const result = await fixture.engine.delegate(request());
     assert.equal(result.status, 'complete');
     assert.equal(fixture.gateway.runs[0]?.settled, false);
@@ -353,9 +483,12 @@ describe('engine: between attempts', () => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'none' } } } });
     const onProgress = (progress: { type: string }): void => {
       // The previous attempt's agent finishes after the caller gave up on it.
-      if (progress.type === 'retrying') writeFileSync(path.join(fixture.handoffDir, 'run-late.json'), handoffText('valid', 'run-late', 'tech-lead'));
+      if (progress.type === 'retrying')
+        writeFileSync(path.join(fixture.handoffDir, 'run-late.json'), handoffText('valid', 'run-late', 'tech-lead'));
     };
-    const result = await fixture.engine.delegate(request({ runId: 'run-late', maxAttempts: 2, timeoutSeconds: 0.3 }), { onProgress });
+    const result = await fixture.engine.delegate(request({ runId: 'run-late', maxAttempts: 2, timeoutSeconds: 0.3 }), {
+      onProgress,
+    });
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 1);
     assert.equal(fixture.gateway.hookRequests.length, 1);
@@ -366,25 +499,47 @@ describe('engine: between attempts', () => {
     const fixture = await engineFixture(t);
     fixture.gateway.enqueue({ agent: { write: 'none' } });
     const onProgress = (progress: { type: string }): void => {
-      if (progress.type === 'retrying') writeFileSync(path.join(fixture.handoffDir, 'run-late-bad.json'), handoffText('strict-invalid', 'run-late-bad', 'tech-lead'));
+      if (progress.type === 'retrying')
+        writeFileSync(
+          path.join(fixture.handoffDir, 'run-late-bad.json'),
+          handoffText('strict-invalid', 'run-late-bad', 'tech-lead'),
+        );
     };
-    const result = await fixture.engine.delegate(request({ runId: 'run-late-bad', maxAttempts: 2, timeoutSeconds: 0.3 }), { onProgress });
+    const result = await fixture.engine.delegate(
+      request({ runId: 'run-late-bad', maxAttempts: 2, timeoutSeconds: 0.3 }),
+      { onProgress },
+    );
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 2);
-    assert.match(messages(fixture)[1] ?? '', /Previous attempt failed: invalid handoff: Invalid deliverable type: 'essay'/);
+    assert.match(
+      messages(fixture)[1] ?? '',
+      /Previous attempt failed: invalid handoff: Invalid deliverable type: 'essay'/,
+    );
     assert.ok((await readdir(fixture.handoffDir)).includes('run-late-bad.prev.json'));
   });
 
   test('.prev files are never overwritten, across attempts and across runs reusing an id', async (t) => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'failed' } } } });
     await fixture.engine.delegate(request({ runId: 'run-prev', maxAttempts: 3 }));
-    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), ['run-prev.json', 'run-prev.prev.1.json', 'run-prev.prev.json']);
+    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), [
+      'run-prev.json',
+      'run-prev.prev.1.json',
+      'run-prev.prev.json',
+    ]);
     // Same id again: the old final file is set aside first, not taken as this run's answer.
     fixture.gateway.setDefault({ agent: { write: 'valid' } });
     const again = await fixture.engine.delegate(request({ runId: 'run-prev' }));
     assert.equal(again.status, 'complete');
-    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), ['run-prev.json', 'run-prev.prev.1.json', 'run-prev.prev.2.json', 'run-prev.prev.json']);
-    assert.equal(JSON.parse(await readFile(path.join(fixture.handoffDir, 'run-prev.prev.2.json'), 'utf8')).status, 'failed');
+    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), [
+      'run-prev.json',
+      'run-prev.prev.1.json',
+      'run-prev.prev.2.json',
+      'run-prev.prev.json',
+    ]);
+    assert.equal(
+      JSON.parse(await readFile(path.join(fixture.handoffDir, 'run-prev.prev.2.json'), 'utf8')).status,
+      'failed',
+    );
   });
 });
 
@@ -393,22 +548,34 @@ describe('engine: cancellation', () => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'none' } } } });
     const controller = new AbortController();
     const progress = progressRecorder();
-    const running = fixture.engine.delegate(request({ runId: 'run-cancel', timeoutSeconds: 60 }), { signal: controller.signal, onProgress: progress.onProgress });
+    const running = fixture.engine.delegate(request({ runId: 'run-cancel', timeoutSeconds: 60 }), {
+      signal: controller.signal,
+      onProgress: progress.onProgress,
+    });
     await progress.until('waiting');
     const abortedAt = Date.now();
     controller.abort();
     const result = await running;
     assert.ok(Date.now() - abortedAt < 500, 'promptly');
-    assert.deepEqual({ status: result.status, notes: result.notes }, { status: 'cancelled', notes: 'Cancelled by the caller' });
+    assert.deepEqual(
+      { status: result.status, notes: result.notes },
+      { status: 'cancelled', notes: 'Cancelled by the caller' },
+    );
     assert.ok((await fixture.events()).some((e) => e.event === 'cancelled'));
     assert.equal((fixture.journal.calls.at(-1)?.args[0] as RunResult).status, 'cancelled');
   });
 
   test('aborting during the pause between attempts ends the run at once', async (t) => {
-    const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'failed' } } }, engine: { retryPauseMs: 60_000 } });
+    const fixture = await engineFixture(t, {
+      gateway: { script: { agent: { write: 'failed' } } },
+      engine: { retryPauseMs: 60_000 },
+    });
     const controller = new AbortController();
     const progress = progressRecorder();
-    const running = fixture.engine.delegate(request({ maxAttempts: 2 }), { signal: controller.signal, onProgress: progress.onProgress });
+    const running = fixture.engine.delegate(request({ maxAttempts: 2 }), {
+      signal: controller.signal,
+      onProgress: progress.onProgress,
+    });
     await progress.until('retrying');
     controller.abort();
     assert.equal((await running).status, 'cancelled');
@@ -416,7 +583,10 @@ describe('engine: cancellation', () => {
   });
 
   test('aborting mid-send (a held waitForCompletion POST) ends the run at once', async (t) => {
-    const fixture = await engineFixture(t, { engine: { waitForCompletion: true }, gateway: { script: { agent: { write: 'none', finishAfterMs: 60_000 } } } });
+    const fixture = await engineFixture(t, {
+      engine: { waitForCompletion: true },
+      gateway: { script: { agent: { write: 'none', finishAfterMs: 60_000 } } },
+    });
     const controller = new AbortController();
     fixture.gateway.once('run', () => controller.abort());
     const result = await fixture.engine.delegate(request({ timeoutSeconds: 60 }), { signal: controller.signal });
@@ -439,7 +609,10 @@ describe('engine: cancellation', () => {
 
 describe('engine: the per-agent queue', () => {
   test('runs beyond the limit wait in FIFO order, see their position, and leave the queue when aborted', async (t) => {
-    const fixture = await engineFixture(t, { engine: { maxConcurrentPerAgent: 1 }, gateway: { script: { agent: { write: 'none' } } } });
+    const fixture = await engineFixture(t, {
+      engine: { maxConcurrentPerAgent: 1 },
+      gateway: { script: { agent: { write: 'none' } } },
+    });
     const order: string[] = [];
     fixture.gateway.on('run', (run) => order.push(run.runId ?? ''));
     const recorders = { a: progressRecorder(), b: progressRecorder(), c: progressRecorder(), d: progressRecorder() };
@@ -447,7 +620,10 @@ describe('engine: the per-agent queue', () => {
     const a = fixture.engine.delegate(request({ runId: 'q-a' }), { onProgress: recorders.a.onProgress });
     await recorders.a.until('waiting');
     const b = fixture.engine.delegate(request({ runId: 'q-b' }), { onProgress: recorders.b.onProgress });
-    const c = fixture.engine.delegate(request({ runId: 'q-c' }), { onProgress: recorders.c.onProgress, signal: controllerC.signal });
+    const c = fixture.engine.delegate(request({ runId: 'q-c' }), {
+      onProgress: recorders.c.onProgress,
+      signal: controllerC.signal,
+    });
     const d = fixture.engine.delegate(request({ runId: 'q-d' }), { onProgress: recorders.d.onProgress });
     await recorders.d.until('queued');
     assert.equal(fixture.engine.queueDepth('tech-lead'), 3);
@@ -461,13 +637,18 @@ describe('engine: the per-agent queue', () => {
     }
     assert.deepEqual([(await a).status, (await b).status, (await d).status], ['complete', 'complete', 'complete']);
     assert.deepEqual(order, ['q-a', 'q-b', 'q-d']);
-    const positions = (recorder: ReturnType<typeof progressRecorder>): number[] => recorder.seen.flatMap((p) => (p.type === 'queued' ? [p.position] : []));
+    const positions = (recorder: ReturnType<typeof progressRecorder>): number[] =>
+      recorder.seen.flatMap((p) => (p.type === 'queued' ? [p.position] : []));
     assert.deepEqual(positions(recorders.a), [0]);
     assert.deepEqual(positions(recorders.b), [1]);
     assert.deepEqual(positions(recorders.c), [2]);
     assert.deepEqual(positions(recorders.d), [3, 2, 1]);
     const queued = (await fixture.events()).filter((e) => e.event === 'queued').map((e) => [e.runId, e.position]);
-    assert.deepEqual(queued, [['q-b', 1], ['q-c', 2], ['q-d', 3]]);
+    assert.deepEqual(queued, [
+      ['q-b', 1],
+      ['q-c', 2],
+      ['q-d', 3],
+    ]);
   });
 });
 
@@ -489,7 +670,10 @@ describe('engine: resume', () => {
   test('a sent attempt is not sent again: the file written meanwhile is picked up', async (t) => {
     const fixture = await engineFixture(t);
     mkdirSync(fixture.handoffDir, { recursive: true });
-    writeFileSync(path.join(fixture.handoffDir, 'run-resume-1.json'), handoffText('valid', 'run-resume-1', 'tech-lead'));
+    writeFileSync(
+      path.join(fixture.handoffDir, 'run-resume-1.json'),
+      handoffText('valid', 'run-resume-1', 'tech-lead'),
+    );
     const result = await fixture.engine.resume(pending('run-resume-1', {}));
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 1);
@@ -500,11 +684,19 @@ describe('engine: resume', () => {
   test('a sent attempt waits only until its ORIGINAL deadline, then the run goes on as usual', async (t) => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'valid' } } } });
     const started = Date.now();
-    const result = await fixture.engine.resume(pending('run-resume-2', { deadline: started + 300, request: { ...request(), runId: 'run-resume-2', maxAttempts: 2, timeoutSeconds: 60 } }));
+    const result = await fixture.engine.resume(
+      pending('run-resume-2', {
+        deadline: started + 300,
+        request: { ...request(), runId: 'run-resume-2', maxAttempts: 2, timeoutSeconds: 60 },
+      }),
+    );
     assert.ok(Date.now() - started < 5_000, 'not a fresh 60 s wait');
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 2);
-    assert.deepEqual(fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey), ['hook:orchestrate:run-resume-2:2']);
+    assert.deepEqual(
+      fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey),
+      ['hook:orchestrate:run-resume-2:2'],
+    );
     assert.match(messages(fixture)[0] ?? '', /RETRY \(attempt 2\): Previous attempt failed: timeout/);
   });
 
@@ -513,7 +705,10 @@ describe('engine: resume', () => {
     const progress = progressRecorder();
     const running = fixture.engine.resume(pending('run-resume-3', {}), { onProgress: progress.onProgress });
     await progress.until('waiting');
-    writeFileSync(path.join(fixture.handoffDir, 'run-resume-3.json'), handoffText('valid', 'run-resume-3', 'tech-lead'));
+    writeFileSync(
+      path.join(fixture.handoffDir, 'run-resume-3.json'),
+      handoffText('valid', 'run-resume-3', 'tech-lead'),
+    );
     assert.equal((await running).status, 'complete');
     assert.equal(fixture.gateway.hookRequests.length, 0);
   });
@@ -521,10 +716,19 @@ describe('engine: resume', () => {
   test('an attempt that was never sent is sent, with the journaled retry note', async (t) => {
     const fixture = await engineFixture(t);
     const result = await fixture.engine.resume(
-      pending('run-resume-4', { attempt: 2, sent: false, deadline: undefined, retryNote: 'timeout', request: { ...request(), runId: 'run-resume-4', maxAttempts: 2, timeoutSeconds: 5 } }),
+      pending('run-resume-4', {
+        attempt: 2,
+        sent: false,
+        deadline: undefined,
+        retryNote: 'timeout',
+        request: { ...request(), runId: 'run-resume-4', maxAttempts: 2, timeoutSeconds: 5 },
+      }),
     );
     assert.equal(result.status, 'complete');
-    assert.deepEqual(fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey), ['hook:orchestrate:run-resume-4:2']);
+    assert.deepEqual(
+      fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey),
+      ['hook:orchestrate:run-resume-4:2'],
+    );
     assert.match(messages(fixture)[0] ?? '', /RETRY \(attempt 2\): Previous attempt failed: timeout/);
   });
 });
@@ -536,9 +740,25 @@ describe('engine: logs', () => {
     await fixture.engine.delegate(request({ runId: 'run-log', maxAttempts: 2 }));
     const lines = await fixture.eventLines();
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(events.map((e) => [e.event, e.attempt]), [['attempt_start', 1], ['validation_failed', 1], ['attempt_start', 2], ['complete', 2]]);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.attempt]),
+      [
+        ['attempt_start', 1],
+        ['validation_failed', 1],
+        ['attempt_start', 2],
+        ['complete', 2],
+      ],
+    );
     for (const event of events) {
-      assert.deepEqual(Object.keys(event).slice(0, 7), ['timestamp', 'runId', 'agent', 'event', 'detail', 'attempt', 'elapsedMs']);
+      assert.deepEqual(Object.keys(event).slice(0, 7), [
+        'timestamp',
+        'runId',
+        'agent',
+        'event',
+        'detail',
+        'attempt',
+        'elapsedMs',
+      ]);
       assert.match(String(event.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.equal(event.runId, 'run-log');
       assert.equal(event.agent, 'tech-lead');
@@ -554,15 +774,24 @@ describe('engine: logs', () => {
 
   test('no token appears in any log line: app log, event log, results — even when the gateway echoes it', async (t) => {
     const good = await engineFixture(t);
-    good.gateway.enqueue({ respond: 'status', status: 500, body: `upstream said: bad header Bearer ${good.gateway.token}`, contentType: 'text/plain' });
+    good.gateway.enqueue({
+      respond: 'status',
+      status: 500,
+      body: `upstream said: bad header Bearer ${good.gateway.token}`,
+      contentType: 'text/plain',
+    });
     const retried = await good.engine.delegate(request({ maxAttempts: 2 }));
     assert.equal(retried.status, 'complete');
     const wrongToken = 'wrong-token-value-never-logged';
     const bad = await engineFixture(t, { token: wrongToken });
     const refused = await bad.engine.delegate(request());
     const everything = [
-      ...good.captured.lines, ...(await good.eventLines()), JSON.stringify(retried),
-      ...bad.captured.lines, ...(await bad.eventLines()), JSON.stringify(refused),
+      ...good.captured.lines,
+      ...(await good.eventLines()),
+      JSON.stringify(retried),
+      ...bad.captured.lines,
+      ...(await bad.eventLines()),
+      JSON.stringify(refused),
     ].join('\n');
     assert.ok(good.captured.lines.length > 0 && bad.captured.lines.length > 0, 'something was logged');
     assert.ok(!everything.includes(good.gateway.token), 'the hooks token');

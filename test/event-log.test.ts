@@ -8,7 +8,15 @@ import { tempDir } from './fakes/engine-harness.ts';
 test('each event is one JSON line with the reference fields first, extras after, and no pino fields', async (t) => {
   const dir = await tempDir(t);
   const log = createEventLog({ dir, now: () => new Date('2026-11-25T10:11:12.345Z') });
-  log.write({ runId: 'run-1', agent: 'webster', event: 'complete', detail: 'complete', attempt: 2, elapsedMs: 1234.6, extra: { confidence: 'high', gatewayRunId: 'hook-run-9', missing: undefined } });
+  log.write({
+    runId: 'run-1',
+    agent: 'webster',
+    event: 'complete',
+    detail: 'complete',
+    attempt: 2,
+    elapsedMs: 1234.6,
+    extra: { confidence: 'high', gatewayRunId: 'hook-run-9', missing: undefined },
+  });
   log.write({ runId: 'run-1', agent: 'webster', event: 'attempt_start' });
   log.close();
   assert.deepEqual(await readdir(dir), ['2026-11-25.jsonl']);
@@ -18,7 +26,10 @@ test('each event is one JSON line with the reference fields first, extras after,
     lines[0],
     '{"timestamp":"2026-11-25T10:11:12Z","runId":"run-1","agent":"webster","event":"complete","detail":"complete","attempt":2,"elapsedMs":1235,"confidence":"high","gatewayRunId":"hook-run-9"}',
   );
-  assert.equal(lines[1], '{"timestamp":"2026-11-25T10:11:12Z","runId":"run-1","agent":"webster","event":"attempt_start","detail":"","attempt":1,"elapsedMs":0}');
+  assert.equal(
+    lines[1],
+    '{"timestamp":"2026-11-25T10:11:12Z","runId":"run-1","agent":"webster","event":"attempt_start","detail":"","attempt":1,"elapsedMs":0}',
+  );
 });
 
 test('the file follows the UTC day: a new day opens a new file', async (t) => {
@@ -30,7 +41,10 @@ test('the file follows the UTC day: a new day opens a new file', async (t) => {
   log.write({ runId: 'r', agent: 'a', event: 'cancelled' });
   log.close();
   assert.deepEqual((await readdir(dir)).sort(), ['2026-11-25.jsonl', '2026-11-26.jsonl']);
-  assert.match(await readFile(path.join(dir, '2026-11-26.jsonl'), 'utf8'), /^\{"timestamp":"2026-11-26T00:00:00Z",.*"event":"cancelled"/);
+  assert.match(
+    await readFile(path.join(dir, '2026-11-26.jsonl'), 'utf8'),
+    /^\{"timestamp":"2026-11-26T00:00:00Z",.*"event":"cancelled"/,
+  );
 });
 
 test('detail is cut to 500 characters without splitting a surrogate pair', () => {
@@ -43,7 +57,12 @@ test('detail is cut to 500 characters without splitting a surrogate pair', () =>
 test('a token-shaped field is redacted even if one were passed in by mistake', async (t) => {
   const dir = await tempDir(t);
   const log = createEventLog({ dir, now: () => new Date('2026-11-25T00:00:00Z') });
-  log.write({ runId: 'r', agent: 'a', event: 'send_error', extra: { token: 'secret-value-123', headers: { authorization: 'Bearer secret-value-123' } } });
+  log.write({
+    runId: 'r',
+    agent: 'a',
+    event: 'send_error',
+    extra: { token: 'secret-value-123', headers: { authorization: 'Bearer secret-value-123' } },
+  });
   log.close();
   assert.ok(!(await readFile(path.join(dir, '2026-11-25.jsonl'), 'utf8')).includes('secret-value-123'));
 });
@@ -63,10 +82,18 @@ test('every redact path still reaches a secret, whichever logger writes the line
     { headers: { 'x-openclaw-token': secret } },
   ];
   for (const extra of extras) log.write({ runId: 'r', agent: 'a', event: 'send_error', extra });
-  log.write({ runId: 'r', agent: 'a', event: 'complete', extra: { confidence: 'high', httpStatus: 200, gatewayRunId: null } });
+  log.write({
+    runId: 'r',
+    agent: 'a',
+    event: 'complete',
+    extra: { confidence: 'high', httpStatus: 200, gatewayRunId: null },
+  });
   log.close();
   const lines = (await readFile(path.join(dir, '2026-11-25.jsonl'), 'utf8')).trimEnd().split('\n');
   assert.equal(lines.length, extras.length + 1);
   for (const line of lines) assert.ok(!line.includes(secret), line);
-  assert.equal(lines.at(-1), '{"timestamp":"2026-11-25T00:00:00Z","runId":"r","agent":"a","event":"complete","detail":"","attempt":1,"elapsedMs":0,"confidence":"high","httpStatus":200,"gatewayRunId":null}');
+  assert.equal(
+    lines.at(-1),
+    '{"timestamp":"2026-11-25T00:00:00Z","runId":"r","agent":"a","event":"complete","detail":"","attempt":1,"elapsedMs":0,"confidence":"high","httpStatus":200,"gatewayRunId":null}',
+  );
 });

@@ -76,7 +76,11 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
       const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
         new ButtonBuilder().setCustomId('approve:1').setLabel('Approve').setStyle(ButtonStyle.Success),
       );
-      await i.editReply({ content: `Delegating to ${seen.agent}: ${i.options.getString('prompt')}`, components: [row], allowedMentions: { parse: [] } });
+      await i.editReply({
+        content: `Delegating to ${seen.agent}: ${i.options.getString('prompt')}`,
+        components: [row],
+        allowedMentions: { parse: [] },
+      });
       return;
     }
     if (i.isChatInputCommand() && i.commandName === 'slow') {
@@ -138,7 +142,10 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
       new SlashCommandBuilder().setName('twice').setDescription('Acks twice'),
     ];
     await client.application!.commands.set(commands.map((c) => c.toJSON()));
-    assert.deepEqual(fake.registeredCommands().map((c) => c.name), ['delegate', 'slow', 'twice']);
+    assert.deepEqual(
+      fake.registeredCommands().map((c) => c.name),
+      ['delegate', 'slow', 'twice'],
+    );
     const bad = await client.rest
       .put(Routes.applicationCommands(fake.applicationId), { body: [{ name: 'Bad Name', description: 'x' }] })
       .catch((e: unknown) => e);
@@ -148,7 +155,12 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
 
   let replyMessageId = '';
   await t.test('slash command: deferReply within the deadline, then editReply', async () => {
-    const handle = fake.sendSlashCommand({ channelId, userId: alice.id, name: 'delegate', options: { agent: 'webster', prompt: 'ship it' } });
+    const handle = fake.sendSlashCommand({
+      channelId,
+      userId: alice.id,
+      name: 'delegate',
+      options: { agent: 'webster', prompt: 'ship it' },
+    });
     const ack = await handle.acknowledged();
     assert.equal(ack.type, 5);
     assert.ok(ack.elapsedMs < 3000, `acked after ${ack.elapsedMs} ms`);
@@ -164,7 +176,13 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
   });
 
   await t.test('autocomplete returns the choices the bot answered', async () => {
-    const choices = await fake.sendAutocomplete({ channelId, userId: alice.id, name: 'delegate', focused: 'agent', options: { agent: 'we' } });
+    const choices = await fake.sendAutocomplete({
+      channelId,
+      userId: alice.id,
+      name: 'delegate',
+      focused: 'agent',
+      options: { agent: 'we' },
+    });
     assert.deepEqual(choices, [{ name: 'webster', value: 'webster' }]);
   });
 
@@ -191,7 +209,10 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
     const second = await doubleAck.promise;
     assert.ok(second instanceof DiscordAPIError);
     assert.equal(second.code, 40060);
-    assert.deepEqual(twice.callbacks.map((c) => c.status), [204, 400]);
+    assert.deepEqual(
+      twice.callbacks.map((c) => c.status),
+      [204, 400],
+    );
     assert.equal(twice.originalMessage?.ephemeral, true);
   });
 
@@ -228,8 +249,13 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
     const fault = fake.failNext('POST /channels/:id/messages', { retryAfter: 0.2 });
     const since = fake.lastRequestSeq;
     const sent = await channel.send({ content: 'after a rate limit', allowedMentions: { parse: [] } });
-    const attempts = fake.requests((r) => r.seq > since && r.method === 'POST' && r.path === `/channels/${channelId}/messages`);
-    assert.deepEqual(attempts.map((r) => r.status), [429, 200]);
+    const attempts = fake.requests(
+      (r) => r.seq > since && r.method === 'POST' && r.path === `/channels/${channelId}/messages`,
+    );
+    assert.deepEqual(
+      attempts.map((r) => r.status),
+      [429, 200],
+    );
     assert.ok(attempts[1]!.time - attempts[0]!.time >= 200, 'retried after retry_after');
     assert.equal(fault.remaining, 0);
     assert.equal(fake.messagesIn(channelId).at(-1)?.id, sent.id);
@@ -268,7 +294,12 @@ test('a real discord.js Client works against FakeDiscord', async (t) => {
     const [, after] = (await updated) as [unknown, { roles: { cache: Map<string, unknown> } }];
     assert.equal(after.roles.cache.has(delegates.id), false);
 
-    const handle = fake.sendSlashCommand({ channelId, userId: alice.id, name: 'delegate', options: { agent: 'wallace', prompt: 'again' } });
+    const handle = fake.sendSlashCommand({
+      channelId,
+      userId: alice.id,
+      name: 'delegate',
+      options: { agent: 'wallace', prompt: 'again' },
+    });
     assert.equal((await handle.original()).content, 'Delegating to wallace: again');
     assert.deepEqual(seen.roles, [guild.id]);
   });
@@ -354,7 +385,11 @@ test('gateway protocol: zlib-stream, heartbeat ACK, READY shape, 4014, invalid r
   assert.equal(typeof hello.d.heartbeat_interval, 'number');
   gw.send(1, null);
   await gw.next((p) => p.op === 11);
-  gw.send(2, { token: fake.token, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages, properties: { os: 'linux' } });
+  gw.send(2, {
+    token: fake.token,
+    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
+    properties: { os: 'linux' },
+  });
   const readyPayload = await gw.next((p) => p.t === 'READY');
   assert.equal(readyPayload.s, 1);
   assert.equal(readyPayload.d.user.id, fake.botUser.id);
@@ -363,8 +398,14 @@ test('gateway protocol: zlib-stream, heartbeat ACK, READY shape, 4014, invalid r
   assert.deepEqual(readyPayload.d.guilds, [{ id: guild.id, unavailable: true }]);
   const guildCreate = await gw.next((p) => p.t === 'GUILD_CREATE');
   assert.equal(guildCreate.s, 2);
-  assert.deepEqual(guildCreate.d.channels.map((c: { name: string }) => c.name), ['dl-webster']);
-  assert.deepEqual(guildCreate.d.members.map((m: { user: { id: string } }) => m.user.id), [fake.botUser.id]);
+  assert.deepEqual(
+    guildCreate.d.channels.map((c: { name: string }) => c.name),
+    ['dl-webster'],
+  );
+  assert.deepEqual(
+    guildCreate.d.members.map((m: { user: { id: string } }) => m.user.id),
+    [fake.botUser.id],
+  );
 
   // MESSAGE_CONTENT not requested: content of other users' messages is blanked.
   const alice = fake.createMember({ guildId: guild.id, username: 'alice' });
@@ -387,7 +428,10 @@ test('gateway protocol: zlib-stream, heartbeat ACK, READY shape, 4014, invalid r
   assert.equal((await stale.next((p) => p.op === 9)).d, false);
 
   // discord.js surfaces 4014 as a rejected login.
-  const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.MessageContent], rest: { api: fake.apiBase } });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.MessageContent],
+    rest: { api: fake.apiBase },
+  });
   t.after(() => client.destroy());
   await assert.rejects(client.login(fake.token), /disallowed intents/i);
 });
@@ -402,7 +446,10 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
   const api = async (method: string, path: string, body?: unknown, auth = true) => {
     const res = await fetch(`${fake.apiBase}/v10${path}`, {
       method,
-      headers: { ...(auth ? { Authorization: `Bot ${fake.token}` } : {}), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      headers: {
+        ...(auth ? { Authorization: `Bot ${fake.token}` } : {}),
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -420,12 +467,19 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
       components: [{ type: 1, components: [0, 1, 2, 3, 4, 5].map(button) }],
     });
     assert.equal(wide.body.errors.components['0'].components._errors[0].code, 'BASE_TYPE_BAD_LENGTH');
-    const id101 = await api('POST', `/channels/${channelId}/messages`, { components: [{ type: 1, components: [{ ...button(0), custom_id: 'c'.repeat(101) }] }] });
+    const id101 = await api('POST', `/channels/${channelId}/messages`, {
+      components: [{ type: 1, components: [{ ...button(0), custom_id: 'c'.repeat(101) }] }],
+    });
     assert.ok(id101.body.errors.components['0'].components['0'].custom_id);
-    const embeds = await api('POST', `/channels/${channelId}/messages`, { embeds: [{ title: 't'.repeat(257), fields: Array(26).fill({ name: 'a', value: 'b' }) }] });
+    const embeds = await api('POST', `/channels/${channelId}/messages`, {
+      embeds: [{ title: 't'.repeat(257), fields: Array(26).fill({ name: 'a', value: 'b' }) }],
+    });
     assert.ok(embeds.body.errors.embeds['0'].title && embeds.body.errors.embeds['0'].fields);
     assert.equal((await api('POST', `/channels/${channelId}/messages`, {})).body.code, 50006);
-    assert.equal((await api('GET', `/channels/${channelId}/messages?limit=101`)).body.errors.limit._errors[0].code, 'NUMBER_TYPE_MAX');
+    assert.equal(
+      (await api('GET', `/channels/${channelId}/messages?limit=101`)).body.errors.limit._errors[0].code,
+      'NUMBER_TYPE_MAX',
+    );
   });
 
   await t.test('history pagination is newest first; reactions; rate limit headers', async () => {
@@ -436,21 +490,47 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
       assert.ok(res.headers.get('x-ratelimit-bucket'));
       assert.ok(res.headers.get('x-ratelimit-remaining'));
     }
-    assert.deepEqual((await api('GET', `/channels/${channelId}/messages?limit=2`)).body.map((m: { content: string }) => m.content), ['m4', 'm3']);
-    assert.deepEqual((await api('GET', `/channels/${channelId}/messages?before=${ids[2]}`)).body.map((m: { content: string }) => m.content), ['m1', 'm0']);
-    assert.deepEqual((await api('GET', `/channels/${channelId}/messages?after=${ids[0]}&limit=2`)).body.map((m: { content: string }) => m.content), ['m2', 'm1']);
-    assert.equal((await api('PUT', `/channels/${channelId}/messages/${ids[4]}/reactions/${encodeURIComponent('✅')}/@me`)).status, 204);
+    assert.deepEqual(
+      (await api('GET', `/channels/${channelId}/messages?limit=2`)).body.map((m: { content: string }) => m.content),
+      ['m4', 'm3'],
+    );
+    assert.deepEqual(
+      (await api('GET', `/channels/${channelId}/messages?before=${ids[2]}`)).body.map(
+        (m: { content: string }) => m.content,
+      ),
+      ['m1', 'm0'],
+    );
+    assert.deepEqual(
+      (await api('GET', `/channels/${channelId}/messages?after=${ids[0]}&limit=2`)).body.map(
+        (m: { content: string }) => m.content,
+      ),
+      ['m2', 'm1'],
+    );
+    assert.equal(
+      (await api('PUT', `/channels/${channelId}/messages/${ids[4]}/reactions/${encodeURIComponent('✅')}/@me`)).status,
+      204,
+    );
     assert.equal(fake.message(ids[4]!)!.data.reactions?.[0]?.me, true);
-    assert.equal((await api('PUT', `/channels/${channelId}/messages/${ids[4]}/reactions/notanemoji/@me`)).body.code, 10014);
+    assert.equal(
+      (await api('PUT', `/channels/${channelId}/messages/${ids[4]}/reactions/notanemoji/@me`)).body.code,
+      10014,
+    );
   });
 
   await t.test('user and webhook messages carry correct mentions', async () => {
-    const msg = fake.postMessage({ channelId, authorId: alice.id, content: `hey <@${fake.botUser.id}> and <@!${alice.id}>` });
+    const msg = fake.postMessage({
+      channelId,
+      authorId: alice.id,
+      content: `hey <@${fake.botUser.id}> and <@!${alice.id}>`,
+    });
     assert.deepEqual(msg.data.mentions.map((u) => u.id).sort(), [fake.botUser.id, alice.id].sort());
     const hook = fake.postMessage({ channelId, webhook: { username: 'CI' }, content: `<@${alice.id}> build green` });
     assert.ok(hook.data.webhook_id);
     assert.equal(hook.data.author.bot, true);
-    assert.deepEqual(hook.data.mentions.map((u) => u.id), [alice.id]);
+    assert.deepEqual(
+      hook.data.mentions.map((u) => u.id),
+      [alice.id],
+    );
   });
 
   await t.test('interactions: DM payload, attachments, followups, token expiry', async () => {
@@ -482,18 +562,37 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
     assert.equal(cb.status, 200);
     assert.equal(((await cb.json()) as any).interaction.response_message_loading, true);
     // First followup after a defer fills in the "thinking…" message.
-    const first = await api('POST', `/webhooks/${fake.applicationId}/${dm.token}?wait=true`, { content: 'done' }, false);
+    const first = await api(
+      'POST',
+      `/webhooks/${fake.applicationId}/${dm.token}?wait=true`,
+      { content: 'done' },
+      false,
+    );
     assert.equal(first.body.id, dm.originalMessage?.id);
-    const second = await api('POST', `/webhooks/${fake.applicationId}/${dm.token}?wait=true`, { content: 'more' }, false);
+    const second = await api(
+      'POST',
+      `/webhooks/${fake.applicationId}/${dm.token}?wait=true`,
+      { content: 'more' },
+      false,
+    );
     assert.equal((await dm.followup(0)).id, second.body.id);
     fake.advanceClock(15 * 60_000 + 1);
-    const expired = await api('PATCH', `/webhooks/${fake.applicationId}/${dm.token}/messages/@original`, { content: 'x' }, false);
+    const expired = await api(
+      'PATCH',
+      `/webhooks/${fake.applicationId}/${dm.token}/messages/@original`,
+      { content: 'x' },
+      false,
+    );
     assert.equal(expired.status, 401);
     assert.equal(expired.body.code, 50027);
   });
 
   await t.test('a followup after the deferred reply was deleted is a new message, not the deleted one', async () => {
-    const dm = fake.sendSlashCommand({ userId: alice.id, name: 'upload', options: { file: { attachment: { filename: 'a.md', content: 'a' } } } });
+    const dm = fake.sendSlashCommand({
+      userId: alice.id,
+      name: 'upload',
+      options: { file: { attachment: { filename: 'a.md', content: 'a' } } },
+    });
     const cb = await fetch(`${fake.apiBase}/v10/interactions/${dm.id}/${dm.token}/callback`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -502,8 +601,16 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
     assert.equal(cb.status, 204);
     const deferred = dm.originalMessage!;
     assert.equal(deferred.loading, true);
-    assert.equal((await api('DELETE', `/webhooks/${fake.applicationId}/${dm.token}/messages/@original`, undefined, false)).status, 204);
-    const followup = await api('POST', `/webhooks/${fake.applicationId}/${dm.token}?wait=true`, { content: 'the answer' }, false);
+    assert.equal(
+      (await api('DELETE', `/webhooks/${fake.applicationId}/${dm.token}/messages/@original`, undefined, false)).status,
+      204,
+    );
+    const followup = await api(
+      'POST',
+      `/webhooks/${fake.applicationId}/${dm.token}?wait=true`,
+      { content: 'the answer' },
+      false,
+    );
     assert.equal(followup.status, 200);
     assert.notEqual(followup.body.id, deferred.id);
     assert.equal(followup.body.content, 'the answer');
@@ -511,17 +618,24 @@ test('REST semantics: validation, pagination, reactions, interactions, tokens, o
     assert.equal(fake.message(deferred.id)!.deleted, true, 'the deleted reply stays deleted');
   });
 
-  await t.test('fault injection after handling: the message exists though the answer was a 502; its nonce finds it again', async () => {
-    const before = fake.messagesIn(channelId).length;
-    fake.failNext(`POST /channels/${channelId}/messages`, { status: 502, afterHandling: true });
-    const body = { content: 'exactly once', nonce: 'nonce-after-handling', enforce_nonce: true };
-    assert.equal((await api('POST', `/channels/${channelId}/messages`, body)).status, 502);
-    assert.equal(fake.messagesIn(channelId).length, before + 1, 'Discord created it all the same');
-    const again = await api('POST', `/channels/${channelId}/messages`, body);
-    assert.equal(again.status, 200);
-    assert.equal(again.body.id, fake.messagesIn(channelId).at(-1)!.id, 'the repeat is answered with the first message');
-    assert.equal(fake.messagesIn(channelId).length, before + 1);
-  });
+  await t.test(
+    'fault injection after handling: the message exists though the answer was a 502; its nonce finds it again',
+    async () => {
+      const before = fake.messagesIn(channelId).length;
+      fake.failNext(`POST /channels/${channelId}/messages`, { status: 502, afterHandling: true });
+      const body = { content: 'exactly once', nonce: 'nonce-after-handling', enforce_nonce: true };
+      assert.equal((await api('POST', `/channels/${channelId}/messages`, body)).status, 502);
+      assert.equal(fake.messagesIn(channelId).length, before + 1, 'Discord created it all the same');
+      const again = await api('POST', `/channels/${channelId}/messages`, body);
+      assert.equal(again.status, 200);
+      assert.equal(
+        again.body.id,
+        fake.messagesIn(channelId).at(-1)!.id,
+        'the repeat is answered with the first message',
+      );
+      assert.equal(fake.messagesIn(channelId).length, before + 1);
+    },
+  );
 
   await t.test('fault injection: 502 once, then outage and recovery', async () => {
     fake.failNext('GET /users/@me', { status: 502 });

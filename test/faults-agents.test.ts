@@ -15,15 +15,25 @@ function field(message: StoredMessage, name: string): string | undefined {
 
 function delegate(world: World, task: string, options: Record<string, unknown> = {}) {
   const { fake, channels, users } = world;
-  return fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task, ...options } });
+  return fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task, ...options },
+  });
 }
 
 async function resultIn(world: World, channel: string): Promise<StoredMessage> {
-  return world.fake.waitForMessage(world.channels[channel]!, (message) => message.embeds.length > 0, { timeoutMs: 15_000 });
+  return world.fake.waitForMessage(world.channels[channel]!, (message) => message.embeds.length > 0, {
+    timeoutMs: 15_000,
+  });
 }
 
 test('a gateway that crashes while the run waits for completion fails the run at once, naming the agent', async (t) => {
-  const world = await startWorld(t, { engine: { waitForCompletion: true }, script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } } });
+  const world = await startWorld(t, {
+    engine: { waitForCompletion: true },
+    script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } },
+  });
   const handle = delegate(world, 'work until the crash', { timeout: 600, retries: 2 });
   await world.gateways.webster.next('run');
   await handle.original((message) => /waiting for webster/.test(message.content), 10_000);
@@ -34,7 +44,10 @@ test('a gateway that crashes while the run waits for completion fails the run at
   const elapsedMs = Date.now() - crashedAt;
 
   assert.match(posted.embeds[0]?.title ?? '', /Error: webster/);
-  assert.match(field(posted, 'What went wrong') ?? '', /Failed to send task after 2 attempts: connection refused \(is the gateway running\?\)/);
+  assert.match(
+    field(posted, 'What went wrong') ?? '',
+    /Failed to send task after 2 attempts: connection refused \(is the gateway running\?\)/,
+  );
   assert.equal(field(posted, 'Attempts'), '2');
   // The attempt was allowed 600 s; the crash ended it within moments.
   assert.ok(elapsedMs < 10_000, `the crash was noticed after ${elapsedMs} ms`);
@@ -42,7 +55,10 @@ test('a gateway that crashes while the run waits for completion fails the run at
 });
 
 test('a gateway that crashes after admitting the run is found out at the deadline and on the next attempt', async (t) => {
-  const world = await startWorld(t, { engine: { waitForCompletion: false, defaultTimeoutSeconds: 1 }, script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } } });
+  const world = await startWorld(t, {
+    engine: { waitForCompletion: false, defaultTimeoutSeconds: 1 },
+    script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } },
+  });
   const handle = delegate(world, 'admitted, then the gateway died', { retries: 2 });
   await world.gateways.webster.next('run');
   await world.gateways.webster.close();
@@ -63,7 +79,10 @@ test('a gateway answering 500 to its health check gets HQ_ERR_GATEWAY_UNHEALTHY 
   const posted = await resultIn(world, 'dl-webster');
   assert.match(posted.embeds[0]?.title ?? '', /Error: webster/);
   assert.equal(field(posted, 'Error code'), '`HQ_ERR_GATEWAY_UNHEALTHY`');
-  assert.match(field(posted, 'What went wrong') ?? '', /Agent 'webster' unhealthy at 127\.0\.0\.1:\d+: \/healthz answered HTTP 500/);
+  assert.match(
+    field(posted, 'What went wrong') ?? '',
+    /Agent 'webster' unhealthy at 127\.0\.0\.1:\d+: \/healthz answered HTTP 500/,
+  );
   assert.equal(world.gateways.webster.hookRequests.length, 0, 'nothing was sent to an unhealthy gateway');
   assert.ok(world.gateways.webster.healthRequests >= 1);
   await handle.original((message) => message.content.includes(posted.id), 10_000);
@@ -81,7 +100,10 @@ test('a gateway whose health check never answers is given up on after healthTime
   const posted = await resultIn(world, 'dl-webster');
   const elapsedMs = Date.now() - probedAt;
   assert.equal(field(posted, 'Error code'), '`HQ_ERR_GATEWAY_UNHEALTHY`');
-  assert.match(field(posted, 'What went wrong') ?? '', new RegExp(`unhealthy at 127\\.0\\.0\\.1:\\d+: no answer within ${healthTimeoutMs} ms`));
+  assert.match(
+    field(posted, 'What went wrong') ?? '',
+    new RegExp(`unhealthy at 127\\.0\\.0\\.1:\\d+: no answer within ${healthTimeoutMs} ms`),
+  );
   // Bounded by the probe's own timeout: well under the 3 s default and the run's timeout.
   assert.ok(elapsedMs >= healthTimeoutMs - 50 && elapsedMs < healthTimeoutMs + 2_500, `gave up after ${elapsedMs} ms`);
   assert.equal(world.gateways.webster.hookRequests.length, 0);

@@ -18,11 +18,18 @@ const ACK_DEADLINE_MS = 3_000;
 
 function delegate(world: World, task: string) {
   const { fake, channels, users } = world;
-  return fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task } });
+  return fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task },
+  });
 }
 
 async function errorCount(metrics: Metrics, kind: string): Promise<number> {
-  const line = (await metrics.text()).split('\n').find((candidate) => candidate.startsWith(`hq_delegate_discord_errors_total{kind="${kind}"} `));
+  const line = (await metrics.text())
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`hq_delegate_discord_errors_total{kind="${kind}"} `));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
@@ -42,7 +49,10 @@ function assertRetryAfterHonoured(requests: readonly RequestLogEntry[], retryAft
     const body = JSON.stringify(hit.body);
     const retry = requests.find((request) => request.seq > hit.seq && JSON.stringify(request.body) === body);
     assert.ok(retry, `the request refused at seq ${hit.seq} was sent again`);
-    assert.ok(retry.time - hit.time >= retryAfterMs, `retried ${(retry.time - hit.time).toFixed(0)} ms after a 429 asking for ${retryAfterMs} ms`);
+    assert.ok(
+      retry.time - hit.time >= retryAfterMs,
+      `retried ${(retry.time - hit.time).toFixed(0)} ms after a 429 asking for ${retryAfterMs} ms`,
+    );
   }
 }
 
@@ -54,18 +64,26 @@ test('a 429 storm on message create: retry_after honoured, each result posted on
   fake.failNext(create, { status: 429, retryAfter: 0.4, times: 4 });
 
   const first = delegate(world, 'first, into the storm');
-  await fake.waitForRequest((request) => request.route === 'POST /channels/:channel_id/messages' && request.status === 429, { timeoutMs: 10_000 });
+  await fake.waitForRequest(
+    (request) => request.route === 'POST /channels/:channel_id/messages' && request.status === 429,
+    { timeoutMs: 10_000 },
+  );
   const second = delegate(world, 'second, while the first is held back');
   const ack = await second.acknowledged();
   assert.equal(ack.type, 5);
   assert.ok(ack.elapsedMs < ACK_DEADLINE_MS, `deferred after ${ack.elapsedMs} ms`);
 
   const replies = await Promise.all(
-    [first, second].map(async (handle) => (await handle.original((message) => /discord\.com\/channels\/\d+\/\d+\/\d+/.test(message.content), 15_000)).content),
+    [first, second].map(
+      async (handle) =>
+        (await handle.original((message) => /discord\.com\/channels\/\d+\/\d+\/\d+/.test(message.content), 15_000))
+          .content,
+    ),
   );
   const posted = embedsIn(world, 'dl-webster');
   assert.equal(posted.length, 2, 'one embed per run');
-  for (const message of posted) assert.equal(replies.filter((reply) => reply.includes(message.id)).length, 1, `one reply links ${message.id}`);
+  for (const message of posted)
+    assert.equal(replies.filter((reply) => reply.includes(message.id)).length, 1, `one reply links ${message.id}`);
   assertRetryAfterHonoured(fake.requests(create), 400);
   assert.equal(await errorCount(metrics, 'rest_429'), 4);
 });
@@ -80,7 +98,9 @@ test('a 429 storm on the interaction webhook: the reply is edited in place once 
   const handle = delegate(world, 'answer through a throttled reply');
   const ack = await handle.acknowledged();
   assert.ok(ack.elapsedMs < ACK_DEADLINE_MS, `deferred after ${ack.elapsedMs} ms`);
-  const posted = await fake.waitForMessage(world.channels['dl-webster']!, (message) => message.embeds.length > 0, { timeoutMs: 15_000 });
+  const posted = await fake.waitForMessage(world.channels['dl-webster']!, (message) => message.embeds.length > 0, {
+    timeoutMs: 15_000,
+  });
   const final = await handle.original((message) => message.content.includes(posted.id), 15_000);
 
   assert.equal(embedsIn(world, 'dl-webster').length, 1);
@@ -100,22 +120,35 @@ test('a 5xx storm on the result message, some after Discord had created it, stil
   fake.failNext(create, { status: 502, times: 5, afterHandling: true });
 
   const handle = delegate(world, 'survive the outage');
-  const final = await handle.original((message) => /discord\.com\/channels\/\d+\/\d+\/\d+/.test(message.content), 30_000);
+  const final = await handle.original(
+    (message) => /discord\.com\/channels\/\d+\/\d+\/\d+/.test(message.content),
+    30_000,
+  );
   const posted = embedsIn(world, 'dl-webster');
   assert.equal(posted.length, 1, `exactly one embed (got ${posted.length})`);
   assert.ok(final.content.includes(posted[0]!.id), 'the reply links the one embed');
   const creates = fake.requests(create);
   assert.ok(creates.length >= 6, `retried past the storm (${creates.length} creates)`);
   assert.ok(
-    creates.every((request) => typeof (request.body as { nonce?: unknown }).nonce === 'string' && (request.body as { enforce_nonce?: unknown }).enforce_nonce === true),
+    creates.every(
+      (request) =>
+        typeof (request.body as { nonce?: unknown }).nonce === 'string' &&
+        (request.body as { enforce_nonce?: unknown }).enforce_nonce === true,
+    ),
     'every create carries the nonce, enforced',
   );
-  assert.equal(new Set(creates.map((request) => (request.body as { nonce?: unknown }).nonce)).size, 1, 'the same nonce each time');
+  assert.equal(
+    new Set(creates.map((request) => (request.body as { nonce?: unknown }).nonce)).size,
+    1,
+    'the same nonce each time',
+  );
   assert.equal(await errorCount(metrics, 'rest_5xx'), 5);
 });
 
 test('the gateway dropping mid-run is resumed and the run goes on, delivered once', async (t) => {
-  const world = await startWorld(t, { script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } } });
+  const world = await startWorld(t, {
+    script: { respond: 'admit', agent: { write: 'none', finishAfterMs: 3_600_000 } },
+  });
   const { metrics } = world;
   const { fake, gateways } = world;
   const handle = delegate(world, 'outlast a gateway drop');
@@ -131,7 +164,9 @@ test('the gateway dropping mid-run is resumed and the run goes on, delivered onc
   const temporary = `${run.handoffPath}.tmp`;
   await writeFile(temporary, handoffText('valid', run.runId!, 'webster'));
   await rename(temporary, run.handoffPath!);
-  const posted = await fake.waitForMessage(world.channels['dl-webster']!, (message) => message.embeds.length > 0, { timeoutMs: 15_000 });
+  const posted = await fake.waitForMessage(world.channels['dl-webster']!, (message) => message.embeds.length > 0, {
+    timeoutMs: 15_000,
+  });
   assert.ok(posted.embeds[0]?.fields?.some((field) => field.name === 'Status' && /Complete/.test(field.value)));
   await handle.original((message) => message.content.includes(posted.id), 10_000);
   assert.equal(embedsIn(world, 'dl-webster').length, 1);

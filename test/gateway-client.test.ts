@@ -7,7 +7,10 @@ import type { AgentEndpoint } from '../src/engine/types.ts';
 import { captureLog, tempDir } from './fakes/engine-harness.ts';
 import { closedPort, startFakeGateway, type FakeGatewayOptions } from './fakes/fake-gateway.ts';
 
-async function setUp(t: TestContext, options: FakeGatewayOptions & { clientToken?: string | null; healthTimeoutMs?: number } = {}) {
+async function setUp(
+  t: TestContext,
+  options: FakeGatewayOptions & { clientToken?: string | null; healthTimeoutMs?: number } = {},
+) {
   const gateway = await startFakeGateway(options);
   t.after(() => gateway.close());
   const captured = captureLog();
@@ -39,7 +42,13 @@ async function payload(t: TestContext, runId: string, extra: { waitForCompletion
   });
 }
 
-function send(client: GatewayClient, endpoint: AgentEndpoint, body: Awaited<ReturnType<typeof payload>>, key: string, more: Partial<Parameters<GatewayClient['sendRun']>[2]> = {}) {
+function send(
+  client: GatewayClient,
+  endpoint: AgentEndpoint,
+  body: Awaited<ReturnType<typeof payload>>,
+  key: string,
+  more: Partial<Parameters<GatewayClient['sendRun']>[2]> = {},
+) {
   return client.sendRun(endpoint, body, { idempotencyKey: key, ...more });
 }
 
@@ -59,7 +68,10 @@ test('a catch-all 200 HTML page on /healthz is not health', async (t) => {
 
 test('a 503 from /healthz is unhealthy and says so', async (t) => {
   const { client, endpoint } = await setUp(t, { health: 'status-503' });
-  assert.deepEqual({ ...(await client.checkHealth(endpoint)), latencyMs: 0 }, { healthy: false, latencyMs: 0, detail: '/healthz answered HTTP 503' });
+  assert.deepEqual(
+    { ...(await client.checkHealth(endpoint)), latencyMs: 0 },
+    { healthy: false, latencyMs: 0, detail: '/healthz answered HTTP 503' },
+  );
 });
 
 test('a gateway that never answers /healthz is unhealthy after the health timeout', async (t) => {
@@ -95,7 +107,10 @@ test('a refused token (401) is not retried and the message names the variables t
   assert.equal(result.ok, false);
   assert.equal(!result.ok && result.retryable, false);
   assert.equal(!result.ok && result.httpStatus, 401);
-  assert.equal(!result.ok && result.error, 'the gateway refused the hooks token (HTTP 401): set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD');
+  assert.equal(
+    !result.ok && result.error,
+    'the gateway refused the hooks token (HTTP 401): set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD',
+  );
   assert.equal(gateway.hookRequests.length, 1);
   assert.ok(!captured.lines.join('').includes('wrong-token-value-42'));
 });
@@ -104,17 +119,32 @@ test('with no token configured nothing is sent', async (t) => {
   const { gateway, client, endpoint } = await setUp(t, { clientToken: null });
   const result = await send(client, endpoint, await payload(t, 'run-3'), 'run-3:1');
   assert.equal(!result.ok && result.retryable, false);
-  assert.match(!result.ok ? result.error : '', /no hooks token is configured for 'tech-lead': set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD/);
+  assert.match(
+    !result.ok ? result.error : '',
+    /no hooks token is configured for 'tech-lead': set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_TECH_LEAD/,
+  );
   assert.equal(gateway.requests.length, 0);
 });
 
 test('503 then 200 is one agent run: the retry carries the same idempotency key', async (t) => {
   const { gateway, client, endpoint } = await setUp(t);
-  gateway.enqueue({ respond: 'status', status: 503, body: JSON.stringify({ ok: false, error: 'hook agent run did not start before admission timeout' }) });
+  gateway.enqueue({
+    respond: 'status',
+    status: 503,
+    body: JSON.stringify({ ok: false, error: 'hook agent run did not start before admission timeout' }),
+  });
   const result = await send(client, endpoint, await payload(t, 'run-4'), 'run-4:1');
   assert.equal(result.ok, true);
-  assert.deepEqual(result.failures, [{ httpStatus: 503, error: 'HTTP 503: hook agent run did not start before admission timeout' }]);
-  assert.deepEqual(gateway.hookRequests.map((request) => [request.status, request.idempotencyKey]), [[503, 'run-4:1'], [200, 'run-4:1']]);
+  assert.deepEqual(result.failures, [
+    { httpStatus: 503, error: 'HTTP 503: hook agent run did not start before admission timeout' },
+  ]);
+  assert.deepEqual(
+    gateway.hookRequests.map((request) => [request.status, request.idempotencyKey]),
+    [
+      [503, 'run-4:1'],
+      [200, 'run-4:1'],
+    ],
+  );
   assert.equal(gateway.runCount, 1);
 });
 
@@ -157,7 +187,9 @@ test('with waitForCompletion the request counts as sent once written, and the an
   const { gateway, client, endpoint } = await setUp(t);
   gateway.setDefault({ agent: { write: 'none', finishAfterMs: 100 } });
   let sentAt = 0;
-  const result = await send(client, endpoint, await payload(t, 'run-9', { waitForCompletion: true }), 'run-9:1', { onRequestSent: () => (sentAt = Date.now()) });
+  const result = await send(client, endpoint, await payload(t, 'run-9', { waitForCompletion: true }), 'run-9:1', {
+    onRequestSent: () => (sentAt = Date.now()),
+  });
   const [run] = gateway.runs;
   assert.ok(sentAt > 0 && run !== undefined && sentAt <= run.startedAt + 50, 'sent is known before the run settles');
   assert.equal(result.ok && result.gatewayRunId, 'hook-run-1');
@@ -168,7 +200,10 @@ test('aborting a held waitForCompletion request ends it at once', async (t) => {
   const { gateway, client, endpoint } = await setUp(t);
   gateway.setDefault({ agent: { write: 'none', finishAfterMs: 60_000 } });
   const controller = new AbortController();
-  const pending = send(client, endpoint, await payload(t, 'run-10', { waitForCompletion: true }), 'run-10:1', { signal: controller.signal, onRequestSent: () => controller.abort() });
+  const pending = send(client, endpoint, await payload(t, 'run-10', { waitForCompletion: true }), 'run-10:1', {
+    signal: controller.signal,
+    onRequestSent: () => controller.abort(),
+  });
   const result = await pending;
   assert.equal(!result.ok && result.aborted, true);
 });

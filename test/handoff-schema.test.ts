@@ -38,11 +38,23 @@ test('failed and blocked carry the agent notes, or "no details"', () => {
 });
 
 test('strict complete needs a deliverable object with a known type and a summary', () => {
-  assert.equal(reason({ ...VALID, deliverable: undefined }), 'Missing deliverable block — every completed task must include a deliverable');
-  assert.equal(reason({ ...VALID, deliverable: {} }), 'Missing deliverable block — every completed task must include a deliverable');
+  assert.equal(
+    reason({ ...VALID, deliverable: undefined }),
+    'Missing deliverable block — every completed task must include a deliverable',
+  );
+  assert.equal(
+    reason({ ...VALID, deliverable: {} }),
+    'Missing deliverable block — every completed task must include a deliverable',
+  );
   assert.equal(reason({ ...VALID, deliverable: { summary: 's' } }), "Deliverable missing 'type' field");
-  assert.equal(reason({ ...VALID, deliverable: { type: 'essay', summary: 's' } }), "Invalid deliverable type: 'essay' (valid: document, code, analysis, recommendation, review, data)");
-  assert.equal(reason({ ...VALID, deliverable: { type: 'code', summary: '  ' } }), "Deliverable missing 'summary' field");
+  assert.equal(
+    reason({ ...VALID, deliverable: { type: 'essay', summary: 's' } }),
+    "Invalid deliverable type: 'essay' (valid: document, code, analysis, recommendation, review, data)",
+  );
+  assert.equal(
+    reason({ ...VALID, deliverable: { type: 'code', summary: '  ' } }),
+    "Deliverable missing 'summary' field",
+  );
   assert.equal(reason({ ...VALID, status: 'partial', deliverable: undefined }), 'ok', 'only complete needs one');
   assert.equal(reason({ status: 'complete', result: 'r' }, false), 'ok', 'lenient mode does not ask');
 });
@@ -56,7 +68,13 @@ test('the retry policy clamps attempts to 1–3 and keeps the pauses from config
   const defaults = { defaultMaxAttempts: 1, defaultTimeoutSeconds: 300, retryPauseMs: 3_000, sendRetryPauseMs: 5_000 };
   assert.equal(createRetryPolicy({ maxAttempts: 9 }, defaults).maximumAttempts, 3);
   assert.equal(createRetryPolicy({ maxAttempts: 0 }, defaults).maximumAttempts, 1);
-  assert.deepEqual(createRetryPolicy({ timeoutSeconds: 2 }, defaults), { maximumAttempts: 1, timeoutSeconds: 2, attemptTimeoutMs: 2_000, retryPauseMs: 3_000, sendRetryPauseMs: 5_000 });
+  assert.deepEqual(createRetryPolicy({ timeoutSeconds: 2 }, defaults), {
+    maximumAttempts: 1,
+    timeoutSeconds: 2,
+    attemptTimeoutMs: 2_000,
+    retryPauseMs: 3_000,
+    sendRetryPauseMs: 5_000,
+  });
 });
 
 test('each outcome is classified: accepted, retryable with its retry note, or final', () => {
@@ -65,18 +83,48 @@ test('each outcome is classified: accepted, retryable with its retry note, or fi
     return v.disposition === 'accept' ? 'accept' : `${v.disposition}: ${v.reason}`;
   };
   assert.equal(verdict({ kind: 'handoff', data: VALID, raw: '' }), 'accept');
-  assert.equal(verdict({ kind: 'handoff', data: { ...VALID, status: 'partial', confidence: 'medium' }, raw: '' }), 'accept');
-  assert.equal(verdict({ kind: 'handoff', data: { ...VALID, status: 'partial', confidence: 'low' }, raw: '' }), 'retry: partial with low confidence');
-  assert.equal(verdict({ kind: 'handoff', data: { ...VALID, status: 'failed', notes: 'x' }, raw: '' }), 'retry: agent failed: x');
-  assert.equal(verdict({ kind: 'handoff', data: { ...VALID, status: 'blocked', notes: 'y' }, raw: '' }), 'stop: Agent blocked: y');
-  assert.equal(verdict({ kind: 'handoff', data: { ...VALID, deliverable: null }, raw: '' }), 'retry: invalid handoff: Missing deliverable block — every completed task must include a deliverable');
+  assert.equal(
+    verdict({ kind: 'handoff', data: { ...VALID, status: 'partial', confidence: 'medium' }, raw: '' }),
+    'accept',
+  );
+  assert.equal(
+    verdict({ kind: 'handoff', data: { ...VALID, status: 'partial', confidence: 'low' }, raw: '' }),
+    'retry: partial with low confidence',
+  );
+  assert.equal(
+    verdict({ kind: 'handoff', data: { ...VALID, status: 'failed', notes: 'x' }, raw: '' }),
+    'retry: agent failed: x',
+  );
+  assert.equal(
+    verdict({ kind: 'handoff', data: { ...VALID, status: 'blocked', notes: 'y' }, raw: '' }),
+    'stop: Agent blocked: y',
+  );
+  assert.equal(
+    verdict({ kind: 'handoff', data: { ...VALID, deliverable: null }, raw: '' }),
+    'retry: invalid handoff: Missing deliverable block — every completed task must include a deliverable',
+  );
   assert.equal(verdict({ kind: 'malformed', raw: '{' }), 'retry: malformed response');
-  assert.equal(verdict({ kind: 'read_error', message: 'EACCES: denied' }), 'retry: error: Failed to read handoff file: EACCES: denied');
+  assert.equal(
+    verdict({ kind: 'read_error', message: 'EACCES: denied' }),
+    'retry: error: Failed to read handoff file: EACCES: denied',
+  );
   assert.equal(verdict({ kind: 'timeout' }), 'retry: timeout');
-  assert.equal(verdict({ kind: 'no_handoff', completionStatus: 'ok' }), 'retry: the agent finished without writing the handoff');
-  assert.equal(verdict({ kind: 'send_failed', retryable: true, error: 'HTTP 500: x', httpStatus: 500 }), 'retry: Failed to send task');
-  assert.equal(verdict({ kind: 'send_failed', retryable: false, error: 'HTTP 401', httpStatus: 401 }), 'stop: Failed to send task');
-  const policy = createRetryPolicy({ maxAttempts: 2 }, { defaultMaxAttempts: 1, defaultTimeoutSeconds: 1, retryPauseMs: 0, sendRetryPauseMs: 0 });
+  assert.equal(
+    verdict({ kind: 'no_handoff', completionStatus: 'ok' }),
+    'retry: the agent finished without writing the handoff',
+  );
+  assert.equal(
+    verdict({ kind: 'send_failed', retryable: true, error: 'HTTP 500: x', httpStatus: 500 }),
+    'retry: Failed to send task',
+  );
+  assert.equal(
+    verdict({ kind: 'send_failed', retryable: false, error: 'HTTP 401', httpStatus: 401 }),
+    'stop: Failed to send task',
+  );
+  const policy = createRetryPolicy(
+    { maxAttempts: 2 },
+    { defaultMaxAttempts: 1, defaultTimeoutSeconds: 1, retryPauseMs: 0, sendRetryPauseMs: 0 },
+  );
   assert.equal(shouldRetry(classifyOutcome({ kind: 'timeout' }, true), 1, policy), true);
   assert.equal(shouldRetry(classifyOutcome({ kind: 'timeout' }, true), 2, policy), false);
 });

@@ -116,7 +116,10 @@ test('a 5 MiB file is refused by the size cap', async (t) => {
 test('a FIFO named <run>.json is refused without blocking', async (t) => {
   const { dir, watcher } = await startWatcher(t);
   execFileSync('mkfifo', [path.join(dir, 'run-h.json')]);
-  assert.deepEqual(await watcher.waitFor('run-h', { deadline: soon() }), { kind: 'refused', reason: 'it is not a regular file' });
+  assert.deepEqual(await watcher.waitFor('run-h', { deadline: soon() }), {
+    kind: 'refused',
+    reason: 'it is not a regular file',
+  });
 });
 
 test('an unreadable file is a read error (checked as an unprivileged user)', async (t) => {
@@ -132,7 +135,10 @@ test('an unreadable file is a read error (checked as an unprivileged user)', asy
     await watcher.close();
     process.stdout.write(JSON.stringify(result));`;
   const asNobody = process.getuid?.() === 0 ? { uid: 65_534, gid: 65_534 } : {};
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { ...asNobody, encoding: 'utf8' });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    ...asNobody,
+    encoding: 'utf8',
+  });
   const result = JSON.parse(output) as { kind: string; message?: string };
   assert.equal(result.kind, 'read_error');
   assert.match(result.message ?? '', /EACCES/);
@@ -171,7 +177,13 @@ test('200 runs wait at once on one watcher and all are resolved', async (t) => {
   assert.equal(watcher.waiting(), 200);
   assert.equal(inotifyWatchCount(), watchesBefore, 'no watch per waiting run');
   assert.equal(watcher.stats().watches, 1, 'one watch for the directory');
-  await Promise.all(ids.map((id, index) => (index % 2 === 0 ? writeAtomically(dir, `${id}.json`, JSON.stringify({ ...VALID, id })) : writeFile(path.join(dir, `${id}.json`), JSON.stringify({ ...VALID, id })))));
+  await Promise.all(
+    ids.map((id, index) =>
+      index % 2 === 0
+        ? writeAtomically(dir, `${id}.json`, JSON.stringify({ ...VALID, id }))
+        : writeFile(path.join(dir, `${id}.json`), JSON.stringify({ ...VALID, id })),
+    ),
+  );
   const results = await Promise.all(waits);
   results.forEach((result, index) => {
     assert.equal(result.kind, 'handoff');
@@ -189,9 +201,14 @@ test("a burst of 200 handoffs renamed in is dispatched from the watch's events, 
   const before = watcher.stats();
   await Promise.all(ids.map((id) => writeAtomically(dir, `${id}.json`, JSON.stringify({ ...VALID, id }))));
   const results = await Promise.all(waits);
-  results.forEach((result, index) => assert.equal(result.kind === 'handoff' && (result.data as { id: string }).id, ids[index]));
+  results.forEach((result, index) =>
+    assert.equal(result.kind === 'handoff' && (result.data as { id: string }).id, ids[index]),
+  );
   const after = watcher.stats();
-  assert.ok(after.events - before.events >= ids.length, `an event per renamed file (saw ${after.events - before.events})`);
+  assert.ok(
+    after.events - before.events >= ids.length,
+    `an event per renamed file (saw ${after.events - before.events})`,
+  );
   // Any second event for the same file finds the run already resolved.
   assert.equal(after.reads, ids.length, 'one read per file');
   assert.equal(watcher.waiting(), 0);

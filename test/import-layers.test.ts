@@ -17,7 +17,8 @@ interface ImportLine {
   readonly typeOnly: boolean;
 }
 
-const IMPORT = /\b(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /\b(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 async function sourcesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { recursive: true, withFileTypes: true });
@@ -32,7 +33,9 @@ async function importsOf(dir: string): Promise<ImportLine[]> {
     const text = await readFile(path.join(ROOT, file), 'utf8');
     for (const match of text.matchAll(IMPORT)) {
       const specifier = match[2] ?? match[3]!;
-      const target = specifier.startsWith('.') ? path.relative(ROOT, path.resolve(ROOT, path.dirname(file), specifier)) : specifier;
+      const target = specifier.startsWith('.')
+        ? path.relative(ROOT, path.resolve(ROOT, path.dirname(file), specifier))
+        : specifier;
       lines.push({ file, target, typeOnly: match[1] !== undefined });
     }
   }
@@ -46,7 +49,10 @@ function offenders(lines: readonly ImportLine[], forbidden: (line: ImportLine) =
 test('nothing under src/discord imports commands/: the composition root hands the commands in', async () => {
   const lines = await importsOf('src/discord');
   assert.ok(lines.length > 0, 'src/discord has imports to check');
-  assert.deepEqual(offenders(lines, (line) => line.target.startsWith('commands/')), []);
+  assert.deepEqual(
+    offenders(lines, (line) => line.target.startsWith('commands/')),
+    [],
+  );
 });
 
 test('the engine, access and the store import neither src/discord nor commands/', async () => {
@@ -64,7 +70,16 @@ test('src/discord knows the engine by its types only: no gateway client, no undi
   // The run id format is a pure function of the engine's vocabulary, like its status table.
   const allowed = new Set(['src/engine/types.ts', 'src/engine/run-id.ts']);
   const lines = await importsOf('src/discord');
-  assert.deepEqual(offenders(lines, (line) => line.target.startsWith('src/engine/') && !line.typeOnly && !allowed.has(line.target)), []);
-  assert.deepEqual(offenders(lines, (line) => line.target === 'undici' || line.target.startsWith('undici/')), []);
-  assert.deepEqual(offenders(lines, (line) => line.target === 'src/engine/gateway-client.ts'), []);
+  assert.deepEqual(
+    offenders(lines, (line) => line.target.startsWith('src/engine/') && !line.typeOnly && !allowed.has(line.target)),
+    [],
+  );
+  assert.deepEqual(
+    offenders(lines, (line) => line.target === 'undici' || line.target.startsWith('undici/')),
+    [],
+  );
+  assert.deepEqual(
+    offenders(lines, (line) => line.target === 'src/engine/gateway-client.ts'),
+    [],
+  );
 });

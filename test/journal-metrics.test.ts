@@ -125,10 +125,21 @@ test("the engine's own outcome words reach /metrics: a malformed handoff retried
   t.after(() => gateway.close());
   gateway.enqueue({ respond: 'admit', agent: { write: 'malformed' } }, { respond: 'admit', agent: { write: 'valid' } });
   const config = testConfig({ root, agents: { 'tech-lead': { port: gateway.port } }, sharedToken: gateway.token });
-  const engine = createEngine({ settings: engineSettingsOf(config), log: captureLog().log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics) });
+  const engine = createEngine({
+    settings: engineSettingsOf(config),
+    log: captureLog().log,
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+    journal: withMetrics(store, metrics),
+  });
   t.after(() => engine.close());
 
-  const result = await engine.delegate({ runId: 'run-engine', agent: 'tech-lead', task: 'count me', principals: ['operator'], maxAttempts: 2 });
+  const result = await engine.delegate({
+    runId: 'run-engine',
+    agent: 'tech-lead',
+    task: 'count me',
+    principals: ['operator'],
+    maxAttempts: 2,
+  });
   assert.equal(result.status, 'complete');
   const text = await metrics.text();
   assert.equal(sample(text, 'hq_delegate_engine_runs_total{status="complete"}'), 1);

@@ -6,7 +6,12 @@ import { assertHotReloadable, liveConfig } from '../src/live-config.ts';
 
 function config(file: object): Config {
   const parsed = parseConfigFile(JSON.stringify(file), '/etc/hq/hq.json');
-  return { ...parsed, configPath: '/etc/hq/hq.json', logLevel: 'info', secrets: { discordToken: undefined, hooksToken: () => undefined } };
+  return {
+    ...parsed,
+    configPath: '/etc/hq/hq.json',
+    logLevel: 'info',
+    secrets: { discordToken: undefined, hooksToken: () => undefined },
+  };
 }
 
 test('store.retentionDays is hot: an edit is accepted and the live view reads the new value', () => {
@@ -23,6 +28,8 @@ test('a restart-only key is still refused naming the file and key', () => {
   const running = config({});
   assert.throws(
     () => assertHotReloadable(running, config({ ops: { port: 9_999 } })),
-    (error: unknown) => error instanceof ConfigError && /^\/etc\/hq\/hq\.json: ops: changed, but it is read only at start-up/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /^\/etc\/hq\/hq\.json: ops: changed, but it is read only at start-up/.test(error.message),
   );
 });

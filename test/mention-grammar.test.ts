@@ -39,7 +39,12 @@ test('options in brackets after the agent name are parsed and typed', () => {
     options: { retries: 2, timeout: 120, strict: false, context: 10 },
   });
   const commas = parseMentionTask(`<@${BOT}> nx-expert[retries=3, timeout=5m,strict=TRUE]:go`, BOT);
-  assert.deepEqual(commas, { ok: true, agent: 'nx-expert', task: 'go', options: { retries: 3, timeout: 300, strict: true } });
+  assert.deepEqual(commas, {
+    ok: true,
+    agent: 'nx-expert',
+    task: 'go',
+    options: { retries: 3, timeout: 300, strict: true },
+  });
   const empty = parseMentionTask(`<@${BOT}> webster []: go`, BOT);
   assert.deepEqual(empty, { ok: true, agent: 'webster', task: 'go', options: {} });
 });
@@ -53,7 +58,14 @@ function reason(content: string): string {
 test('every refusal ends with the usage line', () => {
   const usage = mentionUsage(BOT);
   assert.match(usage, /^Usage: <@123456789012345678> <agent>: <task>/);
-  for (const content of ['', 'webster: hi', `<@${BOT}>`, `<@${BOT}> webster`, `<@${BOT}> webster:`, `<@${BOT}> webster [retries=9]: x`]) {
+  for (const content of [
+    '',
+    'webster: hi',
+    `<@${BOT}>`,
+    `<@${BOT}> webster`,
+    `<@${BOT}> webster:`,
+    `<@${BOT}> webster [retries=9]: x`,
+  ]) {
     assert.ok(reason(content).endsWith(usage), content);
   }
 });

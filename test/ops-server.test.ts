@@ -8,7 +8,10 @@ import { ErrorCode, HqError } from '../src/errors.ts';
 
 function captureLog(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const log = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
   return { log, lines };
 }
 
@@ -61,7 +64,11 @@ test('healthz answers 503 naming the failing, throwing and hanging checks, and l
     },
   });
   await (await fetch(`${server.url}/healthz`)).body?.cancel();
-  assert.equal(lines.filter((line) => line.msg === 'unhealthy').length, 1, 'a second failing scrape is not logged again');
+  assert.equal(
+    lines.filter((line) => line.msg === 'unhealthy').length,
+    1,
+    'a second failing scrape is not logged again',
+  );
 });
 
 test('metrics answers the Prometheus text of the registry', async (t) => {
@@ -105,6 +112,7 @@ test('a port already in use is refused with an error naming the ops keys', async
   const { log } = captureLog();
   await assert.rejects(
     startOpsServer({ port: address.port, checks: {}, metrics: createMetrics({ defaultMetrics: false }), log }),
-    (error: unknown) => error instanceof HqError && error.code === ErrorCode.CONFIG_INVALID && /ops\.port/.test(error.message),
+    (error: unknown) =>
+      error instanceof HqError && error.code === ErrorCode.CONFIG_INVALID && /ops\.port/.test(error.message),
   );
 });

@@ -24,11 +24,24 @@ test('each progress state reads as one plain sentence', () => {
   assert.equal(firstLine({ type: 'queued', runId: RUN, position: 0 }), '🚀 starting on webster: checking its health');
   assert.equal(firstLine({ type: 'sent', runId: RUN, attempt: 1, maxAttempts: 3 }), '📨 sent to webster (attempt 1/3)');
   assert.equal(
-    firstLine({ type: 'waiting', runId: RUN, attempt: 1, maxAttempts: 3, startedAt: T0 + 3_000, deadline: T0 + 303_000 }),
+    firstLine({
+      type: 'waiting',
+      runId: RUN,
+      attempt: 1,
+      maxAttempts: 3,
+      startedAt: T0 + 3_000,
+      deadline: T0 + 303_000,
+    }),
     '⌛ waiting for webster — 12 s (attempt 1/3; gives up in 4 min 48 s)',
   );
-  assert.equal(firstLine({ type: 'handoff_seen', runId: RUN, attempt: 2 }), '📄 handoff from webster received, checking it (attempt 2)');
-  assert.equal(firstLine({ type: 'retrying', runId: RUN, attempt: 2, maxAttempts: 3, reason: 'timeout' }), '🔁 retrying (attempt 2 of 3): timeout');
+  assert.equal(
+    firstLine({ type: 'handoff_seen', runId: RUN, attempt: 2 }),
+    '📄 handoff from webster received, checking it (attempt 2)',
+  );
+  assert.equal(
+    firstLine({ type: 'retrying', runId: RUN, attempt: 2, maxAttempts: 3, reason: 'timeout' }),
+    '🔁 retrying (attempt 2 of 3): timeout',
+  );
 });
 
 test('the done state says how the run ended and how long it took', () => {
@@ -47,7 +60,11 @@ test('a run that is not done carries a Cancel button; a done run carries none', 
   assert.equal(button?.custom_id, `cancel:${RUN}`);
   assert.equal(button?.style, ButtonStyle.Danger);
   const done = renderProgress(
-    view({ type: 'done', runId: RUN, result: { status: 'complete', result: 'x', runId: RUN, agent: 'webster', latencyMs: 1, attempts: 1 } }),
+    view({
+      type: 'done',
+      runId: RUN,
+      result: { status: 'complete', result: 'x', runId: RUN, agent: 'webster', latencyMs: 1, attempts: 1 },
+    }),
   );
   assert.deepEqual(done.components, [], 'an empty list removes the button when the message is edited');
 });
@@ -60,7 +77,9 @@ test('a run id too long for a custom_id gets no Cancel button rather than an inv
 });
 
 test('a resumed run says so, and the subtext names the run, the requester and the time since acceptance', () => {
-  const { content } = renderProgress(view('accepted', { resumed: true, requesterId: '123456789012345678', now: T0 + 75_000 }));
+  const { content } = renderProgress(
+    view('accepted', { resumed: true, requesterId: '123456789012345678', now: T0 + 75_000 }),
+  );
   const lines = content.split('\n');
   assert.equal(lines[0], '🔄 resumed after restart');
   assert.equal(lines[2], `-# run \`${RUN}\` · requested by <@123456789012345678> · 1 min 15 s since accepted`);
@@ -68,12 +87,17 @@ test('a resumed run says so, and the subtext names the run, the requester and th
 
 test('hostile reasons and names cannot push the content past 2000 characters or inject markdown', () => {
   const { content } = renderProgress(
-    view({ type: 'retrying', runId: RUN, attempt: 2, maxAttempts: 3, reason: `**bold**\n${'😀'.repeat(30_000)}` }, { agent: `we_b_ster${'x'.repeat(5_000)}` }),
+    view(
+      { type: 'retrying', runId: RUN, attempt: 2, maxAttempts: 3, reason: `**bold**\n${'😀'.repeat(30_000)}` },
+      { agent: `we_b_ster${'x'.repeat(5_000)}` },
+    ),
   );
   assert.ok(content.length <= MAX_MESSAGE_CONTENT);
   assert.ok(content.isWellFormed());
   assert.match(content, /\\\*\\\*bold\\\*\\\*/);
-  const queued = renderProgress(view({ type: 'queued', runId: RUN, position: 1 }, { agent: `we_b_ster${'x'.repeat(5_000)}` })).content;
+  const queued = renderProgress(
+    view({ type: 'queued', runId: RUN, position: 1 }, { agent: `we_b_ster${'x'.repeat(5_000)}` }),
+  ).content;
   assert.ok(queued.length <= MAX_MESSAGE_CONTENT);
   assert.match(queued, /we\\_b\\_ster/);
 });
@@ -117,7 +141,11 @@ test('pushes over time are coalesced to at most one edit per interval, the final
   for (let i = 1; i < starts.length - 1; i += 1) {
     assert.ok((starts[i] ?? 0) - (starts[i - 1] ?? 0) >= 100, `edits ${i - 1} and ${i} closer than the interval`);
   }
-  assert.deepEqual([...payloads].sort((a, b) => a - b), payloads, 'never an older state after a newer one');
+  assert.deepEqual(
+    [...payloads].sort((a, b) => a - b),
+    payloads,
+    'never an older state after a newer one',
+  );
 });
 
 test('a second edit never starts while the first is in flight', async (t) => {

@@ -42,14 +42,30 @@ test(
 );
 
 test('timeoutSeconds is the wait (not the reference 600), floored, at least 1', () => {
-  const base = { runId: 'r', agent: 'a', task: 't', attempt: 1, handoffPath: '/h/r.json', deliver: true, waitForCompletion: false };
+  const base = {
+    runId: 'r',
+    agent: 'a',
+    task: 't',
+    attempt: 1,
+    handoffPath: '/h/r.json',
+    deliver: true,
+    waitForCompletion: false,
+  };
   assert.equal(buildPayload({ ...base, timeoutSeconds: 300 }).timeoutSeconds, 300);
   assert.equal(buildPayload({ ...base, timeoutSeconds: 0.3 }).timeoutSeconds, 1);
   assert.equal(buildPayload({ ...base, timeoutSeconds: 90.9 }).timeoutSeconds, 90);
 });
 
 test('waitForCompletion is added only when enabled', () => {
-  const base = { runId: 'r', agent: 'a', task: 't', attempt: 1, handoffPath: '/h/r.json', deliver: true, timeoutSeconds: 5 };
+  const base = {
+    runId: 'r',
+    agent: 'a',
+    task: 't',
+    attempt: 1,
+    handoffPath: '/h/r.json',
+    deliver: true,
+    timeoutSeconds: 5,
+  };
   assert.equal('waitForCompletion' in buildPayload({ ...base, waitForCompletion: false }), false);
   assert.equal(buildPayload({ ...base, waitForCompletion: true }).waitForCompletion, true);
 });

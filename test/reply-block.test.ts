@@ -33,7 +33,18 @@ test('a small result comes back whole in the CLI shape with resultUrl, in the CL
   const block = renderMachineBlock(result(), URL);
   const json = parse(block);
   assert.deepEqual(json, { ...result(), resultUrl: URL });
-  assert.deepEqual(Object.keys(json), ['status', 'result', 'notes', 'runId', 'agent', 'latencyMs', 'attempts', 'schemaVersion', 'confidence', 'resultUrl']);
+  assert.deepEqual(Object.keys(json), [
+    'status',
+    'result',
+    'notes',
+    'runId',
+    'agent',
+    'latencyMs',
+    'attempts',
+    'schemaVersion',
+    'confidence',
+    'resultUrl',
+  ]);
   assert.equal(parse(block).truncated, undefined);
 });
 
@@ -71,7 +82,10 @@ test('an object result that is too large becomes a prefix of its JSON text', () 
 });
 
 test('large extra fields are left out and named, long notes are shortened', () => {
-  const block = renderMachineBlock(result({ artifacts: Array.from({ length: 100 }, (_, i) => `file-${i}.md`), notes: 'n'.repeat(5_000) }), URL);
+  const block = renderMachineBlock(
+    result({ artifacts: Array.from({ length: 100 }, (_, i) => `file-${i}.md`), notes: 'n'.repeat(5_000) }),
+    URL,
+  );
   assert.ok(block.length <= MAX_MESSAGE_CONTENT);
   const json = parse(block);
   assert.deepEqual(json.omitted, ['artifacts']);
@@ -80,7 +94,11 @@ test('large extra fields are left out and named, long notes are shortened', () =
 });
 
 test('even absurd inputs fit a tiny budget with valid JSON', () => {
-  const block = renderMachineBlock(result({ runId: 'r'.repeat(128), agent: 'a'.repeat(32), result: 'x'.repeat(10_000) }), URL, 200);
+  const block = renderMachineBlock(
+    result({ runId: 'r'.repeat(128), agent: 'a'.repeat(32), result: 'x'.repeat(10_000) }),
+    URL,
+    200,
+  );
   assert.ok(block.length <= 200);
   assert.equal(parse(block).truncated, true);
 });

@@ -27,14 +27,18 @@ function result(overrides: Partial<RunResult> & Record<string, unknown> = {}): R
   };
 }
 
-function fieldValue(embed: { fields?: { name: string; value: string }[] | undefined }, name: string): string | undefined {
+function fieldValue(
+  embed: { fields?: { name: string; value: string }[] | undefined },
+  name: string,
+): string | undefined {
   return embed.fields?.find((f) => f.name === name)?.value;
 }
 
 function assertWithinLimits(rendered: ReturnType<typeof renderResultMessage>): void {
   assert.deepEqual(embedLimitViolations(rendered.embeds), []);
   assert.ok(embedsTextLength(rendered.embeds) <= MAX_EMBED_TOTAL);
-  for (const row of rendered.components) for (const button of row.components) assert.ok(button.custom_id.length <= MAX_CUSTOM_ID);
+  for (const row of rendered.components)
+    for (const button of row.components) assert.ok(button.custom_id.length <= MAX_CUSTOM_ID);
 }
 
 test('a complete run renders green with its deliverable, result and facts', () => {
@@ -98,7 +102,9 @@ test('a run id too long for a custom_id leaves the Retry button out instead of b
 });
 
 test('notes and the error code are shown for a failed run', () => {
-  const [embed] = renderResultMessage(result({ status: 'timeout', notes: 'no handoff file after 300 s', code: 'HQ_ERR_HANDOFF_INVALID' })).embeds;
+  const [embed] = renderResultMessage(
+    result({ status: 'timeout', notes: 'no handoff file after 300 s', code: 'HQ_ERR_HANDOFF_INVALID' }),
+  ).embeds;
   assert.equal(fieldValue(embed ?? {}, 'What went wrong'), 'no handoff file after 300 s');
   assert.match(fieldValue(embed ?? {}, 'Error code') ?? '', /HQ_ERR_HANDOFF_INVALID/);
 });
@@ -177,13 +183,21 @@ test('hostile sizes everywhere still render within every limit', () => {
   assert.ok((embed?.title ?? '').length <= MAX_EMBED_TITLE);
   assert.ok((embed?.title ?? '').endsWith('…'));
   assert.equal(embed?.timestamp, undefined);
-  for (const text of [embed?.title, embed?.description, embed?.footer?.text, embed?.author?.name, ...(embed?.fields ?? []).map((f) => f.value)]) {
+  for (const text of [
+    embed?.title,
+    embed?.description,
+    embed?.footer?.text,
+    embed?.author?.name,
+    ...(embed?.fields ?? []).map((f) => f.value),
+  ]) {
     assert.ok((text ?? '').isWellFormed(), 'no split surrogate pair anywhere');
   }
 });
 
 test('a 300-character title is cut to the title limit', () => {
-  const [embed] = renderResultMessage(result({ deliverable: { type: 'document', title: 'a'.repeat(300), summary: 's', path: null } })).embeds;
+  const [embed] = renderResultMessage(
+    result({ deliverable: { type: 'document', title: 'a'.repeat(300), summary: 's', path: null } }),
+  ).embeds;
   assert.equal(embed?.title?.length, MAX_EMBED_TITLE);
 });
 
@@ -202,10 +216,19 @@ test('an empty or missing result says so instead of leaving the embed blank', ()
 });
 
 test('a requester without a Discord id is shown by label, and a bad id is not rendered as a mention', () => {
-  assert.equal(fieldValue(renderResultMessage(result(), { requesterLabel: 'tech-lead (agent)' }).embeds[0] ?? {}, 'Requested by'), 'tech-lead (agent)');
-  assert.equal(fieldValue(renderResultMessage(result(), { requesterId: '<@&1>' }).embeds[0] ?? {}, 'Requested by'), undefined);
   assert.equal(
-    fieldValue(renderResultMessage(result(), { requesterId: '123456789012345678', requesterLabel: 'alice' }).embeds[0] ?? {}, 'Requested by'),
+    fieldValue(renderResultMessage(result(), { requesterLabel: 'tech-lead (agent)' }).embeds[0] ?? {}, 'Requested by'),
+    'tech-lead (agent)',
+  );
+  assert.equal(
+    fieldValue(renderResultMessage(result(), { requesterId: '<@&1>' }).embeds[0] ?? {}, 'Requested by'),
+    undefined,
+  );
+  assert.equal(
+    fieldValue(
+      renderResultMessage(result(), { requesterId: '123456789012345678', requesterLabel: 'alice' }).embeds[0] ?? {},
+      'Requested by',
+    ),
     '<@123456789012345678> (alice)',
   );
 });

@@ -27,11 +27,25 @@ async function world(t: TestContext) {
   const store = createRunStore(path.join(dir, 'runs.sqlite'), { now: () => clock.now });
   t.after(() => store.close());
   const lines: LogLine[] = [];
-  const log = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
+  const log = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  });
   const finished = (runId: string, daysAgo: number): void => {
     clock.now = TODAY - daysAgo * DAY;
-    store.runAccepted({ runId, acceptedAt: clock.now, request: { runId, agent: 'webster', task: 't', principals: ['operator'], maxAttempts: 1, timeoutSeconds: 60 } });
-    store.runFinished({ status: 'complete', result: { summary: 'ok' }, runId, agent: 'webster', latencyMs: 0, attempts: 1 });
+    store.runAccepted({
+      runId,
+      acceptedAt: clock.now,
+      request: { runId, agent: 'webster', task: 't', principals: ['operator'], maxAttempts: 1, timeoutSeconds: 60 },
+    });
+    store.runFinished({
+      status: 'complete',
+      result: { summary: 'ok' },
+      runId,
+      agent: 'webster',
+      latencyMs: 0,
+      attempts: 1,
+    });
     store.enqueueDelivery({ runId, kind: 'result-embed', target: {} });
     store.markDelivered(runId, 'result-embed', { channelId: '1', messageId: '2' });
     clock.now = TODAY;
@@ -42,7 +56,18 @@ async function world(t: TestContext) {
     return retention;
   };
   const pruneLines = () => lines.filter((line) => line.msg === 'pruned finished runs past the retention');
-  return { store, clock, finished, start, pruneLines, runIds: () => store.recentRuns({ limit: 100 }).map((run) => run.runId).sort() };
+  return {
+    store,
+    clock,
+    finished,
+    start,
+    pruneLines,
+    runIds: () =>
+      store
+        .recentRuns({ limit: 100 })
+        .map((run) => run.runId)
+        .sort(),
+  };
 }
 
 test('the first prune runs by itself after start and logs one line with the count', async (t) => {
@@ -67,7 +92,10 @@ test('a backlog larger than a batch is cleared in one prune, batch by batch', as
   const retention = w.start({ retentionDays: () => 30, batchSize: 3 });
   assert.equal(await retention.pruneNow(), 7);
   assert.deepEqual(w.runIds(), ['run-recent']);
-  assert.deepEqual(w.pruneLines().map((line) => line.runs), [7]);
+  assert.deepEqual(
+    w.pruneLines().map((line) => line.runs),
+    [7],
+  );
 });
 
 test('retentionDays 0 keeps every run; the days are read at each prune, so an edit applies without a restart', async (t) => {
@@ -91,7 +119,11 @@ test('the prune repeats every interval, and stops with stop()', async (t) => {
   t.mock.timers.tick(60 * 60_000);
   await retention.pruneNow();
   assert.deepEqual(w.runIds(), []);
-  assert.deepEqual(w.pruneLines().map((line) => line.runs), [1], 'the interval removed it, not the explicit prune');
+  assert.deepEqual(
+    w.pruneLines().map((line) => line.runs),
+    [1],
+    'the interval removed it, not the explicit prune',
+  );
 
   await retention.stop();
   w.finished('run-b', 40);
@@ -109,11 +141,17 @@ test('a prune that fails (another connection holds the write lock) is logged and
   t.after(() => other.close());
   other.exec('BEGIN IMMEDIATE');
   const lines: LogLine[] = [];
-  const log = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
+  const log = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  });
   const retention = startRetention({ store: impatient, log, retentionDays: () => 30, now: () => w.clock.now });
   t.after(() => retention.stop());
   assert.equal(await retention.pruneNow(), 0);
-  assert.deepEqual(lines.map((line) => [line.level, line.msg]), [[40, 'pruning old runs failed; trying again at the next interval']]);
+  assert.deepEqual(
+    lines.map((line) => [line.level, line.msg]),
+    [[40, 'pruning old runs failed; trying again at the next interval']],
+  );
   other.exec('COMMIT');
   assert.equal(await retention.pruneNow(), 1);
   assert.deepEqual(w.runIds(), []);
@@ -122,10 +160,22 @@ test('a prune that fails (another connection holds the write lock) is logged and
 const PRUNED_TABLES = ['runs', 'attempts', 'deliveries', 'progress_messages'] as const;
 
 /** A run accepted at `at`, sent, answered a minute later, with its deliveries enqueued and (unless told otherwise) delivered. */
-function finishRun(store: RunStore, clock: { now: number }, runId: string, at: number, options: { delivered?: boolean; progress?: boolean } = {}): void {
+function finishRun(
+  store: RunStore,
+  clock: { now: number },
+  runId: string,
+  at: number,
+  options: { delivered?: boolean; progress?: boolean } = {},
+): void {
   clock.now = at;
   store.runAccepted(journalRun(runId, {}, at));
-  if (options.progress !== false) store.recordProgressMessage(runId, { channelId: '1', messageId: '2', interactionToken: 'tok', tokenExpiresAt: at + 900_000 });
+  if (options.progress !== false)
+    store.recordProgressMessage(runId, {
+      channelId: '1',
+      messageId: '2',
+      interactionToken: 'tok',
+      tokenExpiresAt: at + 900_000,
+    });
   store.attemptStarted(runId, 1, at, at + 300_000);
   store.attemptSent(runId, 1, `gw-${runId}`);
   clock.now = at + 60_000;
@@ -133,7 +183,8 @@ function finishRun(store: RunStore, clock: { now: number }, runId: string, at: n
   store.runFinished(result(runId, 'complete'));
   for (const kind of ['result-embed', 'requester-reply']) {
     store.enqueueDelivery({ runId, kind, target: { channelId: '1' } });
-    if (options.delivered !== false || kind === 'result-embed') store.markDelivered(runId, kind, { channelId: '1', messageId: '3' });
+    if (options.delivered !== false || kind === 'result-embed')
+      store.markDelivered(runId, kind, { channelId: '1', messageId: '3' });
   }
 }
 
@@ -141,7 +192,10 @@ function rowsOf(file: string, runId: string): Record<string, number> {
   const raw = new DatabaseSync(file, { readOnly: true });
   try {
     return Object.fromEntries(
-      PRUNED_TABLES.map((table) => [table, Number(raw.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId)?.n)]),
+      PRUNED_TABLES.map((table) => [
+        table,
+        Number(raw.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId)?.n),
+      ]),
     );
   } finally {
     raw.close();
@@ -176,15 +230,30 @@ test('pruning deletes finished, delivered runs past the cut-off with their rows 
     assert.equal(store.getRun(gone), undefined);
     assert.deepEqual(store.runEvents(gone), []);
   }
-  assert.deepEqual(rowsOf(file, 'run-old-pending'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 }, 'a pending delivery keeps its run');
-  assert.deepEqual(store.pendingDeliveries().map((d) => [d.runId, d.kind]), [['run-old-pending', 'requester-reply']]);
+  assert.deepEqual(
+    rowsOf(file, 'run-old-pending'),
+    { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 },
+    'a pending delivery keeps its run',
+  );
+  assert.deepEqual(
+    store.pendingDeliveries().map((d) => [d.runId, d.kind]),
+    [['run-old-pending', 'requester-reply']],
+  );
   assert.deepEqual(rowsOf(file, 'run-recent'), { runs: 1, attempts: 1, deliveries: 2, progress_messages: 1 });
-  assert.deepEqual(store.listResumable().map((run) => run.runId), ['run-open-ancient'], 'an open run stays, however old');
+  assert.deepEqual(
+    store.listResumable().map((run) => run.runId),
+    ['run-open-ancient'],
+    'an open run stays, however old',
+  );
   assert.equal(store.lastSeen('555555555555555555'), '666666666666666666', 'channel cursors are kept');
   assert.equal(store.pruneFinished({ olderThan: today - 30 * DAY }), 0, 'a second prune finds nothing');
 
   store.markDelivered('run-old-pending', 'requester-reply', { channelId: '1', messageId: '4' });
-  assert.equal(store.pruneFinished({ olderThan: today - 30 * DAY }), 1, 'once delivered, the run goes at the next prune');
+  assert.equal(
+    store.pruneFinished({ olderThan: today - 30 * DAY }),
+    1,
+    'once delivered, the run goes at the next prune',
+  );
   assert.deepEqual(rowsOf(file, 'run-old-pending'), { runs: 0, attempts: 0, deliveries: 0, progress_messages: 0 });
 });
 
@@ -195,7 +264,10 @@ test('pruning goes in batches of at most `limit` runs, oldest first', async (t) 
   for (let i = 0; i < 5; i += 1) finishRun(store, clock, `run-${i}`, (10 + i) * DAY);
   const olderThan = 100 * DAY;
   assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 2);
-  assert.deepEqual(store.recentRuns().map((run) => run.runId), ['run-4', 'run-3', 'run-2']);
+  assert.deepEqual(
+    store.recentRuns().map((run) => run.runId),
+    ['run-4', 'run-3', 'run-2'],
+  );
   assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 2);
   assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 1);
   assert.equal(store.pruneFinished({ olderThan, limit: 2 }), 0);
@@ -204,7 +276,15 @@ test('pruning goes in batches of at most `limit` runs, oldest first', async (t) 
 
 test('pruning refuses a limit or cut-off it cannot use', async (t) => {
   const store = open(t, await tempFile(t));
-  for (const query of [{ olderThan: Number.NaN }, { olderThan: 1, limit: 0 }, { olderThan: 1, limit: 1.5 }, { olderThan: 1, limit: 1_000_000 }]) {
-    assert.throws(() => store.pruneFinished(query), (error: unknown) => error instanceof HqError && error.code === ErrorCode.USAGE);
+  for (const query of [
+    { olderThan: Number.NaN },
+    { olderThan: 1, limit: 0 },
+    { olderThan: 1, limit: 1.5 },
+    { olderThan: 1, limit: 1_000_000 },
+  ]) {
+    assert.throws(
+      () => store.pruneFinished(query),
+      (error: unknown) => error instanceof HqError && error.code === ErrorCode.USAGE,
+    );
   }
 });

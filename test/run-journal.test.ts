@@ -103,7 +103,17 @@ test('a finished run leaves the resumable list and keeps its result, attempts an
   assert.deepEqual(run?.result, result('run-done', 'complete'));
   assert.equal(run?.requesterId, '111111111111111111');
   assert.deepEqual(run?.attempts, [
-    { attempt: 1, startedAt: 2_000, deadline: 302_000, sent: true, sentAt: 5_000, gatewayRunId: 'gw', outcome: 'complete', detail: '', endedAt: 6_000 },
+    {
+      attempt: 1,
+      startedAt: 2_000,
+      deadline: 302_000,
+      sent: true,
+      sentAt: 5_000,
+      gatewayRunId: 'gw',
+      outcome: 'complete',
+      detail: '',
+      endedAt: 6_000,
+    },
   ]);
   assert.deepEqual(
     store.runEvents('run-done').map((event) => [event.type, event.attempt]),
@@ -161,7 +171,8 @@ test('announcing an open run again changes nothing, and a finished run id cannot
   store.runFinished(result('run-again', 'failed'));
   assert.throws(
     () => store.runAccepted(journalRun('run-again')),
-    (error: unknown) => error instanceof HqError && error.code === ErrorCode.RUN_ID_INVALID && /run-again/.test(error.message),
+    (error: unknown) =>
+      error instanceof HqError && error.code === ErrorCode.RUN_ID_INVALID && /run-again/.test(error.message),
   );
 });
 
@@ -183,7 +194,9 @@ test('recent runs are newest first and filter by agent, status and requester', a
     ['r5', 'webster', undefined, 'complete'],
   ] as const;
   spec.forEach(([runId, agent, requesterId, status], i) => {
-    store.runAccepted(journalRun(runId, { agent, origin: requesterId === undefined ? { kind: 'cli' } : { requesterId } }, 1_000 + i));
+    store.runAccepted(
+      journalRun(runId, { agent, origin: requesterId === undefined ? { kind: 'cli' } : { requesterId } }, 1_000 + i),
+    );
     if (status !== undefined) store.runFinished(result(runId, status, agent));
   });
   const ids = (query: Parameters<RunStore['recentRuns']>[0]) => store.recentRuns(query).map((run) => run.runId);
@@ -241,7 +254,8 @@ test("an accepted attempt's end and the run's result are each committed before t
   const store = open(t, file, { now: () => 9_000 });
   const raw = new DatabaseSync(file, { timeout: 1_000 });
   t.after(() => raw.close());
-  const outcomeOf = (runId: string) => raw.prepare('SELECT outcome FROM attempts WHERE run_id = ? AND attempt = 1').get(runId)?.outcome ?? null;
+  const outcomeOf = (runId: string) =>
+    raw.prepare('SELECT outcome FROM attempts WHERE run_id = ? AND attempt = 1').get(runId)?.outcome ?? null;
   const statusOf = (runId: string) => raw.prepare('SELECT status FROM runs WHERE run_id = ?').get(runId)?.status;
 
   store.runAccepted(journalRun('run-together'));
@@ -252,11 +266,25 @@ test("an accepted attempt's end and the run's result are each committed before t
   store.runFinished(result('run-together', 'complete'));
   assert.equal(statusOf('run-together'), 'complete');
   assert.deepEqual(store.getRun('run-together')?.attempts[0], {
-    attempt: 1, startedAt: 2_000, deadline: 302_000, sent: true, sentAt: 9_000, gatewayRunId: 'gw', outcome: 'accepted', detail: 'complete', endedAt: 9_000,
+    attempt: 1,
+    startedAt: 2_000,
+    deadline: 302_000,
+    sent: true,
+    sentAt: 9_000,
+    gatewayRunId: 'gw',
+    outcome: 'accepted',
+    detail: 'complete',
+    endedAt: 9_000,
   });
   assert.deepEqual(
-    store.runEvents('run-together').map((event) => [event.type, event.data]).slice(3, 5),
-    [['attempt_ended', { outcome: 'accepted', detail: 'complete' }], ['finished', { status: 'complete' }]],
+    store
+      .runEvents('run-together')
+      .map((event) => [event.type, event.data])
+      .slice(3, 5),
+    [
+      ['attempt_ended', { outcome: 'accepted', detail: 'complete' }],
+      ['finished', { status: 'complete' }],
+    ],
   );
 
   // Any other outcome likewise: the engine acts on it at once.

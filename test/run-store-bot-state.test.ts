@@ -81,11 +81,24 @@ test('progress messages are listed with their run status until cleared, and expi
   const file = await tempFile(t);
   const store = open(t, file, { now: () => now });
   store.runAccepted(journalRun('run-progress'));
-  store.recordProgressMessage('run-progress', { channelId: '1', messageId: '2', interactionToken: 'tok', tokenExpiresAt: 20_000 });
+  store.recordProgressMessage('run-progress', {
+    channelId: '1',
+    messageId: '2',
+    interactionToken: 'tok',
+    tokenExpiresAt: 20_000,
+  });
   store.recordProgressMessage('run-unknown', { channelId: '3', messageId: '4' });
 
   assert.deepEqual(store.progressMessages(), [
-    { runId: 'run-progress', channelId: '1', messageId: '2', recordedAt: 10_000, interactionToken: 'tok', tokenExpiresAt: 20_000, runStatus: 'running' },
+    {
+      runId: 'run-progress',
+      channelId: '1',
+      messageId: '2',
+      recordedAt: 10_000,
+      interactionToken: 'tok',
+      tokenExpiresAt: 20_000,
+      runStatus: 'running',
+    },
     { runId: 'run-unknown', channelId: '3', messageId: '4', recordedAt: 10_000 },
   ]);
 
@@ -108,7 +121,11 @@ test('a channel cursor only moves forward, comparing snowflakes as numbers', asy
   const first = createRunStore(file);
   assert.equal(first.lastSeen('555555555555555555'), undefined);
   assert.equal(first.setLastSeen('555555555555555555', '99999999999999999'), true);
-  assert.equal(first.setLastSeen('555555555555555555', '100000000000000000'), true, 'longer is later, though it sorts first as text');
+  assert.equal(
+    first.setLastSeen('555555555555555555', '100000000000000000'),
+    true,
+    'longer is later, though it sorts first as text',
+  );
   assert.equal(first.setLastSeen('555555555555555555', '99999999999999999'), false);
   assert.equal(first.setLastSeen('555555555555555555', '100000000000000000'), false);
   first.setLastSeen('666666666666666666', '123456789012345678');

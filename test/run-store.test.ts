@@ -44,8 +44,14 @@ test('a file from a newer schema version is refused with a clear error and left 
 test('a file that is not a run store is refused', async (t) => {
   const garbage = await tempFile(t, 'garbage.sqlite');
   createRunStore(path.join(path.dirname(garbage), 'make-dir.sqlite')).close();
-  await writeFile(garbage, 'this is not a database, just some text that is long enough to look like a header '.repeat(20));
-  assert.throws(() => createRunStore(garbage), (error: unknown) => error instanceof HqError && error.message.includes(garbage));
+  await writeFile(
+    garbage,
+    'this is not a database, just some text that is long enough to look like a header '.repeat(20),
+  );
+  assert.throws(
+    () => createRunStore(garbage),
+    (error: unknown) => error instanceof HqError && error.message.includes(garbage),
+  );
 
   const foreign = path.join(path.dirname(garbage), 'foreign.sqlite');
   const raw = new DatabaseSync(foreign);
@@ -71,7 +77,9 @@ test('writers on other threads share one file without losing a write', async (t)
       store.close();
       parentPort.postMessage('done');
     });`;
-  const workers = ['a-', 'b-'].map((prefix) => new Worker(source, { eval: true, workerData: { storeUrl, file, prefix } }));
+  const workers = ['a-', 'b-'].map(
+    (prefix) => new Worker(source, { eval: true, workerData: { storeUrl, file, prefix } }),
+  );
   for (const worker of workers) t.after(() => worker.terminate());
   for (let i = 0; i < 200; i++) store.runAccepted(journalRun(`main-${i}`, {}, i));
   await Promise.all(
@@ -119,7 +127,10 @@ test('every change a verb returned from survives the process being killed', asyn
   const file = await tempFile(t);
   createRunStore(file).close();
   // The child reports each run id only after its verbs returned, then keeps writing until killed.
-  const child = storeChild(t, file, `
+  const child = storeChild(
+    t,
+    file,
+    `
     for (let i = 0; ; i++) {
       const runId = 'killed-' + i;
       store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
@@ -127,7 +138,8 @@ test('every change a verb returned from survives the process being killed', asyn
       store.attemptSent(runId, 1, 'gw-' + i);
       process.stdout.write(runId + '\\n');
       if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }`);
+    }`,
+  );
   const reported: string[] = [];
   for await (const line of child.lines) {
     reported.push(line);
@@ -146,7 +158,10 @@ test("a run's finish is committed before the verb returns: a process killed just
   const file = await tempFile(t);
   createRunStore(file).close();
   // The child answers runs without ever yielding, then spins until killed.
-  const child = storeChild(t, file, `
+  const child = storeChild(
+    t,
+    file,
+    `
     for (let i = 0; i < 3; i++) {
       const runId = 'answered-' + i;
       store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['manager'] } });
@@ -156,7 +171,8 @@ test("a run's finish is committed before the verb returns: a process killed just
       store.runFinished({ status: 'complete', result: 'r' + i, runId, agent: 'webster', latencyMs: 5, attempts: 1 });
     }
     process.stdout.write('answered\\n');
-    for (;;);`);
+    for (;;);`,
+  );
   for await (const line of child.lines) if (line === 'answered') break;
   await child.kill();
 

@@ -36,7 +36,10 @@ export interface GatewayHost {
 const START_LIMIT_MS = 20_000;
 
 export async function startGatewayHost(spec: GatewayHostSpec): Promise<GatewayHost> {
-  const child: ChildProcess = fork(import.meta.filename, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const child: ChildProcess = fork(import.meta.filename, [JSON.stringify(spec)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+  });
   const runWaiters = new Map<string, () => void>();
   const seenRuns = new Set<string>();
   let scripted: (() => void) | undefined;
@@ -84,7 +87,8 @@ async function host(spec: GatewayHostSpec): Promise<void> {
   const gateways = new Map<string, FakeGateway>();
   for (const agent of spec.agents) {
     const gateway = await startFakeGateway({ token: BENCH_HOOKS_TOKEN, script: spec.script });
-    if (spec.announceRuns !== false) gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
+    if (spec.announceRuns !== false)
+      gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
     gateways.set(agent, gateway);
   }
   const close = async (): Promise<void> => {
@@ -100,7 +104,10 @@ async function host(spec: GatewayHostSpec): Promise<void> {
   });
   process.on('disconnect', () => void close());
   process.on('SIGTERM', () => void close());
-  process.send?.({ type: 'ready', ports: Object.fromEntries([...gateways].map(([agent, gateway]) => [agent, gateway.port])) } satisfies FromHost);
+  process.send?.({
+    type: 'ready',
+    ports: Object.fromEntries([...gateways].map(([agent, gateway]) => [agent, gateway.port])),
+  } satisfies FromHost);
 }
 
 if (process.argv[1] === import.meta.filename && process.send) {

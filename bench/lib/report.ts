@@ -47,7 +47,8 @@ function formatValue(value: number, unit: Figure['unit']): string {
 
 function formatTarget(target: Target | undefined, unit: Figure['unit']): string {
   if (!target) return '';
-  if (target.max !== undefined && target.min !== undefined && target.max === target.min) return `= ${formatValue(target.max, unit)}`;
+  if (target.max !== undefined && target.min !== undefined && target.max === target.min)
+    return `= ${formatValue(target.max, unit)}`;
   const parts: string[] = [];
   if (target.min !== undefined) parts.push(`>= ${formatValue(target.min, unit)}`);
   if (target.max !== undefined) parts.push(`<= ${formatValue(target.max, unit)}`);
@@ -62,7 +63,10 @@ export function meetsTarget(figure: Figure): boolean | undefined {
 }
 
 function pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd();
 }
 
 export function renderTable(reports: readonly ScenarioReport[]): string {
@@ -93,7 +97,16 @@ export function renderTable(reports: readonly ScenarioReport[]): string {
     });
   }
   const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
-  const lines = [pad(header, widths), pad(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((row) => pad(row, widths))];
-  const methods = reports.map((report) => `  ${report.id}: ${report.title}. ${report.method} (${(report.durationMs / 1_000).toFixed(1)} s)`);
+  const lines = [
+    pad(header, widths),
+    pad(
+      widths.map((w) => '-'.repeat(w)),
+      widths,
+    ),
+    ...rows.map((row) => pad(row, widths)),
+  ];
+  const methods = reports.map(
+    (report) => `  ${report.id}: ${report.title}. ${report.method} (${(report.durationMs / 1_000).toFixed(1)} s)`,
+  );
   return [...lines, '', 'Method:', ...methods].join('\n');
 }

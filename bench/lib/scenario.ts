@@ -26,12 +26,20 @@ export async function runScenario(definition: ScenarioDefinition): Promise<void>
   let timer: NodeJS.Timeout | undefined;
   try {
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`scenario exceeded its ${definition.limitMs} ms limit`)), definition.limitMs);
+      timer = setTimeout(
+        () => reject(new Error(`scenario exceeded its ${definition.limitMs} ms limit`)),
+        definition.limitMs,
+      );
     });
     const figures = await Promise.race([definition.run(), limit]);
     report = { ...describe(definition), figures, durationMs: performance.now() - started };
   } catch (error) {
-    report = { ...describe(definition), figures: [], durationMs: performance.now() - started, error: (error as Error).stack ?? String(error) };
+    report = {
+      ...describe(definition),
+      figures: [],
+      durationMs: performance.now() - started,
+      error: (error as Error).stack ?? String(error),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -16,7 +16,9 @@ export function median(samples: readonly number[]): number {
   if (samples.length === 0) return Number.NaN;
   const ordered = sorted(samples);
   const mid = ordered.length >> 1;
-  return ordered.length % 2 === 1 ? (ordered[mid] as number) : ((ordered[mid - 1] as number) + (ordered[mid] as number)) / 2;
+  return ordered.length % 2 === 1
+    ? (ordered[mid] as number)
+    : ((ordered[mid - 1] as number) + (ordered[mid] as number)) / 2;
 }
 
 export function max(samples: readonly number[]): number {

@@ -8,7 +8,12 @@ export interface TimedRun {
   readonly stderr: string;
 }
 
-export function runTimed(command: string, args: readonly string[], env: NodeJS.ProcessEnv, limitMs: number): Promise<TimedRun> {
+export function runTimed(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  limitMs: number,
+): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

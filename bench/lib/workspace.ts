@@ -39,8 +39,15 @@ export function createWorkspace(label: string, options: WorkspaceOptions): Works
   writeFileSync(registryPath, JSON.stringify({ agents }, null, 2));
   const configPath = path.join(root, 'hq-delegate.config.json');
   const config = {
-    paths: { handoffDir: dirs.handoffDir, logDir: dirs.logDir, stateDir: dirs.stateDir, registryPath: 'AGENTS_REGISTRY.json' },
-    agents: Object.fromEntries(Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1' }])),
+    paths: {
+      handoffDir: dirs.handoffDir,
+      logDir: dirs.logDir,
+      stateDir: dirs.stateDir,
+      registryPath: 'AGENTS_REGISTRY.json',
+    },
+    agents: Object.fromEntries(
+      Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1' }]),
+    ),
     ...(options.acl ? { acl: options.acl } : {}),
     engine: { retryPauseMs: 0, sendRetryPauseMs: 0, ...options.engine },
   };

@@ -30,7 +30,11 @@ function quoteAll(names: readonly string[]): string {
 export function authorize(principals: readonly string[], target: string, acl: Acl): AclDecision {
   const unique = [...new Set(principals)];
   if (unique.length === 0) {
-    return { allowed: false, code: AclDenial.noPrincipal, reason: `no caller identity was given, so nobody may delegate to '${target}'` };
+    return {
+      allowed: false,
+      code: AclDenial.noPrincipal,
+      reason: `no caller identity was given, so nobody may delegate to '${target}'`,
+    };
   }
   const others = unique.filter((principal) => principal !== target);
   for (const principal of others) {

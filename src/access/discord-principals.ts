@@ -27,7 +27,11 @@ export type PrincipalResolution =
   | { readonly ok: false; readonly code: typeof ErrorCode.ACCESS_DENIED; readonly reason: string };
 
 /** `configFile` is named in the refusal that tells an unmapped user what to ask for; only its base name is shown. */
-export function resolvePrincipals(actor: DiscordActor, discord: DiscordConfig, configFile = 'the config file'): PrincipalResolution {
+export function resolvePrincipals(
+  actor: DiscordActor,
+  discord: DiscordConfig,
+  configFile = 'the config file',
+): PrincipalResolution {
   const refusal = refuseOutright(actor, discord);
   if (refusal !== undefined) return deny(refusal);
   const roles = effectiveRoles(actor);
@@ -40,7 +44,8 @@ export function resolvePrincipals(actor: DiscordActor, discord: DiscordConfig, c
     return deny('Only registered agent bots may delegate: this bot account is not listed under discord.agentBots.');
   }
   const principals = new Set<string>(ownValue(discord.principals.users, actor.userId) ?? []);
-  for (const role of roles) for (const principal of ownValue(discord.principals.roles, role) ?? []) principals.add(principal);
+  for (const role of roles)
+    for (const principal of ownValue(discord.principals.roles, role) ?? []) principals.add(principal);
   if (principals.size === 0) {
     return deny(
       `You are not mapped to any principal, so you may not delegate. Ask an admin to map your user or one of your roles under discord.principals in ${baseName(configFile)}.`,

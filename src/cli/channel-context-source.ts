@@ -30,7 +30,13 @@ export async function readChannelContext(query: ChannelContextQuery): Promise<st
     import('../discord/context/channel-context.ts'),
   ]);
   // No sweepers: this REST client lives for one command and must not hold the process open.
-  const rest = new REST({ api: config.discord.apiBase, version: '10', timeout: REST_TIMEOUT_MS, handlerSweepInterval: 0, hashSweepInterval: 0 });
+  const rest = new REST({
+    api: config.discord.apiBase,
+    version: '10',
+    timeout: REST_TIMEOUT_MS,
+    handlerSweepInterval: 0,
+    hashSweepInterval: 0,
+  });
   rest.setToken(token);
   const label = /^\d+$/.test(channel) ? `<#${channel}>` : channel.startsWith('#') ? channel : `#${channel}`;
   if (config.discord.guildId === undefined && !/^(?:<#)?\d{15,21}>?$/.test(channel.trim())) {

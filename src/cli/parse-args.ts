@@ -143,7 +143,13 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
 export function parseCliArgs(argv: readonly string[]): ParsedCommand {
   let parsed;
   try {
-    parsed = parseArgs({ args: expandAbbreviations(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({
+      args: expandAbbreviations(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message);
@@ -156,7 +162,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
     throw new UsageError(`the following arguments are required: ${missing}`);
   }
   if (positionals.length > 2) {
-    throw new UsageError(`unrecognized arguments: ${positionals.slice(2).join(' ')} (quote the task: orchestrate <agent> "<task>")`);
+    throw new UsageError(
+      `unrecognized arguments: ${positionals.slice(2).join(' ')} (quote the task: orchestrate <agent> "<task>")`,
+    );
   }
   const [agent, task] = positionals as [string, string];
   if (agent.length === 0) throw new UsageError('argument agent: expected a non-empty agent name');
@@ -171,7 +179,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
   if (values.timeout !== undefined) {
     timeoutSeconds = parseInteger('timeout', values.timeout);
     if (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
-      throw new UsageError(`argument --timeout: expected seconds between 1 and ${MAX_TIMEOUT_SECONDS}, got ${timeoutSeconds}`);
+      throw new UsageError(
+        `argument --timeout: expected seconds between 1 and ${MAX_TIMEOUT_SECONDS}, got ${timeoutSeconds}`,
+      );
     }
   }
 

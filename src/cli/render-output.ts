@@ -34,7 +34,8 @@ function isDumpable(value: unknown): boolean {
 export function dumpsPython(value: unknown, indent?: number): string {
   const write = (v: unknown, depth: number): string => {
     if (v === null || typeof v !== 'object') return escapeNonAscii(JSON.stringify(v) ?? 'null');
-    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON(): unknown }).toJSON(), depth);
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      return write((v as { toJSON(): unknown }).toJSON(), depth);
     const items = Array.isArray(v)
       ? v.map((item) => write(isDumpable(item) ? item : null, depth + 1))
       : Object.entries(v)
@@ -68,7 +69,9 @@ function renderText(result: RunResult, exitCode: number): Rendered {
   const value = result.result;
   const text = typeof value === 'string' ? value : value === null || value === undefined ? '' : dumpsPython(value, 2);
   const failed = exitCode !== EXIT_OK;
-  const stderr = failed ? `orchestrate: ${result.status}${result.notes ? `: ${String(result.notes)}` : ''}\n` : undefined;
+  const stderr = failed
+    ? `orchestrate: ${result.status}${result.notes ? `: ${String(result.notes)}` : ''}\n`
+    : undefined;
   const stdout = text.length > 0 || !failed ? text + '\n' : '';
   return stderr === undefined ? { stdout, exitCode } : { stdout, stderr, exitCode };
 }
@@ -86,11 +89,22 @@ export interface RefusedRequest {
  * printed as JSON whatever --format says (as the reference does for ACL and health failures).
  */
 export function renderRefused(refused: RefusedRequest): Rendered {
-  const body = { status: 'error', result: null, notes: refused.notes, agent: refused.agent, runId: refused.runId, code: refused.code };
+  const body = {
+    status: 'error',
+    result: null,
+    notes: refused.notes,
+    agent: refused.agent,
+    runId: refused.runId,
+    code: refused.code,
+  };
   return { stdout: dumpsPython(body, 2) + '\n', stderr: `orchestrate: ${refused.notes}\n`, exitCode: EXIT_FAILED };
 }
 
 export function renderUsageError(message: string, usage: string): Rendered {
   const firstLine = usage.split('\n', 1)[0] ?? '';
-  return { stdout: '', stderr: `${firstLine}\norchestrate: error: ${message}\n(see orchestrate --help)\n`, exitCode: EXIT_USAGE };
+  return {
+    stdout: '',
+    stderr: `${firstLine}\norchestrate: error: ${message}\n(see orchestrate --help)\n`,
+    exitCode: EXIT_USAGE,
+  };
 }

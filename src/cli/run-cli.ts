@@ -55,7 +55,9 @@ async function readContextFile(file: string, maxBytes: number): Promise<string> 
     const code = (error as NodeJS.ErrnoException).code;
     throw new HqError(
       ErrorCode.CONTEXT_UNAVAILABLE,
-      code === 'ENOENT' ? `Context file not found: ${file}` : `Context file cannot be read (${code ?? 'error'}): ${file}`,
+      code === 'ENOENT'
+        ? `Context file not found: ${file}`
+        : `Context file cannot be read (${code ?? 'error'}): ${file}`,
       { cause: error },
     );
   }
@@ -68,7 +70,13 @@ async function readContextFile(file: string, maxBytes: number): Promise<string> 
   return readFile(file, 'utf8');
 }
 
-function buildRequest(options: CliOptions, config: Config, runId: string, task: string, context: string | undefined): DelegationRequest {
+function buildRequest(
+  options: CliOptions,
+  config: Config,
+  runId: string,
+  task: string,
+  context: string | undefined,
+): DelegationRequest {
   return {
     runId,
     agent: options.agent,
@@ -91,14 +99,26 @@ function buildRequest(options: CliOptions, config: Config, runId: string, task: 
  * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
  * written to the event log as the engine writes it. The engine checks all of them again.
  */
-function checkBeforeGatheringContext(engine: Engine, events: EventLog, options: CliOptions, config: Config, runId: string): void {
+function checkBeforeGatheringContext(
+  engine: Engine,
+  events: EventLog,
+  options: CliOptions,
+  config: Config,
+  runId: string,
+): void {
   validateRunId(runId);
   const known = engine.agents().map((agent) => agent.name);
   if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
   const principals = [options.caller ?? config.operatorPrincipal];
   const decision = authorize(principals, options.agent, config.acl);
   if (decision.allowed) return;
-  events.write({ runId, agent: options.agent, event: EventName.aclDenied, detail: `caller=${principals.join(',')}`, extra: { code: decision.code } });
+  events.write({
+    runId,
+    agent: options.agent,
+    event: EventName.aclDenied,
+    detail: `caller=${principals.join(',')}`,
+    extra: { code: decision.code },
+  });
   throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
 }
 
@@ -115,7 +135,8 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 
   // As in the reference, the run id exists (and is printed) even when the request is refused.
   const runId = options.runId ?? newRunId();
-  const refuse = (error: HqError): Rendered => renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
+  const refuse = (error: HqError): Rendered =>
+    renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
 
   loadDotenv({ quiet: true });
   let config: Config;
@@ -138,11 +159,19 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   try {
     const running = createEngine({ settings: engineSettingsOf(config), log, eventLog });
     engine = running;
-    if (options.contextPath !== undefined || options.channelContext !== undefined) checkBeforeGatheringContext(running, eventLog, options, config, runId);
-    const context = options.contextPath === undefined ? undefined : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
+    if (options.contextPath !== undefined || options.channelContext !== undefined)
+      checkBeforeGatheringContext(running, eventLog, options, config, runId);
+    const context =
+      options.contextPath === undefined
+        ? undefined
+        : await readContextFile(options.contextPath, config.discord.contextFileMaxBytes);
     let task = options.task;
     if (options.channelContext !== undefined) {
-      const history = await readChannelContext({ config, channel: options.channelContext, count: options.channelMessages });
+      const history = await readChannelContext({
+        config,
+        channel: options.channelContext,
+        count: options.channelMessages,
+      });
       // The reference's `f"{ch_ctx}\n\n{task}"`.
       task = `${history}\n\n${task}`;
     }

@@ -106,7 +106,9 @@ export function startBot(options: StartBotOptions): Bot {
 
   const refreshHealth = (): void => {
     for (const agent of engine.agents()) {
-      engine.health(agent.name).catch((error: unknown) => log.debug({ err: error, agent: agent.name }, 'health probe failed'));
+      engine
+        .health(agent.name)
+        .catch((error: unknown) => log.debug({ err: error, agent: agent.name }, 'health probe failed'));
     }
   };
 
@@ -125,7 +127,10 @@ export function startBot(options: StartBotOptions): Bot {
     const readyEvent = once(client, Events.ClientReady, { signal: shutdown.signal });
     await client.login(token);
     await readyEvent;
-    log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: [...commands.keys()] }, 'discord ready');
+    log.info(
+      { user: client.user?.tag, guilds: client.guilds.cache.size, commands: [...commands.keys()] },
+      'discord ready',
+    );
     refreshHealth();
     healthTimer = setInterval(refreshHealth, options.healthRefreshMs ?? HEALTH_REFRESH_MS);
     healthTimer.unref();
@@ -161,7 +166,10 @@ export function startBot(options: StartBotOptions): Bot {
       if (!client.isReady()) return { ok: false, detail: 'not connected to the Discord gateway yet' };
       const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
       if (down.size > 0) {
-        return { ok: false, detail: `Discord gateway ${down.map((shard) => `shard ${shard.id}: ${Status[shard.status] ?? shard.status}`).join(', ')}` };
+        return {
+          ok: false,
+          detail: `Discord gateway ${down.map((shard) => `shard ${shard.id}: ${Status[shard.status] ?? shard.status}`).join(', ')}`,
+        };
       }
       return { ok: true, detail: `connected (heartbeat ${Math.round(client.ws.ping)} ms)` };
     },

@@ -24,7 +24,9 @@ export interface Command {
   readonly data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, context: BotContext): Promise<void>;
-  readonly buttons?: Readonly<Record<string, (interaction: ButtonInteraction, context: BotContext, argument: string) => Promise<void>>>;
+  readonly buttons?: Readonly<
+    Record<string, (interaction: ButtonInteraction, context: BotContext, argument: string) => Promise<void>>
+  >;
 }
 
 const handler = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'a function');
@@ -32,7 +34,9 @@ const handler = z.custom<(...args: never[]) => unknown>((value) => typeof value 
 /** Discord's own rules for a CHAT_INPUT command name and description. */
 export const commandSchema = z.object({
   data: z.looseObject({
-    name: z.string().regex(/^[-_'\p{Ll}\p{Lo}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u, 'a lowercase command name of 1–32 characters'),
+    name: z
+      .string()
+      .regex(/^[-_'\p{Ll}\p{Lo}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u, 'a lowercase command name of 1–32 characters'),
     description: z.string().min(1).max(100),
   }),
   execute: handler,

@@ -24,7 +24,13 @@ export async function registerCommands(
   const application = (await rest.get(Routes.currentApplication())) as APIApplication;
   const body = [...commands.values()].map((command) => command.data);
   const guildId = config.discord.guildId;
-  const route = guildId ? Routes.applicationGuildCommands(application.id, guildId) : Routes.applicationCommands(application.id);
+  const route = guildId
+    ? Routes.applicationGuildCommands(application.id, guildId)
+    : Routes.applicationCommands(application.id);
   const registered = (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
-  return { scope: guildId ? 'guild' : 'global', applicationId: application.id, names: registered.map((command) => command.name) };
+  return {
+    scope: guildId ? 'guild' : 'global',
+    applicationId: application.id,
+    names: registered.map((command) => command.name),
+  };
 }

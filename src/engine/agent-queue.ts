@@ -37,7 +37,8 @@ interface Lane {
 
 export function createAgentQueue(options: { readonly limit: number | ((agent: string) => number) }): AgentQueue {
   const lanes = new Map<string, Lane>();
-  const limitOf = (agent: string): number => Math.max(1, typeof options.limit === 'function' ? options.limit(agent) : options.limit);
+  const limitOf = (agent: string): number =>
+    Math.max(1, typeof options.limit === 'function' ? options.limit(agent) : options.limit);
 
   function laneOf(agent: string): Lane {
     let lane = lanes.get(agent);

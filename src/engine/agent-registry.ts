@@ -51,7 +51,8 @@ export function createAgentRegistry(options: {
       const stats = statSync(registryPath);
       stamp = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') log?.warn({ registryPath, err: error }, 'agent registry cannot be read; using the fallback map');
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        log?.warn({ registryPath, err: error }, 'agent registry cannot be read; using the fallback map');
       snapshot = { stamp: 'none', entries: new Map() };
       return snapshot.entries;
     }
@@ -63,13 +64,19 @@ export function createAgentRegistry(options: {
       for (const [name, value] of Object.entries(file.agents)) {
         const entry = registryEntrySchema.safeParse(value);
         if (!AGENT_NAME.test(name) || !entry.success) {
-          log?.warn({ registryPath, agent: name.slice(0, 64) }, 'agent registry entry ignored: it needs a valid name and a port from 1 to 65535');
+          log?.warn(
+            { registryPath, agent: name.slice(0, 64) },
+            'agent registry entry ignored: it needs a valid name and a port from 1 to 65535',
+          );
           continue;
         }
         entries.set(name, { port: entry.data.port, host: entry.data.host });
       }
     } catch (error) {
-      log?.warn({ registryPath, err: error instanceof Error ? error.message : String(error) }, 'agent registry is not valid; using the fallback map');
+      log?.warn(
+        { registryPath, err: error instanceof Error ? error.message : String(error) },
+        'agent registry is not valid; using the fallback map',
+      );
       entries.clear();
     }
     snapshot = { stamp, entries };
@@ -95,7 +102,13 @@ export function createAgentRegistry(options: {
   return {
     resolve(name) {
       const endpoint = endpointOf(name, readRegistry());
-      if (endpoint === undefined) throw new UnknownAgentError(name, list().map((agent) => agent.name).sort());
+      if (endpoint === undefined)
+        throw new UnknownAgentError(
+          name,
+          list()
+            .map((agent) => agent.name)
+            .sort(),
+        );
       return endpoint;
     },
     list,

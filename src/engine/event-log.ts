@@ -19,7 +19,9 @@ import { REDACT_PATHS } from '../log.ts';
 import { MAX_DETAIL_CHARS, type EventLog } from './events.ts';
 
 /** The redact paths that name a top-level key (`token`), as opposed to a nested one (`*.token`). */
-const TOP_LEVEL_SECRET_KEYS: ReadonlySet<string> = new Set(REDACT_PATHS.filter((redactPath) => /^[A-Za-z_$][\w$]*$/.test(redactPath)));
+const TOP_LEVEL_SECRET_KEYS: ReadonlySet<string> = new Set(
+  REDACT_PATHS.filter((redactPath) => /^[A-Za-z_$][\w$]*$/.test(redactPath)),
+);
 
 /** Whether a redact path could match anything in a line carrying these extras. */
 export function needsRedaction(extra: Readonly<Record<string, unknown>> | undefined): boolean {
@@ -35,7 +37,9 @@ export function needsRedaction(extra: Readonly<Record<string, unknown>> | undefi
 /** Cut by code points, not UTF-16 units, so a surrogate pair is never split (Python slices the same way). */
 export function truncateDetail(text: string, max: number = MAX_DETAIL_CHARS): string {
   if (text.length <= max) return text;
-  return Array.from(text.slice(0, max * 2)).slice(0, max).join('');
+  return Array.from(text.slice(0, max * 2))
+    .slice(0, max)
+    .join('');
 }
 
 export function createEventLog(options: { readonly dir: string; readonly now?: () => Date }): EventLog {
@@ -51,7 +55,12 @@ export function createEventLog(options: { readonly dir: string; readonly now?: (
       if (lineDay !== day || current === undefined) {
         current?.end();
         day = lineDay;
-        current = pino.destination({ dest: path.join(options.dir, `${day}.jsonl`), sync: true, mkdir: true, append: true });
+        current = pino.destination({
+          dest: path.join(options.dir, `${day}.jsonl`),
+          sync: true,
+          mkdir: true,
+          append: true,
+        });
       }
       current.write(line);
     },

@@ -206,7 +206,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const origin = originOf(endpoint);
     let pool = pools.get(origin);
     if (pool === undefined) {
-      pool = new Pool(origin, { keepAliveTimeout: 30_000, connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)) });
+      pool = new Pool(origin, {
+        keepAliveTimeout: 30_000,
+        connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)),
+      });
       pools.set(origin, pool);
     }
     return pool;
@@ -229,9 +232,14 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      return { healthy: false, latencyMs: latency(), detail: describeNetworkError(error, healthTimeoutMs, timeout.aborted) };
+      return {
+        healthy: false,
+        latencyMs: latency(),
+        detail: describeNetworkError(error, healthTimeoutMs, timeout.aborted),
+      };
     }
-    if (response.status !== 200) return { healthy: false, latencyMs: latency(), detail: `/healthz answered HTTP ${response.status}` };
+    if (response.status !== 200)
+      return { healthy: false, latencyMs: latency(), detail: `/healthz answered HTTP ${response.status}` };
     const body = parseJson(response.body);
     // The Control UI answers unknown paths with a catch-all 200 page: a status is not health.
     if (!isRecord(body) || body.ok !== true) {
@@ -255,7 +263,13 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const failures: SendTryFailure[] = [];
     const tokenHint = tokenHintFor(endpoint.name);
     if (token === '') {
-      return { ok: false, retryable: false, aborted: false, error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}`, failures };
+      return {
+        ok: false,
+        retryable: false,
+        aborted: false,
+        error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}`,
+        failures,
+      };
     }
     const timeoutMs = Math.max(send.responseTimeoutMs ?? sendTimeoutMs, 1);
     const body = JSON.stringify(payload);
@@ -267,7 +281,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     };
 
     for (let tryIndex = 0; ; tryIndex += 1) {
-      if (closed) return { ok: false, retryable: false, aborted: true, error: 'the gateway client is closed', failures };
+      if (closed)
+        return { ok: false, retryable: false, aborted: true, error: 'the gateway client is closed', failures };
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = send.signal === undefined ? timeout : AbortSignal.any([send.signal, timeout]);
       let failure: SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean };
@@ -304,9 +319,25 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       failures.push({ httpStatus: failure.httpStatus, error: failure.error });
       const pause = retryDelays[tryIndex];
       if (!failure.retryNow || pause === undefined) {
-        return { ok: false, retryable: failure.retryable, aborted: false, httpStatus: failure.httpStatus, error: failure.error, failures };
+        return {
+          ok: false,
+          retryable: failure.retryable,
+          aborted: false,
+          httpStatus: failure.httpStatus,
+          error: failure.error,
+          failures,
+        };
       }
-      log.debug({ agent: endpoint.name, idempotencyKey: send.idempotencyKey, httpStatus: failure.httpStatus, error: failure.error, pause }, 'hooks POST failed; trying again');
+      log.debug(
+        {
+          agent: endpoint.name,
+          idempotencyKey: send.idempotencyKey,
+          httpStatus: failure.httpStatus,
+          error: failure.error,
+          pause,
+        },
+        'hooks POST failed; trying again',
+      );
       try {
         await sleep(pause, undefined, send.signal === undefined ? {} : { signal: send.signal });
       } catch {
@@ -334,7 +365,12 @@ function classifyHttpFailure(
 ): SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean } {
   const { status } = response;
   if (status === 401) {
-    return { httpStatus: status, error: `the gateway refused the hooks token (HTTP 401): ${tokenHint}`, retryNow: false, retryable: false };
+    return {
+      httpStatus: status,
+      error: `the gateway refused the hooks token (HTTP 401): ${tokenHint}`,
+      retryNow: false,
+      retryable: false,
+    };
   }
   if (status === 429) {
     return {
@@ -346,9 +382,19 @@ function classifyHttpFailure(
   }
   const text = errorText(response, token);
   if (status >= 200 && status < 300) {
-    return { httpStatus: status, error: `HTTP ${status} without OpenClaw's {"ok":true}: ${text || '(empty body)'}`, retryNow: false, retryable: true };
+    return {
+      httpStatus: status,
+      error: `HTTP ${status} without OpenClaw's {"ok":true}: ${text || '(empty body)'}`,
+      retryNow: false,
+      retryable: true,
+    };
   }
   // 408 (body too slow) and 409 (hooks config reloaded, session conflict) pass; other 4xx will not.
   const permanent = status >= 400 && status < 500 && status !== 408 && status !== 409;
-  return { httpStatus: status, error: `HTTP ${status}: ${text || '(empty body)'}`, retryNow: status === 503, retryable: !permanent };
+  return {
+    httpStatus: status,
+    error: `HTTP ${status}: ${text || '(empty body)'}`,
+    retryNow: status === 503,
+    retryable: !permanent,
+  };
 }

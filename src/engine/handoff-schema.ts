@@ -87,10 +87,16 @@ export function validateHandoff(data: unknown, strict: boolean): HandoffValidati
 
   const status = handoffStatusSchema.safeParse(data.status);
   if (!status.success) {
-    return { ok: false, problem: HandoffProblem.invalidStatus, reason: `Invalid status: '${String(data.status ?? '')}'` };
+    return {
+      ok: false,
+      problem: HandoffProblem.invalidStatus,
+      reason: `Invalid status: '${String(data.status ?? '')}'`,
+    };
   }
-  if (status.data === 'failed') return { ok: false, problem: HandoffProblem.failed, reason: `Agent reported failure: ${notesOf(data)}` };
-  if (status.data === 'blocked') return { ok: false, problem: HandoffProblem.blocked, reason: `Agent blocked: ${notesOf(data)}` };
+  if (status.data === 'failed')
+    return { ok: false, problem: HandoffProblem.failed, reason: `Agent reported failure: ${notesOf(data)}` };
+  if (status.data === 'blocked')
+    return { ok: false, problem: HandoffProblem.blocked, reason: `Agent blocked: ${notesOf(data)}` };
 
   const parsed = (strict ? strictHandoffSchema : lenientHandoffSchema).safeParse(data);
   if (!parsed.success) {
@@ -105,5 +111,7 @@ export function validateHandoff(data: unknown, strict: boolean): HandoffValidati
 
 /** The reference's "partial with low confidence" rule (dead code there; applied here). */
 export function isLowConfidencePartial(handoff: Handoff): boolean {
-  return handoff.status === 'partial' && typeof handoff.confidence === 'string' && handoff.confidence.toLowerCase() === 'low';
+  return (
+    handoff.status === 'partial' && typeof handoff.confidence === 'string' && handoff.confidence.toLowerCase() === 'low'
+  );
 }

@@ -102,6 +102,10 @@ export function buildPayload(input: PayloadInput): AgentPayload {
 }
 
 /** Which `deliver` wins: the request's override, then the agent's endpoint, then the config default. */
-export function resolveDeliver(requested: boolean | undefined, endpoint: boolean | undefined, configDefault: boolean): boolean {
+export function resolveDeliver(
+  requested: boolean | undefined,
+  endpoint: boolean | undefined,
+  configDefault: boolean,
+): boolean {
   return requested ?? endpoint ?? configDefault;
 }

@@ -63,7 +63,13 @@ export type Verdict =
   /** A valid complete or partial handoff: the run's answer. */
   | { readonly disposition: 'accept'; readonly handoff: Handoff }
   /** Worth another attempt if one is left; `reason` becomes the retry note. */
-  | { readonly disposition: 'retry'; readonly reason: string; readonly detail: string; readonly handoff?: Handoff; readonly problem?: HandoffProblem }
+  | {
+      readonly disposition: 'retry';
+      readonly reason: string;
+      readonly detail: string;
+      readonly handoff?: Handoff;
+      readonly problem?: HandoffProblem;
+    }
   /** Another attempt would not help (blocked, refused token). */
   | { readonly disposition: 'stop'; readonly reason: string; readonly detail: string; readonly handoff?: Handoff };
 
@@ -75,14 +81,25 @@ export function classifyOutcome(outcome: AttemptOutcome, strict: boolean): Verdi
       const validation = validateHandoff(outcome.data, strict);
       if (validation.ok) {
         if (isLowConfidencePartial(validation.handoff)) {
-          return { disposition: 'retry', reason: 'partial with low confidence', detail: 'partial with low confidence', handoff: validation.handoff };
+          return {
+            disposition: 'retry',
+            reason: 'partial with low confidence',
+            detail: 'partial with low confidence',
+            handoff: validation.handoff,
+          };
         }
         return { disposition: 'accept', handoff: validation.handoff };
       }
       const handoff = outcome.data as Handoff;
       switch (validation.problem) {
         case HandoffProblem.failed:
-          return { disposition: 'retry', reason: `agent failed: ${String(handoff.notes ?? '')}`, detail: validation.reason, handoff, problem: validation.problem };
+          return {
+            disposition: 'retry',
+            reason: `agent failed: ${String(handoff.notes ?? '')}`,
+            detail: validation.reason,
+            handoff,
+            problem: validation.problem,
+          };
         case HandoffProblem.blocked:
           return { disposition: 'stop', reason: validation.reason, detail: validation.reason, handoff };
         default:
@@ -98,13 +115,24 @@ export function classifyOutcome(outcome: AttemptOutcome, strict: boolean): Verdi
     case 'malformed':
       return { disposition: 'retry', reason: 'malformed response', detail: 'Invalid JSON in handoff file' };
     case 'refused':
-      return { disposition: 'retry', reason: `error: handoff file refused: ${outcome.reason}`, detail: `Handoff file refused: ${outcome.reason}` };
+      return {
+        disposition: 'retry',
+        reason: `error: handoff file refused: ${outcome.reason}`,
+        detail: `Handoff file refused: ${outcome.reason}`,
+      };
     case 'read_error':
-      return { disposition: 'retry', reason: `error: Failed to read handoff file: ${outcome.message}`, detail: `Failed to read handoff file: ${outcome.message}` };
+      return {
+        disposition: 'retry',
+        reason: `error: Failed to read handoff file: ${outcome.message}`,
+        detail: `Failed to read handoff file: ${outcome.message}`,
+      };
     case 'timeout':
       return { disposition: 'retry', reason: 'timeout', detail: 'timeout' };
     case 'no_handoff': {
-      const status = outcome.completionStatus && outcome.completionStatus !== 'ok' ? ` (run status: ${outcome.completionStatus})` : '';
+      const status =
+        outcome.completionStatus && outcome.completionStatus !== 'ok'
+          ? ` (run status: ${outcome.completionStatus})`
+          : '';
       return { disposition: 'retry', reason: NO_HANDOFF_REASON + status, detail: NO_HANDOFF_REASON + status };
     }
     case 'send_failed':

@@ -77,10 +77,29 @@ export interface RunResult {
 /** Typed progress, for the Discord side to render. */
 export type RunProgress =
   | { readonly type: 'queued'; readonly runId: string; readonly position: number }
-  | { readonly type: 'sent'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly gatewayRunId?: string }
-  | { readonly type: 'waiting'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly startedAt: number; readonly deadline: number }
+  | {
+      readonly type: 'sent';
+      readonly runId: string;
+      readonly attempt: number;
+      readonly maxAttempts: number;
+      readonly gatewayRunId?: string;
+    }
+  | {
+      readonly type: 'waiting';
+      readonly runId: string;
+      readonly attempt: number;
+      readonly maxAttempts: number;
+      readonly startedAt: number;
+      readonly deadline: number;
+    }
   | { readonly type: 'handoff_seen'; readonly runId: string; readonly attempt: number }
-  | { readonly type: 'retrying'; readonly runId: string; readonly attempt: number; readonly maxAttempts: number; readonly reason: string }
+  | {
+      readonly type: 'retrying';
+      readonly runId: string;
+      readonly attempt: number;
+      readonly maxAttempts: number;
+      readonly reason: string;
+    }
   | { readonly type: 'done'; readonly runId: string; readonly result: RunResult };
 
 export interface DelegateOptions {

@@ -12,7 +12,13 @@ import type { JournalRun, RunJournal, RunResult } from '../engine/types.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Attempt outcomes that mean a handoff file was taken (the engine's file outcomes, and an accepted answer). */
-export const HANDOFF_OUTCOMES: ReadonlySet<string> = new Set(['accepted', 'handoff', 'malformed', 'refused', 'read_error']);
+export const HANDOFF_OUTCOMES: ReadonlySet<string> = new Set([
+  'accepted',
+  'handoff',
+  'malformed',
+  'refused',
+  'read_error',
+]);
 
 /**
  * Open runs tracked at once; past it the oldest is forgotten (only its latency goes unmeasured).
@@ -33,7 +39,11 @@ interface OpenRun {
   startedAt: number;
 }
 
-export function withMetrics(journal: RunJournal | undefined, metrics: Metrics, options: JournalMetricsOptions = {}): RunJournal {
+export function withMetrics(
+  journal: RunJournal | undefined,
+  metrics: Metrics,
+  options: JournalMetricsOptions = {},
+): RunJournal {
   const now = options.now ?? Date.now;
   const maxTracked = options.maxTrackedRuns ?? MAX_TRACKED_RUNS;
   const open = new Map<string, OpenRun>();

@@ -138,7 +138,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       discordErrors.inc({ kind: discordKindLabel(kind) });
     },
     interaction(command, result) {
-      interactions.inc({ command: commandLabel(command), result: INTERACTION_RESULTS.has(result) ? result : OTHER_LABEL });
+      interactions.inc({
+        command: commandLabel(command),
+        result: INTERACTION_RESULTS.has(result) ? result : OTHER_LABEL,
+      });
     },
     text() {
       return registry.metrics();

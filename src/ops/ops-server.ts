@@ -55,7 +55,13 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<CheckRes
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),
@@ -134,7 +140,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (!LOOPBACK.has(host)) log.warn({ host, port }, 'ops server listens beyond loopback; /healthz and /metrics have no auth');
+  if (!LOOPBACK.has(host))
+    log.warn({ host, port }, 'ops server listens beyond loopback; /healthz and /metrics have no auth');
   log.info({ url }, 'ops server listening');
 
   let closing: Promise<void> | undefined;

@@ -16,7 +16,10 @@ const SNOWFLAKE = /^\d{1,20}$/;
 
 function normalizeSnowflake(what: string, value: string): bigint {
   if (typeof value !== 'string' || !SNOWFLAKE.test(value)) {
-    throw new HqError(ErrorCode.USAGE, `${what} ${JSON.stringify(String(value).slice(0, 40))} is not a Discord id (1 to 20 digits)`);
+    throw new HqError(
+      ErrorCode.USAGE,
+      `${what} ${JSON.stringify(String(value).slice(0, 40))} is not a Discord id (1 to 20 digits)`,
+    );
   }
   return BigInt(value);
 }

@@ -25,7 +25,10 @@ export function migrate(db: DatabaseSync, file: string): void {
   try {
     const applicationId = readPragma(db, 'application_id');
     if (applicationId !== 0 && applicationId !== APPLICATION_ID) {
-      throw refuse(file, `is not an hq-delegate run store (sqlite application_id ${applicationId}); point paths.stateDir elsewhere`);
+      throw refuse(
+        file,
+        `is not an hq-delegate run store (sqlite application_id ${applicationId}); point paths.stateDir elsewhere`,
+      );
     }
     let version = readPragma(db, 'user_version');
     if (version > SCHEMA_VERSION) {
@@ -42,7 +45,10 @@ export function migrate(db: DatabaseSync, file: string): void {
         .map((row) => String(row.name))
         .filter((name) => !(SCHEMA_TABLES as readonly string[]).includes(name));
       if (foreign.length > 0) {
-        throw refuse(file, `is not an hq-delegate run store (it has tables ${foreign.join(', ')}); point paths.stateDir elsewhere`);
+        throw refuse(
+          file,
+          `is not an hq-delegate run store (it has tables ${foreign.join(', ')}); point paths.stateDir elsewhere`,
+        );
       }
       db.exec(SCHEMA_DDL);
       version = SCHEMA_VERSION;

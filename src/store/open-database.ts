@@ -26,7 +26,8 @@ function createOwnerOnly(file: string): void {
     writeFileSync(file, '', { flag: 'wx', mode: 0o600 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot create the run store (${code})`, { cause: error });
+    if (code !== 'EEXIST')
+      throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot create the run store (${code})`, { cause: error });
   }
 }
 
@@ -53,6 +54,10 @@ export function openDatabase(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
   } catch (error) {
     if (db?.isOpen) db.close();
     if (isHqError(error)) throw error;
-    throw new HqError(ErrorCode.CONFIG_INVALID, `${file}: cannot be opened as a run store (${(error as Error).message})`, { cause: error });
+    throw new HqError(
+      ErrorCode.CONFIG_INVALID,
+      `${file}: cannot be opened as a run store (${(error as Error).message})`,
+      { cause: error },
+    );
   }
 }

@@ -59,7 +59,9 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
     INSERT INTO deliveries (run_id, kind, target_json, enqueued_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (run_id, kind) DO NOTHING`);
   const getDelivery = db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE run_id = ? AND kind = ?`);
-  const pending = db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE delivered_at IS NULL ORDER BY enqueued_at, run_id, kind`);
+  const pending = db.prepare(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE delivered_at IS NULL ORDER BY enqueued_at, run_id, kind`,
+  );
   // The first report wins; a second sender that raced it learns so from `changes` being 0.
   const markDelivered = db.prepare(`
     INSERT INTO deliveries (run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id)
@@ -92,7 +94,13 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
      * A delivery that was never enqueued is recorded as delivered all the same.
      */
     markDelivered(runId: string, kind: DeliveryKind, message: DeliveredMessage): boolean {
-      const { changes } = markDelivered.run({ runId, kind, at: now(), channelId: message.channelId, messageId: message.messageId });
+      const { changes } = markDelivered.run({
+        runId,
+        kind,
+        at: now(),
+        channelId: message.channelId,
+        messageId: message.messageId,
+      });
       return changes > 0;
     },
 

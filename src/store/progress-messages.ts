@@ -37,7 +37,14 @@ export function createProgressMessageBook(db: DatabaseSync, now: () => number) {
   return {
     /** One progress message per run; recording again replaces it (e.g. it moved to a channel message). */
     recordProgressMessage(runId: string, message: ProgressMessageInput): void {
-      upsert.run(runId, message.channelId, message.messageId, message.interactionToken ?? null, message.tokenExpiresAt ?? null, now());
+      upsert.run(
+        runId,
+        message.channelId,
+        message.messageId,
+        message.interactionToken ?? null,
+        message.tokenExpiresAt ?? null,
+        now(),
+      );
     },
 
     /**

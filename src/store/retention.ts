@@ -56,9 +56,13 @@ export function createRunPruner(db: DatabaseSync): RunPruner {
     pruneFinished(query: PruneQuery): number {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
-      if (!Number.isFinite(olderThan)) throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
+      if (!Number.isFinite(olderThan))
+        throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRUNE_BATCH) {
-        throw new HqError(ErrorCode.USAGE, `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`);
+        throw new HqError(
+          ErrorCode.USAGE,
+          `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`,
+        );
       }
       return transaction(() => {
         const ids = prunable.all({ olderThan, limit }).map((row) => String(row.run_id));

@@ -71,7 +71,6 @@ export interface RecentRunsQuery {
   readonly limit?: number;
 }
 
-
 /** Columns every run query selects, so one mapper reads them all. */
 const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at,
   max(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0)) AS current_attempt,
@@ -115,7 +114,8 @@ function toAttempt(row: Row): AttemptRecord {
 /** Where an open run stood: its attempt (the next one if the last ended) and whether it was sent. */
 function toPendingRun(row: Row): PendingRun {
   const current = Number(row.attempt ?? 0);
-  const request = json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
+  const request =
+    json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);
   const lastOutcome = text(row.last_outcome);
   const lastDetail = text(row.last_detail) ?? '';
   const base = {
@@ -123,7 +123,9 @@ function toPendingRun(row: Row): PendingRun {
     request,
     acceptedAt: Number(row.accepted_at),
     // The reference script tells the next attempt why the last one failed; keep that sentence.
-    ...(lastOutcome === undefined ? {} : { retryNote: lastDetail.trim() === '' ? lastOutcome : lastDetail, lastOutcome }),
+    ...(lastOutcome === undefined
+      ? {}
+      : { retryNote: lastDetail.trim() === '' ? lastOutcome : lastDetail, lastOutcome }),
   };
   if (row.started_at === null || current === 0) return { ...base, attempt: 1, sent: false };
   if (row.ended_at !== null) return { ...base, attempt: current + 1, sent: false };
@@ -163,7 +165,11 @@ export function createRunQueries(db: DatabaseSync) {
   for (const agent of [false, true]) {
     for (const status of [false, true]) {
       for (const requester of [false, true]) {
-        const where = [agent && 'agent = :agent', status && 'status = :status', requester && 'requester_id = :requesterId'].filter(Boolean);
+        const where = [
+          agent && 'agent = :agent',
+          status && 'status = :status',
+          requester && 'requester_id = :requesterId',
+        ].filter(Boolean);
         recent.set(
           `${+agent}${+status}${+requester}`,
           db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}

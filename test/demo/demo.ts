@@ -10,7 +10,11 @@ import { assertNoPings, startWorld } from '../support/bot-world.ts';
 const teardown: (() => unknown)[] = [];
 const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[0m` : text);
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
-const indent = (text: string, by = '    ') => text.split('\n').map((line) => by + line).join('\n');
+const indent = (text: string, by = '    ') =>
+  text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
 
 function embedAsText(embed: APIEmbed): string {
   const lines: string[] = [];
@@ -23,7 +27,11 @@ function embedAsText(embed: APIEmbed): string {
 }
 
 /** Prints each new version of a message as the bot edits it. */
-function follow(label: string, matches: (m: StoredMessage) => boolean, world: Awaited<ReturnType<typeof startWorld>>): () => void {
+function follow(
+  label: string,
+  matches: (m: StoredMessage) => boolean,
+  world: Awaited<ReturnType<typeof startWorld>>,
+): () => void {
   let last = '';
   const show = (m: StoredMessage) => {
     if (!matches(m) || m.loading || m.content === last) return;
@@ -40,21 +48,33 @@ async function main(): Promise<void> {
   console.log(bold('hq-delegate demo') + ' — the real bot against a fake Discord and fake OpenClaw gateways\n');
   const world = await startWorld(
     { after: (fn) => void teardown.push(fn) },
-    { channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'], script: { respond: 'admit', agent: { write: 'valid', afterMs: 700 } } },
+    {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid', afterMs: 700 } },
+    },
   );
   const { fake, channels, users } = world;
   const bot = fake.botUser;
   console.log(`Server "HQ": #general, #dl-webster, #dl-tech-lead, #dl-secretary`);
-  console.log(`alice has the role "leads" (→ principal manager); webster-bot is webster's own bot account (→ principal webster)`);
+  console.log(
+    `alice has the role "leads" (→ principal manager); webster-bot is webster's own bot account (→ principal webster)`,
+  );
   console.log(`Agents webster, tech-lead and secretary each run behind a fake gateway on 127.0.0.1.\n`);
 
   // 1. A person: /delegate
   console.log(bold('1. alice types  /delegate agent:webster task:"Summarise the open pull requests"'));
-  const handle = fake.sendSlashCommand({ channelId: channels.general!, userId: users.alice, name: 'delegate', options: { agent: 'webster', task: 'Summarise the open pull requests' } });
+  const handle = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task: 'Summarise the open pull requests' },
+  });
   const stopFollowing = follow('reply  ›', (m) => m.interactionId === handle.id, world);
   const ack = await handle.acknowledged();
   console.log(`  ${dim('reply  ›')} (deferred in ${Math.round(ack.elapsedMs)} ms — Discord allows 3000)`);
-  const embedMessage = await fake.waitForMessage(channels['dl-webster']!, (m) => m.embeds.length > 0, { timeoutMs: 15_000 });
+  const embedMessage = await fake.waitForMessage(channels['dl-webster']!, (m) => m.embeds.length > 0, {
+    timeoutMs: 15_000,
+  });
   await handle.original((m) => m.content.includes(embedMessage.id), 15_000);
   stopFollowing();
   console.log(`\n  The embed the bot posted in #dl-webster:`);
@@ -62,14 +82,22 @@ async function main(): Promise<void> {
 
   // 2. An agent: @mention
   console.log(`\n${bold('2. webster-bot posts  "@hq-delegate secretary: Draft the release memo from the summary"')}`);
-  const asked = fake.postMessage({ channelId: channels.general!, authorId: users.websterBot, content: `<@${bot.id}> secretary: Draft the release memo from the summary` });
+  const asked = fake.postMessage({
+    channelId: channels.general!,
+    authorId: users.websterBot,
+    content: `<@${bot.id}> secretary: Draft the release memo from the summary`,
+  });
   const isReply = (m: StoredMessage) => m.messageReference?.message_id === asked.id && m.authorId === bot.id;
   const stopReply = follow('reply  ›', isReply, world);
   const reactions = fake.on('reaction_add', (event) => {
     if (event.messageId === asked.id) console.log(`  ${dim('react  ›')} ${event.emoji}`);
   });
-  const answer = await fake.waitForMessage(channels.general!, (m) => isReply(m) && m.content.includes('```json'), { timeoutMs: 15_000 });
-  await fake.waitFor('reaction_add', (event) => event.messageId === asked.id && event.emoji !== '👀', { timeoutMs: 5_000 }).catch(() => undefined);
+  const answer = await fake.waitForMessage(channels.general!, (m) => isReply(m) && m.content.includes('```json'), {
+    timeoutMs: 15_000,
+  });
+  await fake
+    .waitFor('reaction_add', (event) => event.messageId === asked.id && event.emoji !== '👀', { timeoutMs: 5_000 })
+    .catch(() => undefined);
   stopReply();
   reactions();
   console.log(`\n  The reply the calling agent parses:`);
@@ -77,7 +105,9 @@ async function main(): Promise<void> {
 
   assertNoPings(world);
   const sent = fake.botMessages().flatMap((m) => m.requestBodies);
-  console.log(`\n${dim(`${sent.length} message bodies sent (creates and edits), each checked: allowed_mentions { parse: [] }, nobody was pinged.`)}`);
+  console.log(
+    `\n${dim(`${sent.length} message bodies sent (creates and edits), each checked: allowed_mentions { parse: [] }, nobody was pinged.`)}`,
+  );
   console.log(dim(`Done in ${((performance.now() - started) / 1_000).toFixed(1)} s.`));
 }
 

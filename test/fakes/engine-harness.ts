@@ -156,7 +156,13 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
   });
   const captured = captureLog();
   const journal = recordingJournal();
-  const engine = createEngine({ settings: engineSettingsOf(config), log: captured.log, eventLog: createEventLog({ dir: config.paths.logDir }), journal, sendRetryDelaysMs: [0, 0] });
+  const engine = createEngine({
+    settings: engineSettingsOf(config),
+    log: captured.log,
+    eventLog: createEventLog({ dir: config.paths.logDir }),
+    journal,
+    sendRetryDelaysMs: [0, 0],
+  });
   t.after(async () => {
     await engine.close();
     await gateway.close();
@@ -165,7 +171,10 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
   const eventLines = async (): Promise<string[]> => {
     const files = await readdir(config.paths.logDir).catch(() => [] as string[]);
     const texts = await Promise.all(files.sort().map((file) => readFile(path.join(config.paths.logDir, file), 'utf8')));
-    return texts.join('').split('\n').filter((line) => line !== '');
+    return texts
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '');
   };
   return {
     root,
@@ -181,7 +190,11 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
 }
 
 /** Collects progress events; `until(type)` resolves when one of that type arrives. */
-export function progressRecorder(): { readonly seen: RunProgress[]; readonly onProgress: (progress: RunProgress) => void; until<T extends RunProgress['type']>(type: T): Promise<Extract<RunProgress, { type: T }>> } {
+export function progressRecorder(): {
+  readonly seen: RunProgress[];
+  readonly onProgress: (progress: RunProgress) => void;
+  until<T extends RunProgress['type']>(type: T): Promise<Extract<RunProgress, { type: T }>>;
+} {
   const seen: RunProgress[] = [];
   const waiters: { type: string; resolve: (progress: RunProgress) => void }[] = [];
   return {

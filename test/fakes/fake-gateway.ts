@@ -23,7 +23,8 @@ import path from 'node:path';
 export const HOOKS_BODY_LIMIT = 256 * 1_024;
 const FAILED_AUTH_LIMIT = 20;
 
-export type HandoffKind = 'valid' | 'lenient-only' | 'malformed' | 'strict-invalid' | 'failed' | 'blocked' | 'partial' | 'partial-low';
+export type HandoffKind =
+  'valid' | 'lenient-only' | 'malformed' | 'strict-invalid' | 'failed' | 'blocked' | 'partial' | 'partial-low';
 
 export interface AgentScript {
   /** What the agent leaves at the handoff path. Default `valid`. */
@@ -185,7 +186,10 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   }
 
   /** The next event of that kind (optionally matching), as a promise. */
-  next<K extends keyof FakeGatewayEvents>(event: K, matches: (...args: FakeGatewayEvents[K]) => boolean = () => true): Promise<FakeGatewayEvents[K]> {
+  next<K extends keyof FakeGatewayEvents>(
+    event: K,
+    matches: (...args: FakeGatewayEvents[K]) => boolean = () => true,
+  ): Promise<FakeGatewayEvents[K]> {
     return new Promise((resolve) => {
       const listener = (...args: FakeGatewayEvents[K]): void => {
         if (!matches(...args)) return;
@@ -217,7 +221,13 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     const url = request.url ?? '/';
     const pathname = url.split('?')[0] ?? '/';
     if (pathname === '/healthz' || pathname === '/health') return this.#answerHealth(request, response);
-    if (request.method === 'GET' && this.#health === 'html') return this.#text(response, 200, '<!doctype html><html><body>Control UI</body></html>', 'text/html; charset=utf-8');
+    if (request.method === 'GET' && this.#health === 'html')
+      return this.#text(
+        response,
+        200,
+        '<!doctype html><html><body>Control UI</body></html>',
+        'text/html; charset=utf-8',
+      );
     if (!pathname.startsWith('/hooks')) return this.#text(response, 404, 'Not Found');
 
     const rawBody = await this.#readBody(request);
@@ -236,7 +246,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       recorded.status = status;
       this.#text(response, status, body, contentType);
     };
-    const answerJson = (status: number, body: unknown): void => answer(status, JSON.stringify(body), 'application/json; charset=utf-8');
+    const answerJson = (status: number, body: unknown): void =>
+      answer(status, JSON.stringify(body), 'application/json; charset=utf-8');
 
     try {
       return this.#answerHook(request, response, url, pathname, rawBody, recorded, answer, answerJson);
@@ -262,7 +273,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       return answer(405, 'Method Not Allowed');
     }
     if (pathname !== '/hooks/agent') return answer(404, 'Not Found');
-    if (new URL(url, 'http://fake').searchParams.has('token')) return answer(400, 'Hook token must be provided via Authorization or X-OpenClaw-Token header');
+    if (new URL(url, 'http://fake').searchParams.has('token'))
+      return answer(400, 'Hook token must be provided via Authorization or X-OpenClaw-Token header');
     if (!this.#authorized(request)) {
       const now = Date.now();
       this.#failedAuth = this.#failedAuth.filter((at) => now - at < 60_000);
@@ -279,7 +291,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     let body: Record<string, unknown>;
     try {
       const parsed = rawBody.trim() === '' ? {} : (JSON.parse(rawBody) as unknown);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return answerJson(400, { ok: false, error: 'body must be an object' });
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        return answerJson(400, { ok: false, error: 'body must be an object' });
       body = parsed as Record<string, unknown>;
     } catch (error) {
       return answerJson(400, { ok: false, error: (error as Error).message });
@@ -296,7 +309,11 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     const script = this.#queue.shift() ?? this.#default;
     switch (script.respond) {
       case 'status':
-        return answer(script.status, script.body ?? JSON.stringify({ ok: false, error: `scripted ${script.status}` }), script.contentType ?? (script.body === undefined ? 'application/json' : 'text/plain'));
+        return answer(
+          script.status,
+          script.body ?? JSON.stringify({ ok: false, error: `scripted ${script.status}` }),
+          script.contentType ?? (script.body === undefined ? 'application/json' : 'text/plain'),
+        );
       case 'drop':
         request.socket.destroy();
         return;
@@ -320,7 +337,12 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     }
     switch (this.#health) {
       case 'html':
-        return this.#text(response, 200, '<!doctype html><html><body>Control UI</body></html>', 'text/html; charset=utf-8');
+        return this.#text(
+          response,
+          200,
+          '<!doctype html><html><body>Control UI</body></html>',
+          'text/html; charset=utf-8',
+        );
       case 'status-500':
         return this.#text(response, 500, 'Internal Server Error');
       case 'status-503':
@@ -329,7 +351,12 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
         return;
       default:
         response.setHeader('Cache-Control', 'no-store');
-        return this.#text(response, 200, JSON.stringify({ ok: true, status: 'live' }), 'application/json; charset=utf-8');
+        return this.#text(
+          response,
+          200,
+          JSON.stringify({ ok: true, status: 'live' }),
+          'application/json; charset=utf-8',
+        );
     }
   }
 
@@ -342,22 +369,29 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
 
   #idempotencyKey(request: IncomingMessage, body: Record<string, unknown>): string | undefined {
     const header = request.headers['idempotency-key'] ?? request.headers['x-openclaw-idempotency-key'];
-    const value = (Array.isArray(header) ? header[0] : header) ?? (typeof body.idempotencyKey === 'string' ? body.idempotencyKey : undefined);
+    const value =
+      (Array.isArray(header) ? header[0] : header) ??
+      (typeof body.idempotencyKey === 'string' ? body.idempotencyKey : undefined);
     const trimmed = value?.trim();
     return trimmed === undefined || trimmed === '' || trimmed.length > 256 ? undefined : trimmed;
   }
 
   #validate(body: Record<string, unknown>): string | undefined {
     if (typeof body.message !== 'string' || body.message.trim() === '') return 'message required';
-    if (body.sessionKey !== undefined && (typeof body.sessionKey !== 'string' || !body.sessionKey.toLowerCase().startsWith('hook:'))) {
+    if (
+      body.sessionKey !== undefined &&
+      (typeof body.sessionKey !== 'string' || !body.sessionKey.toLowerCase().startsWith('hook:'))
+    ) {
       return 'sessionKey must start with one of: hook:';
     }
-    if (body.waitForCompletion !== undefined && typeof body.waitForCompletion !== 'boolean') return 'waitForCompletion must be boolean';
+    if (body.waitForCompletion !== undefined && typeof body.waitForCompletion !== 'boolean')
+      return 'waitForCompletion must be boolean';
     if (body.deliver !== false) {
       const hasChannel = typeof body.channel === 'string' && body.channel !== '';
       const hasTo = typeof body.to === 'string' && body.to !== '';
       if (hasChannel !== hasTo) return 'channel and to must be set together for hook delivery';
-      if (hasChannel && !this.#channels.includes(body.channel as string)) return `channel must be last|${this.#channels.join('|')}`;
+      if (hasChannel && !this.#channels.includes(body.channel as string))
+        return `channel must be last|${this.#channels.join('|')}`;
     }
     return undefined;
   }
@@ -383,7 +417,12 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   #answerRun(run: FakeRun, body: Record<string, unknown>, response: ServerResponse, recorded: RecordedRequest): void {
     if (body.waitForCompletion !== true || this.#ignoreWait) {
       recorded.status = 200;
-      return this.#text(response, 200, JSON.stringify({ ok: true, runId: run.gatewayRunId }), 'application/json; charset=utf-8');
+      return this.#text(
+        response,
+        200,
+        JSON.stringify({ ok: true, runId: run.gatewayRunId }),
+        'application/json; charset=utf-8',
+      );
     }
     if (run.settled) return this.#answerCompletion(run, response, recorded);
     const held = this.#held.get(run) ?? [];
@@ -396,12 +435,21 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     this.#text(
       response,
       200,
-      JSON.stringify({ ok: true, runId: run.gatewayRunId, completion: { status: run.completionStatus, replyDisposition: 'visible' } }),
+      JSON.stringify({
+        ok: true,
+        runId: run.gatewayRunId,
+        completion: { status: run.completionStatus, replyDisposition: 'visible' },
+      }),
       'application/json; charset=utf-8',
     );
   }
 
-  #startRun(recorded: RecordedRequest, body: Record<string, unknown>, idempotencyKey: string | undefined, script: AgentScript): FakeRun {
+  #startRun(
+    recorded: RecordedRequest,
+    body: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    script: AgentScript,
+  ): FakeRun {
     const message = String(body.message);
     this.#sequence += 1;
     const run: FakeRun = {
@@ -423,7 +471,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     const write = script.write ?? 'valid';
     const settle = (): void => {
       run.settled = true;
-      for (const { response, recorded: heldRequest } of this.#held.get(run) ?? []) this.#answerCompletion(run, response, heldRequest);
+      for (const { response, recorded: heldRequest } of this.#held.get(run) ?? [])
+        this.#answerCompletion(run, response, heldRequest);
       this.#held.delete(run);
       this.emit('settled', run);
     };
@@ -439,9 +488,18 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     return run;
   }
 
-  async #writeHandoff(run: FakeRun, write: Exclude<AgentScript['write'], 'none' | undefined>, script: AgentScript): Promise<void> {
+  async #writeHandoff(
+    run: FakeRun,
+    write: Exclude<AgentScript['write'], 'none' | undefined>,
+    script: AgentScript,
+  ): Promise<void> {
     const file = run.handoffPath ?? '';
-    const text = typeof write === 'object' ? ('raw' in write ? write.raw : JSON.stringify(write.json, null, 2)) : handoffText(write, run.runId ?? '', run.agent ?? '');
+    const text =
+      typeof write === 'object'
+        ? 'raw' in write
+          ? write.raw
+          : JSON.stringify(write.json, null, 2)
+        : handoffText(write, run.runId ?? '', run.agent ?? '');
     switch (script.how ?? 'rename') {
       case 'in-place':
         await writeFile(file, text);

@@ -17,9 +17,25 @@ import { loadCommands } from '../../commands/index.ts';
 import { registerCommands } from '../../src/discord/register-commands.ts';
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
 import { FakeDiscord, type FakeDiscordOptions, type FakeGuild } from '../fakes/fake-discord/index.ts';
-import { handoffText, startFakeGateway, type FakeGateway, type HandoffKind, type RequestScript } from '../fakes/fake-gateway.ts';
+import {
+  handoffText,
+  startFakeGateway,
+  type FakeGateway,
+  type HandoffKind,
+  type RequestScript,
+} from '../fakes/fake-gateway.ts';
 import { FAST_ENGINE_SETTINGS } from '../fakes/engine-harness.ts';
-import { AGENTS, discordSettings, seedGuild, TEST_ACL, teardownStack, type AgentName, type Scope, type TestRoles, type TestUsers } from './bot-world.ts';
+import {
+  AGENTS,
+  discordSettings,
+  seedGuild,
+  TEST_ACL,
+  teardownStack,
+  type AgentName,
+  type Scope,
+  type TestRoles,
+  type TestUsers,
+} from './bot-world.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
 const CLOCK_OFFSET = path.resolve(import.meta.dirname, 'clock-offset.ts');
@@ -53,7 +69,10 @@ export interface BotProcess {
   /** The ops server's base URL, from its log line. */
   readonly opsUrl: string;
   /** A log line (from line `from` on, default all), existing or future; rejects when the process exits first or time runs out. */
-  waitForLog(predicate: (line: LogLine) => boolean, options?: { readonly from?: number; readonly timeoutMs?: number }): Promise<LogLine>;
+  waitForLog(
+    predicate: (line: LogLine) => boolean,
+    options?: { readonly from?: number; readonly timeoutMs?: number },
+  ): Promise<LogLine>;
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM, then the exit. */
   stop(): Promise<ExitInfo>;
@@ -105,11 +124,18 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
-    const gateway = await startFakeGateway({ token: HOOKS_TOKEN, ...(options.script ? { script: options.script } : {}) });
+    const gateway = await startFakeGateway({
+      token: HOOKS_TOKEN,
+      ...(options.script ? { script: options.script } : {}),
+    });
     onTeardown(() => gateway.close());
     gateways[agent] = gateway;
   }
-  const fake = await FakeDiscord.start({ heartbeatIntervalMs: 30_000, defaultTimeoutMs: PROCESS_TIMEOUT_MS, ...options.fake });
+  const fake = await FakeDiscord.start({
+    heartbeatIntervalMs: 30_000,
+    defaultTimeoutMs: PROCESS_TIMEOUT_MS,
+    ...options.fake,
+  });
   onTeardown(() => fake.close());
   const { guild, roles, users } = seedGuild(fake, options.channels);
 
@@ -164,7 +190,11 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
     async start(startOptions = {}) {
       const env = { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' };
       const offset = startOptions.clockOffsetMs;
-      const bot = spawnBot(dir, offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) }, offset === undefined ? [] : ['--import', CLOCK_OFFSET]);
+      const bot = spawnBot(
+        dir,
+        offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) },
+        offset === undefined ? [] : ['--import', CLOCK_OFFSET],
+      );
       onTeardown(async () => {
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;
@@ -185,10 +215,20 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
   };
 }
 
-function spawnBot(cwd: string, env: Record<string, string>, nodeArgs: readonly string[]): BotProcess & { opsUrl: string } {
+function spawnBot(
+  cwd: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[],
+): BotProcess & { opsUrl: string } {
   // Only what the process needs: no DISCORD_TOKEN or HQ_* from the developer's shell.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DISCORD_|HQ_|LOG_LEVEL$)/.test(key)));
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], { cwd, env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(DISCORD_|HQ_|LOG_LEVEL$)/.test(key)),
+  );
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+    cwd,
+    env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...inherited, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const lines: LogLine[] = [];
   const listeners = new Set<() => void>();
   let raw = '';
@@ -214,7 +254,11 @@ function spawnBot(cwd: string, env: Record<string, string>, nodeArgs: readonly s
   });
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {
-      exitInfo = { code, signal, msAfterSignal: signalledAt === undefined ? undefined : performance.now() - signalledAt };
+      exitInfo = {
+        code,
+        signal,
+        msAfterSignal: signalledAt === undefined ? undefined : performance.now() - signalledAt,
+      };
       resolve(exitInfo);
       for (const listener of [...listeners]) listener();
     });
@@ -238,9 +282,19 @@ function spawnBot(cwd: string, env: Record<string, string>, nodeArgs: readonly s
           for (; checked < lines.length; checked += 1) {
             if (predicate(lines[checked]!)) return done(() => resolve(lines[checked]!));
           }
-          if (exitInfo) done(() => reject(new Error(`the bot exited (${exitInfo!.code ?? exitInfo!.signal}) before the awaited log line:\n${bot.stderr()}`)));
+          if (exitInfo)
+            done(() =>
+              reject(
+                new Error(
+                  `the bot exited (${exitInfo!.code ?? exitInfo!.signal}) before the awaited log line:\n${bot.stderr()}`,
+                ),
+              ),
+            );
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`no such log line within ${timeoutMs} ms:\n${bot.stderr()}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`no such log line within ${timeoutMs} ms:\n${bot.stderr()}`))),
+          timeoutMs,
+        );
         const done = (settle: () => void): void => {
           clearTimeout(timer);
           listeners.delete(check);

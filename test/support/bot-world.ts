@@ -71,7 +71,10 @@ export interface World {
    */
   restart(): Promise<RecoveryReport | undefined>;
   /** A log line (parsed) already written or still to come, e.g. the outbox's "result delivered". */
-  waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (entry: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   readonly roles: { readonly leads: string; readonly admins: string; readonly denied: string };
   /**
    * alice: role leads (→ manager); bob: user id (→ tech-lead); erin: user id (→ secretary, whose
@@ -85,7 +88,10 @@ export type TestUsers = World['users'];
 export type TestRoles = World['roles'];
 
 /** The guild every bot test runs in: `general`, the dl- channels, three roles and seven members. */
-export function seedGuild(fake: FakeDiscord, channels: readonly string[] = ['dl-webster', 'dl-tech-lead']): { guild: FakeGuild; roles: TestRoles; users: TestUsers } {
+export function seedGuild(
+  fake: FakeDiscord,
+  channels: readonly string[] = ['dl-webster', 'dl-tech-lead'],
+): { guild: FakeGuild; roles: TestRoles; users: TestUsers } {
   const guild = fake.createGuild({ name: 'HQ', channels: ['general', ...channels] });
   const leads = fake.createRole({ guildId: guild.id, name: 'leads' }).id;
   const admins = fake.createRole({ guildId: guild.id, name: 'admins' }).id;
@@ -103,11 +109,19 @@ export function seedGuild(fake: FakeDiscord, channels: readonly string[] = ['dl-
 }
 
 /** The `discord` config section for that guild: who maps to which principal, admins, denials. */
-export function discordSettings(fake: FakeDiscord, guild: FakeGuild, roles: TestRoles, users: TestUsers): Record<string, unknown> {
+export function discordSettings(
+  fake: FakeDiscord,
+  guild: FakeGuild,
+  roles: TestRoles,
+  users: TestUsers,
+): Record<string, unknown> {
   return {
     apiBase: fake.apiBase,
     guildId: guild.id,
-    principals: { users: { [users.bob]: ['tech-lead'], [users.erin]: ['secretary'] }, roles: { [roles.leads]: ['manager'] } },
+    principals: {
+      users: { [users.bob]: ['tech-lead'], [users.erin]: ['secretary'] },
+      roles: { [roles.leads]: ['manager'] },
+    },
     agentBots: { [users.websterBot]: 'webster' },
     adminRoleIds: [roles.admins],
     denyRoleIds: [roles.denied],
@@ -139,7 +153,10 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
 
   const gateways = {} as Record<AgentName, FakeGateway>;
   for (const agent of AGENTS) {
-    const gateway = await startFakeGateway({ token: 'test-hooks-token-0123456789', ...(options.script ? { script: options.script } : {}) });
+    const gateway = await startFakeGateway({
+      token: 'test-hooks-token-0123456789',
+      ...(options.script ? { script: options.script } : {}),
+    });
     onTeardown(() => gateway.close());
     gateways[agent] = gateway;
   }
@@ -153,7 +170,11 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
     acl: structuredClone(TEST_ACL) as unknown as Record<string, string[]>,
     ...(options.engine ? { engine: options.engine } : {}),
   });
-  const discord = configFileSchema.shape.discord.parse({ ...discordSettings(fake, guild, roles, users), progressEditIntervalMs: 250, ...options.discord });
+  const discord = configFileSchema.shape.discord.parse({
+    ...discordSettings(fake, guild, roles, users),
+    progressEditIntervalMs: 250,
+    ...options.discord,
+  });
   const config: Config = {
     ...base,
     discord,
@@ -166,7 +187,13 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
-    const engine = createEngine({ settings: engineSettingsOf(config), log, eventLog: createEventLog({ dir: config.paths.logDir }), journal: withMetrics(store, metrics), sendRetryDelaysMs: [0, 0] });
+    const engine = createEngine({
+      settings: engineSettingsOf(config),
+      log,
+      eventLog: createEventLog({ dir: config.paths.logDir }),
+      journal: withMetrics(store, metrics),
+      sendRetryDelaysMs: [0, 0],
+    });
     const bot = startBot({
       config,
       engine,
@@ -266,12 +293,20 @@ export function assertNoPings(world: Pick<World, 'fake'>): void {
         return Array.isArray(value) ? value.length > 0 : typeof value === 'string' && value.length > 0;
       };
       if (!['content', 'embeds', 'components', 'attachments'].some(carries)) continue;
-      const mentions = (body as { allowed_mentions?: { parse?: unknown[]; users?: unknown[]; roles?: unknown[] } } | undefined)?.allowed_mentions;
-      const ok = mentions !== undefined && Array.isArray(mentions.parse) && mentions.parse.length === 0 && !mentions.users?.length && !mentions.roles?.length;
+      const mentions = (
+        body as { allowed_mentions?: { parse?: unknown[]; users?: unknown[]; roles?: unknown[] } } | undefined
+      )?.allowed_mentions;
+      const ok =
+        mentions !== undefined &&
+        Array.isArray(mentions.parse) &&
+        mentions.parse.length === 0 &&
+        !mentions.users?.length &&
+        !mentions.roles?.length;
       if (!ok) offenders.push(`${message.id} (${message.source}): ${JSON.stringify(mentions)}`);
     }
   }
-  if (offenders.length > 0) throw new Error(`messages sent without allowed_mentions { parse: [] }:\n${offenders.join('\n')}`);
+  if (offenders.length > 0)
+    throw new Error(`messages sent without allowed_mentions { parse: [] }:\n${offenders.join('\n')}`);
 }
 
 /** The text an ephemeral refusal (or any follow-up) of an interaction carries. */
@@ -285,23 +320,30 @@ export function texts(messages: readonly StoredMessage[]): string {
  * Discord currently folds the follow-up into the deleted "thinking…" message; that is still
  * not public, so it is accepted here too.)
  */
-export async function privateAnswer(world: Pick<World, 'fake'>, interactionId: string, timeoutMs = 5_000): Promise<StoredMessage> {
+export async function privateAnswer(
+  world: Pick<World, 'fake'>,
+  interactionId: string,
+  timeoutMs = 5_000,
+): Promise<StoredMessage> {
   const find = (): StoredMessage | undefined =>
     world.fake.allMessages().find((m) => m.interactionId === interactionId && m.content.length > 0 && !m.loading);
-  const found = find() ?? (await new Promise<StoredMessage>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      offs.forEach((off) => off());
-      reject(new Error(`no answer to interaction ${interactionId} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const check = (): void => {
-      const message = find();
-      if (!message) return;
-      clearTimeout(timer);
-      offs.forEach((off) => off());
-      resolve(message);
-    };
-    const offs = [world.fake.on('message_create', check), world.fake.on('message_update', check)];
-  }));
-  if (!found.ephemeral && !found.deleted) throw new Error(`the answer to interaction ${interactionId} is public: ${found.content}`);
+  const found =
+    find() ??
+    (await new Promise<StoredMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        offs.forEach((off) => off());
+        reject(new Error(`no answer to interaction ${interactionId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (): void => {
+        const message = find();
+        if (!message) return;
+        clearTimeout(timer);
+        offs.forEach((off) => off());
+        resolve(message);
+      };
+      const offs = [world.fake.on('message_create', check), world.fake.on('message_update', check)];
+    }));
+  if (!found.ephemeral && !found.deleted)
+    throw new Error(`the answer to interaction ${interactionId} is public: ${found.content}`);
   return found;
 }

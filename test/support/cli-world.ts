@@ -26,7 +26,10 @@ export interface CliWorld {
   readonly handoffDir: string;
   readonly logDir: string;
   readonly gateway: FakeGateway;
-  run(args: readonly string[], options?: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ReturnType<typeof spawn>) => void }): Promise<CliRun>;
+  run(
+    args: readonly string[],
+    options?: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ReturnType<typeof spawn>) => void },
+  ): Promise<CliRun>;
   events(): Promise<Record<string, unknown>[]>;
 }
 
@@ -47,7 +50,10 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
     await rm(root, { recursive: true, force: true });
   });
   const configPath = path.join(root, 'hq-delegate.config.json');
-  await writeFile(path.join(root, 'AGENTS_REGISTRY.json'), JSON.stringify({ agents: { webster: { port: gateway.port } } }));
+  await writeFile(
+    path.join(root, 'AGENTS_REGISTRY.json'),
+    JSON.stringify({ agents: { webster: { port: gateway.port } } }),
+  );
   await writeFile(
     configPath,
     JSON.stringify({
@@ -55,7 +61,14 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
       agents: { webster: { port: gateway.port } },
       ...(options.acl ? { acl: options.acl } : {}),
       ...(options.operatorPrincipal ? { operatorPrincipal: options.operatorPrincipal } : {}),
-      engine: { retryPauseMs: 0, sendRetryPauseMs: 0, handoffSettleMs: 150, completionGraceMs: 300, healthTimeoutMs: 2_000, ...options.engine },
+      engine: {
+        retryPauseMs: 0,
+        sendRetryPauseMs: 0,
+        handoffSettleMs: 150,
+        completionGraceMs: 300,
+        healthTimeoutMs: 2_000,
+        ...options.engine,
+      },
       ...(options.discord ? { discord: options.discord } : {}),
     }),
   );
@@ -67,9 +80,19 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
     gateway,
     run(args, runOptions = {}) {
       // Only what the CLI needs: no inherited HQ_* or DISCORD_TOKEN, and cwd in the temp dir so no .env is read.
-      const env = { PATH: process.env.PATH, HOME: root, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: gateway.token, ...runOptions.env };
+      const env = {
+        PATH: process.env.PATH,
+        HOME: root,
+        HQ_CONFIG: configPath,
+        HQ_HOOKS_TOKEN: gateway.token,
+        ...runOptions.env,
+      };
       return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [LAUNCHER, ...args], {
+          cwd: root,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -91,8 +114,14 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
     },
     async events() {
       const files = await readdir(logDir).catch(() => [] as string[]);
-      const texts = await Promise.all(files.filter((file) => file.endsWith('.jsonl')).map((file) => readFile(path.join(logDir, file), 'utf8')));
-      return texts.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const texts = await Promise.all(
+        files.filter((file) => file.endsWith('.jsonl')).map((file) => readFile(path.join(logDir, file), 'utf8')),
+      );
+      return texts
+        .join('')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     },
   };
 }

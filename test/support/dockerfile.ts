@@ -85,7 +85,11 @@ export function parseDockerfile(text: string): Dockerfile {
     if (instruction.keyword === 'FROM') {
       const words = shellWords(instruction.args, {}).filter((word) => !word.startsWith('--platform='));
       const [base, as, name] = words;
-      if (base === undefined || (as !== undefined && (as.toLowerCase() !== 'as' || name === undefined)) || words.length > 3) {
+      if (
+        base === undefined ||
+        (as !== undefined && (as.toLowerCase() !== 'as' || name === undefined)) ||
+        words.length > 3
+      ) {
         throw new UnsupportedDockerfile(`line ${instruction.line}: FROM ${instruction.args}`);
       }
       current = { index: stages.length, name: name?.toLowerCase(), base, instructions: [] };
@@ -97,7 +101,9 @@ export function parseDockerfile(text: string): Dockerfile {
       throw new UnsupportedDockerfile(`line ${instruction.line}: ${instruction.keyword} before the first FROM`);
     }
   }
-  const stage = (ref: string): Stage | undefined => stages.find((candidate) => candidate.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
+  const stage = (ref: string): Stage | undefined =>
+    stages.find((candidate) => candidate.name === ref.toLowerCase()) ??
+    (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
   const baseImage = (of: Stage): string => {
     const parent = stages.slice(0, of.index).find((candidate) => candidate.name === of.base.toLowerCase());
     return parent ? baseImage(parent) : of.base;
@@ -120,17 +126,22 @@ function splitInstructions(text: string): Instruction[] {
     if (pending === undefined && trimmed === '') continue;
     const continued = /\\\s*$/.test(raw);
     const part = continued ? raw.replace(/\\\s*$/, '') : raw;
-    pending = pending === undefined ? { text: part.trim(), line: index + 1 } : { text: `${pending.text} ${part.trim()}`, line: pending.line };
+    pending =
+      pending === undefined
+        ? { text: part.trim(), line: index + 1 }
+        : { text: `${pending.text} ${part.trim()}`, line: pending.line };
     if (continued) continue;
     const match = /^(\S+)\s*(.*)$/s.exec(pending.text);
     if (match) {
       const args = match[2]!.trim();
-      if (/<<-?\s*["']?\w/.test(args) && ['RUN', 'COPY', 'ADD'].includes(match[1]!.toUpperCase())) throw new UnsupportedDockerfile(`line ${pending.line}: heredoc`);
+      if (/<<-?\s*["']?\w/.test(args) && ['RUN', 'COPY', 'ADD'].includes(match[1]!.toUpperCase()))
+        throw new UnsupportedDockerfile(`line ${pending.line}: heredoc`);
       result.push({ keyword: match[1]!.toUpperCase(), args, line: pending.line });
     }
     pending = undefined;
   }
-  if (pending !== undefined) throw new UnsupportedDockerfile(`line ${pending.line}: the file ends inside a continuation`);
+  if (pending !== undefined)
+    throw new UnsupportedDockerfile(`line ${pending.line}: the file ends inside a continuation`);
   return result;
 }
 
@@ -176,7 +187,8 @@ function tokenize(text: string, vars: Readonly<Record<string, string>>): Token[]
     const match = braced ?? bare;
     if (!match) throw new UnsupportedDockerfile(`unsupported $ expression in: ${text}`);
     const value = vars[match[1]!];
-    if (value === undefined) throw new UnsupportedDockerfile(`$${match[1]} is not set by this Dockerfile (in: ${text})`);
+    if (value === undefined)
+      throw new UnsupportedDockerfile(`$${match[1]} is not set by this Dockerfile (in: ${text})`);
     i += match[0].length;
     return value;
   };
@@ -308,7 +320,8 @@ function parseCopy(args: string, vars: Readonly<Record<string, string>>, line: n
   const { flags } = splitFlags(shellWords(leading[1]!, vars));
   const paths = execForm(leading[2]!.trim()) ?? shellWords(leading[2]!, vars);
   for (const flag of flags.keys()) {
-    if (!['from', 'chown', 'chmod', 'link'].includes(flag)) throw new UnsupportedDockerfile(`line ${line}: COPY --${flag}`);
+    if (!['from', 'chown', 'chmod', 'link'].includes(flag))
+      throw new UnsupportedDockerfile(`line ${line}: COPY --${flag}`);
   }
   if (paths.length < 2) throw new UnsupportedDockerfile(`line ${line}: COPY ${args}`);
   return { from: flags.get('from'), chown: flags.get('chown'), sources: paths.slice(0, -1), dest: paths.at(-1)! };
@@ -316,7 +329,9 @@ function parseCopy(args: string, vars: Readonly<Record<string, string>>, line: n
 
 /** The stage's ENV, WORKDIR, USER, COPY, VOLUME, HEALTHCHECK, ENTRYPOINT and CMD, inherited through `FROM <stage>`. */
 export function summarizeStage(dockerfile: Dockerfile, stage: Stage): StageSummary {
-  const parent = dockerfile.stages.slice(0, stage.index).find((candidate) => candidate.name === stage.base.toLowerCase());
+  const parent = dockerfile.stages
+    .slice(0, stage.index)
+    .find((candidate) => candidate.name === stage.base.toLowerCase());
   const inherited = parent ? summarizeStage(dockerfile, parent) : undefined;
   const env: Record<string, string> = { ...inherited?.env };
   let workdir = inherited?.workdir ?? '/';
@@ -417,10 +432,17 @@ export async function reproduceStage(stage: Stage, options: ReproduceOptions): P
   return build(stage);
 }
 
-async function buildStage(stage: Stage, options: ReproduceOptions, ignore: (relative: string) => boolean, build: (stage: Stage) => Promise<StageLayout>): Promise<StageLayout> {
+async function buildStage(
+  stage: Stage,
+  options: ReproduceOptions,
+  ignore: (relative: string) => boolean,
+  build: (stage: Stage) => Promise<StageLayout>,
+): Promise<StageLayout> {
   const { dockerfile } = options;
   const root = path.join(options.scratch, `stage-${stage.index}${stage.name ? `-${stage.name}` : ''}`);
-  const parent = dockerfile.stages.slice(0, stage.index).find((candidate) => candidate.name === stage.base.toLowerCase());
+  const parent = dockerfile.stages
+    .slice(0, stage.index)
+    .find((candidate) => candidate.name === stage.base.toLowerCase());
   const ownership: Ownership[] = [];
   if (parent) {
     const parentLayout = await build(parent);
@@ -455,19 +477,25 @@ async function buildStage(stage: Stage, options: ReproduceOptions, ignore: (rela
         let filter: ((src: string) => boolean) | undefined;
         if (copy.from === undefined) {
           from = path.resolve(options.context, source);
-          if (path.relative(options.context, from).startsWith('..')) throw new UnsupportedDockerfile(`line ${line}: ${source} is outside the build context`);
+          if (path.relative(options.context, from).startsWith('..'))
+            throw new UnsupportedDockerfile(`line ${line}: ${source} is outside the build context`);
           filter = (src) => !ignore(path.relative(options.context, src));
           if (!filter(from)) throw new Error(`line ${line}: COPY ${source}: excluded by .dockerignore`);
         } else {
           const other = dockerfile.stage(copy.from);
-          if (!other || other.index >= stage.index) throw new UnsupportedDockerfile(`line ${line}: --from=${copy.from} is not an earlier stage (images are not pulled)`);
+          if (!other || other.index >= stage.index)
+            throw new UnsupportedDockerfile(
+              `line ${line}: --from=${copy.from} is not an earlier stage (images are not pulled)`,
+            );
           const otherLayout = await build(other);
           // --from sources are relative to the other stage's root, not its WORKDIR.
           from = path.join(otherLayout.root, path.posix.resolve('/', source));
         }
         const info = await stat(from).catch(() => undefined);
-        if (!info) throw new Error(`line ${line}: COPY ${copy.from ? `--from=${copy.from} ` : ''}${source}: no such file`);
-        const target = info.isDirectory() || !intoDir ? inRoot('/', dest) : path.join(inRoot('/', dest), path.basename(source));
+        if (!info)
+          throw new Error(`line ${line}: COPY ${copy.from ? `--from=${copy.from} ` : ''}${source}: no such file`);
+        const target =
+          info.isDirectory() || !intoDir ? inRoot('/', dest) : path.join(inRoot('/', dest), path.basename(source));
         await mkdir(info.isDirectory() ? target : path.dirname(target), { recursive: true });
         // Another stage's files are scratch: hard links spare copying node_modules file by file
         // (seconds on a slow disk). The repo's files are copied, so nothing here can touch them.
@@ -520,7 +548,8 @@ async function runLine(args: string, context: RunContext): Promise<void> {
   const { flags } = splitFlags(leading[1]!.trim().split(/\s+/).filter(Boolean));
   for (const flag of flags.keys()) {
     // A cache mount only speeds the build up; the test has its own npm cache.
-    if (flag !== 'mount' || !flags.get(flag)!.startsWith('type=cache')) throw new UnsupportedDockerfile(`line ${context.line}: RUN --${flag}`);
+    if (flag !== 'mount' || !flags.get(flag)!.startsWith('type=cache'))
+      throw new UnsupportedDockerfile(`line ${context.line}: RUN --${flag}`);
   }
   const command = leading[2]!.trim();
   if (execForm(command)) throw new UnsupportedDockerfile(`line ${context.line}: RUN in exec form`);
@@ -542,26 +571,38 @@ async function runCommand(argv: readonly string[], context: RunContext): Promise
     case 'mkdir':
       for (const dir of operands) {
         await mkdir(context.inRoot(context.workdir, dir), { recursive: true });
-        context.ownership.push({ path: path.posix.resolve(context.workdir, dir), owner: context.user, recursive: false });
+        context.ownership.push({
+          path: path.posix.resolve(context.workdir, dir),
+          owner: context.user,
+          recursive: false,
+        });
       }
       return;
     case 'chown': {
       const [owner, ...paths] = operands;
       if (owner === undefined) throw new UnsupportedDockerfile(where);
       const recursive = options.some((option) => option === '-R' || option === '--recursive');
-      for (const target of paths) context.ownership.push({ path: path.posix.resolve(context.workdir, target), owner: owner.split(':')[0]!, recursive });
+      for (const target of paths)
+        context.ownership.push({
+          path: path.posix.resolve(context.workdir, target),
+          owner: owner.split(':')[0]!,
+          recursive,
+        });
       return;
     }
     case 'chmod':
       return;
     case 'rm':
-      for (const target of operands) await rm(context.inRoot(context.workdir, target), { recursive: true, force: true });
+      for (const target of operands)
+        await rm(context.inRoot(context.workdir, target), { recursive: true, force: true });
       return;
     case 'npm':
       await runNpm(words, context, where);
       return;
     default:
-      throw new UnsupportedDockerfile(`${where}: "${name}" cannot be reproduced here (teach test/support/dockerfile.ts)`);
+      throw new UnsupportedDockerfile(
+        `${where}: "${name}" cannot be reproduced here (teach test/support/dockerfile.ts)`,
+      );
   }
 }
 
@@ -579,9 +620,12 @@ async function runNpm(words: readonly string[], context: RunContext, where: stri
   if (!installs || words.includes('--ignore-scripts')) return;
   // The root package's own install scripts do run in the image, with only the files this
   // stage has so far: run them the same way.
-  const manifest = JSON.parse(await readFile(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const manifest = JSON.parse(await readFile(path.join(cwd, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
   for (const script of ROOT_INSTALL_SCRIPTS) {
-    if (manifest.scripts?.[script] !== undefined) await npm(['run', script], cwd, env, `${where} (its root ${script} script)`);
+    if (manifest.scripts?.[script] !== undefined)
+      await npm(['run', script], cwd, env, `${where} (its root ${script} script)`);
   }
 }
 
@@ -616,7 +660,10 @@ async function readDockerignore(context: string): Promise<(relative: string) => 
     .filter((entry) => entry !== '' && !entry.startsWith('#'))
     .map((entry) => {
       const negated = entry.startsWith('!');
-      const pattern = path.posix.normalize((negated ? entry.slice(1) : entry).trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+      const pattern = path.posix
+        .normalize((negated ? entry.slice(1) : entry).trim())
+        .replace(/^\/+/, '')
+        .replace(/\/+$/, '');
       return { negated, pattern };
     });
   const prefixes = (relative: string): string[] => {
@@ -632,7 +679,8 @@ async function readDockerignore(context: string): Promise<(relative: string) => 
       if (candidates.some((candidate) => path.matchesGlob(candidate, pattern))) excluded = !negated;
     }
     // An excluded directory is still walked when a `!` pattern may re-include something in it.
-    if (excluded && patterns.some(({ negated, pattern }) => negated && pattern.startsWith(`${candidates.at(-1)}/`))) return false;
+    if (excluded && patterns.some(({ negated, pattern }) => negated && pattern.startsWith(`${candidates.at(-1)}/`)))
+      return false;
     return excluded;
   };
 }

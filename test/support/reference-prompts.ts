@@ -56,7 +56,13 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     prevError: 'timeout',
     context: 'Context line 1\n{"json": true}\nünïcödé — ⚠️\n',
   },
-  { name: 'a later attempt without a previous error has no retry note', agent: 'auditor', task: 'Audit', runId: 'r1', attempt: 2 },
+  {
+    name: 'a later attempt without a previous error has no retry note',
+    agent: 'auditor',
+    task: 'Audit',
+    runId: 'r1',
+    attempt: 2,
+  },
   { name: 'an empty context is no context', agent: 'secretary', task: 'Minutes', runId: 'r2', attempt: 1, context: '' },
 ];
 
@@ -74,8 +80,8 @@ export async function recordReferencePayloads(scratchDir: string): Promise<Golde
       'import orchestrate',
       'cases = json.load(sys.stdin)',
       'for c in cases:',
-      "    ok = orchestrate.send_task(c['agent'], c['port'], c['task'], c['runId'], attempt=c['attempt'],"
-        + " prev_error=c.get('prevError'), context=c.get('context'), no_deliver=True)",
+      "    ok = orchestrate.send_task(c['agent'], c['port'], c['task'], c['runId'], attempt=c['attempt']," +
+        " prev_error=c.get('prevError'), context=c.get('context'), no_deliver=True)",
       '    print(ok)',
     ].join('\n');
     const child = promisify(execFile)('python3', ['-c', driver], {

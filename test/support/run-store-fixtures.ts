@@ -22,7 +22,11 @@ export function open(t: TestContext, file: string, options?: RunStoreOptions): R
   return store;
 }
 
-export function journalRun(runId: string, overrides: Partial<JournalRun['request']> = {}, acceptedAt = 1_000): JournalRun {
+export function journalRun(
+  runId: string,
+  overrides: Partial<JournalRun['request']> = {},
+  acceptedAt = 1_000,
+): JournalRun {
   return {
     runId,
     acceptedAt,
@@ -47,7 +51,9 @@ export function result(runId: string, status: RunResult['status'], agent = 'tech
 export function storeChild(t: TestContext, file: string, body: string) {
   const storeUrl = new URL('../../src/store/run-store.ts', import.meta.url).href;
   const source = `const { createRunStore } = await import(${JSON.stringify(storeUrl)});\nconst store = createRunStore(${JSON.stringify(file)});\n${body}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => child.kill('SIGKILL'));
   return {
     lines: createInterface({ input: child.stdout }),

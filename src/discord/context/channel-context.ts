@@ -60,7 +60,8 @@ export function formatUntrustedContext(messages: readonly ContextMessage[], opti
   // Frame lengths depend only on the counts' digits, so measuring with the real counts is exact.
   let first = 0;
   let bodyLength = rendered.reduce((sum, text) => sum + text.length + 1, 0);
-  const frameLength = (kept: number, dropped: number): number => frame('x'.repeat(NONCE_LENGTH), fence, source, kept, dropped, '').length;
+  const frameLength = (kept: number, dropped: number): number =>
+    frame('x'.repeat(NONCE_LENGTH), fence, source, kept, dropped, '').length;
   while (first < rendered.length - 1 && frameLength(rendered.length - first, first) + bodyLength > maxChars) {
     bodyLength -= (rendered[first]?.length ?? 0) + 1;
     first += 1;
@@ -102,7 +103,9 @@ function renderMessage(message: ContextMessage): string {
   const name = truncate(neutralise(oneLine(String(message.authorName))), AUTHOR_MAX) || 'unknown';
   const who = `${name} (${message.isBot ? 'bot' : 'user'} ${String(message.authorId).replace(/\D/g, '').slice(0, 21) || '?'})`;
   const lines = neutralise(String(message.content ?? '')).split('\n');
-  const files = (message.attachments ?? []).map((file) => neutralise(oneLine(String(file))).slice(0, 200)).filter(Boolean);
+  const files = (message.attachments ?? [])
+    .map((file) => neutralise(oneLine(String(file))).slice(0, 200))
+    .filter(Boolean);
   if (files.length > 0) lines.push(`[attachments: ${files.join(', ')}]`);
   const [head = '', ...rest] = lines;
   return [`[${isoTime(message.createdAt)}] ${who}: ${head}`, ...rest.map((line) => `    ${line}`)].join('\n');
@@ -113,17 +116,19 @@ function renderMessage(message: ContextMessage): string {
  * bidirectional overrides that reorder what a reader sees, no stray control characters.
  */
 function neutralise(text: string): string {
-  return text
-    .toWellFormed()
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
-    // eslint-disable-next-line no-control-regex -- control characters are what this removes
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-    .replace(/`{3,}/g, (run) => run.split('').join(ZWSP))
-    .replace(/@(everyone|here)/gi, `@${ZWSP}$1`)
-    .replace(/<(@[!&]?|#|\/)/g, `<${ZWSP}$1`)
-    .replace(/(<<<|>>>)/g, (arrows) => arrows.split('').join(ZWSP))
-    .replace(/untrusted\s+channel\s+context/gi, '[marker text removed]');
+  return (
+    text
+      .toWellFormed()
+      .replace(/\r\n?/g, '\n')
+      .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
+      // eslint-disable-next-line no-control-regex -- control characters are what this removes
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+      .replace(/`{3,}/g, (run) => run.split('').join(ZWSP))
+      .replace(/@(everyone|here)/gi, `@${ZWSP}$1`)
+      .replace(/<(@[!&]?|#|\/)/g, `<${ZWSP}$1`)
+      .replace(/(<<<|>>>)/g, (arrows) => arrows.split('').join(ZWSP))
+      .replace(/untrusted\s+channel\s+context/gi, '[marker text removed]')
+  );
 }
 
 function oneLine(text: string): string {
@@ -158,7 +163,12 @@ const CONTENT_TYPES: ReadonlySet<number> = new Set([0, 19, 20, 23]);
  * Discord answers with no messages rather than an error, so an empty list may mean that too.
  * `label` names the channel in errors (`#general`); by default a channel mention is used.
  */
-export async function fetchChannelContext(rest: REST, channelId: string, count: number, label?: string): Promise<ContextMessage[]> {
+export async function fetchChannelContext(
+  rest: REST,
+  channelId: string,
+  count: number,
+  label?: string,
+): Promise<ContextMessage[]> {
   const limit = Math.min(MAX_MESSAGES_PER_FETCH, Math.floor(count));
   if (!(limit >= 1)) return [];
   let raw: unknown;
@@ -167,7 +177,8 @@ export async function fetchChannelContext(rest: REST, channelId: string, count: 
   } catch (error) {
     throw contextError(error, label ?? `<#${channelId}>`);
   }
-  if (!Array.isArray(raw)) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelListNotAList(label ?? `<#${channelId}>`));
+  if (!Array.isArray(raw))
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channelListNotAList(label ?? `<#${channelId}>`));
   return (raw as APIMessage[])
     .filter((message) => CONTENT_TYPES.has(message.type))
     .map(toContextMessage)
@@ -222,7 +233,12 @@ export async function resolveChannelId(rest: REST, guildId: string | undefined, 
   }
   const channels = Array.isArray(raw) ? (raw as APIChannel[]) : [];
   const matches = channels
-    .filter((channel) => READABLE_CHANNEL_TYPES.has(channel.type) && typeof channel.name === 'string' && channel.name.toLowerCase() === name)
+    .filter(
+      (channel) =>
+        READABLE_CHANNEL_TYPES.has(channel.type) &&
+        typeof channel.name === 'string' &&
+        channel.name.toLowerCase() === name,
+    )
     .sort((a, b) => rank(a) - rank(b));
   const found = matches[0];
   if (found === undefined) {

@@ -25,7 +25,11 @@ export interface ContextRequest {
   readonly file?: Attachment;
 }
 
-export async function buildTaskContext(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, config: Config, wanted: ContextRequest): Promise<string | undefined> {
+export async function buildTaskContext(
+  interaction: ChatInputCommandInteraction<'cached' | 'raw'>,
+  config: Config,
+  wanted: ContextRequest,
+): Promise<string | undefined> {
   const parts: string[] = [];
   if (wanted.messages > 0) parts.push(await channelContext(interaction, config, wanted));
   if (wanted.file) parts.push(await fileContext(wanted.file, config.discord.contextFileMaxBytes));
@@ -33,12 +37,25 @@ export async function buildTaskContext(interaction: ChatInputCommandInteraction<
   return text.length > 0 ? text : undefined;
 }
 
-async function channelContext(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, config: Config, wanted: ContextRequest): Promise<string> {
+async function channelContext(
+  interaction: ChatInputCommandInteraction<'cached' | 'raw'>,
+  config: Config,
+  wanted: ContextRequest,
+): Promise<string> {
   const channelId = wanted.channelId ?? interaction.channelId;
   const picked = wanted.channelId ? interaction.options.getChannel('context_channel') : null;
-  const label = picked && 'name' in picked && picked.name ? `#${picked.name}` : interaction.channel && 'name' in interaction.channel ? `#${interaction.channel.name}` : `<#${channelId}>`;
+  const label =
+    picked && 'name' in picked && picked.name
+      ? `#${picked.name}`
+      : interaction.channel && 'name' in interaction.channel
+        ? `#${interaction.channel.name}`
+        : `<#${channelId}>`;
   // Discord sends the member's own permissions in each channel it resolves, overwrites included.
-  const permissions = wanted.channelId ? (picked && 'permissions' in picked ? picked.permissions : null) : interaction.memberPermissions;
+  const permissions = wanted.channelId
+    ? picked && 'permissions' in picked
+      ? picked.permissions
+      : null
+    : interaction.memberPermissions;
   let bits = typeof permissions === 'string' ? BigInt(permissions) : permissions?.bitfield;
   if (bits === undefined && picked && 'permissionsFor' in picked && interaction.inCachedGuild()) {
     bits = picked.permissionsFor(interaction.member)?.bitfield;
@@ -61,7 +78,9 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
   try {
     response = await fetch(file.url, { signal: AbortSignal.timeout(FILE_FETCH_TIMEOUT_MS) });
   } catch (error) {
-    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, contextFileDownloadFailed(name, (error as Error).message), { cause: error });
+    throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, contextFileDownloadFailed(name, (error as Error).message), {
+      cause: error,
+    });
   }
   if (!response.ok || !response.body) {
     throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, contextFileDownloadFailed(name, `HTTP ${response.status}`));

@@ -16,7 +16,10 @@ import { pausedNotice } from '../render/strings.ts';
 export function summarizeResult(result: RunResult): string {
   const style = describeStatus(String(result.status));
   const deliverable = result.deliverable as { title?: unknown } | undefined;
-  const title = typeof deliverable?.title === 'string' && deliverable.title.trim() ? `: ${escapeMarkdown(truncate(deliverable.title.replace(/\s+/g, ' ').trim(), 120))}` : '';
+  const title =
+    typeof deliverable?.title === 'string' && deliverable.title.trim()
+      ? `: ${escapeMarkdown(truncate(deliverable.title.replace(/\s+/g, ' ').trim(), 120))}`
+      : '';
   const attempts = `${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
   return `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
 }
@@ -33,10 +36,14 @@ export function finalReply(result: RunResult, delivery: Delivery, requester: Res
 
 /** An agent's @mention: fenced JSON (the CLI's result shape) with the link to the embed. */
 export function machineReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
-  if (delivery.kind === 'posted') return { content: renderMachineBlock(result, delivery.url), embeds: [], components: [] };
+  if (delivery.kind === 'posted')
+    return { content: renderMachineBlock(result, delivery.url), embeds: [], components: [] };
   const notice = `⚠️ ${delivery.notice}`;
   const block = renderMachineBlock(result, undefined, MAX_MESSAGE_CONTENT - notice.length - 1);
-  return { content: `${notice}\n${block}`, ...renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label }) };
+  return {
+    content: `${notice}\n${block}`,
+    ...renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label }),
+  };
 }
 
 /**

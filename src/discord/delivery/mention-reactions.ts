@@ -10,7 +10,13 @@ export const TAKEN = '👀';
 export const SUCCEEDED = '✅';
 export const FAILED = '❌';
 
-export async function react(client: Client, channelId: string, messageId: string, emoji: string, log: Logger): Promise<void> {
+export async function react(
+  client: Client,
+  channelId: string,
+  messageId: string,
+  emoji: string,
+  log: Logger,
+): Promise<void> {
   try {
     await client.rest.put(Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji)));
   } catch (error) {
@@ -18,7 +24,13 @@ export async function react(client: Client, channelId: string, messageId: string
   }
 }
 
-export async function unreact(client: Client, channelId: string, messageId: string, emoji: string, log: Logger): Promise<void> {
+export async function unreact(
+  client: Client,
+  channelId: string,
+  messageId: string,
+  emoji: string,
+  log: Logger,
+): Promise<void> {
   try {
     await client.rest.delete(Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji)));
   } catch (error) {
@@ -27,7 +39,13 @@ export async function unreact(client: Client, channelId: string, messageId: stri
 }
 
 /** The run is over: 👀 off, the verdict on. */
-export async function markSettled(client: Client, channelId: string, messageId: string, success: boolean, log: Logger): Promise<void> {
+export async function markSettled(
+  client: Client,
+  channelId: string,
+  messageId: string,
+  success: boolean,
+  log: Logger,
+): Promise<void> {
   await unreact(client, channelId, messageId, TAKEN, log);
   await react(client, channelId, messageId, success ? SUCCEEDED : FAILED, log);
 }

@@ -25,7 +25,13 @@ import type { ProgressMessage, RunStore } from '../../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
 import { finalReply, machineReply, pausedReply } from './final-reply.ts';
 import { markSettled } from './mention-reactions.ts';
-import { createChannelReply, createRestoredTokenReply, ORIGINAL, type ReplyLocation, type ReplyTarget } from './reply-target.ts';
+import {
+  createChannelReply,
+  createRestoredTokenReply,
+  ORIGINAL,
+  type ReplyLocation,
+  type ReplyTarget,
+} from './reply-target.ts';
 import { postResult, type Delivery, type ResultRequester } from './result-post.ts';
 import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
 import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
@@ -175,8 +181,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
       onError: noteError,
     });
     if (posted.kind === 'posted') {
-      const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: posted.channelId, messageId: posted.messageId });
-      if (!first) log.warn({ runId, messageId: posted.messageId }, 'the result embed was already recorded as delivered');
+      const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, {
+        channelId: posted.channelId,
+        messageId: posted.messageId,
+      });
+      if (!first)
+        log.warn({ runId, messageId: posted.messageId }, 'the result embed was already recorded as delivered');
     }
     return posted;
   }
@@ -208,10 +218,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const recordedReply = ledger.getDelivery(runId, replyKind);
     let replyAt: ReplyLocation;
     if (recordedReply?.deliveredAt !== undefined) {
-      replyAt = { channelId: recordedReply.channelId ?? origin.channelId, messageId: recordedReply.messageId ?? ORIGINAL };
+      replyAt = {
+        channelId: recordedReply.channelId ?? origin.channelId,
+        messageId: recordedReply.messageId ?? ORIGINAL,
+      };
     } else {
       const requester = requesterOf(origin);
-      const payload = origin.kind === 'mention' ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
+      const payload =
+        origin.kind === 'mention' ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
       try {
         replyAt = await replyFor(job).show(payload);
       } catch (error) {
@@ -220,7 +234,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
           runLog.warn({ err: error }, 'the requester could not be answered now; the answer stays in the outbox');
         } else {
           givenUp.add(runId);
-          runLog.error({ err: error }, 'the requester cannot be answered (Discord refused); the result is in the store, and tried again at the next start');
+          runLog.error(
+            { err: error },
+            'the requester cannot be answered (Discord refused); the result is in the store, and tried again at the next start',
+          );
         }
         return 'pending';
       }
@@ -230,7 +247,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
     }
     // Not posted in #dl-<agent>: the result went out inline with the answer, so that is where it is.
-    if (embed.kind !== 'posted') ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
+    if (embed.kind !== 'posted')
+      ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
     ledger.clearProgressMessage(runId);
     jobs.delete(runId);
     givenUp.delete(runId);
@@ -301,4 +319,3 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
   };
 }
-

@@ -86,7 +86,10 @@ export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
     via: () => 'channel',
     location: () => where,
     async show(payload) {
-      const content = options.note === undefined ? payload.content : truncate([options.note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
+      const content =
+        options.note === undefined
+          ? payload.content
+          : truncate([options.note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
       const body = { ...payload, ...(content === undefined ? {} : { content }), allowedMentions: NO_PINGS };
       const channel = await sendableChannel(client, channelId);
       if (messageId !== undefined) {
@@ -103,7 +106,9 @@ export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
         ...body,
         nonce: options.nonce,
         enforceNonce: true,
-        ...(options.replyTo === undefined ? {} : { reply: { messageReference: options.replyTo, failIfNotExists: false } }),
+        ...(options.replyTo === undefined
+          ? {}
+          : { reply: { messageReference: options.replyTo, failIfNotExists: false } }),
       });
       messageId = sent.id;
       where = { channelId, messageId };
@@ -141,7 +146,12 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   let tokenDead = isMessageId(options.channelMessageId) || options.token === '';
   let where: ReplyLocation | undefined = tokenDead
     ? undefined
-    : { channelId, messageId: originalId ?? ORIGINAL, interactionToken: options.token, tokenExpiresAt: options.expiresAt };
+    : {
+        channelId,
+        messageId: originalId ?? ORIGINAL,
+        interactionToken: options.token,
+        tokenExpiresAt: options.expiresAt,
+      };
 
   const channel = createChannelReply({
     client,
@@ -162,7 +172,12 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
     if (originalId === undefined) return;
     try {
       const target = await sendableChannel(client, channelId);
-      await target.messages.edit(originalId, { content: CONTINUED_BELOW, embeds: [], components: [], allowedMentions: NO_PINGS });
+      await target.messages.edit(originalId, {
+        content: CONTINUED_BELOW,
+        embeds: [],
+        components: [],
+        allowedMentions: NO_PINGS,
+      });
     } catch (error) {
       log.debug({ err: error, messageId: originalId }, 'could not correct the original reply');
     }
@@ -181,13 +196,21 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
           const message = await options.editOriginal({ ...payload, allowedMentions: NO_PINGS });
           const moved = originalId !== message.id;
           originalId = message.id;
-          where = { channelId, messageId: message.id, interactionToken: options.token, tokenExpiresAt: options.expiresAt };
+          where = {
+            channelId,
+            messageId: message.id,
+            interactionToken: options.token,
+            tokenExpiresAt: options.expiresAt,
+          };
           if (moved) options.onMove?.(where);
           return where;
         } catch (error) {
           if (!isExpiredToken(error)) throw error;
           tokenDead = true;
-          log.info({ channelId, code: (error as { code?: unknown }).code }, 'interaction token refused; continuing in the channel');
+          log.info(
+            { channelId, code: (error as { code?: unknown }).code },
+            'interaction token refused; continuing in the channel',
+          );
         }
       }
       return channel.show(payload);
@@ -229,7 +252,10 @@ export function createInteractionReply(
 export function createRestoredTokenReply(
   options: Omit<TokenReplyOptions, 'editOriginal'> & { readonly applicationId: string },
 ): ReplyTarget {
-  const webhook = options.token === '' ? undefined : new InteractionWebhook(options.client as Client<true>, options.applicationId, options.token);
+  const webhook =
+    options.token === ''
+      ? undefined
+      : new InteractionWebhook(options.client as Client<true>, options.applicationId, options.token);
   return createTokenReply({
     ...options,
     editOriginal: async (payload) => {

@@ -27,6 +27,9 @@ export function resultMessageUrl(
 ): string | undefined {
   const delivery = store.getDelivery(run.runId, RESULT_DELIVERY_KIND);
   if (delivery?.deliveredAt === undefined) return undefined;
-  const guildId = typeof run.origin?.['guildId'] === 'string' && run.origin['guildId'] !== '' ? run.origin['guildId'] : fallbackGuildId;
+  const guildId =
+    typeof run.origin?.['guildId'] === 'string' && run.origin['guildId'] !== ''
+      ? run.origin['guildId']
+      : fallbackGuildId;
   return messageUrl(guildId, delivery.channelId, delivery.messageId);
 }

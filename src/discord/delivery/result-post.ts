@@ -44,13 +44,19 @@ function unlessTransient<T>(fallback: T): (error: unknown) => T {
 }
 
 /** The configured channel id wins; otherwise `dl-<agent>` by name among the guild's text channels. */
-export async function findResultChannel(client: Client, config: Pick<Config, 'discord'>, guildId: string, agent: string): Promise<GuildTextBasedChannel | undefined> {
+export async function findResultChannel(
+  client: Client,
+  config: Pick<Config, 'discord'>,
+  guildId: string,
+  agent: string,
+): Promise<GuildTextBasedChannel | undefined> {
   const configured = config.discord.resultChannels[agent];
   if (configured) {
     const channel = await client.channels.fetch(configured).catch(unlessTransient(null));
     return channel && !channel.isDMBased() && channel.isTextBased() ? channel : undefined;
   }
-  const guild = client.guilds.cache.get(guildId) ?? (await client.guilds.fetch(guildId).catch(unlessTransient(undefined)));
+  const guild =
+    client.guilds.cache.get(guildId) ?? (await client.guilds.fetch(guildId).catch(unlessTransient(undefined)));
   if (!guild) return undefined;
   const name = resultChannelName(agent);
   const byName = (channels: Iterable<unknown>) =>
@@ -59,7 +65,10 @@ export async function findResultChannel(client: Client, config: Pick<Config, 'di
       return channel !== null && TEXT_TYPES.has(channel.type) && channel.name === name;
     });
   // The cache follows CHANNEL_CREATE/DELETE (Guilds intent); a fetch covers a cold cache.
-  return byName(guild.channels.cache.values()) ?? byName((await guild.channels.fetch().catch(unlessTransient(new Map()))).values());
+  return (
+    byName(guild.channels.cache.values()) ??
+    byName((await guild.channels.fetch().catch(unlessTransient(new Map()))).values())
+  );
 }
 
 /**

@@ -33,7 +33,10 @@ export function attachInteractionRouter(
     for (const [prefix, handle] of Object.entries(command.buttons ?? {})) {
       const owner = buttons.get(prefix);
       if (owner) {
-        context.log.warn({ prefix, command: command.data.name, owner: owner.command }, 'button prefix already owned by another command; ignored');
+        context.log.warn(
+          { prefix, command: command.data.name, owner: owner.command },
+          'button prefix already owned by another command; ignored',
+        );
         continue;
       }
       buttons.set(prefix, { command: command.data.name, handle });
@@ -71,13 +74,19 @@ export function attachInteractionRouter(
         return;
       }
       // Autocomplete fires per keystroke: worth a line only when debugging.
-      log[interaction.isAutocomplete() ? 'debug' : 'info']({ command: name, ms: Math.round(performance.now() - started) }, 'interaction handled');
+      log[interaction.isAutocomplete() ? 'debug' : 'info'](
+        { command: name, ms: Math.round(performance.now() - started) },
+        'interaction handled',
+      );
       context.metrics?.interaction(name, InteractionResult.success);
     } catch (error) {
       const expected = isHqError(error) || error instanceof UnhandledInteraction;
       const denied = isHqError(error) && error.code === ErrorCode.ACCESS_DENIED;
       context.metrics?.interaction(name, denied ? InteractionResult.denied : InteractionResult.failure);
-      log[expected ? 'info' : 'error']({ command: name, err: error, ms: Math.round(performance.now() - started) }, 'interaction failed');
+      log[expected ? 'info' : 'error'](
+        { command: name, err: error, ms: Math.round(performance.now() - started) },
+        'interaction failed',
+      );
       await answerError(interaction, error, log);
     }
   }

@@ -78,7 +78,12 @@ function createClaims(max = CLAIMS_MAX) {
   };
 }
 
-export function attachMentionHandler(client: Client, context: BotContext, cursors: ChannelCursors, track: (work: Promise<unknown>) => void = () => {}): MentionHandler {
+export function attachMentionHandler(
+  client: Client,
+  context: BotContext,
+  cursors: ChannelCursors,
+  track: (work: Promise<unknown>) => void = () => {},
+): MentionHandler {
   const rate = createRateWindow();
   const claims = createClaims();
 
@@ -99,8 +104,18 @@ export function attachMentionHandler(client: Client, context: BotContext, cursor
     }
   }
 
-  async function take(message: Message<true>, myId: string, options: MentionOptions, release: () => void): Promise<void> {
-    const log = context.log.child({ messageId: message.id, authorId: message.author.id, channelId: message.channelId, missed: options.missed === true });
+  async function take(
+    message: Message<true>,
+    myId: string,
+    options: MentionOptions,
+    release: () => void,
+  ): Promise<void> {
+    const log = context.log.child({
+      messageId: message.id,
+      authorId: message.author.id,
+      channelId: message.channelId,
+      missed: options.missed === true,
+    });
     const replyingToUs = message.mentions.repliedUser?.id === myId;
     const parsed = parseMentionTask(message.content, myId);
     if (!parsed.ok) {
@@ -140,11 +155,13 @@ export function attachMentionHandler(client: Client, context: BotContext, cursor
       let taskContext: string | undefined;
       const count = parsed.options.context ?? 0;
       if (count > 0) {
-        const label = 'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
+        const label =
+          'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
         const messages = await fetchChannelContext(client.rest, message.channelId, count + 1, label);
         // The mention itself is the task, not context.
         const others = messages.filter((m) => m.id !== message.id).slice(-count);
-        taskContext = formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
+        taskContext =
+          formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
       }
 
       const runId = newRunId();
@@ -167,7 +184,15 @@ export function attachMentionHandler(client: Client, context: BotContext, cursor
           nonce: context.ledger.deliveryNonce(runId, MENTION_PROGRESS_NONCE_KIND),
           onMove: (location) => context.ledger.recordProgressMessage(runId, location),
         }),
-        origin: { kind: 'mention', guildId: message.guildId, channelId: message.channelId, requesterId: message.author.id, requesterLabel, messageId: message.id, depth },
+        origin: {
+          kind: 'mention',
+          guildId: message.guildId,
+          channelId: message.channelId,
+          requesterId: message.author.id,
+          requesterLabel,
+          messageId: message.id,
+          depth,
+        },
         onStarted: release,
       });
       // The outbox answers and sets ✅/❌ once the result is delivered.

@@ -55,22 +55,27 @@ export async function takeMissedMentions(
     channels += 1;
     read += messages.length;
     // Our own replies in the same stretch say which mentions were answered before the restart.
-    const answered = new Set(messages.flatMap((m) => (m.author.id === me.id && m.reference?.messageId ? [m.reference.messageId] : [])));
+    const answered = new Set(
+      messages.flatMap((m) => (m.author.id === me.id && m.reference?.messageId ? [m.reference.messageId] : [])),
+    );
     for (const message of messages) {
       const forMe = message.author.id !== me.id && mentionOfMe.test(message.content);
-      const done = taken.has(message.id) || answered.has(message.id) || message.reactions.cache.some((reaction) => reaction.me);
+      const done =
+        taken.has(message.id) || answered.has(message.id) || message.reactions.cache.some((reaction) => reaction.me);
       if (!forMe || done) {
         mentions.markSeen(message);
         continue;
       }
       handed += 1;
       // Roles are not in a message read over REST; the member's are needed for the ACL.
-      if (message.guild && !message.webhookId) await message.guild.members.fetch(message.author.id).catch(() => undefined);
+      if (message.guild && !message.webhookId)
+        await message.guild.members.fetch(message.author.id).catch(() => undefined);
       // Not awaited: a taken mention runs for minutes. The handler holds the cursor until it is journaled.
       track(mentions.handle(message, { missed: true }));
     }
   }
-  if (handed > 0 || read > 0) log.info({ channels, messages: read, mentions: handed }, 'read the messages missed while down');
+  if (handed > 0 || read > 0)
+    log.info({ channels, messages: read, mentions: handed }, 'read the messages missed while down');
   return { channels, messages: read, mentions: handed };
 }
 
@@ -84,7 +89,9 @@ async function readAfter(context: BotContext, channelId: string, after: string):
   const channel = await context.client.channels.fetch(channelId);
   if (!channel || !channel.isTextBased() || channel.isDMBased()) return [];
   const page = async (query: { after?: string; before?: string }): Promise<Message[]> =>
-    [...(await channel.messages.fetch({ limit: MISSED_PAGE_SIZE, cache: false, ...query })).values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    [...(await channel.messages.fetch({ limit: MISSED_PAGE_SIZE, cache: false, ...query })).values()].sort((a, b) =>
+      BigInt(a.id) < BigInt(b.id) ? -1 : 1,
+    );
   const first = await page({ after });
   if (first.length < MISSED_PAGE_SIZE) return first;
   const floor = BigInt(first.at(-1)!.id);
@@ -97,6 +104,9 @@ async function readAfter(context: BotContext, channelId: string, after: string):
     if (batch.length < MISSED_PAGE_SIZE || newer.length < batch.length) return [...first, ...rest];
     before = batch[0]!.id;
   }
-  context.log.warn({ channelId, read: first.length + rest.length }, 'more messages were missed than are read at start; some in the middle are left out');
+  context.log.warn(
+    { channelId, read: first.length + rest.length },
+    'more messages were missed than are read at start; some in the middle are left out',
+  );
   return [...first, ...rest];
 }

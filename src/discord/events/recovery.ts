@@ -37,10 +37,18 @@ export interface RecoveryReport {
   readonly missed: MissedMentionsReport;
 }
 
-export async function recoverAfterRestart(context: BotContext, mentions: MentionHandler, track: (work: Promise<unknown>) => void): Promise<RecoveryReport> {
+export async function recoverAfterRestart(
+  context: BotContext,
+  mentions: MentionHandler,
+  track: (work: Promise<unknown>) => void,
+): Promise<RecoveryReport> {
   const { ledger, log } = context;
   const forgotten = enqueueForgotten(context);
-  if (forgotten > 0) log.warn({ runs: forgotten }, 'finished runs without an outbox entry (the process died in between) are delivered now');
+  if (forgotten > 0)
+    log.warn(
+      { runs: forgotten },
+      'finished runs without an outbox entry (the process died in between) are delivered now',
+    );
   const undelivered = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId)).size;
   const delivering = context.outbox.drain();
 
@@ -51,10 +59,20 @@ export async function recoverAfterRestart(context: BotContext, mentions: Mention
     open.add(pending.runId);
     const origin = parseOrigin(pending.request.origin);
     if (!origin) {
-      log.warn({ runId: pending.runId }, 'an open run without a Discord origin is not the bot\'s to resume; left as it is');
+      log.warn(
+        { runId: pending.runId },
+        "an open run without a Discord origin is not the bot's to resume; left as it is",
+      );
       continue;
     }
-    const reply = restoreReply({ client: context.client, log, runId: pending.runId, origin, progress: progress.get(pending.runId), ledger });
+    const reply = restoreReply({
+      client: context.client,
+      log,
+      runId: pending.runId,
+      origin,
+      progress: progress.get(pending.runId),
+      ledger,
+    });
     track(resume(context, pending, origin, reply));
     resumed += 1;
   }
@@ -74,7 +92,12 @@ export async function recoverAfterRestart(context: BotContext, mentions: Mention
   return report;
 }
 
-async function resume(context: BotContext, pending: ResumableRun, origin: RunOrigin, reply: ReplyTarget): Promise<void> {
+async function resume(
+  context: BotContext,
+  pending: ResumableRun,
+  origin: RunOrigin,
+  reply: ReplyTarget,
+): Promise<void> {
   try {
     await resumeDelegation(context, pending, origin, reply);
   } catch (error) {
@@ -111,17 +134,27 @@ async function finishLeftover(context: BotContext, message: ProgressMessage): Pr
     const applicationId = context.client.application?.id;
     try {
       if (message.interactionToken !== undefined && applicationId !== undefined) {
-        await new InteractionWebhook(context.client as Client<true>, applicationId, message.interactionToken).editMessage(ORIGINAL, payload);
+        await new InteractionWebhook(
+          context.client as Client<true>,
+          applicationId,
+          message.interactionToken,
+        ).editMessage(ORIGINAL, payload);
       } else if (isMessageId(message.messageId)) {
         const channel = await context.client.channels.fetch(message.channelId);
         if (channel?.isSendable()) await channel.messages.edit(message.messageId, payload);
       }
     } catch (error) {
-      context.log.warn({ err: error, runId: message.runId }, 'could not correct a progress message left by the previous process');
+      context.log.warn(
+        { err: error, runId: message.runId },
+        'could not correct a progress message left by the previous process',
+      );
     }
   }
   context.ledger.clearProgressMessage(message.runId);
-  context.log.info({ runId: message.runId, journaled: message.runStatus !== undefined }, 'progress message left by the previous process finished');
+  context.log.info(
+    { runId: message.runId, journaled: message.runStatus !== undefined },
+    'progress message left by the previous process finished',
+  );
 }
 
 /**
@@ -136,7 +169,11 @@ function enqueueForgotten(context: BotContext): number {
     if (run.finishedAt === undefined || run.finishedAt < since || run.result === undefined) continue;
     const origin = parseOrigin(run.origin);
     if (!origin) continue;
-    if (context.ledger.getDelivery(run.runId, RESULT_DELIVERY_KIND) || context.ledger.getDelivery(run.runId, replyKindOf(origin))) continue;
+    if (
+      context.ledger.getDelivery(run.runId, RESULT_DELIVERY_KIND) ||
+      context.ledger.getDelivery(run.runId, replyKindOf(origin))
+    )
+      continue;
     context.outbox.enqueue({ runId: run.runId, result: run.result, origin });
     count += 1;
   }

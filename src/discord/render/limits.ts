@@ -82,7 +82,8 @@ export interface CountedEmbed {
 
 /** Discord's count for one embed: title, description, field names and values, footer text, author name, each trimmed. */
 export function embedTextLength(embed: CountedEmbed): number {
-  let total = counted(embed.title) + counted(embed.description) + counted(embed.footer?.text) + counted(embed.author?.name);
+  let total =
+    counted(embed.title) + counted(embed.description) + counted(embed.footer?.text) + counted(embed.author?.name);
   for (const field of embed.fields ?? []) total += counted(field.name) + counted(field.value);
   return total;
 }

@@ -50,7 +50,8 @@ export function renderProgress(view: ProgressView): RenderedProgress {
   lines.push(describeState(state, agent, view.now));
 
   const facts = [`run \`${oneLine(view.runId).replaceAll('`', '').slice(0, 128)}\``];
-  if (view.requesterId !== undefined && SNOWFLAKE.test(view.requesterId)) facts.push(`requested by <@${view.requesterId}>`);
+  if (view.requesterId !== undefined && SNOWFLAKE.test(view.requesterId))
+    facts.push(`requested by <@${view.requesterId}>`);
   if (!done && Number.isFinite(view.startedAt) && Number.isFinite(view.now)) {
     facts.push(`${formatDuration(Math.max(0, view.now - view.startedAt), { wholeSeconds: true })} since accepted`);
   }
@@ -72,13 +73,16 @@ function describeState(state: RunProgress | 'accepted', agent: string, now: numb
   switch (state.type) {
     case 'queued':
       // Position 0 means a slot was free at once: the run is starting, not waiting in line.
-      return state.position > 0 ? `⏳ queued for ${agent} (position ${state.position})` : `🚀 starting on ${agent}: checking its health`;
+      return state.position > 0
+        ? `⏳ queued for ${agent} (position ${state.position})`
+        : `🚀 starting on ${agent}: checking its health`;
     case 'sent':
       return `📨 sent to ${agent} (attempt ${state.attempt}/${state.maxAttempts})`;
     case 'waiting': {
       const waited = formatDuration(Math.max(0, now - state.startedAt), { wholeSeconds: true });
       const left = state.deadline - now;
-      const limit = Number.isFinite(left) && left > 0 ? `; gives up in ${formatDuration(left, { wholeSeconds: true })}` : '';
+      const limit =
+        Number.isFinite(left) && left > 0 ? `; gives up in ${formatDuration(left, { wholeSeconds: true })}` : '';
       return `⌛ waiting for ${agent} — ${waited} (attempt ${state.attempt}/${state.maxAttempts}${limit})`;
     }
     case 'handoff_seen':
@@ -88,7 +92,8 @@ function describeState(state: RunProgress | 'accepted', agent: string, now: numb
     case 'done': {
       const style = describeStatus(String(state.result.status));
       const attempts = Number(state.result.attempts);
-      const tries = Number.isFinite(attempts) && attempts > 0 ? `, ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
+      const tries =
+        Number.isFinite(attempts) && attempts > 0 ? `, ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
       const head = isSuccess(state.result.status) ? '✅ done' : `${style.emoji} finished`;
       return `${head}: ${style.word.toLowerCase()} after ${formatDuration(Number(state.result.latencyMs))}${tries}`;
     }
@@ -149,13 +154,15 @@ export function createProgressThrottle<P>(options: ProgressThrottleOptions<P>): 
     } catch (error) {
       edit = Promise.reject(error);
     }
-    inFlight = edit.then(
-      () => undefined,
-      (error: unknown) => report(error),
-    ).finally(() => {
-      inFlight = undefined;
-      schedule();
-    });
+    inFlight = edit
+      .then(
+        () => undefined,
+        (error: unknown) => report(error),
+      )
+      .finally(() => {
+        inFlight = undefined;
+        schedule();
+      });
   };
 
   const schedule = (): void => {

@@ -10,15 +10,32 @@ import type { RunResult } from '../../engine/types.ts';
 import { MAX_MESSAGE_CONTENT } from './limits.ts';
 
 /** The CLI's key order: how it ended, what came back, then the run's facts. */
-const CORE_KEYS = ['status', 'result', 'notes', 'runId', 'agent', 'latencyMs', 'attempts', 'workflowRunId', 'stepId', 'code'] as const;
+const CORE_KEYS = [
+  'status',
+  'result',
+  'notes',
+  'runId',
+  'agent',
+  'latencyMs',
+  'attempts',
+  'workflowRunId',
+  'stepId',
+  'code',
+] as const;
 const CORE_STRING_MAX = 200;
 const NOTES_MAX = 500;
 const EXTRA_JSON_MAX = 200;
 const URL_MAX = 512;
 
-export function renderMachineBlock(result: RunResult, resultMessageUrl?: string, maxChars: number = MAX_MESSAGE_CONTENT): string {
+export function renderMachineBlock(
+  result: RunResult,
+  resultMessageUrl?: string,
+  maxChars: number = MAX_MESSAGE_CONTENT,
+): string {
   const record = result as Readonly<Record<string, unknown>>;
-  const extras = Object.keys(record).filter((key) => !(CORE_KEYS as readonly string[]).includes(key) && key !== 'resultUrl' && key !== 'truncated');
+  const extras = Object.keys(record).filter(
+    (key) => !(CORE_KEYS as readonly string[]).includes(key) && key !== 'resultUrl' && key !== 'truncated',
+  );
   const url = typeof resultMessageUrl === 'string' && resultMessageUrl.length <= URL_MAX ? resultMessageUrl : undefined;
 
   const whole: Record<string, unknown> = {};
@@ -30,7 +47,8 @@ export function renderMachineBlock(result: RunResult, resultMessageUrl?: string,
 
   // Too long: keep the facts, shrink the rest, then give `result` whatever room is left.
   const base: Record<string, unknown> = {};
-  for (const key of CORE_KEYS) base[key] = key === 'result' ? '' : capString(record[key], key === 'notes' ? NOTES_MAX : CORE_STRING_MAX);
+  for (const key of CORE_KEYS)
+    base[key] = key === 'result' ? '' : capString(record[key], key === 'notes' ? NOTES_MAX : CORE_STRING_MAX);
   const omitted: string[] = [];
   for (const key of extras) {
     if (jsonLength(record[key]) <= EXTRA_JSON_MAX) base[key] = record[key];
@@ -54,7 +72,12 @@ export function renderMachineBlock(result: RunResult, resultMessageUrl?: string,
     return withResult(lo);
   }
   // Even an empty result does not fit (a tiny maxChars): only the facts that identify the run.
-  const minimal = block({ status: capString(record.status, 40), runId: capString(record.runId, 128), agent: capString(record.agent, 64), truncated: true });
+  const minimal = block({
+    status: capString(record.status, 40),
+    runId: capString(record.runId, 128),
+    agent: capString(record.agent, 64),
+    truncated: true,
+  });
   return minimal.length <= maxChars ? minimal : block({ truncated: true });
 }
 

@@ -131,9 +131,13 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
     field('Deliverable', `${truncate(deliverable.type, 32)}${where}`);
   }
   if (typeof result.workflowRunId === 'string' || typeof result.stepId === 'string') {
-    field('Workflow', truncate(oneLine([result.workflowRunId, result.stepId].filter((x) => typeof x === 'string').join(' / ')), 260));
+    field(
+      'Workflow',
+      truncate(oneLine([result.workflowRunId, result.stepId].filter((x) => typeof x === 'string').join(' / ')), 260),
+    );
   }
-  if (!success && typeof result.code === 'string') field('Error code', `\`${truncate(oneLine(result.code).replaceAll('`', ''), 64)}\``);
+  if (!success && typeof result.code === 'string')
+    field('Error code', `\`${truncate(oneLine(result.code).replaceAll('`', ''), 64)}\``);
   if (typeof result.notes === 'string' && result.notes.trim().length > 0) {
     field(success ? 'Notes' : 'What went wrong', result.notes, false);
   }
@@ -152,9 +156,10 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
   const budget = Math.min(MAX_EMBED_DESCRIPTION, MAX_EMBED_TOTAL - embedTextLength(base) - TOTAL_MARGIN);
   const body = readResult(result.result);
   const fileName = `result-${fileSafe(runId)}.md`;
-  const summary = deliverable.summary !== undefined && deliverable.summary.trim() !== body.text.trim()
-    ? `**Summary:** ${truncate(deliverable.summary, SUMMARY_MAX)}\n\n`
-    : '';
+  const summary =
+    deliverable.summary !== undefined && deliverable.summary.trim() !== body.text.trim()
+      ? `**Summary:** ${truncate(deliverable.summary, SUMMARY_MAX)}\n\n`
+      : '';
 
   const inline = summary + displayResult(body.text, body.json);
   const files: ResultFile[] = [];
@@ -165,7 +170,8 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
     const bytes = Buffer.from(body.text, 'utf8');
     const maxBytes = Math.max(1, Math.floor(meta.attachmentMaxBytes ?? DEFAULT_ATTACHMENT_MAX_BYTES));
     const attachment = bytes.length <= maxBytes ? bytes : cutUtf8(bytes, maxBytes);
-    const cutNote = attachment.length < bytes.length ? ` (cut to the first ${attachment.length} bytes: the upload limit)` : '';
+    const cutNote =
+      attachment.length < bytes.length ? ` (cut to the first ${attachment.length} bytes: the upload limit)` : '';
     files.push({ name: fileName, attachment, description: truncate(`Full result of run ${runId}`, 1_024) });
     const note = `\n\n📎 Preview only: the full result (${body.text.length} characters) is attached as \`${fileName}\`${cutNote}.`;
     description = summary + previewResult(body.text, body.json, budget - summary.length - note.length) + note;
@@ -178,7 +184,15 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
   if (retryId !== undefined) {
     components.push({
       type: ComponentType.ActionRow,
-      components: [{ type: ComponentType.Button, style: ButtonStyle.Primary, label: 'Retry', emoji: { name: '🔁' }, custom_id: retryId }],
+      components: [
+        {
+          type: ComponentType.Button,
+          style: ButtonStyle.Primary,
+          label: 'Retry',
+          emoji: { name: '🔁' },
+          custom_id: retryId,
+        },
+      ],
     });
   }
   return { embeds: [embed], files, components };
@@ -268,7 +282,10 @@ function oneLine(text: string): string {
 }
 
 function fileSafe(runId: string): string {
-  const safe = runId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 128);
+  const safe = runId
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, 128);
   return safe.length > 0 ? safe : 'run';
 }
 

@@ -55,7 +55,11 @@ function inlineCode(text: string, max: number): string {
 export function renderRunLine(line: RunLine): string {
   const { run } = line;
   const style = describeRunStatus(run.status);
-  const head = [`${style.emoji} \`${run.runId}\` **${escapeMarkdown(run.agent)}**`, style.word, discordTimestamp(run.finishedAt ?? run.acceptedAt)];
+  const head = [
+    `${style.emoji} \`${run.runId}\` **${escapeMarkdown(run.agent)}**`,
+    style.word,
+    discordTimestamp(run.finishedAt ?? run.acceptedAt),
+  ];
   if (run.requesterId !== undefined && /^\d{1,20}$/.test(run.requesterId)) head.push(`<@${run.requesterId}>`);
   if (line.resultUrl) head.push(`[result](${line.resultUrl})`);
   const task = run.task ?? run.request?.task;

@@ -15,7 +15,12 @@ import { rememberedDelegationOf, type RememberedDelegation } from './active-runs
 import type { BotContext } from '../bot-context.ts';
 import { pausedReply } from '../delivery/final-reply.ts';
 import type { DeliveryState } from '../delivery/outbox.ts';
-import { createProgressThrottle, renderProgress, type ProgressThrottle, type ProgressView } from '../render/progress-view.ts';
+import {
+  createProgressThrottle,
+  renderProgress,
+  type ProgressThrottle,
+  type ProgressView,
+} from '../render/progress-view.ts';
 import type { ReplyTarget } from '../delivery/reply-target.ts';
 import { runStopped } from '../render/strings.ts';
 import type { RunOrigin } from './run-origin.ts';
@@ -78,13 +83,25 @@ export function runDelegation(context: BotContext, start: DelegationStart): Prom
 }
 
 /** A run found open in the journal after a restart: continue it, answering where it was asked. */
-export function resumeDelegation(context: BotContext, pending: ResumableRun, origin: RunOrigin, reply: ReplyTarget): Promise<DelegationOutcome> {
+export function resumeDelegation(
+  context: BotContext,
+  pending: ResumableRun,
+  origin: RunOrigin,
+  reply: ReplyTarget,
+): Promise<DelegationOutcome> {
   const { request } = pending;
   const delegation = rememberedDelegationOf(request);
   const maxAttempts = Math.min(Math.max(request.maxAttempts ?? context.config().engine.defaultMaxAttempts, 1), 3);
   const initial: RunProgress | undefined =
     pending.sent && pending.deadline !== undefined
-      ? { type: 'waiting', runId: pending.runId, attempt: pending.attempt, maxAttempts, startedAt: pending.attemptStartedAt ?? pending.acceptedAt, deadline: pending.deadline }
+      ? {
+          type: 'waiting',
+          runId: pending.runId,
+          attempt: pending.attempt,
+          maxAttempts,
+          startedAt: pending.attemptStartedAt ?? pending.acceptedAt,
+          deadline: pending.deadline,
+        }
       : undefined;
   return drive(context, {
     runId: pending.runId,
@@ -108,7 +125,14 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
   const { runId, delegation, origin, reply } = run;
   const log = context.log.child({ runId, agent: delegation.agent, requesterId: origin.requesterId });
   const controller = new AbortController();
-  context.runs.add({ runId, agent: delegation.agent, requesterId: origin.requesterId, depth: origin.depth, controller, startedAt: run.startedAt });
+  context.runs.add({
+    runId,
+    agent: delegation.agent,
+    requesterId: origin.requesterId,
+    depth: origin.depth,
+    controller,
+    startedAt: run.startedAt,
+  });
   context.runs.remember(runId, delegation);
   // Where the reply is, before the run starts: a restart must find it even if nothing was shown yet.
   const where = reply.location();
@@ -129,21 +153,37 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     intervalMs: config.discord.progressEditIntervalMs,
     edit: async (state) => {
       shown = true;
-      await reply.show(renderProgress({ runId, agent: delegation.agent, state, startedAt: run.startedAt, now: Date.now(), requesterId: origin.requesterId, resumed: run.resumed }));
+      await reply.show(
+        renderProgress({
+          runId,
+          agent: delegation.agent,
+          state,
+          startedAt: run.startedAt,
+          now: Date.now(),
+          requesterId: origin.requesterId,
+          resumed: run.resumed,
+        }),
+      );
     },
     onError: (error) => log.warn({ err: error }, 'progress edit failed'),
   });
   // Events only come on changes; the ticker keeps "waiting — 40 s" moving between them.
-  const ticker = setInterval(() => {
-    if (latest !== undefined) throttle.push(latest);
-  }, Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS));
+  const ticker = setInterval(
+    () => {
+      if (latest !== undefined) throttle.push(latest);
+    },
+    Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS),
+  );
   ticker.unref();
   // The reply left by the previous process is corrected at once: "resumed after restart", never left spinning.
   if (run.resumed && latest !== undefined) throttle.push(latest);
 
   let result: RunResult;
   try {
-    log.info({ depth: origin.depth, kind: origin.kind, resumed: run.resumed }, run.resumed ? 'delegation resumed' : 'delegation started');
+    log.info(
+      { depth: origin.depth, kind: origin.kind, resumed: run.resumed },
+      run.resumed ? 'delegation resumed' : 'delegation started',
+    );
     result = await run.execute({
       signal: controller.signal,
       onProgress: (progress) => {
@@ -157,7 +197,8 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     markStarted();
     // Never leave a spinning progress message with a live Cancel button behind.
     await settle(throttle);
-    if (shown) await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
+    if (shown)
+      await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
     context.ledger.clearProgressMessage(runId);
     throw error;
   } finally {
@@ -171,14 +212,18 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
 
   if (isPausedByShutdown(result)) {
     log.info('paused by the shutdown; the restarted bot resumes it');
-    await reply.show(pausedReply(runId, false)).catch((error: unknown) => log.warn({ err: error }, 'could not say the run is paused'));
+    await reply
+      .show(pausedReply(runId, false))
+      .catch((error: unknown) => log.warn({ err: error }, 'could not say the run is paused'));
     return { kind: 'paused', runId };
   }
   log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs }, 'delegation finished');
   // Written down before anything is posted: from here a restart delivers it, and only once.
   context.outbox.enqueue({ runId, result, origin, reply });
   if (context.shutdown.aborted) {
-    await reply.show(pausedReply(runId, true)).catch((error: unknown) => log.warn({ err: error }, 'could not say the result waits for the restart'));
+    await reply
+      .show(pausedReply(runId, true))
+      .catch((error: unknown) => log.warn({ err: error }, 'could not say the result waits for the restart'));
     return { kind: 'finished', runId, result, delivery: 'pending' };
   }
   return { kind: 'finished', runId, result, delivery: await context.outbox.deliver(runId) };

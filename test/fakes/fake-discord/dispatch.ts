@@ -53,13 +53,17 @@ export class Dispatcher {
     if (msg.guildId) {
       data.guild_id = msg.guildId;
       const guild = this.#state.guilds.get(msg.guildId);
-      if (!data.webhook_id && guild?.members.has(data.author.id)) data.member = this.#state.partialMemberJSON(msg.guildId, data.author.id);
+      if (!data.webhook_id && guild?.members.has(data.author.id))
+        data.member = this.#state.partialMemberJSON(msg.guildId, data.author.id);
       data.mentions = data.mentions.map((u) =>
         guild?.members.has(u.id) ? { ...u, member: this.#state.partialMemberJSON(msg.guildId!, u.id) } : u,
       );
     }
     const privileged =
-      session.has(Intents.MessageContent) || isDm || data.author.id === botId || data.mentions.some((u) => u.id === botId);
+      session.has(Intents.MessageContent) ||
+      isDm ||
+      data.author.id === botId ||
+      data.mentions.some((u) => u.id === botId);
     if (!privileged) {
       data.content = '';
       data.embeds = [];
@@ -94,10 +98,18 @@ export class Dispatcher {
     if (msg.ephemeral) return;
     const d: Record<string, unknown> = { id: msg.id, channel_id: msg.channelId };
     if (msg.guildId) d.guild_id = msg.guildId;
-    this.#gateway.dispatch('MESSAGE_DELETE', d, { intents: this.#messageIntent(msg), filter: (s) => this.#inShard(s, msg.guildId) });
+    this.#gateway.dispatch('MESSAGE_DELETE', d, {
+      intents: this.#messageIntent(msg),
+      filter: (s) => this.#inShard(s, msg.guildId),
+    });
   }
 
-  reaction(kind: 'add' | 'remove', msg: StoredMessage, userId: string, emoji: { id: string | null; name: string | null }): void {
+  reaction(
+    kind: 'add' | 'remove',
+    msg: StoredMessage,
+    userId: string,
+    emoji: { id: string | null; name: string | null },
+  ): void {
     const d: Record<string, unknown> = {
       user_id: userId,
       channel_id: msg.channelId,
@@ -108,7 +120,8 @@ export class Dispatcher {
     };
     if (msg.guildId) {
       d.guild_id = msg.guildId;
-      if (kind === 'add' && this.#state.guilds.get(msg.guildId)?.members.has(userId)) d.member = this.#state.memberJSON(msg.guildId, userId);
+      if (kind === 'add' && this.#state.guilds.get(msg.guildId)?.members.has(userId))
+        d.member = this.#state.memberJSON(msg.guildId, userId);
     }
     if (kind === 'add') {
       d.message_author_id = msg.authorId;

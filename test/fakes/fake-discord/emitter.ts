@@ -102,7 +102,8 @@ export class Waiters {
       }
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(
-          () => finish(() => reject(new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${description}`))),
+          () =>
+            finish(() => reject(new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${description}`))),
           timeoutMs,
         );
         timer.unref();

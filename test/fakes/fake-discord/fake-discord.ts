@@ -1,5 +1,14 @@
 /** The FakeDiscord facade: wires state, REST, gateway and interactions together; test-facing API. */
-import type { APIApplicationCommand, APIChannel, APIGuildMember, APIOverwrite, APIRole, APIUser, RoleFlags, UserFlags } from 'discord-api-types/v10';
+import type {
+  APIApplicationCommand,
+  APIChannel,
+  APIGuildMember,
+  APIOverwrite,
+  APIRole,
+  APIUser,
+  RoleFlags,
+  UserFlags,
+} from 'discord-api-types/v10';
 import { CommandStore, type FakeContext, type FakeDiscordEvents, type ResolvedOptions } from './context.ts';
 import { Dispatcher } from './dispatch.ts';
 import { TypedEmitter, Waiters, type Unsubscribe } from './emitter.ts';
@@ -214,9 +223,18 @@ export class FakeDiscord {
       mfa_enabled: false,
     } as APIUser);
     const ownerId = this.#ids.next();
-    const appOwner: APIUser = { id: ownerId, username: 'app-owner', global_name: null, discriminator: '0', avatar: null, public_flags: 0 as UserFlags };
+    const appOwner: APIUser = {
+      id: ownerId,
+      username: 'app-owner',
+      global_name: null,
+      discriminator: '0',
+      avatar: null,
+      public_flags: 0 as UserFlags,
+    };
     this.#state.users.set(ownerId, appOwner);
-    this.#rateLimiter = new RateLimiter(opts.rateLimit?.limit ?? 50, opts.rateLimit?.windowMs ?? 1000, () => this.now());
+    this.#rateLimiter = new RateLimiter(opts.rateLimit?.limit ?? 50, opts.rateLimit?.windowMs ?? 1000, () =>
+      this.now(),
+    );
     this.#commands = new CommandStore(this.#ids);
     this.#factory = new MessageFactory({
       state: this.#state,
@@ -234,7 +252,8 @@ export class FakeDiscord {
       now: () => this.now(),
       publicUrl: () => this.gatewayUrl,
       readyData: (session) => this.#readyData(session),
-      guildCreates: (session) => this.#dispatcher.guildsForSession(session).map((id) => this.#dispatcher.guildCreateFor(session, id)),
+      guildCreates: (session) =>
+        this.#dispatcher.guildsForSession(session).map((id) => this.#dispatcher.guildCreateFor(session, id)),
       requestGuildMembers: (session, d) => this.#requestGuildMembers(session, d),
       emit: (event, payload) => this.events.emit(event, payload as FakeDiscordEvents[typeof event]),
     });
@@ -334,11 +353,15 @@ export class FakeDiscord {
   createGuild(input: CreateGuildInput): FakeGuild {
     const id = input.id ?? this.#ids.next();
     if (this.#state.guilds.has(id)) throw new Error(`FakeDiscord: guild ${id} already exists`);
-    const ownerId = input.ownerId ?? this.createUser({ username: `${input.name.toLowerCase().replace(/\W+/g, '-')}-owner` }).id;
+    const ownerId =
+      input.ownerId ?? this.createUser({ username: `${input.name.toLowerCase().replace(/\W+/g, '-')}-owner` }).id;
     const joinedAt = discordTimestamp(this.now());
     const botRoleId = this.#ids.next();
     const roles = new Map<string, APIRole>();
-    roles.set(id, this.#role(id, '@everyone', toBits(input.everyonePermissions, DEFAULT_EVERYONE_PERMISSIONS), { position: 0 }));
+    roles.set(
+      id,
+      this.#role(id, '@everyone', toBits(input.everyonePermissions, DEFAULT_EVERYONE_PERMISSIONS), { position: 0 }),
+    );
     roles.set(
       botRoleId,
       this.#role(botRoleId, this.#state.botUser.username, toBits(input.botPermissions, DEFAULT_BOT_PERMISSIONS), {
@@ -427,7 +450,8 @@ export class FakeDiscord {
   setChannelOverwrites(channelId: string, overwrites: APIOverwrite[]): void {
     const channel = this.#state.requireChannel(channelId);
     channel.permissionOverwrites = structuredClone(overwrites);
-    if (channel.guildId) this.#dispatcher.guildEvent('CHANNEL_UPDATE', channel.guildId, this.#state.channelJSON(channelId));
+    if (channel.guildId)
+      this.#dispatcher.guildEvent('CHANNEL_UPDATE', channel.guildId, this.#state.channelJSON(channelId));
   }
 
   /** DM channel between the bot and a user (created on demand). */
@@ -447,7 +471,10 @@ export class FakeDiscord {
       position: input.position ?? guild.roles.size,
     });
     guild.roles.set(id, role);
-    this.#dispatcher.guildEvent('GUILD_ROLE_CREATE', guild.id, { guild_id: guild.id, role: this.#state.roleJSON(role) });
+    this.#dispatcher.guildEvent('GUILD_ROLE_CREATE', guild.id, {
+      guild_id: guild.id,
+      role: this.#state.roleJSON(role),
+    });
     return this.#state.roleJSON(role);
   }
 
@@ -469,7 +496,8 @@ export class FakeDiscord {
   addMember(input: { guildId: string; userId: string; roles?: string[]; nick?: string }): APIGuildMember {
     const guild = this.#state.requireGuild(input.guildId);
     this.#state.requireUser(input.userId);
-    if (guild.members.has(input.userId)) throw new Error(`FakeDiscord: ${input.userId} is already a member of ${guild.id}`);
+    if (guild.members.has(input.userId))
+      throw new Error(`FakeDiscord: ${input.userId} is already a member of ${guild.id}`);
     this.#checkRoles(input.guildId, input.roles ?? []);
     guild.members.set(input.userId, {
       userId: input.userId,
@@ -488,15 +516,32 @@ export class FakeDiscord {
   }
 
   /** createUser + addMember in one go. */
-  createMember(input: { guildId: string; username: string; roles?: string[]; bot?: boolean; id?: string; nick?: string }): APIUser {
-    const user = this.createUser({ username: input.username, ...(input.id ? { id: input.id } : {}), ...(input.bot ? { bot: true } : {}) });
-    this.addMember({ guildId: input.guildId, userId: user.id, ...(input.roles ? { roles: input.roles } : {}), ...(input.nick ? { nick: input.nick } : {}) });
+  createMember(input: {
+    guildId: string;
+    username: string;
+    roles?: string[];
+    bot?: boolean;
+    id?: string;
+    nick?: string;
+  }): APIUser {
+    const user = this.createUser({
+      username: input.username,
+      ...(input.id ? { id: input.id } : {}),
+      ...(input.bot ? { bot: true } : {}),
+    });
+    this.addMember({
+      guildId: input.guildId,
+      userId: user.id,
+      ...(input.roles ? { roles: input.roles } : {}),
+      ...(input.nick ? { nick: input.nick } : {}),
+    });
     return user;
   }
 
   #checkRoles(guildId: string, roleIds: string[]): void {
     const guild = this.#state.requireGuild(guildId);
-    for (const r of roleIds) if (!guild.roles.has(r) || r === guildId) throw new Error(`FakeDiscord: unknown role ${r} in guild ${guildId}`);
+    for (const r of roleIds)
+      if (!guild.roles.has(r) || r === guildId) throw new Error(`FakeDiscord: unknown role ${r} in guild ${guildId}`);
   }
 
   /** Replaces a member's roles; dispatches GUILD_MEMBER_UPDATE (GUILD_MEMBERS intent). */
@@ -512,7 +557,12 @@ export class FakeDiscord {
   removeMember(guildId: string, userId: string): void {
     const guild = this.#state.requireGuild(guildId);
     if (!guild.members.delete(userId)) throw new Error(`FakeDiscord: ${userId} is not a member of ${guildId}`);
-    this.#dispatcher.guildEvent('GUILD_MEMBER_REMOVE', guildId, { guild_id: guildId, user: this.#state.userJSON(userId) }, Intents.GuildMembers);
+    this.#dispatcher.guildEvent(
+      'GUILD_MEMBER_REMOVE',
+      guildId,
+      { guild_id: guildId, user: this.#state.userJSON(userId) },
+      Intents.GuildMembers,
+    );
   }
 
   // ====================================================================== driving the bot
@@ -523,7 +573,10 @@ export class FakeDiscord {
   }
 
   /** Dispatches an autocomplete interaction and resolves with the choices the bot answered (type 8). */
-  async sendAutocomplete(input: AutocompleteInput, opts: WaitOptions = {}): Promise<{ name: string; value: string | number }[]> {
+  async sendAutocomplete(
+    input: AutocompleteInput,
+    opts: WaitOptions = {},
+  ): Promise<{ name: string; value: string | number }[]> {
     const handle = new InteractionHandle(this.#builder.autocomplete(input), this.#ctx, this.#waiters);
     const ack = await handle.acknowledged(opts.timeoutMs);
     if (ack.type !== 8) throw new Error(`FakeDiscord: autocomplete answered with callback type ${ack.type}`);
@@ -552,7 +605,14 @@ export class FakeDiscord {
     let webhookId: string | undefined;
     if (input.webhook) {
       webhookId = input.webhook.id ?? this.#ids.next();
-      author = { id: webhookId, username: input.webhook.username ?? 'Webhook', global_name: null, discriminator: '0000', avatar: null, bot: true };
+      author = {
+        id: webhookId,
+        username: input.webhook.username ?? 'Webhook',
+        global_name: null,
+        discriminator: '0000',
+        avatar: null,
+        bot: true,
+      };
     } else {
       if (!input.authorId) throw new Error('FakeDiscord: postMessage needs authorId or webhook');
       author = this.#state.userJSON(input.authorId);
@@ -600,7 +660,12 @@ export class FakeDiscord {
     msg.reactionUsers.set(emoji.key, users);
     syncReactions(msg, this.#state.botUserId);
     this.#dispatcher.reaction('add', msg, input.userId, { id: emoji.id, name: emoji.name });
-    this.events.emit('reaction_add', { channelId: msg.channelId, messageId: msg.id, emoji: emoji.key, userId: input.userId });
+    this.events.emit('reaction_add', {
+      channelId: msg.channelId,
+      messageId: msg.id,
+      emoji: emoji.key,
+      userId: input.userId,
+    });
   }
 
   /**
@@ -653,7 +718,13 @@ export class FakeDiscord {
   }
 
   get sessions(): readonly { id: string; seq: number; intents: number; connected: boolean; resumable: boolean }[] {
-    return this.#gateway.sessions.map((s) => ({ id: s.id, seq: s.seq, intents: s.intents, connected: s.connection !== null, resumable: s.resumable }));
+    return this.#gateway.sessions.map((s) => ({
+      id: s.id,
+      seq: s.seq,
+      intents: s.intents,
+      connected: s.connection !== null,
+      resumable: s.resumable,
+    }));
   }
 
   get connectedGateways(): number {
@@ -695,7 +766,10 @@ export class FakeDiscord {
 
   /** Messages of a channel, oldest first (deleted excluded; ephemeral responses included unless told otherwise). */
   messagesIn(channelId: string, opts: { includeEphemeral?: boolean; includeDeleted?: boolean } = {}): StoredMessage[] {
-    return this.#state.messagesIn(channelId, { includeEphemeral: opts.includeEphemeral ?? true, includeDeleted: opts.includeDeleted ?? false });
+    return this.#state.messagesIn(channelId, {
+      includeEphemeral: opts.includeEphemeral ?? true,
+      includeDeleted: opts.includeDeleted ?? false,
+    });
   }
 
   /** Every stored message in creation order (including deleted and ephemeral ones). */
@@ -747,11 +821,17 @@ export class FakeDiscord {
 
   // ====================================================================== awaiting
 
-  on<K extends keyof FakeDiscordEvents & string>(event: K, listener: (payload: FakeDiscordEvents[K]) => void): Unsubscribe {
+  on<K extends keyof FakeDiscordEvents & string>(
+    event: K,
+    listener: (payload: FakeDiscordEvents[K]) => void,
+  ): Unsubscribe {
     return this.events.on(event, listener);
   }
 
-  once<K extends keyof FakeDiscordEvents & string>(event: K, listener: (payload: FakeDiscordEvents[K]) => void): Unsubscribe {
+  once<K extends keyof FakeDiscordEvents & string>(
+    event: K,
+    listener: (payload: FakeDiscordEvents[K]) => void,
+  ): Unsubscribe {
     return this.events.once(event, listener);
   }
 
@@ -765,13 +845,21 @@ export class FakeDiscord {
     predicate: (payload: FakeDiscordEvents[K]) => boolean = () => true,
     opts: WaitOptions = {},
   ): Promise<FakeDiscordEvents[K]> {
-    return this.#waiters.wait(`event ${event}`, (resolve) => this.events.on(event, (p) => predicate(p) && resolve(p)), opts.timeoutMs);
+    return this.#waiters.wait(
+      `event ${event}`,
+      (resolve) => this.events.on(event, (p) => predicate(p) && resolve(p)),
+      opts.timeoutMs,
+    );
   }
 
   /** Resolves when the next matching REST request has been answered (future requests only). */
   nextRequest(matcher: RequestMatcher, opts: WaitOptions = {}): Promise<RequestLogEntry> {
     const test = compileMatcher(matcher);
-    return this.#waiters.wait(`request ${String(matcher)}`, (resolve) => this.events.on('request', (e) => test(e) && resolve(e)), opts.timeoutMs);
+    return this.#waiters.wait(
+      `request ${String(matcher)}`,
+      (resolve) => this.events.on('request', (e) => test(e) && resolve(e)),
+      opts.timeoutMs,
+    );
   }
 
   /** Like nextRequest, but also resolves with an already answered matching request (the first one after `sinceSeq`). */
@@ -801,7 +889,11 @@ export class FakeDiscord {
    * Resolves with a (non-deleted) message in `channelId` matching `predicate` — an existing one
    * or the next created/edited one.
    */
-  waitForMessage(channelId: string, predicate: (m: StoredMessage) => boolean = () => true, opts: WaitOptions = {}): Promise<StoredMessage> {
+  waitForMessage(
+    channelId: string,
+    predicate: (m: StoredMessage) => boolean = () => true,
+    opts: WaitOptions = {},
+  ): Promise<StoredMessage> {
     return this.#waiters.wait(
       `message in channel ${channelId}`,
       (resolve) => {
@@ -821,8 +913,16 @@ export class FakeDiscord {
   }
 
   /** Next message created from now on (optionally in one channel / matching a predicate). */
-  nextMessage(channelId?: string, predicate: (m: StoredMessage) => boolean = () => true, opts: WaitOptions = {}): Promise<StoredMessage> {
-    return this.waitFor('message_create', (m) => (channelId === undefined || m.channelId === channelId) && predicate(m), opts);
+  nextMessage(
+    channelId?: string,
+    predicate: (m: StoredMessage) => boolean = () => true,
+    opts: WaitOptions = {},
+  ): Promise<StoredMessage> {
+    return this.waitFor(
+      'message_create',
+      (m) => (channelId === undefined || m.channelId === channelId) && predicate(m),
+      opts,
+    );
   }
 
   /** Next successful IDENTIFY (READY sent). */
@@ -860,7 +960,11 @@ export class FakeDiscord {
 
   #requestGuildMembers(session: GatewaySession, d: Record<string, unknown>): void {
     const guildIds = Array.isArray(d.guild_id) ? (d.guild_id as string[]) : [String(d.guild_id)];
-    const userIds = Array.isArray(d.user_ids) ? (d.user_ids as string[]) : typeof d.user_ids === 'string' ? [d.user_ids] : undefined;
+    const userIds = Array.isArray(d.user_ids)
+      ? (d.user_ids as string[])
+      : typeof d.user_ids === 'string'
+        ? [d.user_ids]
+        : undefined;
     const query = typeof d.query === 'string' ? d.query.toLowerCase() : undefined;
     const limit = typeof d.limit === 'number' && d.limit > 0 ? d.limit : Infinity;
     for (const guildId of guildIds) {
@@ -868,7 +972,8 @@ export class FakeDiscord {
       if (!guild) continue;
       let ids = [...guild.members.keys()];
       if (userIds) ids = ids.filter((id) => userIds.includes(id));
-      else if (query !== undefined) ids = ids.filter((id) => this.#state.requireUser(id).username.toLowerCase().startsWith(query));
+      else if (query !== undefined)
+        ids = ids.filter((id) => this.#state.requireUser(id).username.toLowerCase().startsWith(query));
       ids = ids.slice(0, limit);
       const chunk: Record<string, unknown> = {
         guild_id: guildId,
@@ -892,4 +997,3 @@ export class FakeDiscord {
     this.events.removeAllListeners();
   }
 }
-

@@ -126,7 +126,13 @@ export interface GatewayEvents {
   gateway_ready: { sessionId: string };
   gateway_resume: { sessionId: string; fromSeq: number; replayed: number };
   gateway_invalid_session: { connectionId: number; resumable: boolean };
-  gateway_close: { connectionId: number; sessionId: string | null; code: number; reason: string; by: 'client' | 'server' };
+  gateway_close: {
+    connectionId: number;
+    sessionId: string | null;
+    code: number;
+    reason: string;
+    by: 'client' | 'server';
+  };
   gateway_heartbeat: { connectionId: number; sessionId: string | null; seq: number | null };
   dispatch: { sessionId: string; t: string; s: number; d: unknown };
 }
@@ -190,7 +196,12 @@ export class Gateway {
       this.closeConnection(conn, 4002, 'Error while decoding payload.');
       return;
     }
-    conn.send({ op: 10, d: { heartbeat_interval: this.#hooks.heartbeatIntervalMs(), _trace: ['["fake-gateway",{"micros":0}]'] }, s: null, t: null });
+    conn.send({
+      op: 10,
+      d: { heartbeat_interval: this.#hooks.heartbeatIntervalMs(), _trace: ['["fake-gateway",{"micros":0}]'] },
+      s: null,
+      t: null,
+    });
   }
 
   closeConnection(conn: GatewayConnection, code: number, reason = ''): void {
@@ -218,7 +229,9 @@ export class Gateway {
   #onMessage(conn: GatewayConnection, data: RawData, _isBinary: boolean): void {
     let payload: { op?: unknown; d?: unknown };
     try {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data as ArrayBuffer).toString('utf8');
       payload = JSON.parse(text) as { op?: unknown; d?: unknown };
     } catch {
       this.closeConnection(conn, 4002, 'Error while decoding payload.');
@@ -232,7 +245,11 @@ export class Gateway {
     const d = payload.d;
     this.#hooks.emit('gateway_payload', { connectionId: conn.id, op, d });
     if (op === 1) {
-      this.#hooks.emit('gateway_heartbeat', { connectionId: conn.id, sessionId: conn.session?.id ?? null, seq: typeof d === 'number' ? d : null });
+      this.#hooks.emit('gateway_heartbeat', {
+        connectionId: conn.id,
+        sessionId: conn.session?.id ?? null,
+        seq: typeof d === 'number' ? d : null,
+      });
       if (this.#hooks.ackHeartbeats()) conn.send({ op: 11, d: null, s: null, t: null });
       return;
     }
@@ -267,7 +284,15 @@ export class Gateway {
     let shard: [number, number] = [0, 1];
     if (d.shard !== undefined) {
       const s = d.shard;
-      if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number' || typeof s[1] !== 'number' || s[1] < 1 || s[0] < 0 || s[0] >= s[1]) {
+      if (
+        !Array.isArray(s) ||
+        s.length !== 2 ||
+        typeof s[0] !== 'number' ||
+        typeof s[1] !== 'number' ||
+        s[1] < 1 ||
+        s[0] < 0 ||
+        s[0] >= s[1]
+      ) {
         return this.closeConnection(conn, 4010, 'Invalid shard.');
       }
       shard = [s[0], s[1]];
@@ -312,7 +337,8 @@ export class Gateway {
       conn.send({ op: 9, d: false, s: null, t: null });
       return;
     }
-    if (session.connection && session.connection !== conn) this.closeConnection(session.connection, 4000, 'Session resumed elsewhere.');
+    if (session.connection && session.connection !== conn)
+      this.closeConnection(session.connection, 4000, 'Session resumed elsewhere.');
     session.connection = conn;
     conn.session = session;
     const missed = session.buffer.filter((p) => (p.s ?? 0) > seq);

@@ -56,7 +56,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function decodeBody(raw: Buffer, contentType: string | undefined): Promise<{ body: unknown; files: UploadedFile[] }> {
+async function decodeBody(
+  raw: Buffer,
+  contentType: string | undefined,
+): Promise<{ body: unknown; files: UploadedFile[] }> {
   if (raw.length === 0) return { body: undefined, files: [] };
   const ct = (contentType ?? '').toLowerCase();
   if (ct.startsWith('multipart/form-data')) {
@@ -172,13 +175,25 @@ export class HttpFrontend {
       responseBody: undefined,
       injected: false,
     };
-    let parsed: ParsedRequest = { method, path, query: url.searchParams, headers: req.headers, body: undefined, files: [] };
+    let parsed: ParsedRequest = {
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body: undefined,
+      files: [],
+    };
     if (!bodyError) {
       try {
         const decoded = await decodeBody(raw, req.headers['content-type']);
         parsed = { ...parsed, body: decoded.body, files: decoded.files };
         entry.body = decoded.body;
-        entry.files = decoded.files.map((f) => ({ field: f.field, filename: f.filename, contentType: f.contentType, size: f.data.length }));
+        entry.files = decoded.files.map((f) => ({
+          field: f.field,
+          filename: f.filename,
+          contentType: f.contentType,
+          size: f.data.length,
+        }));
       } catch (error) {
         bodyError = error instanceof BodyError ? error.error : Errors.invalidJson();
       }
@@ -220,7 +235,11 @@ export class HttpFrontend {
       const retryAfter = Math.max(0, state.resetAt - this.#deps.now()) / 1000;
       entry.injected = true;
       this.#deps.onInjected(entry);
-      const body = { message: 'You are being rate limited.', retry_after: Number(retryAfter.toFixed(3)), global: false };
+      const body = {
+        message: 'You are being rate limited.',
+        retry_after: Number(retryAfter.toFixed(3)),
+        global: false,
+      };
       return this.#send(res, entry, 429, body, { ...rlHeaders, ...this.#retryHeaders(retryAfter, 'user', template) });
     }
 
@@ -237,7 +256,12 @@ export class HttpFrontend {
     }
   }
 
-  #sendFault(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, fault: FailOptions & { status: number; retryAfter: number }): void {
+  #sendFault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    fault: FailOptions & { status: number; retryAfter: number },
+  ): void {
     entry.injected = true;
     this.#deps.onInjected(entry);
     if (fault.resetConnection) {
@@ -251,7 +275,10 @@ export class HttpFrontend {
     if (fault.status === 429) {
       const global = fault.global === true;
       body ??= { message: 'You are being rate limited.', retry_after: fault.retryAfter, global };
-      Object.assign(extra, this.#retryHeaders(fault.retryAfter, fault.scope ?? (global ? 'global' : 'user'), entry.route));
+      Object.assign(
+        extra,
+        this.#retryHeaders(fault.retryAfter, fault.scope ?? (global ? 'global' : 'user'), entry.route),
+      );
       if (global) extra['X-RateLimit-Global'] = 'true';
     } else {
       body ??= { message: `${fault.status}: ${defaultStatusText(fault.status)}`, code: 0 };
@@ -273,11 +300,22 @@ export class HttpFrontend {
     };
   }
 
-  #sendError(res: ServerResponse, entry: RequestLogEntry, error: DiscordHttpError, headers: Record<string, string>): void {
+  #sendError(
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    error: DiscordHttpError,
+    headers: Record<string, string>,
+  ): void {
     this.#send(res, entry, error.status, error.body, headers);
   }
 
-  #send(res: ServerResponse, entry: RequestLogEntry, status: number, body: unknown, headers: Record<string, string>): void {
+  #send(
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    status: number,
+    body: unknown,
+    headers: Record<string, string>,
+  ): void {
     entry.status = status;
     entry.responseBody = body;
     if (!res.headersSent && !res.destroyed) {

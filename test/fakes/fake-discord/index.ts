@@ -52,6 +52,17 @@ export {
   type OptionInput,
   type SlashCommandInput,
 } from './interactions.ts';
-export { StoredMessage, type CallbackRecord, type InteractionRecord, type RequestLogEntry, type StoredFile } from './model.ts';
-export { ALL_PERMISSIONS, DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, P as PermissionBits } from './permissions.ts';
+export {
+  StoredMessage,
+  type CallbackRecord,
+  type InteractionRecord,
+  type RequestLogEntry,
+  type StoredFile,
+} from './model.ts';
+export {
+  ALL_PERMISSIONS,
+  DEFAULT_BOT_PERMISSIONS,
+  DEFAULT_EVERYONE_PERMISSIONS,
+  P as PermissionBits,
+} from './permissions.ts';
 export type { RequestMatcher } from './router.ts';

@@ -151,7 +151,11 @@ export class InteractionHandle {
 
   /** Resolves with the next callback POST after this call, accepted or not. */
   nextCallback(timeoutMs?: number): Promise<CallbackRecord> {
-    return this.#waiters.wait<CallbackRecord>(`next callback of interaction ${this.id}`, (resolve) => this.#onCallback(() => true, resolve), timeoutMs);
+    return this.#waiters.wait<CallbackRecord>(
+      `next callback of interaction ${this.id}`,
+      (resolve) => this.#onCallback(() => true, resolve),
+      timeoutMs,
+    );
   }
 
   /**
@@ -215,7 +219,10 @@ export class InteractionHandle {
           resolve({ acknowledged: true, latencyMs: this.record.ack.elapsedMs });
           return () => {};
         }
-        const timer = setTimeout(() => resolve({ acknowledged: false, latencyMs: undefined }), Math.max(0, deadline) + 1);
+        const timer = setTimeout(
+          () => resolve({ acknowledged: false, latencyMs: undefined }),
+          Math.max(0, deadline) + 1,
+        );
         timer.unref();
         const off = this.#onCallback(
           (cb) => cb.accepted,
@@ -254,7 +261,13 @@ export class InteractionBuilder {
     return this.#ctx.state.dmChannelWith(userId);
   }
 
-  #base(type: number, userId: string, channelIdIn: string | undefined, guildIdIn: string | undefined, locale: string | undefined): Rec {
+  #base(
+    type: number,
+    userId: string,
+    channelIdIn: string | undefined,
+    guildIdIn: string | undefined,
+    locale: string | undefined,
+  ): Rec {
     const { state, options } = this.#ctx;
     const user = state.users.get(userId);
     if (!user) throw new Error(`FakeDiscord: unknown user ${userId}`);
@@ -264,7 +277,8 @@ export class InteractionBuilder {
       channelId = this.dmChannelFor(userId);
     }
     const channel = state.requireChannel(channelId);
-    if (guildIdIn && guildIdIn !== channel.guildId) throw new Error(`FakeDiscord: channel ${channelId} is not in guild ${guildIdIn}`);
+    if (guildIdIn && guildIdIn !== channel.guildId)
+      throw new Error(`FakeDiscord: channel ${channelId} is not in guild ${guildIdIn}`);
     const guildId = channel.guildId;
     const id = this.#ctx.ids.next();
     const base: Rec = {
@@ -282,7 +296,8 @@ export class InteractionBuilder {
     };
     if (guildId) {
       const guild = state.requireGuild(guildId);
-      if (!guild.members.has(userId)) throw new Error(`FakeDiscord: user ${userId} is not a member of guild ${guildId}`);
+      if (!guild.members.has(userId))
+        throw new Error(`FakeDiscord: user ${userId} is not a member of guild ${guildId}`);
       const perms = state.permissionsIn(channelId, userId);
       base.guild_id = guildId;
       base.guild = { id: guildId, features: [...guild.features], locale: guild.preferredLocale };
@@ -316,7 +331,10 @@ export class InteractionBuilder {
     const resolveUser = (id: string): void => {
       put('users', id, state.userJSON(id));
       if (guildId && state.guilds.get(guildId)?.members.has(id)) {
-        put('members', id, { ...state.partialMemberJSON(guildId, id), permissions: String(state.permissionsIn(channelId, id)) });
+        put('members', id, {
+          ...state.partialMemberJSON(guildId, id),
+          permissions: String(state.permissionsIn(channelId, id)),
+        });
       }
     };
     const resolveRole = (id: string): void => {
@@ -346,7 +364,13 @@ export class InteractionBuilder {
         };
         this.#ctx.factory.files.set(
           id,
-          makeStoredFile({ id, filename: file.filename, contentType: file.contentType, description: file.description, data }),
+          makeStoredFile({
+            id,
+            filename: file.filename,
+            contentType: file.contentType,
+            description: file.description,
+            data,
+          }),
         );
         put('attachments', id, attachment);
         value = id;
@@ -378,7 +402,12 @@ export class InteractionBuilder {
       const ch = state.requireChannel(String(value));
       put('channels', ch.id, {
         ...(state.channelJSON(ch.id) as unknown as Rec),
-        permissions: String(state.permissionsIn(ch.id, (base.member as { user: APIUser } | undefined)?.user.id ?? (base.user as APIUser).id)),
+        permissions: String(
+          state.permissionsIn(
+            ch.id,
+            (base.member as { user: APIUser } | undefined)?.user.id ?? (base.user as APIUser).id,
+          ),
+        ),
       });
     }
     const choices = (def as { choices?: { value: unknown }[] } | undefined)?.choices;
@@ -393,7 +422,9 @@ export class InteractionBuilder {
     const guildId = (base.guild_id as string | undefined) ?? null;
     const def = commands.find(input.name, guildId);
     if (!def && commands.anyRegistered(guildId)) {
-      throw new Error(`FakeDiscord: slash command /${input.name} is not registered (global or for guild ${guildId ?? '-'})`);
+      throw new Error(
+        `FakeDiscord: slash command /${input.name} is not registered (global or for guild ${guildId ?? '-'})`,
+      );
     }
     let defs = def?.options as APIApplicationCommandOption[] | undefined;
     const wrap: { name: string; type: number }[] = [];
@@ -403,7 +434,10 @@ export class InteractionBuilder {
     ] as const) {
       if (!level) continue;
       const sub = defs?.find((o) => o.name === level && o.type === type);
-      if (def && !sub) throw new Error(`FakeDiscord: /${input.name} has no ${type === 2 ? 'subcommand group' : 'subcommand'} ${level}`);
+      if (def && !sub)
+        throw new Error(
+          `FakeDiscord: /${input.name} has no ${type === 2 ? 'subcommand group' : 'subcommand'} ${level}`,
+        );
       defs = (sub as { options?: APIApplicationCommandOption[] } | undefined)?.options ?? (def ? [] : undefined);
       wrap.push({ name: level, type });
     }
@@ -491,7 +525,8 @@ export class InteractionBuilder {
     if (!msg || msg.deleted) throw new Error(`FakeDiscord: unknown message ${input.messageId}`);
     const component = msg.interactiveComponents.find((c) => c.custom_id === input.customId);
     if (!input.force) {
-      if (!component) throw new Error(`FakeDiscord: message ${msg.id} has no component with custom_id ${input.customId}`);
+      if (!component)
+        throw new Error(`FakeDiscord: message ${msg.id} has no component with custom_id ${input.customId}`);
       if (component.disabled === true) throw new Error(`FakeDiscord: component ${input.customId} is disabled`);
     }
     const base = this.#base(3, input.userId, msg.channelId, undefined, input.locale);
@@ -664,7 +699,13 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
           }
           case 5: {
             const flags = (typeof data.flags === 'number' ? data.flags : 0) & MESSAGE_FLAGS.Ephemeral;
-            resourceMessage = createResponseMessage(rec, { content: '', flags }, [], 'interaction_response', MESSAGE_FLAGS.Loading);
+            resourceMessage = createResponseMessage(
+              rec,
+              { content: '', flags },
+              [],
+              'interaction_response',
+              MESSAGE_FLAGS.Loading,
+            );
             rec.originalMessageId = resourceMessage.id;
             break;
           }
@@ -690,10 +731,13 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
               if (choices.length > 25) errors.add(['data', 'choices'], ...maxLength(25));
               choices.forEach((c: unknown, i: number) => {
                 const choice = (c ?? {}) as { name?: unknown; value?: unknown };
-                if (typeof choice.name !== 'string' || choice.name.length === 0) errors.add(['data', 'choices', i, 'name'], ...REQUIRED);
+                if (typeof choice.name !== 'string' || choice.name.length === 0)
+                  errors.add(['data', 'choices', i, 'name'], ...REQUIRED);
                 else if (len(choice.name) > 100) errors.add(['data', 'choices', i, 'name'], ...badLength(1, 100));
-                if (typeof choice.value === 'string' && len(choice.value) > 100) errors.add(['data', 'choices', i, 'value'], ...maxLength(100));
-                else if (typeof choice.value !== 'string' && typeof choice.value !== 'number') errors.add(['data', 'choices', i, 'value'], ...REQUIRED);
+                if (typeof choice.value === 'string' && len(choice.value) > 100)
+                  errors.add(['data', 'choices', i, 'value'], ...maxLength(100));
+                else if (typeof choice.value !== 'string' && typeof choice.value !== 'number')
+                  errors.add(['data', 'choices', i, 'value'], ...REQUIRED);
               });
             }
             errors.throwIfAny();
@@ -703,7 +747,8 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
           case 9: {
             const errors = new FormErrors();
             const m = data as { custom_id?: unknown; title?: unknown; components?: unknown };
-            if (typeof m.custom_id !== 'string' || m.custom_id.length === 0) errors.add(['data', 'custom_id'], ...REQUIRED);
+            if (typeof m.custom_id !== 'string' || m.custom_id.length === 0)
+              errors.add(['data', 'custom_id'], ...REQUIRED);
             else if (len(m.custom_id) > 100) errors.add(['data', 'custom_id'], ...maxLength(100));
             if (typeof m.title !== 'string' || m.title.length === 0) errors.add(['data', 'title'], ...REQUIRED);
             else if (len(m.title) > 45) errors.add(['data', 'title'], ...maxLength(45));
@@ -789,7 +834,10 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
     pattern: '/webhooks/:webhook_id/:token/messages/:message_id',
     auth: false,
     major: ['webhook_id', 'token'],
-    handler: ({ params }) => ({ status: 200, body: ownedMessage(byToken(params.webhook_id!, params.token!), params.message_id!).data }),
+    handler: ({ params }) => ({
+      status: 200,
+      body: ownedMessage(byToken(params.webhook_id!, params.token!), params.message_id!).data,
+    }),
   });
 
   router.add({
@@ -822,4 +870,3 @@ export function registerInteractionRoutes(router: Router, ctx: FakeContext, stor
 }
 
 type RouteContextFiles = Parameters<FakeContext['factory']['create']>[0]['files'];
-

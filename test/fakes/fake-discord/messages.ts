@@ -50,7 +50,13 @@ export class MessageFactory {
   readonly #attachmentSizeLimit: number;
   readonly files = new Map<string, StoredFile>();
 
-  constructor(deps: { state: WorldState; ids: SnowflakeGenerator; now: () => number; baseUrl: () => string; attachmentSizeLimit: number }) {
+  constructor(deps: {
+    state: WorldState;
+    ids: SnowflakeGenerator;
+    now: () => number;
+    baseUrl: () => string;
+    attachmentSizeLimit: number;
+  }) {
     this.#state = deps.state;
     this.#ids = deps.ids;
     this.#now = deps.now;
@@ -82,7 +88,9 @@ export class MessageFactory {
       if (repliedAllowed) mentioned.add(opts.replyToAuthorId);
     }
     const authorPerms =
-      channel && opts.enforcePermissions && channel.guildId ? this.#state.permissionsIn(channelId, opts.authorId) : P.MentionEveryone;
+      channel && opts.enforcePermissions && channel.guildId
+        ? this.#state.permissionsIn(channelId, opts.authorId)
+        : P.MentionEveryone;
     const roles = new Set<string>();
     if (guild) {
       for (const id of roleIds) {
@@ -105,7 +113,12 @@ export class MessageFactory {
   }
 
   /** Turns uploaded files (+ optional `attachments` metadata) into attachment objects and stores their bytes. */
-  #newAttachments(channelId: string, files: UploadedFile[], meta: unknown, ephemeral: boolean): { attachments: APIAttachment[]; stored: StoredFile[] } {
+  #newAttachments(
+    channelId: string,
+    files: UploadedFile[],
+    meta: unknown,
+    ephemeral: boolean,
+  ): { attachments: APIAttachment[]; stored: StoredFile[] } {
     const metaList = Array.isArray(meta) ? (meta as Record<string, unknown>[]) : [];
     const attachments: APIAttachment[] = [];
     const stored: StoredFile[] = [];
@@ -141,14 +154,18 @@ export class MessageFactory {
     return (embeds as APIEmbed[]).map((e) => ({ type: 'rich', ...structuredClone(e) }) as APIEmbed);
   }
 
-  #resolveReference(channelId: string, body: MessageBody): { reference?: APIMessage['message_reference']; referenced?: APIMessage | undefined; type: number } {
+  #resolveReference(
+    channelId: string,
+    body: MessageBody,
+  ): { reference?: APIMessage['message_reference']; referenced?: APIMessage | undefined; type: number } {
     const ref = body.message_reference as Record<string, unknown> | undefined | null;
     if (!ref) return { type: 0 };
     const refType = typeof ref.type === 'number' ? ref.type : 0;
     const messageId = typeof ref.message_id === 'string' ? ref.message_id : undefined;
     const refChannelId = typeof ref.channel_id === 'string' ? ref.channel_id : channelId;
     const target = messageId ? this.#state.messages.get(messageId) : undefined;
-    const valid = target && !target.deleted && target.channelId === refChannelId && (refType === 1 || refChannelId === channelId);
+    const valid =
+      target && !target.deleted && target.channelId === refChannelId && (refType === 1 || refChannelId === channelId);
     if (!valid) {
       if (ref.fail_if_not_exists === false) return { type: 0 };
       const errors = new FormErrors();
@@ -161,7 +178,11 @@ export class MessageFactory {
       message_id: messageId,
       ...(target?.guildId ? { guild_id: target.guildId } : {}),
     } as APIMessage['message_reference'];
-    return { reference, referenced: refType === 0 ? structuredClone(target!.data) : undefined, type: refType === 0 ? 19 : 0 };
+    return {
+      reference,
+      referenced: refType === 0 ? structuredClone(target!.data) : undefined,
+      type: refType === 0 ? 19 : 0,
+    };
   }
 
   create(init: CreateMessageInit): StoredMessage {
@@ -181,7 +202,12 @@ export class MessageFactory {
       replyToAuthorId: referenced?.author.id,
     });
     let embeds = this.#normalizeEmbeds(body.embeds);
-    if (init.enforceAuthorPermissions && channel.guildId && !init.webhookId && (this.#state.permissionsIn(channelId, init.author.id) & P.EmbedLinks) === 0n) {
+    if (
+      init.enforceAuthorPermissions &&
+      channel.guildId &&
+      !init.webhookId &&
+      (this.#state.permissionsIn(channelId, init.author.id) & P.EmbedLinks) === 0n
+    ) {
       embeds = []; // Discord silently drops embeds without EMBED_LINKS.
     }
     const { attachments, stored } = this.#newAttachments(channelId, init.files, body.attachments, ephemeral);
@@ -229,9 +255,12 @@ export class MessageFactory {
   wouldBeEmpty(msg: StoredMessage, body: MessageBody, newFiles: number): boolean {
     const content = body.content !== undefined ? (body.content ?? '') : msg.data.content;
     const embeds = body.embeds !== undefined ? ((body.embeds as unknown[] | null) ?? []) : msg.data.embeds;
-    const components = body.components !== undefined ? ((body.components as unknown[] | null) ?? []) : (msg.data.components ?? []);
+    const components =
+      body.components !== undefined ? ((body.components as unknown[] | null) ?? []) : (msg.data.components ?? []);
     const attachments =
-      body.attachments !== undefined ? ((body.attachments as unknown[] | null) ?? []).length : msg.data.attachments.length;
+      body.attachments !== undefined
+        ? ((body.attachments as unknown[] | null) ?? []).length
+        : msg.data.attachments.length;
     return (
       (typeof content !== 'string' || content.length === 0) &&
       embeds.length === 0 &&
@@ -242,12 +271,18 @@ export class MessageFactory {
     );
   }
 
-  edit(msg: StoredMessage, body: MessageBody, files: UploadedFile[], opts: { enforcePermissions: boolean; clearLoading?: boolean }): void {
+  edit(
+    msg: StoredMessage,
+    body: MessageBody,
+    files: UploadedFile[],
+    opts: { enforcePermissions: boolean; clearLoading?: boolean },
+  ): void {
     const before = structuredClone(msg.data);
     const next: APIMessage = structuredClone(msg.data);
     if (body.content !== undefined) next.content = typeof body.content === 'string' ? body.content : '';
     if (body.embeds !== undefined) next.embeds = this.#normalizeEmbeds(body.embeds);
-    if (body.components !== undefined) next.components = Array.isArray(body.components) ? structuredClone(body.components) : [];
+    if (body.components !== undefined)
+      next.components = Array.isArray(body.components) ? structuredClone(body.components) : [];
     if (body.flags !== undefined && body.flags !== null) {
       // Only SUPPRESS_EMBEDS / IS_COMPONENTS_V2 can be changed on edit; EPHEMERAL etc. stay as they were.
       const mutable = MESSAGE_FLAGS.SuppressEmbeds | MESSAGE_FLAGS.IsComponentsV2;
@@ -262,7 +297,8 @@ export class MessageFactory {
     const { attachments, stored } = this.#newAttachments(msg.channelId, files, body.attachments, msg.ephemeral);
     next.attachments = [...kept, ...attachments];
     for (const f of stored) msg.files.set(f.id, f);
-    if (body.allowed_mentions !== undefined) msg.allowedMentions = (body.allowed_mentions ?? undefined) as APIAllowedMentions | undefined;
+    if (body.allowed_mentions !== undefined)
+      msg.allowedMentions = (body.allowed_mentions ?? undefined) as APIAllowedMentions | undefined;
     if (body.content !== undefined || body.allowed_mentions !== undefined) {
       const m = this.computeMentions(msg.channelId, next.content, msg.allowedMentions, {
         authorId: next.author.id,

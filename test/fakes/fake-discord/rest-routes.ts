@@ -56,7 +56,11 @@ export function parseEmoji(raw: string): { id: string | null; name: string; key:
   const value = raw.trim();
   const custom = /^a?:?([\w~]{1,32}):(\d{15,25})$/.exec(value);
   if (custom) return { id: custom[2]!, name: custom[1]!, key: `${custom[1]}:${custom[2]}` };
-  if (value.length > 0 && !value.includes(':') && /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(value)) {
+  if (
+    value.length > 0 &&
+    !value.includes(':') &&
+    /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(value)
+  ) {
     return { id: null, name: value, key: value };
   }
   throw Errors.unknownEmoji();
@@ -138,7 +142,12 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
     },
   });
   router.add({ method: 'GET', pattern: '/applications/@me', auth: true, handler: () => ok(applicationJSON(ctx)) });
-  router.add({ method: 'GET', pattern: '/oauth2/applications/@me', auth: true, handler: () => ok(applicationJSON(ctx)) });
+  router.add({
+    method: 'GET',
+    pattern: '/oauth2/applications/@me',
+    auth: true,
+    handler: () => ok(applicationJSON(ctx)),
+  });
 
   // ------------------------------------------------------------------ application commands
   const putCommands = (applicationId: string, guildId: string | null, body: unknown): RouteResult => {
@@ -219,7 +228,10 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
       }
       validateMessageBody(body, { mode: 'create', fileCount: req.files.length });
       const nonce = body.nonce;
-      const nonceKey = nonce !== undefined && nonce !== null && body.enforce_nonce === true ? `${botId()}|${String(nonce)}` : undefined;
+      const nonceKey =
+        nonce !== undefined && nonce !== null && body.enforce_nonce === true
+          ? `${botId()}|${String(nonce)}`
+          : undefined;
       if (nonceKey) {
         const prior = nonces.get(nonceKey);
         const priorMsg = prior ? state.messages.get(prior.messageId) : undefined;
@@ -317,7 +329,8 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
       if (msg.authorId !== botId()) {
         const onlyFlags = Object.keys(body).every((k) => k === 'flags');
         if (!onlyFlags) throw Errors.cannotEditOthers();
-        if (channel.guildId && !(state.permissionsIn(channel.id, botId()) & P.ManageMessages)) throw Errors.missingPermissions();
+        if (channel.guildId && !(state.permissionsIn(channel.id, botId()) & P.ManageMessages))
+          throw Errors.missingPermissions();
       }
       if (req.files.length > 0) access(channel.id, [P.AttachFiles]);
       validateMessageBody(body, {
@@ -341,7 +354,11 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
     handler: ({ params }) => {
       const channel = access(params.channel_id!);
       const msg = messageIn(channel.id, params.message_id!);
-      if (msg.authorId !== botId() && channel.guildId && !(state.permissionsIn(channel.id, botId()) & P.ManageMessages)) {
+      if (
+        msg.authorId !== botId() &&
+        channel.guildId &&
+        !(state.permissionsIn(channel.id, botId()) & P.ManageMessages)
+      ) {
         throw Errors.missingPermissions();
       }
       msg.deleted = true;
@@ -454,7 +471,9 @@ export function registerRestRoutes(router: Router, ctx: FakeContext): void {
       if (!(options.allowedPrivilegedIntents & (1 << 1))) throw Errors.missingAccess();
       const limit = Math.min(1000, Math.max(1, Number(req.query.get('limit') ?? '1') || 1));
       const after = BigInt(req.query.get('after') ?? '0');
-      const ids = [...guild.members.keys()].filter((id) => BigInt(id) > after).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      const ids = [...guild.members.keys()]
+        .filter((id) => BigInt(id) > after)
+        .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       return ok(ids.slice(0, limit).map((id) => state.memberJSON(guild.id, id)));
     },
   });

@@ -102,7 +102,9 @@ export type RequestMatcher = string | RegExp | ((req: RequestLogEntry) => boolea
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
-export function compileMatcher(matcher: RequestMatcher): (req: Pick<RequestLogEntry, 'method' | 'path'> & Partial<RequestLogEntry>) => boolean {
+export function compileMatcher(
+  matcher: RequestMatcher,
+): (req: Pick<RequestLogEntry, 'method' | 'path'> & Partial<RequestLogEntry>) => boolean {
   if (typeof matcher === 'function') return matcher as (req: Partial<RequestLogEntry>) => boolean;
   if (matcher instanceof RegExp) return (req) => matcher.test(`${req.method} ${req.path}`);
   const trimmed = matcher.trim();

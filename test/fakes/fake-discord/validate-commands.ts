@@ -17,7 +17,11 @@ function checkChatInputName(errors: FormErrors, path: Path, name: unknown, what:
   }
   if (len(name) > 32) errors.add(path, ...badLength(1, 32));
   else if (!CHAT_INPUT_NAME.test(name) || name !== name.toLowerCase()) {
-    errors.add(path, what === 'Command' ? 'APPLICATION_COMMAND_INVALID_NAME' : 'APPLICATION_COMMAND_OPTION_INVALID_NAME', `${what} name is invalid`);
+    errors.add(
+      path,
+      what === 'Command' ? 'APPLICATION_COMMAND_INVALID_NAME' : 'APPLICATION_COMMAND_OPTION_INVALID_NAME',
+      `${what} name is invalid`,
+    );
   }
 }
 
@@ -59,7 +63,11 @@ function validateOptions(errors: FormErrors, path: Path, options: unknown, level
     size += checkDescription(errors, [...p, 'description'], opt.description);
     if (typeof opt.name === 'string') {
       if (names.has(opt.name)) {
-        errors.add([...p, 'name'], 'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS', `Option name ${opt.name} is already used in these options`);
+        errors.add(
+          [...p, 'name'],
+          'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS',
+          `Option name ${opt.name} is already used in these options`,
+        );
       }
       names.add(opt.name);
     }
@@ -67,30 +75,54 @@ function validateOptions(errors: FormErrors, path: Path, options: unknown, level
     if (isSub) {
       subCount++;
       if (level === 'sub' || (level === 'group' && type === 2)) {
-        errors.add([...p, 'type'], 'APPLICATION_COMMAND_OPTION_TYPE_INVALID', 'Sub-command and sub-command group option types are mutually exclusive to all other types');
+        errors.add(
+          [...p, 'type'],
+          'APPLICATION_COMMAND_OPTION_TYPE_INVALID',
+          'Sub-command and sub-command group option types are mutually exclusive to all other types',
+        );
       }
       if (level === 'group' && type !== 1) {
-        errors.add([...p, 'type'], 'APPLICATION_COMMAND_OPTION_TYPE_INVALID', 'Sub-command groups can only contain sub-commands');
+        errors.add(
+          [...p, 'type'],
+          'APPLICATION_COMMAND_OPTION_TYPE_INVALID',
+          'Sub-command groups can only contain sub-commands',
+        );
       }
       size += validateOptions(errors, [...p, 'options'], opt.options, type === 2 ? 'group' : 'sub');
       return;
     }
     if (level === 'group') {
-      errors.add([...p, 'type'], 'APPLICATION_COMMAND_OPTION_TYPE_INVALID', 'Sub-command groups can only contain sub-commands');
+      errors.add(
+        [...p, 'type'],
+        'APPLICATION_COMMAND_OPTION_TYPE_INVALID',
+        'Sub-command groups can only contain sub-commands',
+      );
     }
     if (opt.required === true) {
       if (seenOptional) {
-        errors.add([...p, 'required'], 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', 'Required options must be placed before non-required options');
+        errors.add(
+          [...p, 'required'],
+          'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID',
+          'Required options must be placed before non-required options',
+        );
       }
     } else {
       seenOptional = true;
     }
     if (opt.choices !== undefined) {
       if (type !== 3 && type !== 4 && type !== 10) {
-        errors.add([...p, 'choices'], 'APPLICATION_COMMAND_OPTION_CHOICES_NOT_ALLOWED', 'Choices are not allowed for this option type');
+        errors.add(
+          [...p, 'choices'],
+          'APPLICATION_COMMAND_OPTION_CHOICES_NOT_ALLOWED',
+          'Choices are not allowed for this option type',
+        );
       }
       if (opt.autocomplete === true) {
-        errors.add([...p, 'autocomplete'], 'APPLICATION_COMMAND_AUTOCOMPLETE_INCOMPATIBLE_WITH_CHOICES', 'Autocomplete cannot be enabled when choices are set');
+        errors.add(
+          [...p, 'autocomplete'],
+          'APPLICATION_COMMAND_AUTOCOMPLETE_INCOMPATIBLE_WITH_CHOICES',
+          'Autocomplete cannot be enabled when choices are set',
+        );
       }
       if (!Array.isArray(opt.choices)) errors.add([...p, 'choices'], 'BASE_TYPE_LIST', 'Must be a list.');
       else {
@@ -102,31 +134,49 @@ function validateOptions(errors: FormErrors, path: Path, options: unknown, level
           else if (len(choice.name) > 100) errors.add([...cp, 'name'], ...badLength(1, 100));
           else size += len(choice.name);
           if (type === 3) {
-            if (typeof choice.value !== 'string') errors.add([...cp, 'value'], 'BASE_TYPE_STRING', 'Could not interpret value as string.');
+            if (typeof choice.value !== 'string')
+              errors.add([...cp, 'value'], 'BASE_TYPE_STRING', 'Could not interpret value as string.');
             else {
               if (len(choice.value) > 100) errors.add([...cp, 'value'], ...maxLength(100));
               size += len(choice.value);
             }
           } else if (typeof choice.value !== 'number' || (type === 4 && !Number.isInteger(choice.value))) {
-            errors.add([...cp, 'value'], 'NUMBER_TYPE_COERCE', `Value "${String(choice.value)}" is not ${type === 4 ? 'int' : 'a number'}.`);
+            errors.add(
+              [...cp, 'value'],
+              'NUMBER_TYPE_COERCE',
+              `Value "${String(choice.value)}" is not ${type === 4 ? 'int' : 'a number'}.`,
+            );
           }
         });
       }
     }
     if (opt.autocomplete === true && type !== 3 && type !== 4 && type !== 10) {
-      errors.add([...p, 'autocomplete'], 'APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_INVALID', 'Autocomplete is not allowed for this option type');
+      errors.add(
+        [...p, 'autocomplete'],
+        'APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_INVALID',
+        'Autocomplete is not allowed for this option type',
+      );
     }
     for (const key of ['min_length', 'max_length'] as const) {
       const v = opt[key];
       if (v === undefined) continue;
-      if (type !== 3) errors.add([...p, key], 'APPLICATION_COMMAND_OPTION_LENGTH_NOT_ALLOWED', 'Length limits are only allowed for string options');
+      if (type !== 3)
+        errors.add(
+          [...p, key],
+          'APPLICATION_COMMAND_OPTION_LENGTH_NOT_ALLOWED',
+          'Length limits are only allowed for string options',
+        );
       else if (typeof v !== 'number' || v < (key === 'min_length' ? 0 : 1) || v > 6000) {
         errors.add([...p, key], 'NUMBER_TYPE_MAX', 'int value should be less than or equal to 6000.');
       }
     }
   });
   if (subCount > 0 && subCount !== options.length) {
-    errors.add(path, 'APPLICATION_COMMAND_OPTIONS_TYPE_INVALID', 'Sub-command and sub-command group option types are mutually exclusive to all other types');
+    errors.add(
+      path,
+      'APPLICATION_COMMAND_OPTIONS_TYPE_INVALID',
+      'Sub-command and sub-command group option types are mutually exclusive to all other types',
+    );
   }
   return size;
 }
@@ -166,27 +216,43 @@ export function validateAndNormalizeCommands(
       if (typeof cmd.name !== 'string' || cmd.name.length === 0) errors.add([i, 'name'], ...REQUIRED);
       else if (len(cmd.name) > 32) errors.add([i, 'name'], ...badLength(1, 32));
       if (typeof cmd.description === 'string' && cmd.description.length > 0) {
-        errors.add([i, 'description'], 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION_INVALID', 'Context menu commands cannot have a description');
+        errors.add(
+          [i, 'description'],
+          'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION_INVALID',
+          'Context menu commands cannot have a description',
+        );
       }
       if (cmd.options !== undefined && (!Array.isArray(cmd.options) || cmd.options.length > 0)) {
-        errors.add([i, 'options'], 'APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS_INVALID', 'Context menu commands cannot have options');
+        errors.add(
+          [i, 'options'],
+          'APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS_INVALID',
+          'Context menu commands cannot have options',
+        );
       }
     }
     if (typeof cmd.name === 'string') {
       size += len(cmd.name);
       const key = `${String(type)}:${cmd.name}`;
-      if (seen.has(key)) errors.add([i, 'name'], 'APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique');
+      if (seen.has(key))
+        errors.add([i, 'name'], 'APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique');
       seen.add(key);
     }
     if (size > 8000) errors.add([i], 'APPLICATION_COMMAND_TOO_LARGE', 'Command exceeds maximum size (8000)');
     const dmp = cmd.default_member_permissions;
     if (dmp !== undefined && dmp !== null && (typeof dmp !== 'string' || !/^\d+$/.test(dmp))) {
-      errors.add([i, 'default_member_permissions'], 'BASE_TYPE_STRING', 'Could not interpret value as a permission bitfield.');
+      errors.add(
+        [i, 'default_member_permissions'],
+        'BASE_TYPE_STRING',
+        'Could not interpret value as a permission bitfield.',
+      );
     }
   });
-  if ((counts.get(1) ?? 0) > 100) errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_CHAT_INPUT', 'Maximum number of chat input commands reached (100)');
-  if ((counts.get(2) ?? 0) > 15) errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_USER', 'Maximum number of user commands reached (15)');
-  if ((counts.get(3) ?? 0) > 15) errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_MESSAGE', 'Maximum number of message commands reached (15)');
+  if ((counts.get(1) ?? 0) > 100)
+    errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_CHAT_INPUT', 'Maximum number of chat input commands reached (100)');
+  if ((counts.get(2) ?? 0) > 15)
+    errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_USER', 'Maximum number of user commands reached (15)');
+  if ((counts.get(3) ?? 0) > 15)
+    errors.add([], 'APPLICATION_COMMANDS_TOO_MANY_MESSAGE', 'Maximum number of message commands reached (15)');
   errors.throwIfAny();
 
   const scope = ctx.guildId ?? 'global';

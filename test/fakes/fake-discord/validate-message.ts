@@ -91,16 +91,28 @@ export function validateEmbeds(errors: FormErrors, embeds: unknown): void {
     }
     if (embed.timestamp !== undefined && embed.timestamp !== null) {
       if (typeof embed.timestamp !== 'string' || Number.isNaN(Date.parse(embed.timestamp))) {
-        errors.add([...p, 'timestamp'], 'DATE_TIME_TYPE_PARSE', `Could not parse ${String(embed.timestamp)}. Should be ISO8601.`);
+        errors.add(
+          [...p, 'timestamp'],
+          'DATE_TIME_TYPE_PARSE',
+          `Could not parse ${String(embed.timestamp)}. Should be ISO8601.`,
+        );
       }
     }
     if (embed.footer !== undefined && embed.footer !== null) {
-      if (!isObject(embed.footer)) errors.add([...p, 'footer'], 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
-      else total += checkString(errors, [...p, 'footer', 'text'], embed.footer.text, { max: 2048, min: 1, required: true });
+      if (!isObject(embed.footer))
+        errors.add([...p, 'footer'], 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
+      else
+        total += checkString(errors, [...p, 'footer', 'text'], embed.footer.text, {
+          max: 2048,
+          min: 1,
+          required: true,
+        });
     }
     if (embed.author !== undefined && embed.author !== null) {
-      if (!isObject(embed.author)) errors.add([...p, 'author'], 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
-      else total += checkString(errors, [...p, 'author', 'name'], embed.author.name, { max: 256, min: 1, required: true });
+      if (!isObject(embed.author))
+        errors.add([...p, 'author'], 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
+      else
+        total += checkString(errors, [...p, 'author', 'name'], embed.author.name, { max: 256, min: 1, required: true });
     }
     if (embed.fields !== undefined && embed.fields !== null) {
       if (!Array.isArray(embed.fields)) {
@@ -134,7 +146,12 @@ function validateButton(errors: FormErrors, p: Path, c: Record<string, unknown>)
   }
   checkString(errors, [...p, 'label'], c.label, { max: 80 });
   if (style === 5) {
-    if (c.custom_id !== undefined) errors.add([...p, 'custom_id'], 'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED', 'A custom id cannot be specified for link buttons');
+    if (c.custom_id !== undefined)
+      errors.add(
+        [...p, 'custom_id'],
+        'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED',
+        'A custom id cannot be specified for link buttons',
+      );
     checkString(errors, [...p, 'url'], c.url, { max: 512, min: 1, required: true });
     if (typeof c.url === 'string' && !/^(https?|discord):\/\//.test(c.url)) {
       errors.add([...p, 'url'], 'URL_TYPE_INVALID_URL', 'Not a well formed URL.');
@@ -142,7 +159,8 @@ function validateButton(errors: FormErrors, p: Path, c: Record<string, unknown>)
   } else if (style === 6) {
     if (c.sku_id === undefined) errors.add([...p, 'sku_id'], ...REQUIRED);
   } else {
-    if (c.url !== undefined) errors.add([...p, 'url'], 'BUTTON_COMPONENT_URL_NOT_ALLOWED', 'A URL cannot be specified for non-link buttons');
+    if (c.url !== undefined)
+      errors.add([...p, 'url'], 'BUTTON_COMPONENT_URL_NOT_ALLOWED', 'A URL cannot be specified for non-link buttons');
     if (c.label === undefined && c.emoji === undefined) {
       errors.add([...p, 'label'], 'BUTTON_COMPONENT_LABEL_OR_EMOJI_REQUIRED', 'A label or emoji is required');
     }
@@ -207,7 +225,11 @@ export function validateComponents(errors: FormErrors, components: unknown, flag
       }
       const hasSelect = children.some((c: unknown) => isObject(c) && SELECT_TYPES.has(c.type as number));
       if (hasSelect && children.length > 1) {
-        errors.add([...p, 'components'], 'COMPONENT_LAYOUT_WIDTH_EXCEEDED', 'The specified component exceeds the maximum width');
+        errors.add(
+          [...p, 'components'],
+          'COMPONENT_LAYOUT_WIDTH_EXCEEDED',
+          'The specified component exceeds the maximum width',
+        );
       }
       children.forEach((c: unknown, i: number) => {
         const cp: Path = [...p, 'components', i];
@@ -226,7 +248,8 @@ export function validateComponents(errors: FormErrors, components: unknown, flag
       return;
     }
     if (typeof type === 'number' && SELECT_TYPES.has(type)) {
-      if (depth === 0) errors.add([...p, 'type'], 'COMPONENT_TYPE_INVALID', 'Component type is not valid at the top level');
+      if (depth === 0)
+        errors.add([...p, 'type'], 'COMPONENT_TYPE_INVALID', 'Component type is not valid at the top level');
       checkCustomId(p, node, true);
       validateSelect(errors, p, node);
       return;
@@ -262,7 +285,8 @@ export function validateComponents(errors: FormErrors, components: unknown, flag
       }
       visit(c, ['components', i], 0);
     });
-    if (total > 40) errors.add(['components'], 'COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED', 'Total components exceeds maximum of 40');
+    if (total > 40)
+      errors.add(['components'], 'COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED', 'Total components exceeds maximum of 40');
   }
 }
 
@@ -278,7 +302,11 @@ export function validateAllowedMentions(errors: FormErrors, am: unknown): void {
     else
       parse.forEach((v: unknown, i: number) => {
         if (v !== 'users' && v !== 'roles' && v !== 'everyone') {
-          errors.add(['allowed_mentions', 'parse', i], 'ENUM_TYPE_COERCE', `Value "${String(v)}" is not a valid enum value.`);
+          errors.add(
+            ['allowed_mentions', 'parse', i],
+            'ENUM_TYPE_COERCE',
+            `Value "${String(v)}" is not a valid enum value.`,
+          );
         }
       });
   }
@@ -314,17 +342,29 @@ export interface ValidateOptions {
 export function validateMessageBody(body: MessageBody, opts: ValidateOptions): void {
   const errors = new FormErrors();
   const flags = typeof body.flags === 'number' ? body.flags : (opts.effectiveFlags ?? 0);
-  if (body.flags !== undefined && body.flags !== null && (typeof body.flags !== 'number' || !Number.isInteger(body.flags))) {
+  if (
+    body.flags !== undefined &&
+    body.flags !== null &&
+    (typeof body.flags !== 'number' || !Number.isInteger(body.flags))
+  ) {
     errors.add(['flags'], 'NUMBER_TYPE_COERCE', `Value "${String(body.flags)}" is not int.`);
   }
   const v2 = ((opts.effectiveFlags ?? 0) | flags) & MESSAGE_FLAGS.IsComponentsV2;
   checkString(errors, ['content'], body.content, { max: 2000 });
   if (v2) {
     if (typeof body.content === 'string' && body.content.length > 0) {
-      errors.add(['content'], 'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2', 'The \'content\' field cannot be used when using MessageFlags.IS_COMPONENTS_V2');
+      errors.add(
+        ['content'],
+        'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2',
+        "The 'content' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+      );
     }
     if (Array.isArray(body.embeds) && body.embeds.length > 0) {
-      errors.add(['embeds'], 'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2', 'The \'embeds\' field cannot be used when using MessageFlags.IS_COMPONENTS_V2');
+      errors.add(
+        ['embeds'],
+        'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2',
+        "The 'embeds' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+      );
     }
   }
   validateEmbeds(errors, body.embeds);
@@ -353,7 +393,8 @@ export function validateMessageBody(body: MessageBody, opts: ValidateOptions): v
     const hasStickers = Array.isArray(body.sticker_ids) && body.sticker_ids.length > 0;
     const hasFiles = opts.fileCount > 0;
     const hasPoll = isObject(body.poll);
-    if (!hasContent && !hasEmbeds && !hasComponents && !hasStickers && !hasFiles && !hasPoll) throw Errors.emptyMessage();
+    if (!hasContent && !hasEmbeds && !hasComponents && !hasStickers && !hasFiles && !hasPoll)
+      throw Errors.emptyMessage();
   } else if (opts.resultIsEmpty?.()) {
     throw Errors.emptyMessage();
   }
