@@ -1,7 +1,4 @@
-/**
- * The one application logger. Tokens never reach a log line: the redact paths below cover
- * every place a secret could ride along (headers, config secrets, raw options).
- */
+/** The one application logger. The redact paths cover every place a token could ride along. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export const REDACT_PATHS = [
@@ -23,7 +20,7 @@ export const REDACT_PATHS = [
 
 export type { Logger };
 
-export interface LoggerOptions {
+interface LoggerOptions {
   readonly level?: string;
   readonly destination?: DestinationStream;
 }

@@ -8,11 +8,11 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 
-export const OUTPUT_FORMATS = ['json', 'text'] as const;
+const OUTPUT_FORMATS = ['json', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const MAX_CHANNEL_MESSAGES = 30;
-export const DEFAULT_CHANNEL_MESSAGES = 20;
+const MAX_CHANNEL_MESSAGES = 30;
+const DEFAULT_CHANNEL_MESSAGES = 20;
 /** The config schema's bound for a per-attempt wait. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
 
@@ -24,12 +24,10 @@ export interface CliOptions {
   readonly timeoutSeconds: number | undefined;
   readonly format: OutputFormat;
   readonly contextPath: string | undefined;
-  /** false with `--no-deliver`; undefined leaves it to config. */
   readonly deliver: boolean | undefined;
   readonly runId: string | undefined;
   /** Already clamped to 1–3, as the reference does. */
   readonly maxAttempts: number | undefined;
-  /** true with `--validate`, false with `--no-validate`; undefined leaves it to config (strict by default). */
   readonly strict: boolean | undefined;
   readonly workflowId: string | undefined;
   readonly stepId: string | undefined;
@@ -39,7 +37,7 @@ export interface CliOptions {
   readonly channelMessages: number;
 }
 
-export type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'run'; readonly options: CliOptions };
+type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'run'; readonly options: CliOptions };
 
 export const USAGE = `usage: orchestrate <agent> <task> [options]
 

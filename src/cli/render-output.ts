@@ -8,8 +8,8 @@ import { isSuccess, type RunResult } from '../engine/types.ts';
 import type { OutputFormat } from './parse-args.ts';
 
 export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 export interface Rendered {
   readonly stdout: string;
@@ -50,13 +50,9 @@ export function dumpsPython(value: unknown, indent?: number): string {
   return write(value, 0);
 }
 
-export function exitCodeFor(status: string): number {
-  return isSuccess(status as RunResult['status']) ? EXIT_OK : EXIT_FAILED;
-}
-
 /** A run that went through the engine: sent (fire-and-forget), or a terminal result. */
 export function renderRunResult(result: RunResult, format: OutputFormat): Rendered {
-  const exitCode = exitCodeFor(String(result.status));
+  const exitCode = isSuccess(result.status) ? EXIT_OK : EXIT_FAILED;
   if (result.status === 'sent') {
     // The reference prints this one line whatever --format says.
     return { stdout: dumpsPython({ status: 'sent', runId: result.runId, agent: result.agent }) + '\n', exitCode };
@@ -76,7 +72,7 @@ function renderText(result: RunResult, exitCode: number): Rendered {
   return stderr === undefined ? { stdout, exitCode } : { stdout, stderr, exitCode };
 }
 
-export interface RefusedRequest {
+interface RefusedRequest {
   readonly agent: string;
   readonly runId: string;
   readonly notes: string;
