@@ -1,8 +1,7 @@
 /**
- * Configuration is parsed once, at start-up, into a typed value that is passed down; nobody
- * else reads process.env. Secrets (tokens) come only from the environment; everything else
- * from one JSON config file whose every key has a default. A bad value stops start-up with
- * the file, the key and what was expected — never with a token in the message.
+ * Configuration is parsed once into a typed value that is passed down; nobody else reads
+ * process.env. Tokens come only from the environment, everything else from one JSON file whose
+ * every key has a default. A bad value names the file, the key and what was expected.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

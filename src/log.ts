@@ -1,22 +1,16 @@
 /** The one application logger. The redact paths cover every place a token could ride along. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+/** Each path at the top level and one level down. */
 export const REDACT_PATHS = [
   'token',
-  '*.token',
   'authorization',
-  '*.authorization',
   'headers.authorization',
-  '*.headers.authorization',
   'headers["x-openclaw-token"]',
-  '*.headers["x-openclaw-token"]',
   'secrets',
-  '*.secrets',
   'discordToken',
-  '*.discordToken',
   'hooksToken',
-  '*.hooksToken',
-];
+].flatMap((key) => [key, `*.${key}`]);
 
 export type { Logger };
 

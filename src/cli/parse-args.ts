@@ -1,9 +1,7 @@
 /**
- * The orchestrate command line, flag for flag the reference script's (argparse) interface:
- * two positionals (agent, task), the same options, the same defaults where the CLI owns them,
- * argparse's unique-prefix abbreviations (`--time 5`), last-one-wins for the on/off pairs
- * (`--validate`/`--no-validate`, `--wait`/`--no-wait`). Anything wrong is a UsageError (exit 2).
- * Values the config decides (timeout, attempts, strictness, delivery) stay undefined when not given.
+ * The orchestrate command line, flag for flag the reference script's argparse interface, with its
+ * unique-prefix abbreviations and last-one-wins on/off pairs. Anything wrong is a UsageError.
+ * Values the config decides stay undefined when not given.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';

@@ -1,8 +1,6 @@
 /**
- * What the orchestrate command prints, byte for byte where the reference script defined it:
- * Python's `json.dumps(result, indent=2)` for results (ensure_ascii included), the one-line
- * `json.dumps({...})` for fire-and-forget, and the reference's error shape for a request
- * refused before any run (plus a stable `code`). Exit codes: 0 complete/partial/sent, 1 otherwise.
+ * What the orchestrate command prints, byte for byte where the reference script defined it
+ * (Python's `json.dumps`, ensure_ascii included). Exit codes: 0 complete/partial/sent, 1 otherwise.
  */
 import { isSuccess, type RunResult } from '../engine/types.ts';
 import type { OutputFormat } from './parse-args.ts';
@@ -80,9 +78,8 @@ interface RefusedRequest {
 }
 
 /**
- * A request refused before any run started (unknown agent, access, run id, unhealthy gateway,
- * context unavailable): the reference's `{status, result, notes, agent, runId}` plus `code`,
- * printed as JSON whatever --format says (as the reference does for ACL and health failures).
+ * A request refused before any run started: the reference's `{status, result, notes, agent,
+ * runId}` plus `code`, as JSON whatever --format says (as the reference does).
  */
 export function renderRefused(refused: RefusedRequest): Rendered {
   const body = {

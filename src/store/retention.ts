@@ -23,15 +23,9 @@ export interface PruneQuery {
   readonly limit?: number;
 }
 
-export interface RunPruner {
-  /**
-   * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
-   * with their attempts, deliveries and progress message, in one transaction; returns how many.
-   */
-  pruneFinished(query: PruneQuery): number;
-}
+export type RunPruner = ReturnType<typeof createRunPruner>;
 
-export function createRunPruner(db: DatabaseSync): RunPruner {
+export function createRunPruner(db: DatabaseSync) {
   const transaction = createTransaction(db);
   // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
   // run without an index on finished_at.
@@ -46,6 +40,10 @@ export function createRunPruner(db: DatabaseSync): RunPruner {
   const pruneRuns = db.prepare('DELETE FROM runs WHERE run_id IN (SELECT value FROM json_each(?))');
 
   return {
+    /**
+     * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
+     * with their attempts, deliveries and progress message, in one transaction; returns how many.
+     */
     pruneFinished(query: PruneQuery): number {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;

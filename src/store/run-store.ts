@@ -20,11 +20,6 @@ export type { ProgressMessage } from './progress-messages.ts';
 export { MAX_RECENT_RUNS, type RunRecord } from './run-queries.ts';
 export { RUNNING, type StoredRunStatus } from './schema.ts';
 
-interface HealthResult {
-  readonly ok: boolean;
-  readonly detail?: string;
-}
-
 export interface RunStoreOptions {
   readonly busyTimeoutMs?: number;
   readonly now?: () => number;
@@ -37,7 +32,7 @@ export type RunStore = RunJournal &
   ChannelCursors &
   RunPruner & {
     readonly file: string;
-    healthCheck(): HealthResult;
+    healthCheck(): { ok: boolean; detail?: string };
     /** Being the last connection, the close checkpoints and removes the WAL. Idempotent. */
     close(): void;
   };
@@ -58,7 +53,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...createProgressMessageBook(db, now),
     ...createChannelCursors(db, now),
     ...createRunPruner(db),
-    healthCheck(): HealthResult {
+    healthCheck() {
       if (!db.isOpen) return { ok: false, detail: 'run store is closed' };
       try {
         ping.get();
