@@ -1,11 +1,8 @@
 /**
- * Hot reload of the config file and the agents registry. The parent directories are watched
- * (one fs.watch each, filtered by file name), not the files, because editors save by writing a
- * temporary file and renaming it over the original: a watch on the old inode would go quiet
- * after the first save.
- *
- * A reload either applies completely or not at all: a loader that throws leaves the last good
- * config in force and costs one log line (the ConfigError message already names file and key).
+ * Hot reload of the config file and the agents registry. Their directories are watched, not the
+ * files: editors save by renaming a temporary file over the original, and a watch on the old
+ * inode would go quiet. A reload applies completely or not at all: a bad edit leaves the last
+ * good config in force and costs one log line.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,16 +11,15 @@ import { watchDirectory, type DirectoryWatch } from './engine/directory-watch.ts
 import type { Logger } from './log.ts';
 import { isHqError } from './errors.ts';
 
-export const DEFAULT_DEBOUNCE_MS = 150;
+const DEFAULT_DEBOUNCE_MS = 150;
 
-export interface WatchConfigOptions<T> {
+interface WatchConfigOptions<T> {
   readonly configPath: string;
   readonly registryPath: string;
-  /** Reads and validates both files; throws (a ConfigError, ideally) on a bad edit. */
+  /** Reads and validates both files; throws on a bad edit. */
   readonly load: () => T;
   /** Called with each good new config; a throw (or rejection) refuses it like a bad edit. */
   readonly onChange: (config: T) => void | Promise<void>;
-  /** Told of each refused edit, e.g. to tell the admins' channel. */
   readonly onRefused?: (error: Error) => void;
   readonly log: Logger;
   /** The config already in force; loaded now when omitted. */
@@ -52,7 +48,7 @@ function snapshot(files: readonly string[]): string {
   return hash.digest('hex');
 }
 
-/** Resolves once the watch is established, so an edit made after the promise resolves is seen. */
+/** Resolves once the watch is established, so an edit made after it resolves is seen. */
 export async function watchConfig<T>(options: WatchConfigOptions<T>): Promise<ConfigWatcher<T>> {
   const { load, onChange, onRefused, log } = options;
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
@@ -122,7 +118,6 @@ export async function watchConfig<T>(options: WatchConfigOptions<T>): Promise<Co
     schedule(file);
   }
 
-  // Watching starts here, synchronously: an edit made once this function has resolved is seen.
   const watches: DirectoryWatch[] = [];
   try {
     for (const dir of dirs) {

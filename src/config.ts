@@ -1,8 +1,7 @@
 /**
- * Configuration is parsed once, at start-up, into a typed value that is passed down; nobody
- * else reads process.env. Secrets (tokens) come only from the environment; everything else
- * from one JSON config file whose every key has a default. A bad value stops start-up with
- * the file, the key and what was expected — never with a token in the message.
+ * Configuration is parsed once into a typed value that is passed down; nobody else reads
+ * process.env. Tokens come only from the environment, everything else from one JSON file whose
+ * every key has a default. A bad value names the file, the key and what was expected.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 
 /** The reference script's port map: the fallback when AGENTS_REGISTRY.json has no entry. */
-export const REFERENCE_AGENT_PORTS: Readonly<Record<string, number>> = {
+const REFERENCE_AGENT_PORTS: Readonly<Record<string, number>> = {
   manager: 18800,
   'tech-lead': 18804,
   secretary: 18808,
@@ -154,7 +153,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
-export interface Secrets {
+interface Secrets {
   readonly discordToken: string | undefined;
   hooksToken(agent: string): string | undefined;
 }
@@ -196,11 +195,10 @@ function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
 }
 
 /**
- * `named`: the file was named by HQ_CONFIG, so its absence is an error. Only the implicit
- * default may be missing (all defaults); a named file that is not there is a typo or a mount
- * that did not happen, and running on defaults would quietly ignore the operator's config.
+ * Only the implicit default file may be missing (all defaults); one `named` by HQ_CONFIG that
+ * is not there is a typo or a failed mount, and running on defaults would ignore it quietly.
  */
-export function readConfigFile(file: string, named = false): ConfigFile {
+function readConfigFile(file: string, named = false): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -219,7 +217,7 @@ export function readConfigFile(file: string, named = false): ConfigFile {
   return parseConfigFile(text, file);
 }
 
-/** Loads env (already populated by dotenv in main) and the config file it names. */
+/** Loads env (dotenv already applied) and the config file it names. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsedEnv = envSchema.safeParse(env);
   if (!parsedEnv.success) throw new ConfigError(describeIssues('environment', parsedEnv.error));

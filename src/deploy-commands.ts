@@ -1,7 +1,6 @@
 /**
  * `npm run deploy-commands`: dotenv → config → the commands in commands/ → register them with
- * Discord (discord/register-commands.ts). Wiring only, like main.ts; a missing token or a bad
- * config ends with one line that says what to do.
+ * Discord (discord/register-commands.ts). Wiring only, like main.ts.
  */
 import { config as loadDotenv } from 'dotenv';
 import { loadCommands } from '../commands/index.ts';

@@ -1,8 +1,7 @@
 /**
  * One base class, one subclass per failure a caller must tell apart (the undici pattern).
- * The CLI's exit code, the embed colour and the machine-readable reply switch on `code`,
- * never on message text. Messages are written for the person who has to act on them and
- * never contain a token.
+ * Callers switch on `code`, never on message text. Messages are written for the person who has
+ * to act on them and never contain a token.
  */
 export const ErrorCode = {
   CONFIG_INVALID: 'HQ_ERR_CONFIG_INVALID',

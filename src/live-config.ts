@@ -1,16 +1,8 @@
 /**
- * Hot reload's two rules, kept apart from the wiring in main.ts.
- *
- * What applies to the next command: the access rules (`acl`, `operatorPrincipal`) and the
- * `discord` section (read by the bot through its config getter), plus the agents registry,
- * which the engine re-reads on its own. `liveConfig` gives the engine a Config whose sections
- * are read from the config in force at each access, so its ACL check sees a good edit at once.
- * `store.retentionDays` applies at the next prune (store/retention.ts reads it each time).
- *
- * What is read once at start-up and needs a restart: where files live, the ops listener, the
- * Discord API base, the engine's tuning (pools, queue, watcher) and the fallback agent map the
- * registry was built on. An edit that changes one of those is refused like a bad one, naming
- * the key, so that nobody believes a change took effect when it did not.
+ * Hot reload's two rules. The access rules, the `discord` section and `store` apply at their next
+ * use: `liveConfig` gives the engine a Config whose live sections are read from the config in
+ * force at each access. Everything else is read once at start-up; an edit that changes it is
+ * refused like a bad one, naming the key, so nobody believes a change took effect when it did not.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './config.ts';
@@ -19,7 +11,7 @@ import { ConfigError } from './errors.ts';
 const LIVE_SECTIONS = ['acl', 'operatorPrincipal', 'discord', 'store'] as const;
 
 /** Dotted keys (or sections) that only a restart applies. */
-export const RESTART_ONLY_KEYS = ['paths', 'agents', 'engine', 'ops', 'discord.apiBase'] as const;
+const RESTART_ONLY_KEYS = ['paths', 'agents', 'engine', 'ops', 'discord.apiBase'] as const;
 
 export function liveConfig(initial: Config, current: () => Config): Config {
   const view = { ...initial };

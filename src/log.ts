@@ -1,29 +1,20 @@
-/**
- * The one application logger. Tokens never reach a log line: the redact paths below cover
- * every place a secret could ride along (headers, config secrets, raw options).
- */
+/** The one application logger. The redact paths cover every place a token could ride along. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+/** Each path at the top level and one level down. */
 export const REDACT_PATHS = [
   'token',
-  '*.token',
   'authorization',
-  '*.authorization',
   'headers.authorization',
-  '*.headers.authorization',
   'headers["x-openclaw-token"]',
-  '*.headers["x-openclaw-token"]',
   'secrets',
-  '*.secrets',
   'discordToken',
-  '*.discordToken',
   'hooksToken',
-  '*.hooksToken',
-];
+].flatMap((key) => [key, `*.${key}`]);
 
 export type { Logger };
 
-export interface LoggerOptions {
+interface LoggerOptions {
   readonly level?: string;
   readonly destination?: DestinationStream;
 }

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The bot's entry (`npm start`, the image's CMD): plain JavaScript on purpose. Node compiles a
-// .ts entry, loading its TypeScript stripper (a WebAssembly module that then stays resident),
-// before that entry could switch the compile cache on. Switched on here first, later starts take
-// every module from the cache and never load the stripper. NODE_COMPILE_CACHE (the Dockerfile
-// sets it) names the cache's directory; without it Node picks one under the system's temp dir.
+// The bot's entry (`npm start`, the image's CMD). Plain JavaScript so that it can switch Node's
+// compile cache on (in NODE_COMPILE_CACHE, or the temp dir) before any .ts module loads.
 import module from 'node:module';
 
 if (!process.features.typescript) {

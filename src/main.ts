@@ -1,9 +1,7 @@
 /**
  * Wiring only: dotenv → config → logger → store → engine → Discord → retention → config watcher
- * → ops server. SIGTERM/SIGINT stop it cleanly within 10 s: take no new work, close the engine under
- * the waiting runs (the journal keeps them open, so the next start resumes them), let the bot
- * say so, then close everything and exit 0. A missing token or a bad config ends with one line
- * that says what to do.
+ * → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
+ * journal keeps them open for the next start), then everything else, and exit 0.
  */
 import { config as loadDotenv } from 'dotenv';
 import { loadCommands } from '../commands/index.ts';
@@ -26,7 +24,7 @@ import { createRunStore } from './store/run-store.ts';
 import { startRetention } from './store/retention.ts';
 
 const STOP_DEADLINE_MS = 10_000;
-export const STORE_FILE = 'runs.sqlite';
+const STORE_FILE = 'runs.sqlite';
 
 async function main(): Promise<number> {
   loadDotenv({ quiet: true });

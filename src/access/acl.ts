@@ -1,8 +1,6 @@
 /**
- * Who may delegate to whom. Knows nothing of Discord or the CLI: callers hand in every
- * principal the person (or bot) holds, and one allowing principal suffices. A principal that
- * is the target agent itself never grants the delegation (no self-delegation), whatever the
- * table says.
+ * Who may delegate to whom. Callers hand in every principal the person (or bot) holds, and one
+ * allowing principal suffices; the target agent itself never grants it (no self-delegation).
  */
 export type Acl = Readonly<Record<string, readonly string[]>>;
 
@@ -14,7 +12,7 @@ export const AclDenial = {
 } as const;
 export type AclDenial = (typeof AclDenial)[keyof typeof AclDenial];
 
-export type AclDecision =
+type AclDecision =
   | { readonly allowed: true; readonly principal: string }
   | { readonly allowed: false; readonly code: AclDenial; readonly reason: string };
 

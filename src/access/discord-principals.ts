@@ -1,10 +1,7 @@
 /**
- * Who a Discord caller is, in the ACL's terms: the principals (`manager`, `tech-lead`, …) their
- * user id, their roles or their agent bot account map to under `discord` in the config file.
- * The ACL then decides which agents those principals may reach; this module only names them.
- *
- * Plain values in, one typed answer out, no discord.js: the router and the mention handler
- * both build an actor from whatever Discord gave them.
+ * Who a Discord caller is, in the ACL's terms: the principals their user id, roles or agent bot
+ * account map to under `discord` in the config file; the ACL then decides where they may
+ * delegate. Plain values in, no discord.js: the router and the mention handler build the actor.
  */
 import type { Config } from '../config.ts';
 import { ErrorCode } from '../errors.ts';
@@ -20,13 +17,13 @@ export interface DiscordActor {
   readonly guildId?: string | null | undefined;
 }
 
-export type DiscordConfig = Config['discord'];
+type DiscordConfig = Config['discord'];
 
-export type PrincipalResolution =
+type PrincipalResolution =
   | { readonly ok: true; readonly principals: string[] }
   | { readonly ok: false; readonly code: typeof ErrorCode.ACCESS_DENIED; readonly reason: string };
 
-/** `configFile` is named in the refusal that tells an unmapped user what to ask for; only its base name is shown. */
+/** `configFile`'s base name is shown to an unmapped user, to say what to ask an admin for. */
 export function resolvePrincipals(
   actor: DiscordActor,
   discord: DiscordConfig,
@@ -82,7 +79,7 @@ function effectiveRoles(actor: DiscordActor): string[] {
   return roles;
 }
 
-/** Own keys only: a user id can never be `__proto__`, but a lookup must not reach the prototype anyway. */
+/** Own keys only: a lookup must never reach Object.prototype. */
 function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }

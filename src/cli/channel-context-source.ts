@@ -1,13 +1,12 @@
 /**
  * `--channel-context`: the channel's recent history read through Discord's REST API with the
- * bot's own token (DISCORD_TOKEN), formatted by the bot's own untrusted-context formatter.
- * discord.js is loaded only here, on demand: it costs a quarter of a second of start-up that
- * a plain CLI run should not pay.
+ * bot's own token, formatted by the bot's untrusted-context formatter. discord.js is imported
+ * here, on demand, so a CLI run without this option never loads it.
  */
 import type { Config } from '../config.ts';
 import { ErrorCode, HqError, isHqError } from '../errors.ts';
 
-export interface ChannelContextQuery {
+interface ChannelContextQuery {
   readonly config: Config;
   /** `#name`, `name` or a channel id. */
   readonly channel: string;
@@ -49,7 +48,7 @@ export async function readChannelContext(query: ChannelContextQuery): Promise<st
     const channelId = await resolveChannelId(rest, config.discord.guildId, channel);
     const messages = await fetchChannelContext(rest, channelId, count, label);
     const text = formatUntrustedContext(messages, { maxChars: config.discord.contextMaxChars, source: label });
-    // As the reference does, an empty context is an error: the caller asked for history and got none.
+    // The caller asked for history and got none: an error, as in the reference.
     if (text.length === 0) {
       throw new HqError(
         ErrorCode.CONTEXT_UNAVAILABLE,

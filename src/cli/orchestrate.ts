@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 /**
  * `orchestrate <agent> "<task>" [options]`: the reference orchestrate.py's interface on the
- * in-process engine. This file only sets the process up; src/cli/run-cli.ts does the work.
- * Started through orchestrate.mjs, which switches Node's compile cache on first.
+ * in-process engine. This file only sets the process up (signals, exit); run-cli.ts does the work.
  */
 import { runCli } from './run-cli.ts';
 

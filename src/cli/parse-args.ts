@@ -1,18 +1,16 @@
 /**
- * The orchestrate command line, flag for flag the reference script's (argparse) interface:
- * two positionals (agent, task), the same options, the same defaults where the CLI owns them,
- * argparse's unique-prefix abbreviations (`--time 5`), last-one-wins for the on/off pairs
- * (`--validate`/`--no-validate`, `--wait`/`--no-wait`). Anything wrong is a UsageError (exit 2).
- * Values the config decides (timeout, attempts, strictness, delivery) stay undefined when not given.
+ * The orchestrate command line, flag for flag the reference script's argparse interface, with its
+ * unique-prefix abbreviations and last-one-wins on/off pairs. Anything wrong is a UsageError.
+ * Values the config decides stay undefined when not given.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 
-export const OUTPUT_FORMATS = ['json', 'text'] as const;
+const OUTPUT_FORMATS = ['json', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const MAX_CHANNEL_MESSAGES = 30;
-export const DEFAULT_CHANNEL_MESSAGES = 20;
+const MAX_CHANNEL_MESSAGES = 30;
+const DEFAULT_CHANNEL_MESSAGES = 20;
 /** The config schema's bound for a per-attempt wait. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
 
@@ -24,12 +22,10 @@ export interface CliOptions {
   readonly timeoutSeconds: number | undefined;
   readonly format: OutputFormat;
   readonly contextPath: string | undefined;
-  /** false with `--no-deliver`; undefined leaves it to config. */
   readonly deliver: boolean | undefined;
   readonly runId: string | undefined;
   /** Already clamped to 1–3, as the reference does. */
   readonly maxAttempts: number | undefined;
-  /** true with `--validate`, false with `--no-validate`; undefined leaves it to config (strict by default). */
   readonly strict: boolean | undefined;
   readonly workflowId: string | undefined;
   readonly stepId: string | undefined;
@@ -39,7 +35,7 @@ export interface CliOptions {
   readonly channelMessages: number;
 }
 
-export type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'run'; readonly options: CliOptions };
+type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'run'; readonly options: CliOptions };
 
 export const USAGE = `usage: orchestrate <agent> <task> [options]
 

@@ -1,15 +1,13 @@
 /**
- * What the orchestrate command prints, byte for byte where the reference script defined it:
- * Python's `json.dumps(result, indent=2)` for results (ensure_ascii included), the one-line
- * `json.dumps({...})` for fire-and-forget, and the reference's error shape for a request
- * refused before any run (plus a stable `code`). Exit codes: 0 complete/partial/sent, 1 otherwise.
+ * What the orchestrate command prints, byte for byte where the reference script defined it
+ * (Python's `json.dumps`, ensure_ascii included). Exit codes: 0 complete/partial/sent, 1 otherwise.
  */
 import { isSuccess, type RunResult } from '../engine/types.ts';
 import type { OutputFormat } from './parse-args.ts';
 
 export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 export interface Rendered {
   readonly stdout: string;
@@ -50,13 +48,9 @@ export function dumpsPython(value: unknown, indent?: number): string {
   return write(value, 0);
 }
 
-export function exitCodeFor(status: string): number {
-  return isSuccess(status as RunResult['status']) ? EXIT_OK : EXIT_FAILED;
-}
-
 /** A run that went through the engine: sent (fire-and-forget), or a terminal result. */
 export function renderRunResult(result: RunResult, format: OutputFormat): Rendered {
-  const exitCode = exitCodeFor(String(result.status));
+  const exitCode = isSuccess(result.status) ? EXIT_OK : EXIT_FAILED;
   if (result.status === 'sent') {
     // The reference prints this one line whatever --format says.
     return { stdout: dumpsPython({ status: 'sent', runId: result.runId, agent: result.agent }) + '\n', exitCode };
@@ -76,7 +70,7 @@ function renderText(result: RunResult, exitCode: number): Rendered {
   return stderr === undefined ? { stdout, exitCode } : { stdout, stderr, exitCode };
 }
 
-export interface RefusedRequest {
+interface RefusedRequest {
   readonly agent: string;
   readonly runId: string;
   readonly notes: string;
@@ -84,9 +78,8 @@ export interface RefusedRequest {
 }
 
 /**
- * A request refused before any run started (unknown agent, access, run id, unhealthy gateway,
- * context unavailable): the reference's `{status, result, notes, agent, runId}` plus `code`,
- * printed as JSON whatever --format says (as the reference does for ACL and health failures).
+ * A request refused before any run started: the reference's `{status, result, notes, agent,
+ * runId}` plus `code`, as JSON whatever --format says (as the reference does).
  */
 export function renderRefused(refused: RefusedRequest): Rendered {
   const body = {

@@ -1,9 +1,7 @@
 /**
  * The orchestrate command as a function: arguments in, printed output and an exit code out.
- * Wiring only: parse → dotenv → config → logger → engine → (run id, agent, ACL checked before
- * any context is read) → context file / channel history → engine.delegate (checks again, probes
- * health, runs the attempts) → render. stdout carries only the result; logs and human notes go
- * to stderr.
+ * Wiring only: parse → dotenv → config → logger → engine → context → engine.delegate → render.
+ * stdout carries only the result; logs and human notes go to stderr.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { config as loadDotenv } from 'dotenv';
@@ -21,27 +19,20 @@ import { readChannelContext } from './channel-context-source.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
 import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
 
-export interface CliIo {
+interface CliIo {
   readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM: the run ends as `cancelled` and is still printed. */
   readonly signal?: AbortSignal;
 }
 
-export interface CliOutcome extends Rendered {
+interface CliOutcome extends Rendered {
   /** Closes what the run opened (watcher, HTTP pools, logger); call after printing. */
   readonly close: () => Promise<void>;
 }
 
-const NOTHING_TO_CLOSE = async (): Promise<void> => {};
-
-function outcome(rendered: Rendered, close: () => Promise<void> = NOTHING_TO_CLOSE): CliOutcome {
+function outcome(rendered: Rendered, close = async (): Promise<void> => {}): CliOutcome {
   return { ...rendered, close };
-}
-
-/** The CLI logs at warn unless LOG_LEVEL says otherwise: a script reading stdout wants quiet. */
-function cliLogLevel(config: Config, env: NodeJS.ProcessEnv): string {
-  return env.LOG_LEVEL ? config.logLevel : 'warn';
 }
 
 async function readContextFile(file: string, maxBytes: number): Promise<string> {
@@ -95,9 +86,8 @@ function buildRequest(
 }
 
 /**
- * With a context to gather (file, channel history) the engine's own checks (run id, agent,
- * ACL, in its order) are made here first, so a refused request reads nothing; the denial is
- * written to the event log as the engine writes it. The engine checks all of them again.
+ * The engine's own checks (run id, agent, ACL, in its order, denial logged as it logs it), made
+ * before a context is gathered so that a refused request reads nothing. The engine checks again.
  */
 function checkBeforeGatheringContext(
   engine: Engine,
@@ -147,7 +137,8 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     throw error;
   }
 
-  const log = createLogger({ level: cliLogLevel(config, io.env) });
+  // Warn unless LOG_LEVEL says otherwise: a script reading stdout wants quiet.
+  const log = createLogger({ level: io.env.LOG_LEVEL ? config.logLevel : 'warn' });
   const eventLog = createEventLog({ dir: config.paths.logDir });
   let engine: Engine | undefined;
   const close = async (): Promise<void> => {

@@ -1,32 +1,19 @@
 /**
  * The engine's figures for /metrics, taken where every state change already passes: the run
  * journal. withMetrics wraps the journal (the run store, or nothing) and counts a change only
- * once the journal has taken it, so a write the store refused is not counted as done.
- *
- * It keeps one small record per open run (agent, attempt, start) to time attempt start →
- * handoff; the record is reused across attempts and dropped when the run finishes. A run resumed
- * after a restart is counted but not timed: the engine does not announce it again, so its agent
- * is not known here (and a wait begun before the restart would include the downtime).
+ * once the journal has taken it, so a write the store refused is not counted as done. A run
+ * resumed after a restart is counted but not timed: this process never saw its agent or start.
  */
 import type { JournalRun, RunJournal, RunResult } from '../engine/types.ts';
 import type { Metrics } from './metrics.ts';
 
-/** Attempt outcomes that mean a handoff file was taken (the engine's file outcomes, and an accepted answer). */
-export const HANDOFF_OUTCOMES: ReadonlySet<string> = new Set([
-  'accepted',
-  'handoff',
-  'malformed',
-  'refused',
-  'read_error',
-]);
+/** Attempt outcomes that mean a handoff file was taken. */
+const HANDOFF_OUTCOMES: ReadonlySet<string> = new Set(['accepted', 'handoff', 'malformed', 'refused', 'read_error']);
 
-/**
- * Open runs tracked at once; past it the oldest is forgotten (only its latency goes unmeasured).
- * Runs left open by a shutdown are never finished in this process, so the map must not grow forever.
- */
-export const MAX_TRACKED_RUNS = 10_000;
+/** Runs left open by a shutdown never finish here: past this many, the oldest is forgotten. */
+const MAX_TRACKED_RUNS = 10_000;
 
-export interface JournalMetricsOptions {
+interface JournalMetricsOptions {
   /** Epoch ms, the clock the engine's startedAt uses. */
   readonly now?: () => number;
   readonly maxTrackedRuns?: number;

@@ -1,19 +1,17 @@
 /**
- * The application's Prometheus metrics, on their own registry so tests and a second process
- * never collide in prom-client's global one. Names follow `hq_delegate_<area>_<thing>_total`;
- * every label is bounded: known vocabularies are checked against their table, and free-form
- * values (agents, outcomes, error kinds, command names) admit a fixed number of distinct values
- * before the rest are counted as `other`, so a bug or a hostile input cannot grow the series.
+ * The application's Prometheus metrics, on their own registry so tests never collide in
+ * prom-client's global one. Every label is bounded: known vocabularies are checked against their
+ * table, and free-form values admit a fixed number of distinct values before the rest count as
+ * `other`, so a bug or a hostile input cannot grow the series.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RunStatus } from '../engine/types.ts';
 
 export const METRIC_PREFIX = 'hq_delegate_';
 export const OTHER_LABEL = 'other';
-/** How many distinct values a free-form label may take before new ones become `other`. */
-export const MAX_LABEL_VALUES = 64;
-/** Seconds from an attempt's start to its handoff being taken: agents answer in seconds to an hour. */
-export const HANDOFF_LATENCY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600] as const;
+const MAX_LABEL_VALUES = 64;
+/** Agents answer in seconds to an hour. */
+const HANDOFF_LATENCY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600];
 
 export const InteractionResult = {
   success: 'success',
@@ -26,21 +24,20 @@ const RUN_STATUSES: ReadonlySet<string> = new Set([...Object.values(RunStatus), 
 const INTERACTION_RESULTS: ReadonlySet<string> = new Set(Object.values(InteractionResult));
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
-export interface MetricsOptions {
-  /** Process CPU, memory, event-loop lag, under the same prefix. Default true. */
+interface MetricsOptions {
+  /** Process CPU, memory, event-loop lag. Default true. */
   readonly defaultMetrics?: boolean;
-  /** Read at scrape time, so the gauge is never stale: e.g. engine.agents() with engine.queueDepth(). */
+  /** Read at scrape time, so the gauge is never stale. */
   readonly queueDepth?: () => Iterable<readonly [agent: string, depth: number]>;
   readonly maxLabelValues?: number;
 }
 
 export interface Metrics {
   readonly registry: Registry;
-  /** The Content-Type for `text()`'s answer. */
+  /** For `text()`'s answer. */
   readonly contentType: string;
-  /** A run reached its terminal status (or `sent`, when the caller did not wait). */
+  /** `sent` when the caller did not wait. */
   runFinished(status: RunStatus | 'sent'): void;
-  /** An attempt ended, with the engine's outcome word. */
   attemptEnded(outcome: string): void;
   /** From attempt start to handoff taken. */
   observeHandoffLatency(agent: string, seconds: number): void;
@@ -51,7 +48,6 @@ export interface Metrics {
   text(): Promise<string>;
 }
 
-/** Admits up to `max` distinct well-formed values; anything else is `other`. */
 function boundedLabel(max: number): (value: string) => string {
   const seen = new Set<string>();
   return (value) => {
@@ -89,7 +85,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${METRIC_PREFIX}engine_handoff_latency_seconds`,
     help: "Seconds from an attempt's start to its handoff file being taken, by agent.",
     labelNames: ['agent'] as const,
-    buckets: [...HANDOFF_LATENCY_BUCKETS],
+    buckets: HANDOFF_LATENCY_BUCKETS,
     registers: [registry],
   });
   const queueSource = options.queueDepth;

@@ -8,20 +8,20 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, HqError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
-export const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
+const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
 
-export interface CheckResult {
+interface CheckResult {
   readonly ok: boolean;
   readonly detail?: string;
 }
 
-/** A health check: the Discord connection, the run store, a gateway… May be async; may throw. */
+/** May be async; may throw. */
 export type HealthCheck = () => CheckResult | Promise<CheckResult>;
 
-export interface OpsServerOptions {
+interface OpsServerOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
-  /** 0 picks a free port (tests). */
+  /** 0 picks a free port. */
   readonly port: number;
   readonly checks: Readonly<Record<string, HealthCheck>>;
   readonly metrics: { text(): Promise<string>; readonly contentType: string };
@@ -33,7 +33,6 @@ export interface OpsServerOptions {
 export interface OpsServer {
   readonly host: string;
   readonly port: number;
-  /** e.g. http://127.0.0.1:9464 */
   readonly url: string;
   close(): Promise<void>;
 }

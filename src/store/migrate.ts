@@ -7,7 +7,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
 import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './schema.ts';
 
-/** SQL taking a file from version N (the key) to N + 1. Empty while there has been one version. */
+/** SQL taking a file from version N (the key) to N + 1. */
 const MIGRATIONS: Readonly<Record<number, string>> = {};
 
 function refuse(file: string, why: string, cause?: unknown): HqError {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import { createTransaction, json, jsonOrNull, type Row } from './sqlite-rows.ts';
 
-/** Discord accepts a message nonce of at most 25 characters. */
+/** Discord's limit for a message nonce. */
 export const NONCE_LENGTH = 25;
 
 export type DeliveryKind = 'result-embed' | 'requester-reply' | 'mention-reply' | (string & {});
@@ -29,7 +29,6 @@ export interface DeliveredMessage {
   readonly messageId: string;
 }
 
-/** A stable nonce for one message of one run: the same after a restart, so Discord drops the resend. */
 export function deliveryNonce(runId: string, kind: string): string {
   return createHash('sha256').update(`${runId}\u0000${kind}`).digest('hex').slice(0, NONCE_LENGTH);
 }
@@ -79,7 +78,7 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
       });
     },
 
-    /** Enqueued and not yet delivered, oldest first. */
+    /** Oldest first. */
     pendingDeliveries(): Delivery[] {
       return pending.all().map(toDelivery);
     },
@@ -89,9 +88,8 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
     },
 
     /**
-     * Records where the message landed. Returns true for the first report; false when the delivery
-     * was already marked (the earlier message id is kept, and the caller's message is the duplicate).
-     * A delivery that was never enqueued is recorded as delivered all the same.
+     * Records where the message landed. False when it was already marked: the earlier message id is
+     * kept, and the caller's message is the duplicate. A delivery never enqueued is recorded too.
      */
     markDelivered(runId: string, kind: DeliveryKind, message: DeliveredMessage): boolean {
       const { changes } = markDelivered.run({

@@ -47,10 +47,7 @@ export function createProgressMessageBook(db: DatabaseSync, now: () => number) {
       );
     },
 
-    /**
-     * Progress messages not yet cleared, with their run's status, so a restarted bot can finish
-     * or resume each. An interaction token past its expiry is not returned.
-     */
+    /** Those not yet cleared, with their run's status; a token past its expiry is left out. */
     progressMessages(): ProgressMessage[] {
       const at = now();
       return list.all().map((row) => {

@@ -1,12 +1,8 @@
 /**
- * Keeps the run store from growing for as long as the bot runs: once at start and then every
- * interval, runs that finished more than `store.retentionDays` ago with nothing left to deliver
- * are deleted (pruneFinished, below). The days are read at each prune, so an edit to the config
- * file applies at the next one without a restart.
- *
- * A backlog is cleared in batches, each its own short transaction, with a turn of the event loop
- * between them: the first prune of a store that has kept everything for months holds neither the
- * write lock nor the engine for long.
+ * Keeps the run store from growing: at start and then every interval, runs that finished more
+ * than `store.retentionDays` ago with nothing left to deliver are deleted, in short batches with a
+ * turn of the event loop between them so a large backlog holds neither the write lock nor the
+ * engine for long. The days are read at each prune, so a config edit applies without a restart.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
@@ -14,8 +10,8 @@ import type { Logger } from '../log.ts';
 import { RUNNING } from './schema.ts';
 import { createTransaction } from './sqlite-rows.ts';
 
-export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 60_000;
-/** A batch this size deletes in a few ms, so no other writer waits long on the lock. */
+const DEFAULT_RETENTION_INTERVAL_MS = 60 * 60_000;
+/** Small enough that no other writer waits long on the lock. */
 export const DEFAULT_PRUNE_BATCH = 500;
 export const MAX_PRUNE_BATCH = 10_000;
 const DAY_MS = 24 * 60 * 60_000;
@@ -23,22 +19,13 @@ const DAY_MS = 24 * 60 * 60_000;
 export interface PruneQuery {
   /** Epoch ms: runs that finished before it may go. */
   readonly olderThan: number;
-  /** At most this many runs in this call's one transaction (1 to MAX_PRUNE_BATCH; default DEFAULT_PRUNE_BATCH). */
+  /** 1 to MAX_PRUNE_BATCH; default DEFAULT_PRUNE_BATCH. */
   readonly limit?: number;
 }
 
-export interface RunPruner {
-  /**
-   * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
-   * with their attempts, deliveries and progress message, in one transaction; returns how many.
-   * Open runs, runs with a pending delivery and channel cursors are never touched. One call is one
-   * bounded batch: a caller clearing a large backlog calls again (yielding between calls) while it
-   * gets a full batch back.
-   */
-  pruneFinished(query: PruneQuery): number;
-}
+export type RunPruner = ReturnType<typeof createRunPruner>;
 
-export function createRunPruner(db: DatabaseSync): RunPruner {
+export function createRunPruner(db: DatabaseSync) {
   const transaction = createTransaction(db);
   // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
   // run without an index on finished_at.
@@ -53,6 +40,10 @@ export function createRunPruner(db: DatabaseSync): RunPruner {
   const pruneRuns = db.prepare('DELETE FROM runs WHERE run_id IN (SELECT value FROM json_each(?))');
 
   return {
+    /**
+     * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
+     * with their attempts, deliveries and progress message, in one transaction; returns how many.
+     */
     pruneFinished(query: PruneQuery): number {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
@@ -83,13 +74,11 @@ export interface RetentionOptions {
   readonly retentionDays: () => number;
   readonly log: Logger;
   readonly intervalMs?: number;
-  /** Runs deleted in one transaction. */
   readonly batchSize?: number;
-  /** Epoch ms; tests pass a fixed clock. */
   readonly now?: () => number;
 }
 
-export interface Retention {
+interface Retention {
   /** Prunes now (after the prune under way, if any); resolves to the number of runs removed. */
   pruneNow(): Promise<number>;
   /** Stops the timer and waits for a prune under way to finish its batch, so the store can close. */
@@ -113,7 +102,6 @@ export function startRetention(options: RetentionOptions): Retention {
         const batch = store.pruneFinished({ olderThan, limit });
         removed += batch;
         if (batch < limit || stopped) break;
-        // Whatever else this process has to write goes between two batches.
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {

@@ -1,7 +1,6 @@
 /**
  * The run journal: what the engine records as a run goes (engine/types.ts RunJournal), in the
- * runs and attempts tables. Each verb is one statement, committed before it returns, so a process
- * killed the next instant restarts knowing what it had sent; run-queries.ts reads it back.
+ * runs and attempts tables, one statement a verb; run-queries.ts reads it back.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
@@ -82,7 +81,6 @@ export function createRunJournal(db: DatabaseSync, now: () => number): RunJourna
       endAttempt.run({ runId, attempt, at: now(), outcome, detail });
     },
 
-    /** The run's row gets its status, result and end. */
     runFinished(result: RunResult): void {
       const at = now();
       finishRun.run({

@@ -1,11 +1,10 @@
 /**
  * Run queries: what /runs, /agents and a restart read from the journal (run-journal.ts writes
- * it). A run's history is assembled from the timestamps its rows keep (run-history.ts).
+ * it). Nothing is written twice for a run's history: it is assembled from its rows' timestamps.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { JournalRun, ResumableRun, RunResult } from '../engine/types.ts';
 import { ACCEPTED_OUTCOME } from './run-journal.ts';
-import { ATTEMPT_COLUMNS, HISTORY_QUERY, historyData } from './run-history.ts';
 import { RUNNING, type StoredRunStatus } from './schema.ts';
 import { int, json, text, type Row } from './sqlite-rows.ts';
 
@@ -71,7 +70,61 @@ export interface RecentRunsQuery {
   readonly limit?: number;
 }
 
-/** Columns every run query selects, so one mapper reads them all. */
+const ATTEMPT_COLUMNS = `a.run_id, a.attempt, a.started_at, a.deadline, a.sent, a.sent_at, a.gateway_run_id,
+  a.outcome, a.detail, a.ended_at`;
+
+/**
+ * A run's history, read from the timestamps its rows keep. `phase` puts the events in the order
+ * they can happen in (a clock may give two the same millisecond); v1–v3 carry each type's details.
+ */
+const FINISHED_PHASE = 1_000_000_000;
+const HISTORY_QUERY = `
+  SELECT type, at, attempt, v1, v2, v3 FROM (
+    SELECT 0 AS phase, 0 AS rank, 'accepted' AS type, accepted_at AS at, NULL AS attempt, agent AS v1, NULL AS v2, NULL AS v3
+      FROM runs WHERE run_id = :runId AND request_json IS NOT NULL
+    UNION ALL SELECT attempt * 4 + 1, 0, 'attempt_started', started_at, attempt, started_at, deadline, NULL
+      FROM attempts WHERE run_id = :runId
+    UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
+      FROM attempts WHERE run_id = :runId AND sent = 1
+    UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
+      FROM attempts WHERE run_id = :runId AND ended_at IS NOT NULL
+    UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, json_extract(result_json, '$.code'), NULL
+      FROM runs WHERE run_id = :runId AND finished_at IS NOT NULL
+    UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL
+      -- not a row markDelivered created for a delivery never enqueued
+      FROM deliveries WHERE run_id = :runId AND NOT (target_json IS NULL AND enqueued_at = delivered_at)
+    UNION ALL SELECT ${FINISHED_PHASE} + 1, 1, 'delivered', delivered_at, NULL, kind, channel_id, message_id
+      FROM deliveries WHERE run_id = :runId AND delivered_at IS NOT NULL
+  ) ORDER BY phase, at, rank, v1`;
+
+function historyData(type: string, row: Row): Record<string, unknown> | undefined {
+  const { v1, v2, v3 } = row;
+  switch (type) {
+    case 'accepted':
+      return { agent: text(v1), at: Number(row.at) };
+    case 'attempt_started':
+      return { startedAt: Number(v1), ...(v2 === null ? {} : { deadline: Number(v2) }) };
+    case 'attempt_sent':
+      return v1 === null ? undefined : { gatewayRunId: text(v1) };
+    case 'attempt_ended':
+      return { outcome: text(v1), detail: text(v2) ?? '' };
+    case 'finished':
+      return { status: text(v1), ...(v2 === null ? {} : { code: text(v2) }) };
+    case 'delivery_enqueued':
+      return { kind: text(v1) };
+    case 'delivered':
+      return { kind: text(v1), channelId: text(v2), messageId: text(v3) };
+    default:
+      return undefined;
+  }
+}
+
+const RECENT_FILTERS = [
+  ['agent', 'agent'],
+  ['status', 'status'],
+  ['requesterId', 'requester_id'],
+] as const;
+
 const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at,
   max(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0)) AS current_attempt,
   finished_at, result_json`;
@@ -111,7 +164,6 @@ function toAttempt(row: Row): AttemptRecord {
   };
 }
 
-/** Where an open run stood: its attempt (the next one if the last ended) and whether it was sent. */
 function toPendingRun(row: Row): PendingRun {
   const current = Number(row.attempt ?? 0);
   const request =
@@ -160,24 +212,6 @@ export function createRunQueries(db: DatabaseSync) {
   const getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
   const attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.run_id = ? ORDER BY a.attempt`);
   const eventsOf = db.prepare(HISTORY_QUERY);
-  // One statement per combination of filters, so each can use its own index.
-  const recent = new Map<string, StatementSync>();
-  for (const agent of [false, true]) {
-    for (const status of [false, true]) {
-      for (const requester of [false, true]) {
-        const where = [
-          agent && 'agent = :agent',
-          status && 'status = :status',
-          requester && 'requester_id = :requesterId',
-        ].filter(Boolean);
-        recent.set(
-          `${+agent}${+status}${+requester}`,
-          db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-            ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`),
-        );
-      }
-    }
-  }
   const lastResult = db.prepare(`
     SELECT result_json FROM runs WHERE agent = ? AND status <> '${RUNNING}' AND result_json IS NOT NULL
     ORDER BY finished_at DESC, rowid DESC LIMIT 1`);
@@ -197,12 +231,20 @@ export function createRunQueries(db: DatabaseSync) {
     /** Newest first. */
     recentRuns(query: RecentRunsQuery = {}): RunRecord[] {
       const limit = Math.min(Math.max(Math.trunc(query.limit ?? 10), 1), MAX_RECENT_RUNS);
-      const key = `${+(query.agent !== undefined)}${+(query.status !== undefined)}${+(query.requesterId !== undefined)}`;
       const params: Record<string, string | number> = { limit };
-      if (query.agent !== undefined) params.agent = query.agent;
-      if (query.status !== undefined) params.status = query.status;
-      if (query.requesterId !== undefined) params.requesterId = query.requesterId;
-      return recent.get(key)!.all(params).map(toRun);
+      const where: string[] = [];
+      for (const [key, column] of RECENT_FILTERS) {
+        const value = query[key];
+        if (value === undefined) continue;
+        params[key] = value;
+        where.push(`${column} = :${key}`);
+      }
+      // Prepared per call, with only the filters given, so sqlite picks the index that fits them.
+      const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      return db
+        .prepare(`SELECT ${RUN_COLUMNS} FROM runs ${filter} ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`)
+        .all(params)
+        .map(toRun);
     },
 
     /** The result of the agent's most recently finished run. */
@@ -210,7 +252,7 @@ export function createRunQueries(db: DatabaseSync) {
       return json<RunResult>(lastResult.get(agent)?.result_json);
     },
 
-    /** The run's append-only history, oldest first. */
+    /** Oldest first. */
     runEvents(runId: string): RunEvent[] {
       return eventsOf.all({ runId }).map((row, index) => {
         const attempt = int(row.attempt);

@@ -1,20 +1,9 @@
 /**
- * The durable record of every run, on node:sqlite (the shape of undici's sqlite cache store):
- * open the file once (open-database.ts), then one module per aggregate, each preparing its own
- * statements on that connection and exposing a few verbs:
- *
- * - run-journal.ts        what the engine records as a run goes (its RunJournal)
- * - run-queries.ts        what /runs, /agents and a restart read back
- * - outbox.ts             Discord messages owed, sent exactly once across restarts
- * - progress-messages.ts  messages that may be left spinning, with their interaction tokens
- * - channel-cursors.ts    the last message seen per channel
- * - retention.ts          deleting finished, delivered runs past the retention
- *
- * createRunStore composes them into the one object the bot, the CLI and the tests use. Writes
- * are synchronous on purpose: when a verb returns, its change is committed, so a process killed
- * the next instant restarts knowing what it had sent. A state change is one statement committed
- * on its own (a write statement takes the write lock before it reads, so a second connection
- * waits on busy_timeout); the few multi-statement writes take the lock up front (sqlite-rows.ts).
+ * The durable record of every run, on node:sqlite: one connection (open-database.ts) shared by one
+ * module per aggregate (journal, queries, outbox, progress messages, channel cursors, retention),
+ * composed here into the one object the bot and the tests use. Writes are synchronous on purpose:
+ * when a verb returns its change is committed, so a process killed the next instant restarts
+ * knowing what it had sent.
  */
 import type { RunJournal } from '../engine/types.ts';
 import { createChannelCursors, type ChannelCursors } from './channel-cursors.ts';
@@ -25,30 +14,14 @@ import { createRunPruner, type RunPruner } from './retention.ts';
 import { createRunJournal } from './run-journal.ts';
 import { createRunQueries, type RunQueries } from './run-queries.ts';
 
-export type { ChannelCursor } from './channel-cursors.ts';
-export { DEFAULT_BUSY_TIMEOUT_MS, JOURNAL_SIZE_LIMIT_BYTES } from './open-database.ts';
-export { deliveryNonce, NONCE_LENGTH, type DeliveredMessage, type Delivery, type DeliveryKind } from './outbox.ts';
-export type { ProgressMessage, ProgressMessageInput } from './progress-messages.ts';
-export { DEFAULT_PRUNE_BATCH, MAX_PRUNE_BATCH, type PruneQuery } from './retention.ts';
-export {
-  MAX_RECENT_RUNS,
-  type AttemptRecord,
-  type PendingRun,
-  type RecentRunsQuery,
-  type RunDetail,
-  type RunEvent,
-  type RunRecord,
-} from './run-queries.ts';
+export { JOURNAL_SIZE_LIMIT_BYTES } from './open-database.ts';
+export { deliveryNonce, NONCE_LENGTH } from './outbox.ts';
+export type { ProgressMessage } from './progress-messages.ts';
+export { MAX_RECENT_RUNS, type RunRecord } from './run-queries.ts';
 export { RUNNING, type StoredRunStatus } from './schema.ts';
-
-export interface HealthResult {
-  readonly ok: boolean;
-  readonly detail?: string;
-}
 
 export interface RunStoreOptions {
   readonly busyTimeoutMs?: number;
-  /** Epoch ms; tests pass a fixed clock. */
   readonly now?: () => number;
 }
 
@@ -59,10 +32,9 @@ export type RunStore = RunJournal &
   ChannelCursors &
   RunPruner & {
     readonly file: string;
-    healthCheck(): HealthResult;
+    healthCheck(): { ok: boolean; detail?: string };
     /** Being the last connection, the close checkpoints and removes the WAL. Idempotent. */
     close(): void;
-    [Symbol.dispose](): void;
   };
 
 /**
@@ -73,9 +45,6 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
   const db = openDatabase(file, options.busyTimeoutMs);
   const now = options.now ?? Date.now;
   const ping = db.prepare('SELECT count(*) AS n FROM sqlite_schema');
-  const close = (): void => {
-    if (db.isOpen) db.close();
-  };
   return {
     file,
     ...createRunJournal(db, now),
@@ -84,7 +53,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...createProgressMessageBook(db, now),
     ...createChannelCursors(db, now),
     ...createRunPruner(db),
-    healthCheck(): HealthResult {
+    healthCheck() {
       if (!db.isOpen) return { ok: false, detail: 'run store is closed' };
       try {
         ping.get();
@@ -93,7 +62,8 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
         return { ok: false, detail: `run store: ${(error as Error).message}` };
       }
     },
-    close,
-    [Symbol.dispose]: close,
+    close(): void {
+      if (db.isOpen) db.close();
+    },
   };
 }

@@ -2,15 +2,8 @@
  * The run store's tables. The version lives in the file header (`PRAGMA user_version`), so a
  * process can tell an old file (migrate it) from a newer one (refuse it) before touching a row.
  * Bump SCHEMA_VERSION together with a step in migrate.ts; never edit a released DDL in place.
- * (Version 1 was reshaped before any store was deployed, for write cost, and once more to drop
- * runs.answer_attempt with the deferred finish that wrote it.)
- *
- * Every journal write is a commit the engine waits for, and a commit costs roughly one WAL frame
- * per b-tree page it dirties; so each fact is written once, in one row: a state change is one
- * statement. The attempt verbs touch `attempts` only; a run's current attempt, last outcome and
- * retry note are read from its attempts rather than copied onto `runs` at every step; and a run's
- * history is read from the timestamps its rows keep (accepted, each attempt started, sent and
- * ended, finished, each delivery enqueued and delivered) rather than written a second time.
+ * Each fact is written once, in one row: a run's current attempt and history are read back from
+ * its attempts and the timestamps its rows keep, not copied onto `runs`.
  */
 import type { RunStatus } from '../engine/types.ts';
 

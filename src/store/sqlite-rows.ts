@@ -24,8 +24,7 @@ export function jsonOrNull(value: unknown): string | null {
 
 /**
  * Runs `fn` in one transaction that takes the write lock up front (BEGIN IMMEDIATE), so a second
- * connection waits on busy_timeout instead of failing half-way; inside the caller's own
- * transaction it simply joins it.
+ * connection waits on busy_timeout instead of failing half-way; inside a transaction it joins it.
  */
 export function createTransaction(db: DatabaseSync): <T>(fn: () => T) => T {
   const begin = db.prepare('BEGIN IMMEDIATE');
