@@ -1,6 +1,6 @@
 /**
  * The engine's settings out of the Config: the one place that knows both shapes. Given main's
- * live view of the config (live-config.ts), `acl` reads the config in force at each delegation.
+ * live view of the config, `acl` reads the config in force at each delegation.
  */
 import { agentEnvKey, type Config } from './config.ts';
 import type { EngineSettings } from './engine/settings.ts';

@@ -4,13 +4,12 @@
  * the agent's run settled without one. Judging the outcome is the caller's (run-attempts.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logSendErrors } from './attempt-events.ts';
-import { EventName } from './events.ts';
-import type { SendResult } from './gateway-client.ts';
+import { EventName } from './event-log.ts';
+import type { SendResult, SendTryFailure } from './gateway-client.ts';
 import type { WaitResult } from './handoff-watcher.ts';
 import { buildPayload } from './prompt.ts';
 import type { AttemptOutcome } from './retry-policy.ts';
-import { RunCancelled, type AttemptEnd, type Run, type RunServices } from './run.ts';
+import { logEvent, RunCancelled, type AttemptEnd, type Run, type RunServices } from './run.ts';
 
 /** How much longer than the attempt a held waitForCompletion POST may stay open. */
 const COMPLETION_RESPONSE_MARGIN_MS = 30_000;
@@ -41,11 +40,8 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
     waitForCompletion: run.completionMode,
   });
   const idempotencyKey = idempotencyKeyOf(run, attempt);
-  // The POST is handed to undici first and the wait registered right after it, in the same
-  // turn, so even an instant agent is seen: a file written before the watch listens is found
-  // by the look waitFor() takes when it registers. The POST never waits for the watcher: the
-  // first wait only adds one fs.watch of the directory, and undici writes the request from the
-  // next turn (on a reused keep-alive socket too).
+  // The wait is registered in the same turn as the POST, so even an instant agent's file is
+  // seen (waitFor() looks once when it registers); the POST never waits for the watcher.
   const waitControl = new AbortController();
   const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
   const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });
@@ -55,7 +51,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
       const sending = services.gateway.sendRun(run.endpoint, payload, { idempotencyKey, signal: run.signal });
       const waiting = run.wait ? startWait() : undefined;
       const sent = await sending;
-      logSendErrors(services.events, run, attempt, startedAt, sent.failures);
+      logSendErrors(services, run, attempt, startedAt, sent.failures);
       if (!sent.ok) return { outcome: sendFailure(sent), startedAt };
       markSent(services, run, attempt, { startedAt, deadline }, sent.gatewayRunId);
       if (waiting === undefined) return { sentOnly: true, gatewayRunId: sent.gatewayRunId };
@@ -70,17 +66,11 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
 }
 
 /**
- * With waitForCompletion the gateway answers only when the agent's run has settled, so the
- * POST cannot tell us when the run was admitted. We therefore count the attempt as sent the
- * moment the request is written (journal + progress), and from then on race two sides:
- *   - the handoff file (the normal end: the file, not the HTTP answer, is the result);
- *   - the POST's answer: an error status is a send failure (a 503 or a dropped connection is
- *     first retried with the same Idempotency-Key); a 200 with `completion` means the agent
- *     is done, so a handoff that has not appeared within completionGraceMs never will —
- *     the attempt fails at once ("the agent finished without writing the handoff") instead
- *     of sitting out the whole timeout.
- * When the file wins, the POST is left to finish on its own (bounded by its timeout) so
- * that its completion is logged; otherwise it is aborted with the attempt.
+ * With waitForCompletion the gateway answers only once the agent's run settled, so the attempt
+ * counts as sent when the request is written, then the handoff file races the POST's answer.
+ * An error answer is a send failure; a 200 with `completion` means the agent is done, so a
+ * handoff not there within completionGraceMs never will be, and the attempt fails at once
+ * instead of sitting out the timeout. When the file wins, the POST may finish (to be logged).
  */
 async function completionAttempt(
   services: RunServices,
@@ -106,7 +96,7 @@ async function completionAttempt(
   const waitSide = startWait().then(fileOutcome);
   // The POST's word on the attempt; when it has none, the file decides.
   const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
-    logSendErrors(services.events, run, attempt, startedAt, sent.failures);
+    logSendErrors(services, run, attempt, startedAt, sent.failures);
     if (!sent.ok) return sent.aborted ? waitSide : sendFailure(sent);
     gatewayRunId = sent.gatewayRunId;
     if (sent.completion === undefined) {
@@ -181,13 +171,7 @@ function startAttempt(services: RunServices, run: Run, attempt: number): { start
   const deadline = startedAt + run.policy.attemptTimeoutMs;
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
   services.journal?.attemptStarted(run.runId, attempt, startedAt, deadline);
-  services.events({
-    runId: run.runId,
-    agent: run.agent,
-    event: EventName.attemptStart,
-    detail: run.request.task.slice(0, TASK_PREVIEW_CHARS),
-    attempt,
-  });
+  logEvent(services, run, EventName.attemptStart, { detail: run.request.task.slice(0, TASK_PREVIEW_CHARS), attempt });
   return { startedAt, deadline };
 }
 
@@ -222,12 +206,24 @@ function fileOutcome(result: WaitResult): AttemptOutcome {
 }
 
 /**
- * `<runId>:<attempt>:<acceptedAt>`. The same key on a retried POST (same attempt, same run —
- * also after a restart, acceptedAt is journaled) replays the gateway's run instead of starting
- * a second one. The acceptance time is there because run ids can be reused (`--run-id` from a
- * workflow re-running a step): with `<runId>:<attempt>` alone the gateway would replay the
- * earlier run's answer for up to 5 minutes and the agent would never see the new task.
+ * The same key on a retried POST (also after a restart: acceptedAt is journaled) replays the
+ * gateway's run instead of starting a second. acceptedAt is there because run ids can be reused:
+ * without it the gateway would replay an earlier run's answer and the agent never see the task.
  */
 function idempotencyKeyOf(run: Run, attempt: number): string {
   return `${run.runId}:${attempt}:${run.acceptedAt}`;
+}
+
+/** One send_error line per failed POST try. */
+function logSendErrors(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  startedAt: number,
+  failures: readonly SendTryFailure[],
+): void {
+  for (const { error, httpStatus } of failures) {
+    const elapsedMs = Date.now() - startedAt;
+    logEvent(services, run, EventName.sendError, { detail: error, attempt, elapsedMs, extra: { httpStatus } });
+  }
 }

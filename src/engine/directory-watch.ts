@@ -1,20 +1,11 @@
 /**
- * One watched directory, through Node's own `fs.watch` (inotify on Linux): one handle for the
- * directory, whatever number of files in it are awaited. The watch says which entry changed;
- * what the entry holds is for the caller to read.
- *
- * `fs.watch` closes its handle when it reports an error, so an error costs a re-arm a little
- * later, followed by a look at everything (events may have been missed in between). A re-arm
- * that fails leaves the directory unwatched: waits in it are then judged at their deadlines.
- *
- * This is the only place that knows how a directory is watched; a polling mode (for file
- * systems that send no events, such as some network mounts) would be a second factory with
- * the same interface.
+ * One directory watched through `fs.watch`, which says which entry changed. `fs.watch` closes on
+ * an error, so an error costs a re-arm a little later and then a look at everything; a re-arm
+ * that fails leaves the directory unwatched (waits are then judged at their deadlines).
  */
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import type { Logger } from '../log.ts';
 
-/** How long after an error the directory is watched again. */
 export const REARM_DELAY_MS = 1_000;
 
 export interface DirectoryWatch {
@@ -22,7 +13,7 @@ export interface DirectoryWatch {
   close(): void;
 }
 
-export interface DirectoryWatchOptions {
+interface DirectoryWatchOptions {
   readonly dir: string;
   /** The entry named `name` was created, renamed, removed or written to. */
   readonly onEntry: (name: string) => void;

@@ -1,27 +1,23 @@
 /**
- * The engine: where a delegation enters, waits, is judged and leaves. Knows nothing of
- * Discord; the bot and the CLI are two doors onto it.
+ * The engine: where a delegation enters, waits, is judged and leaves. Knows nothing of Discord.
  *
  *   delegate → run id → agent → ACL → journal → queue → run-attempts.ts → result
  *
- * This file takes requests in (delegate, resume), queues them per agent, and turns a
- * cancellation into a `cancelled` result; the attempts themselves are run-attempts.ts and
- * attempt.ts. Side effects come in through factories (registry, gateway client, handoff
- * watcher, event log, queue); the journal, when given, records every state change before the
- * engine acts on it, so another process can `resume` a run.
+ * The journal, when given, records every state change before the engine acts on it, so another
+ * process can `resume` a run.
  */
 import { authorize } from '../access/acl.ts';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
-import { EventName, type EventEntry, type EventLog } from './events.ts';
+import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
 import { runAttempts } from './run-attempts.ts';
 import { errorResult } from './run-result.ts';
-import { createRun, finishRun, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
+import { createRun, finishRun, logEvent, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
 import { newRunId, validateRunId } from './run-id.ts';
 import type { EngineSettings } from './settings.ts';
 import {
@@ -36,13 +32,9 @@ import {
 } from './types.ts';
 
 export interface EngineOptions {
-  /** `engineSettingsOf(config)` (src/engine-settings.ts) for the bot and the CLI. */
   readonly settings: EngineSettings;
   readonly log: Logger;
-  /**
-   * Where the engine's events go: `createEventLog({ dir: logDir })` (it opens its file at the
-   * first line, so a refused request touches none). The engine closes it.
-   */
+  /** Opens its file at the first line, so a refused request touches none. The engine closes it. */
   readonly eventLog: EventLog;
   readonly journal?: RunJournal | undefined;
   /** Pauses between POST tries inside one attempt (503, connection errors); tests pass zeros. */
@@ -65,40 +57,35 @@ export function createEngine(options: EngineOptions): Engine {
   const activeRuns = new Map<string, Promise<RunResult>>();
   const shutdown = new AbortController();
   let closed = false;
-
-  // Created on first use: a refused request (bad run id, ACL) touches no file at all.
+  // Made on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
-  const handoffs = (): HandoffWatcher =>
-    (watcher ??= createHandoffWatcher({
-      dir: settings.handoffDir,
-      maxBytes: settings.maxHandoffBytes,
-      settleMs: settings.handoffSettleMs,
-      log,
-    }));
-  const events = (entry: EventEntry): void => eventLog.write(entry);
+  const { handoffDir: dir, maxHandoffBytes: maxBytes, handoffSettleMs: settleMs } = settings;
   const services: RunServices = {
     gateway,
-    handoffs,
+    handoffs: () => (watcher ??= createHandoffWatcher({ dir, maxBytes, settleMs, log })),
     health,
     journal,
-    events,
+    events: (entry) => eventLog.write(entry),
     completionGraceMs: settings.completionGraceMs,
   };
 
-  /** Waits for the agent's queue, runs the attempts, and turns a cancellation into its result. */
-  async function execute(run: Run, start: StartPoint, retryNote?: string): Promise<RunResult> {
-    if (retryNote !== undefined) run.prevError = retryNote;
-    let slot: QueueSlot | undefined;
-    try {
-      slot = await takeQueueSlot(queue, events, run);
-      return await runAttempts(services, run, start);
-    } catch (error) {
-      if (!(error instanceof RunCancelled) && !run.signal.aborted) throw error;
-      return cancelled(services, run, shutdown.signal.aborted);
-    } finally {
-      slot?.release();
-      activeRuns.delete(run.runId);
-    }
+  /** Queues the run, runs its attempts, and turns a cancellation into its result. */
+  function execute(run: Run, startPoint: StartPoint): Promise<RunResult> {
+    const running = (async (): Promise<RunResult> => {
+      let slot: QueueSlot | undefined;
+      try {
+        slot = await takeQueueSlot(queue, services, run);
+        return await runAttempts(services, run, startPoint);
+      } catch (error) {
+        if (!(error instanceof RunCancelled) && !run.signal.aborted) throw error;
+        return cancelled(services, run, shutdown.signal.aborted);
+      } finally {
+        slot?.release();
+        activeRuns.delete(run.runId);
+      }
+    })();
+    activeRuns.set(run.runId, running);
+    return running;
   }
 
   function newRun(
@@ -108,11 +95,6 @@ export function createEngine(options: EngineOptions): Engine {
     options: DelegateOptions,
   ): Run {
     return createRun({ request, endpoint, acceptedAt, settings, log, shutdown: shutdown.signal, options });
-  }
-
-  function track(runId: string, running: Promise<RunResult>): Promise<RunResult> {
-    activeRuns.set(runId, running);
-    return running;
   }
 
   function refuseWhileClosed(): void {
@@ -130,18 +112,14 @@ export function createEngine(options: EngineOptions): Engine {
       const runId = validateRunId(request.runId ?? newRunId(acceptedAt));
       if (typeof request.task !== 'string' || request.task.trim() === '') throw new UsageError('The task is empty');
       const endpoint = registry.resolve(request.agent);
-      const principal = authorizeOrRefuse(settings, events, {
-        runId,
-        agent: endpoint.name,
-        principals: request.principals,
-      });
+      const principal = authorizeOrRefuse(settings, eventLog, runId, endpoint.name, request.principals);
       refuseDuplicate(runId);
       const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
       journal?.runAccepted(journaled);
       const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
       const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
       run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
-      return track(runId, execute(run, { kind: 'fresh' }));
+      return execute(run, { kind: 'fresh' });
     },
 
     async resume(pending: ResumableRun, delegateOptions = {}) {
@@ -152,17 +130,15 @@ export function createEngine(options: EngineOptions): Engine {
       // Authorised when it was accepted; resuming continues that decision.
       const run = newRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
       run.attemptsMade = Math.max(0, pending.attempt - (pending.sent ? 0 : 1));
+      if (pending.retryNote !== undefined) run.prevError = pending.retryNote;
       run.log.info({ attempt: pending.attempt, sent: pending.sent, deadline: pending.deadline }, 'run resumed');
-      return track(runId, execute(run, startPointOf(pending), pending.retryNote));
+      return execute(run, startPointOf(pending));
     },
 
     agents: () => registry.list(),
-
     // Asked for explicitly (the bot at connect, /agents): a probe of its own, sent now.
     health: async (agent) => health.now(registry.resolve(agent)),
-
     cachedHealth: (agent) => health.cached(agent),
-
     queueDepth: (agent) => queue.waiting(agent),
 
     async close() {
@@ -170,8 +146,6 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       shutdown.abort(new HqError(ErrorCode.SHUTTING_DOWN, 'hq-delegate is shutting down'));
       await Promise.allSettled([...activeRuns.values()]);
-      // Independent of each other: the watcher closes its directory watches, the pools wait for
-      // their sockets to close.
       await Promise.all([watcher?.close(), gateway.close()]);
       eventLog.close();
     },
@@ -179,19 +153,13 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 /** A place in the agent's queue; progress and the event log hear the run's position. */
-async function takeQueueSlot(queue: AgentQueue, events: (entry: EventEntry) => void, run: Run): Promise<QueueSlot> {
+async function takeQueueSlot(queue: AgentQueue, services: RunServices, run: Run): Promise<QueueSlot> {
   let queuedLogged = false;
   const onPosition = (position: number): void => {
     run.emit({ type: 'queued', runId: run.runId, position });
     if (queuedLogged) return;
     queuedLogged = true;
-    events({
-      runId: run.runId,
-      agent: run.agent,
-      event: EventName.queued,
-      detail: `position ${position}`,
-      extra: { position },
-    });
+    logEvent(services, run, EventName.queued, { detail: `position ${position}`, extra: { position } });
   };
   let slot: QueueSlot;
   try {
@@ -209,37 +177,27 @@ function cancelled(services: RunServices, run: Run, byShutdown: boolean): RunRes
   const notes = byShutdown
     ? 'Cancelled: hq-delegate is shutting down (the run can be resumed)'
     : 'Cancelled by the caller';
-  services.events({
-    runId: run.runId,
-    agent: run.agent,
-    event: EventName.cancelled,
-    detail: notes,
-    attempt: Math.max(run.attemptsMade, 1),
-  });
+  logEvent(services, run, EventName.cancelled, { detail: notes, attempt: Math.max(run.attemptsMade, 1) });
   // On shutdown the journal keeps the run open, so a restarted process resumes it.
   if (!byShutdown && run.attemptsMade > 0)
     services.journal?.attemptEnded(run.runId, run.attemptsMade, 'cancelled', notes);
   const result = errorResult(run, RunStatus.cancelled, notes, byShutdown ? ErrorCode.SHUTTING_DOWN : undefined);
-  return finishRun(services, run, result, { journal: !byShutdown });
+  return finishRun(services, run, result, !byShutdown);
 }
 
 /** Throws AccessDeniedError (and logs acl_denied) unless one of the principals may delegate to the agent. */
 function authorizeOrRefuse(
   settings: EngineSettings,
-  events: (entry: EventEntry) => void,
-  asked: { readonly runId: string; readonly agent: string; readonly principals: readonly string[] },
+  eventLog: EventLog,
+  runId: string,
+  agent: string,
+  asked: readonly string[],
 ): string {
-  const principals = Array.isArray(asked.principals) ? asked.principals : [];
-  const decision = authorize(principals, asked.agent, settings.acl());
+  const principals = Array.isArray(asked) ? asked : [];
+  const decision = authorize(principals, agent, settings.acl());
   if (decision.allowed) return decision.principal;
   const detail = `caller=${principals.join(',')}`;
-  events({
-    runId: asked.runId,
-    agent: asked.agent,
-    event: EventName.aclDenied,
-    detail,
-    extra: { code: decision.code },
-  });
+  eventLog.write({ runId, agent, event: EventName.aclDenied, detail, extra: { code: decision.code } });
   throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
 }
 

@@ -1,37 +1,44 @@
 /**
- * The orchestration event log: one JSONL file per UTC day (`<logDir>/YYYY-MM-DD.jsonl`), one
- * line per event, in the reference script's shape so existing tooling keeps reading it:
- * `timestamp` (second precision, Z), `runId`, `agent`, `event`, `detail` (≤ 500 chars),
- * `attempt`, `elapsedMs`, then extras. Written through pino with every pino field switched off;
- * the destination is swapped when the UTC day changes. No token is ever passed in here, and
- * the redact paths are a second fence.
- *
- * The fence is paid only where it could matter. pino's redaction clones the line and walks
- * every path on each call (~25 µs a line, three times the rest of the write), and the engine
- * writes two or more lines per run. The fixed fields are strings and numbers, so only `extra`
- * can hold what a redact path matches: a secret's name among its keys, or an object among its
- * values. Lines with such an `extra` go through a redacting logger, the others through a plain
- * one on the same destination.
+ * The orchestration event log: one JSONL file per UTC day (`<logDir>/YYYY-MM-DD.jsonl`), one line
+ * per event, in the reference script's shape so existing tooling keeps reading it. Written through
+ * pino with its own fields switched off; the redact paths are a second fence (no token is passed in).
  */
 import path from 'node:path';
 import { pino, type DestinationStream } from 'pino';
 import { REDACT_PATHS } from '../log.ts';
-import { MAX_DETAIL_CHARS, type EventLog } from './events.ts';
 
-/** The redact paths that name a top-level key (`token`), as opposed to a nested one (`*.token`). */
-const TOP_LEVEL_SECRET_KEYS: ReadonlySet<string> = new Set(
-  REDACT_PATHS.filter((redactPath) => /^[A-Za-z_$][\w$]*$/.test(redactPath)),
-);
+export const EventName = {
+  attemptStart: 'attempt_start',
+  sendFailed: 'send_failed',
+  sendError: 'send_error',
+  validationFailed: 'validation_failed',
+  complete: 'complete',
+  timeout: 'timeout',
+  lateArrival: 'late_arrival',
+  aclDenied: 'acl_denied',
+  healthFailed: 'health_failed',
+  invalid: 'invalid',
+  cancelled: 'cancelled',
+  queued: 'queued',
+} as const;
+export type EventName = (typeof EventName)[keyof typeof EventName];
 
-/** Whether a redact path could match anything in a line carrying these extras. */
-export function needsRedaction(extra: Readonly<Record<string, unknown>> | undefined): boolean {
-  if (extra === undefined) return false;
-  for (const key of Object.keys(extra)) {
-    if (TOP_LEVEL_SECRET_KEYS.has(key)) return true;
-    const value = extra[key];
-    if (typeof value === 'object' && value !== null) return true;
-  }
-  return false;
+const MAX_DETAIL_CHARS = 500;
+
+export interface EventEntry {
+  readonly runId: string;
+  readonly agent: string;
+  readonly event: EventName;
+  readonly detail?: string;
+  readonly attempt?: number;
+  readonly elapsedMs?: number;
+  /** confidence, status, httpStatus, gatewayRunId, position… */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface EventLog {
+  write(entry: EventEntry): void;
+  close(): void;
 }
 
 /** Cut by code points, not UTF-16 units, so a surrogate pair is never split (Python slices the same way). */
@@ -66,24 +73,25 @@ export function createEventLog(options: { readonly dir: string; readonly now?: (
     },
   };
 
-  const lineOptions = {
-    base: null,
-    level: 'info',
-    // No level field; pino's timestamp hook then opens the line with the reference's
-    // `"timestamp"` (pino expects a leading comma after the level it no longer writes).
-    formatters: { level: () => ({}) },
-    timestamp: () => `"timestamp":${JSON.stringify(lineTimestamp)}`,
-  };
-  const plain = pino(lineOptions, rolling);
-  const fenced = pino({ ...lineOptions, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, rolling);
+  const logger = pino(
+    {
+      base: null,
+      level: 'info',
+      // No level field; pino's timestamp hook then opens the line with the reference's
+      // `"timestamp"` (pino expects a leading comma after the level it no longer writes).
+      formatters: { level: () => ({}) },
+      timestamp: () => `"timestamp":${JSON.stringify(lineTimestamp)}`,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    rolling,
+  );
 
   return {
     write(entry) {
-      const at = now();
-      const iso = at.toISOString();
+      const iso = now().toISOString();
       lineDay = iso.slice(0, 10);
       lineTimestamp = `${iso.slice(0, 19)}Z`;
-      (needsRedaction(entry.extra) ? fenced : plain).info({
+      logger.info({
         runId: entry.runId,
         agent: entry.agent,
         event: entry.event,

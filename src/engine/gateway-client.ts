@@ -13,7 +13,7 @@ const HEALTH_BODY_CAP = 4 * 1_024;
 const RESPONSE_BODY_CAP = 64 * 1_024;
 const ERROR_TEXT_CHARS = 300;
 /** Pauses between POST tries inside one attempt. The Idempotency-Key makes a retry after a lost answer safe. */
-export const DEFAULT_SEND_RETRY_DELAYS_MS: readonly number[] = [250, 1_000];
+const DEFAULT_SEND_RETRY_DELAYS_MS: readonly number[] = [250, 1_000];
 
 export interface HealthAnswer {
   readonly healthy: boolean;
@@ -22,10 +22,9 @@ export interface HealthAnswer {
 }
 
 export interface SendOptions {
-  /** `<runId>:<attempt>`: the same key on a retried POST replays the same gateway run instead of starting a second. */
   readonly idempotencyKey: string;
   readonly signal?: AbortSignal | undefined;
-  /** Per try. Defaults to sendTimeoutMs; with waitForCompletion the answer only comes when the agent's run settled. */
+  /** Per try; sendTimeoutMs unless given. */
   readonly responseTimeoutMs?: number | undefined;
   /** Called once, when a request body has first been written to the socket. */
   readonly onRequestSent?: (() => void) | undefined;
@@ -42,20 +41,17 @@ export type SendResult =
       readonly httpStatus: number;
       /** The gateway's own hook-run id; not ours. */
       readonly gatewayRunId?: string | undefined;
-      /** Present when the request asked for waitForCompletion: how the agent's run settled. */
+      /** With waitForCompletion: how the agent's run settled. */
       readonly completion?: Readonly<Record<string, unknown>> | undefined;
-      /** Tries that failed before the one that succeeded (each is logged as send_error). */
+      /** Tries that failed before the one that succeeded. */
       readonly failures: readonly SendTryFailure[];
     }
-  | {
-      readonly ok: false;
-      /** false: another attempt would fail the same way (refused token, a request the gateway rejects). */
-      readonly retryable: boolean;
-      readonly aborted: boolean;
-      readonly httpStatus?: number | undefined;
-      readonly error: string;
-      readonly failures: readonly SendTryFailure[];
-    };
+  | (SendFailure & { readonly ok: false; readonly aborted: boolean; readonly failures: readonly SendTryFailure[] });
+
+interface SendFailure extends SendTryFailure {
+  /** false: another attempt would fail the same way (refused token, a request the gateway rejects). */
+  readonly retryable: boolean;
+}
 
 export interface GatewayClient {
   checkHealth(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<HealthAnswer>;
@@ -66,7 +62,6 @@ export interface GatewayClient {
 export interface GatewayClientOptions {
   readonly log: Logger;
   readonly tokenFor: (agent: string) => string | undefined;
-  /** What to do about a missing or refused token, named in the error: `set HQ_HOOKS_TOKEN or …`. */
   readonly tokenHintFor: (agent: string) => string;
   readonly healthTimeoutMs: number;
   readonly sendTimeoutMs: number;
@@ -261,16 +256,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   async function sendRun(endpoint: AgentEndpoint, payload: AgentPayload, send: SendOptions): Promise<SendResult> {
     const token = tokenFor(endpoint.name) ?? '';
     const failures: SendTryFailure[] = [];
+    const failed = (failure: SendFailure, aborted = false): SendResult => ({
+      ok: false,
+      aborted,
+      ...failure,
+      failures,
+    });
+    const cancelled = (error = 'cancelled'): SendResult => failed({ retryable: false, error }, true);
     const tokenHint = tokenHintFor(endpoint.name);
-    if (token === '') {
-      return {
-        ok: false,
-        retryable: false,
-        aborted: false,
-        error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}`,
-        failures,
-      };
-    }
+    if (token === '')
+      return failed({ retryable: false, error: `no hooks token is configured for '${endpoint.name}': ${tokenHint}` });
     const timeoutMs = Math.max(send.responseTimeoutMs ?? sendTimeoutMs, 1);
     const body = JSON.stringify(payload);
     let announced = false;
@@ -281,11 +276,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     };
 
     for (let tryIndex = 0; ; tryIndex += 1) {
-      if (closed)
-        return { ok: false, retryable: false, aborted: true, error: 'the gateway client is closed', failures };
+      if (closed) return cancelled('the gateway client is closed');
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = send.signal === undefined ? timeout : AbortSignal.any([send.signal, timeout]);
-      let failure: SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean };
+      let failure: SendFailure & { readonly retryNow: boolean };
       try {
         const response = await dispatchOnce(poolFor(endpoint), {
           method: 'POST',
@@ -313,35 +307,19 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         }
         failure = classifyHttpFailure(response, token, tokenHint);
       } catch (error) {
-        if (send.signal?.aborted) return { ok: false, retryable: false, aborted: true, error: 'cancelled', failures };
+        if (send.signal?.aborted) return cancelled();
         failure = { error: describeNetworkError(error, timeoutMs, timeout.aborted), retryNow: true, retryable: true };
       }
-      failures.push({ httpStatus: failure.httpStatus, error: failure.error });
+      const { httpStatus, error, retryable } = failure;
+      failures.push({ httpStatus, error });
       const pause = retryDelays[tryIndex];
-      if (!failure.retryNow || pause === undefined) {
-        return {
-          ok: false,
-          retryable: failure.retryable,
-          aborted: false,
-          httpStatus: failure.httpStatus,
-          error: failure.error,
-          failures,
-        };
-      }
-      log.debug(
-        {
-          agent: endpoint.name,
-          idempotencyKey: send.idempotencyKey,
-          httpStatus: failure.httpStatus,
-          error: failure.error,
-          pause,
-        },
-        'hooks POST failed; trying again',
-      );
+      if (!failure.retryNow || pause === undefined) return failed({ retryable, httpStatus, error });
+      const { idempotencyKey } = send;
+      log.debug({ agent: endpoint.name, idempotencyKey, httpStatus, error, pause }, 'hooks POST failed; trying again');
       try {
         await sleep(pause, undefined, send.signal === undefined ? {} : { signal: send.signal });
       } catch {
-        return { ok: false, retryable: false, aborted: true, error: 'cancelled', failures };
+        return cancelled();
       }
     }
   }
@@ -362,39 +340,22 @@ function classifyHttpFailure(
   response: RawResponse,
   token: string,
   tokenHint: string,
-): SendTryFailure & { readonly retryNow: boolean; readonly retryable: boolean } {
-  const { status } = response;
-  if (status === 401) {
-    return {
-      httpStatus: status,
-      error: `the gateway refused the hooks token (HTTP 401): ${tokenHint}`,
-      retryNow: false,
-      retryable: false,
-    };
+): SendFailure & { readonly retryNow: boolean } {
+  const { status: httpStatus } = response;
+  if (httpStatus === 401) {
+    const error = `the gateway refused the hooks token (HTTP 401): ${tokenHint}`;
+    return { httpStatus, error, retryNow: false, retryable: false };
   }
-  if (status === 429) {
-    return {
-      httpStatus: status,
-      error: `the gateway is throttling failed token checks (HTTP 429): ${tokenHint}`,
-      retryNow: false,
-      retryable: false,
-    };
+  if (httpStatus === 429) {
+    const error = `the gateway is throttling failed token checks (HTTP 429): ${tokenHint}`;
+    return { httpStatus, error, retryNow: false, retryable: false };
   }
-  const text = errorText(response, token);
-  if (status >= 200 && status < 300) {
-    return {
-      httpStatus: status,
-      error: `HTTP ${status} without OpenClaw's {"ok":true}: ${text || '(empty body)'}`,
-      retryNow: false,
-      retryable: true,
-    };
+  const text = errorText(response, token) || '(empty body)';
+  if (httpStatus >= 200 && httpStatus < 300) {
+    const error = `HTTP ${httpStatus} without OpenClaw's {"ok":true}: ${text}`;
+    return { httpStatus, error, retryNow: false, retryable: true };
   }
   // 408 (body too slow) and 409 (hooks config reloaded, session conflict) pass; other 4xx will not.
-  const permanent = status >= 400 && status < 500 && status !== 408 && status !== 409;
-  return {
-    httpStatus: status,
-    error: `HTTP ${status}: ${text || '(empty body)'}`,
-    retryNow: status === 503,
-    retryable: !permanent,
-  };
+  const permanent = httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 409;
+  return { httpStatus, error: `HTTP ${httpStatus}: ${text}`, retryNow: httpStatus === 503, retryable: !permanent };
 }

@@ -1,25 +1,17 @@
 /**
- * One handoff file: read the only way an agent's file may be read, and set aside.
- *
- * The agent writes `<runId>.json` itself, so every read is bounded and refuses what an agent
- * should never leave there: a symbolic link (lstat, then O_NOFOLLOW, so one swapped in between
- * is refused too), anything that is not a regular file (O_NONBLOCK, so a FIFO cannot hang the
- * open), anything over the size cap.
- *
- * Agents write the file in place (truncate, then write — NOTES.md §2), so a read can find it
- * empty or half-written. We do not sleep and hope: a file is taken the moment it parses as
- * JSON; one that does not is read again when it next changes, and is only called malformed
- * once it has stayed the same for `settleMs` (createSettlingRead).
+ * One handoff file: read the only way an agent's file may be read, and set aside. Every read is
+ * bounded and refuses a symbolic link (lstat, then O_NOFOLLOW), anything not a regular file
+ * (O_NONBLOCK, so a FIFO cannot hang the open) and anything over the size cap. Agents write in
+ * place (NOTES.md §2), so text that does not parse is malformed only once it has settled.
  */
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { link, lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What the reference kept of a malformed file. */
-export const MALFORMED_RAW_CHARS = 2_000;
+const MALFORMED_RAW_CHARS = 2_000;
 const MAX_PREV_FILES = 10_000;
 
-/** What a handoff file gave, once there is something to say. */
 export type HandoffFileResult =
   | { readonly kind: 'handoff'; readonly data: unknown; readonly raw: string }
   | { readonly kind: 'malformed'; readonly raw: string }
@@ -43,13 +35,8 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * lstat, then a bounded read through a descriptor that refuses to follow a symlink. The buffer
- * is sized to the file as fstat sees it (plus one byte, to notice it grew), never to the cap:
- * 500 handoffs read at once must not mean 500 times the cap in buffers.
- *
- * Synchronous: the directory is local and the file small, and a read that cannot interleave
- * with the next event for the same file keeps the watcher's one-read-per-change simple.
- * `onRead` is told each time a file is opened and read (the watcher counts them).
+ * Synchronous, so a read cannot interleave with the next event for the same file. The buffer is
+ * sized to the file (plus one byte, to notice it grew), never to the cap. `onRead` counts reads.
  */
 export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () => void): HandoffFileState {
   let stats;
@@ -86,7 +73,7 @@ export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () =
   }
 }
 
-/** The file's text, read up to one byte past the cap; undefined when it is over the cap. */
+/** Undefined when the file is over the cap. */
 function readBounded(fd: number, size: number, maxBytes: number): string | undefined {
   let buffer = Buffer.allocUnsafe(size + 1);
   let length = 0;
@@ -139,24 +126,22 @@ function malformed(raw: string): HandoffFileResult {
 }
 
 export interface SettlingRead {
-  /** Reads the file now: its result once there is one, undefined while absent or still being written. */
+  /** The file's result once there is one; undefined while absent or still being written. */
   read(): HandoffFileResult | undefined;
-  /** Ends the settle timer. */
   stop(): void;
 }
 
-export interface SettlingReadOptions {
+/**
+ * Reads of one file perhaps still being written: taken the moment it parses; text that does not
+ * is malformed once unchanged for `settleMs` (then `onSettleDue` asks for one more read()).
+ */
+export function createSettlingRead(options: {
   readonly file: string;
   readonly maxBytes: number;
-  /** How long text that does not parse must stay the same before it is malformed. */
   readonly settleMs: number;
-  /** The settle time has passed: call read() again to judge the file. */
   readonly onSettleDue: () => void;
   readonly onRead?: () => void;
-}
-
-/** Reads of one file that is perhaps still being written, until it parses or settles. */
-export function createSettlingRead(options: SettlingReadOptions): SettlingRead {
+}): SettlingRead {
   const { file, maxBytes, settleMs, onSettleDue, onRead } = options;
   let pendingRaw: string | undefined;
   let settleTimer: NodeJS.Timeout | undefined;
@@ -199,7 +184,6 @@ export function createSettlingRead(options: SettlingReadOptions): SettlingRead {
   };
 }
 
-/** Renames `<name>.json` aside (`.prev.json`, `.prev.1.json`, …) without overwriting; returns the new path. */
 export async function moveHandoffAside(file: string): Promise<string | undefined> {
   const base = file.slice(0, -'.json'.length);
   for (let index = 0; index < MAX_PREV_FILES; index += 1) {

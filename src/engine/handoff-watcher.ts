@@ -1,16 +1,8 @@
 /**
- * Waits for handoff files. ONE `fs.watch` per handoff directory serves every run waiting in it
- * (directory-watch.ts); waiting runs are found by file name (`<runId>.json`) in a Map, so 200
- * waiting runs cost one watch of the directory, not 200.
- *
- * An event naming a file says it may have something new; the file is then read by
- * handoff-file.ts, which refuses what an agent should never leave there and waits out a
- * half-written file. An event only marks its file due; due files are read once the loop has
- * taken in that turn's events, one read per file however many events came for it. An event
- * without a name marks every run waiting in that directory due.
- *
- * Every wait also looks once for its file when it registers (a file written before the watch
- * listened is found that way), and judges the file as it is at its deadline.
+ * Waits for handoff files: one directory watch (directory-watch.ts) serves every run waiting in
+ * it, found by file name. An event only marks its file due; due files are read (handoff-file.ts)
+ * once that turn's events are in, one read per file. Every wait also looks once when it
+ * registers, and judges the file as it is at its deadline.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -27,8 +19,6 @@ import {
 } from './handoff-file.ts';
 import { validateRunId } from './run-id.ts';
 
-export { MALFORMED_RAW_CHARS, type HandoffFileResult } from './handoff-file.ts';
-
 export type WaitResult = HandoffFileResult | { readonly kind: 'timeout' } | { readonly kind: 'aborted' };
 export type PeekResult = HandoffFileResult | { readonly kind: 'absent' };
 
@@ -44,22 +34,18 @@ export interface HandoffWatcher {
   waitFor(runId: string, options: WaitOptions): Promise<WaitResult>;
   /** Reads the file present now, once; a file that does not parse is malformed. */
   peek(runId: string): Promise<PeekResult>;
-  /** Renames `<runId>.json` aside (`.prev.json`, `.prev.1.json`, …) without overwriting; returns the new path. */
+  /** Renames `<runId>.json` to `.prev.json`, `.prev.1.json`… without overwriting; returns the new path. */
   moveAside(runId: string): Promise<string | undefined>;
   pathFor(runId: string): string;
-  /** Runs currently waiting. */
   waiting(): number;
   stats(): WatcherStats;
   close(): Promise<void>;
 }
 
-/** Counters since start, and the directories watched now. */
-export interface WatcherStats {
-  /** Watch events naming a `.json` file in a watched directory. */
+/** Counters since start (`.json` watch events, file reads), and the directories watched now. */
+interface WatcherStats {
   readonly events: number;
-  /** Files opened and read for a waiting run. */
   readonly reads: number;
-  /** Directories watched now (one `fs.watch` each). */
   readonly watches: number;
 }
 
@@ -109,8 +95,6 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   // The directory exists before this returns, so before any POST: an agent must find it.
   mkdirSync(dir, { recursive: true });
 
-  // Events mark files due; one read per due file happens once the events of this turn of the
-  // loop are in, so a burst of writes to one file costs one read between them.
   const due = new Set<Slot>();
   let flushing: NodeJS.Immediate | undefined;
 
@@ -135,7 +119,7 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     }
   }
 
-  /** The directory's watch, made by the first wait in it (or ready()); throws when it cannot be watched. */
+  /** Made by the first wait in the directory (or ready()); throws when it cannot be watched. */
   function directoryOf(watchedDir: string): WatchedDirectory {
     const known = directories.get(watchedDir);
     if (known !== undefined) return known;

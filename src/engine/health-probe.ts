@@ -1,20 +1,16 @@
 /**
- * Asks a gateway whether it is up before a run sends to it. Runs that start together share one
- * probe per gateway: 500 runs over 8 agents send 8 health requests, not 500 (each on its own
- * socket while the POSTs hold theirs). A run joins only a probe in flight, never a finished
- * one. A cancelled run stops waiting at once; the probe itself is bounded by the gateway
- * client's health timeout.
+ * Asks a gateway whether it is up before a run sends to it. Runs that start together share the
+ * probe in flight for their gateway (never a finished one); a cancelled run stops waiting at once.
  */
 import { addAbortListener } from 'node:events';
 import type { GatewayClient } from './gateway-client.ts';
 import type { AgentEndpoint, AgentHealth } from './types.ts';
 
 export interface HealthProbe {
-  /** Joins the probe of this gateway in flight, or starts one. Rejects with the signal's reason once it aborts. */
+  /** Rejects with the signal's reason once it aborts. */
   shared(endpoint: AgentEndpoint, signal?: AbortSignal): Promise<AgentHealth>;
-  /** A probe of its own, sent now (the bot at connect, /agents). */
   now(endpoint: AgentEndpoint): Promise<AgentHealth>;
-  /** The last answer for an agent, without probing (autocomplete must never probe per keystroke). */
+  /** Without probing: autocomplete must never probe per keystroke. */
   cached(agent: string): AgentHealth | undefined;
 }
 

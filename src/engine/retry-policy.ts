@@ -3,28 +3,26 @@
  * outcome says whether it is retryable). The reason text goes into the next prompt's retry
  * note, so it keeps the reference script's wording where it had one.
  */
-import type { Handoff } from './types.ts';
+import type { HandoffFileResult } from './handoff-file.ts';
 import { HandoffProblem, isLowConfidencePartial, validateHandoff } from './handoff-schema.ts';
+import type { EngineSettings } from './settings.ts';
+import type { Handoff } from './types.ts';
 
-export const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 3;
 
 export interface RetryPolicy {
   /** 1–3, like the reference's `--retries`. */
   readonly maximumAttempts: number;
   readonly timeoutSeconds: number;
   readonly attemptTimeoutMs: number;
-  /** Pause after a bad handoff before the next attempt (reference: 3 s). */
   readonly retryPauseMs: number;
-  /** Pause after a failed send before the next attempt (reference: 5 s). */
   readonly sendRetryPauseMs: number;
 }
 
-export interface RetryDefaults {
-  readonly defaultMaxAttempts: number;
-  readonly defaultTimeoutSeconds: number;
-  readonly retryPauseMs: number;
-  readonly sendRetryPauseMs: number;
-}
+type RetryDefaults = Pick<
+  EngineSettings,
+  'defaultMaxAttempts' | 'defaultTimeoutSeconds' | 'retryPauseMs' | 'sendRetryPauseMs'
+>;
 
 export function createRetryPolicy(
   request: { readonly maxAttempts?: number | undefined; readonly timeoutSeconds?: number | undefined },
@@ -45,10 +43,7 @@ export function createRetryPolicy(
 
 /** How one attempt ended, before any judgement. */
 export type AttemptOutcome =
-  | { readonly kind: 'handoff'; readonly data: unknown; readonly raw: string }
-  | { readonly kind: 'malformed'; readonly raw: string }
-  | { readonly kind: 'refused'; readonly reason: string }
-  | { readonly kind: 'read_error'; readonly message: string }
+  | HandoffFileResult
   | { readonly kind: 'timeout' }
   | { readonly kind: 'no_handoff'; readonly completionStatus?: string | undefined }
   | {

@@ -1,18 +1,25 @@
 /**
  * A run from its health check to its result: attempt after attempt, each judged by the retry
  * policy, until one answers, one says another would not help, or none is left.
- *
- *   health → (late file?) → attempt → judge → answer, or retry after a pause, or final result
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../errors.ts';
-import { logAttemptEnd } from './attempt-events.ts';
 import { performAttempt, resumeSentAttempt } from './attempt.ts';
-import { EventName } from './events.ts';
-import { classifyOutcome, shouldRetry, type AttemptOutcome } from './retry-policy.ts';
+import { EventName } from './event-log.ts';
+import { classifyOutcome, shouldRetry, type AttemptOutcome, type Verdict } from './retry-policy.ts';
 import { errorResult, exhaustedResult, finalResult, reasonOf, resultOf, validHandoffOf } from './run-result.ts';
-import { finishRun, RunCancelled, type AttemptEnd, type Run, type RunServices, type StartPoint } from './run.ts';
-import { RunStatus, type AgentHealth, type RunResult } from './types.ts';
+import {
+  finishRun,
+  logEvent,
+  RunCancelled,
+  type AttemptEnd,
+  type Run,
+  type RunServices,
+  type StartPoint,
+} from './run.ts';
+import { RunStatus, type AgentHealth, type Handoff, type RunResult } from './types.ts';
+
+type JudgedEnd = Extract<AttemptEnd, { outcome: AttemptOutcome }>;
 
 export async function runAttempts(services: RunServices, run: Run, start: StartPoint): Promise<RunResult> {
   const first = start.kind === 'fresh' ? 1 : start.attempt;
@@ -48,12 +55,8 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
     }
 
     if ('sentOnly' in end) {
-      const sent = {
-        status: 'sent',
-        result: null,
-        ...(end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId }),
-      };
-      return finishRun(services, run, resultOf(run, sent));
+      const gatewayRunId = end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId };
+      return finishRun(services, run, resultOf(run, { status: 'sent', result: null, ...gatewayRunId }));
     }
     const result = await judgeAttempt(services, run, attempt, end);
     if (result !== undefined) return result;
@@ -67,15 +70,15 @@ async function judgeAttempt(
   services: RunServices,
   run: Run,
   attempt: number,
-  end: Extract<AttemptEnd, { outcome: AttemptOutcome }>,
+  end: JudgedEnd,
 ): Promise<RunResult | undefined> {
-  const { outcome, startedAt, gatewayRunId } = end;
+  const { outcome, startedAt } = end;
   if (isFileOutcome(outcome)) run.emit({ type: 'handoff_seen', runId: run.runId, attempt });
   const verdict = classifyOutcome(outcome, run.strict);
   const retry = shouldRetry(verdict, attempt, run.policy);
   // The run's answer: an accepted handoff, or a valid one kept only because no attempt is left.
   const answer = verdict.disposition === 'accept' ? verdict.handoff : retry ? undefined : validHandoffOf(verdict);
-  logAttemptEnd(services.events, run, { attempt, startedAt, outcome, verdict, gatewayRunId, answer });
+  logAttemptEnd(services, run, attempt, end, verdict, answer);
   if (answer !== undefined) services.journal?.attemptEnded(run.runId, attempt, 'accepted', answer.status);
   else services.journal?.attemptEnded(run.runId, attempt, outcome.kind, reasonOf(verdict));
 
@@ -96,16 +99,34 @@ async function judgeAttempt(
   const result = finalResult(run, outcome, verdict, attempt);
   if (result.status === RunStatus.invalid) {
     const detail = String(result.notes ?? '');
-    services.events({
-      runId: run.runId,
-      agent: run.agent,
-      event: EventName.invalid,
-      detail,
-      attempt,
-      elapsedMs: Date.now() - startedAt,
-    });
+    logEvent(services, run, EventName.invalid, { detail, attempt, elapsedMs: Date.now() - startedAt });
   }
   return finishRun(services, run, result);
+}
+
+/** The event-log line for how an attempt ended; names and fields are the reference script's. */
+function logAttemptEnd(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  { outcome, startedAt, gatewayRunId }: JudgedEnd,
+  verdict: Verdict,
+  answer: Handoff | undefined,
+): void {
+  const base = { attempt, elapsedMs: Date.now() - startedAt };
+  if (answer !== undefined) {
+    const extra = { confidence: answer.confidence ?? null, gatewayRunId };
+    logEvent(services, run, EventName.complete, { ...base, detail: answer.status, extra });
+  } else if (outcome.kind === 'timeout') {
+    logEvent(services, run, EventName.timeout, { ...base, detail: '', extra: { gatewayRunId } });
+  } else if (outcome.kind === 'send_failed') {
+    const detail = `Failed to send task: ${outcome.error}`;
+    logEvent(services, run, EventName.sendFailed, { ...base, detail, extra: { httpStatus: outcome.httpStatus } });
+  } else {
+    const detail = verdict.disposition === 'accept' ? '' : verdict.detail;
+    const extra = { status: verdict.handoff?.status ?? outcome.kind, gatewayRunId };
+    logEvent(services, run, EventName.validationFailed, { ...base, detail, extra });
+  }
 }
 
 /**
@@ -119,10 +140,7 @@ async function takeLateArrival(services: RunServices, run: Run, attempt: number)
   const verdict = classifyOutcome(present, run.strict);
   const lateHandoff = validHandoffOf(verdict);
   if (lateHandoff !== undefined) {
-    services.events({
-      runId: run.runId,
-      agent: run.agent,
-      event: EventName.lateArrival,
+    logEvent(services, run, EventName.lateArrival, {
       detail: 'Handoff file arrived between retries',
       attempt,
       extra: { status: lateHandoff.status, confidence: lateHandoff.confidence ?? null },
@@ -151,7 +169,7 @@ async function checkHealth(services: RunServices, run: Run): Promise<AgentHealth
   }
   if (!health.healthy) {
     const detail = `${run.endpoint.host}:${run.endpoint.port}: ${health.detail ?? ''}`;
-    services.events({ runId: run.runId, agent: run.agent, event: EventName.healthFailed, detail });
+    logEvent(services, run, EventName.healthFailed, { detail });
   }
   return health;
 }
@@ -166,10 +184,5 @@ async function pause(run: Run, ms: number): Promise<void> {
 }
 
 function isFileOutcome(outcome: AttemptOutcome): boolean {
-  return (
-    outcome.kind === 'handoff' ||
-    outcome.kind === 'malformed' ||
-    outcome.kind === 'refused' ||
-    outcome.kind === 'read_error'
-  );
+  return ['handoff', 'malformed', 'refused', 'read_error'].includes(outcome.kind);
 }

@@ -1,10 +1,9 @@
 /**
- * One run in flight, and what it is run with. A run is made by the engine (engine.ts), goes
- * through its attempts (run-attempts.ts, one at a time in attempt.ts) and ends in one result
- * (run-result.ts), handed over by `finishRun`.
+ * One run in flight, and what it is run with. The engine makes it (engine.ts), run-attempts.ts
+ * takes it through its attempts (attempt.ts) and `finishRun` hands over its one result.
  */
 import type { Logger } from '../log.ts';
-import type { EventEntry } from './events.ts';
+import type { EventEntry, EventName } from './event-log.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import type { HandoffWatcher } from './handoff-watcher.ts';
 import type { HealthProbe } from './health-probe.ts';
@@ -37,12 +36,11 @@ export interface Run {
 /** What a run uses from the engine that runs it. */
 export interface RunServices {
   readonly gateway: GatewayClient;
-  /** The shared handoff watcher, made at its first use (a refused request touches no file). */
+  /** Made at its first use, so a refused request touches no file. */
   readonly handoffs: () => HandoffWatcher;
   readonly health: HealthProbe;
   readonly journal: RunJournal | undefined;
   readonly events: (entry: EventEntry) => void;
-  /** After the gateway says the agent's run ended, how long the handoff may still take. */
   readonly completionGraceMs: number;
 }
 
@@ -51,7 +49,6 @@ export interface NewRun {
   readonly endpoint: AgentEndpoint;
   readonly acceptedAt: number;
   readonly settings: EngineSettings;
-  /** The engine's logger; the run logs through a child bound to its id and agent. */
   readonly log: Logger;
   /** Aborted when the engine shuts down. */
   readonly shutdown: AbortSignal;
@@ -104,14 +101,19 @@ export type AttemptEnd =
   | { readonly outcome: AttemptOutcome; readonly startedAt: number; readonly gatewayRunId?: string | undefined }
   | { readonly sentOnly: true; readonly gatewayRunId?: string | undefined };
 
-/** The run's end: journaled (unless the run stays open for a resume), told to the caller, logged. */
-export function finishRun(
+/** One event-log line about this run. */
+export function logEvent(
   services: RunServices,
   run: Run,
-  result: RunResult,
-  options: { journal?: boolean } = {},
-): RunResult {
-  if (options.journal !== false) services.journal?.runFinished(result);
+  event: EventName,
+  fields: Omit<EventEntry, 'runId' | 'agent' | 'event'> = {},
+): void {
+  services.events({ runId: run.runId, agent: run.agent, event, ...fields });
+}
+
+/** The run's end: journaled (unless the run stays open for a resume), told to the caller, logged. */
+export function finishRun(services: RunServices, run: Run, result: RunResult, journal = true): RunResult {
+  if (journal) services.journal?.runFinished(result);
   run.emit({ type: 'done', runId: run.runId, result });
   run.log.info(
     { status: result.status, attempts: result.attempts, latencyMs: result.latencyMs, code: result.code },

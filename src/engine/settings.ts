@@ -1,10 +1,6 @@
 /**
- * What the engine reads, and nothing more. The bot and the CLI map their Config onto it with
- * engineSettingsOf (src/engine-settings.ts); tests build one directly.
- *
- * Everything here is read once, when the engine is made (pools, queue, watcher and registry are
- * built on it; changing it needs a restart), except `acl`: a function, read at each delegation,
- * so that a hot-reloaded ACL applies to the next request.
+ * What the engine reads (the bot and the CLI map their Config onto it in src/engine-settings.ts).
+ * Read once when the engine is made, except `acl`, read at each delegation so a reload applies.
  */
 import type { Acl } from '../access/acl.ts';
 import type { FallbackAgent } from './agent-registry.ts';
@@ -16,18 +12,14 @@ export interface EngineSettings {
   readonly registryPath: string;
   /** Agents the registry does not name. */
   readonly fallbackAgents: Readonly<Record<string, FallbackAgent>>;
-  /** The hooks token for an agent's gateway; sent only in the Authorization header. */
+  /** Sent only in the Authorization header. */
   readonly hooksToken: (agent: string) => string | undefined;
-  /** What an operator should do about a missing or refused token, e.g. `set HQ_HOOKS_TOKEN or …`. */
+  /** What to do about a missing or refused token, e.g. `set HQ_HOOKS_TOKEN or …`. */
   readonly hooksTokenHint: (agent: string) => string;
-  /** Who may delegate to whom, as in force at this moment. */
   readonly acl: () => Acl;
-
-  /** Attempts when the request names none (1–3). */
+  /** Defaults when the request does not say. */
   readonly defaultMaxAttempts: number;
-  /** Each attempt's wait when the request names none. */
   readonly defaultTimeoutSeconds: number;
-  /** Strict handoff validation when the request does not say. */
   readonly strict: boolean;
   /** Whether the gateway announces the run itself, when neither request nor agent says. */
   readonly deliver: boolean;
@@ -35,14 +27,12 @@ export interface EngineSettings {
   readonly waitForCompletion: boolean;
   /** After the gateway says the agent's run ended, how long the handoff may still take. */
   readonly completionGraceMs: number;
-  /** Pause before the next attempt after a bad handoff. */
+  /** Pauses before the next attempt after a bad handoff, and after a failed send. */
   readonly retryPauseMs: number;
-  /** Pause before the next attempt after a failed send. */
   readonly sendRetryPauseMs: number;
   readonly healthTimeoutMs: number;
   readonly sendTimeoutMs: number;
   readonly maxConcurrentPerAgent: number;
-  /** Handoff files over this size are refused unread. */
   readonly maxHandoffBytes: number;
   /** How long text that does not parse must stay the same before it is malformed. */
   readonly handoffSettleMs: number;

@@ -1,8 +1,4 @@
-/**
- * The engine's vocabulary (Temporal's words): a run has a stable id and one or more attempts;
- * each attempt ends in an outcome that says whether it is retryable; the run ends in one
- * terminal status. Nothing here knows Discord.
- */
+/** The engine's vocabulary (Temporal's words): a run has a stable id, attempts, and one terminal status. */
 
 /** Terminal statuses of a run, as they appear in the CLI's JSON `status` field. */
 export const RunStatus = {
@@ -23,7 +19,7 @@ export function isSuccess(status: RunStatus | 'sent'): boolean {
   return status === RunStatus.complete || status === RunStatus.partial || status === 'sent';
 }
 
-/** What a caller asks for. Validated by the engine (run id, agent, ACL) before any file is touched. */
+/** What a caller asks for; validated (run id, agent, ACL) before any file is touched. */
 export interface DelegationRequest {
   /** Omitted: `orch-<unix seconds>-<8 hex>`, the reference script's form. */
   readonly runId?: string;
@@ -31,16 +27,14 @@ export interface DelegationRequest {
   readonly task: string;
   /** Every principal the caller holds (a Discord member may hold several); any one allowing suffices. */
   readonly principals: readonly string[];
-  /** Text of the reference script's `--context` file: prefixed as `CONTEXT:\n…`. */
+  /** Text of the reference script's `--context` file. */
   readonly context?: string;
-  /** Clamped to 1–3. */
   readonly maxAttempts?: number;
-  /** Per-attempt wait; also sent to the gateway as `timeoutSeconds`. */
+  /** Per-attempt wait; also sent to the gateway. */
   readonly timeoutSeconds?: number;
   readonly strict?: boolean;
-  /** Overrides the per-agent / config default for the gateway's own announcement. */
   readonly deliver?: boolean;
-  /** false: fire and forget (the CLI's not-waiting mode): resolves with status `sent` after the POST. */
+  /** false: fire and forget; resolves with status `sent` after the POST. */
   readonly wait?: boolean;
   readonly workflowRunId?: string;
   readonly stepId?: string;
@@ -48,17 +42,14 @@ export interface DelegationRequest {
   readonly origin?: Readonly<Record<string, unknown>>;
 }
 
-/** The parsed handoff file as the agent wrote it (validated leniently or strictly). */
+/** The handoff file as the agent wrote it. */
 export interface Handoff {
   readonly status: string;
   readonly result: unknown;
   readonly [field: string]: unknown;
 }
 
-/**
- * The CLI's JSON shape: the handoff's own fields, then runId, agent, latencyMs (whole run),
- * workflowRunId, stepId; plus `attempts` which the reference script lacked.
- */
+/** The CLI's JSON shape: the handoff's own fields, then the run's (run-result.ts). */
 export interface RunResult {
   readonly status: RunStatus | 'sent';
   readonly result: unknown;
@@ -69,12 +60,12 @@ export interface RunResult {
   readonly attempts: number;
   readonly workflowRunId?: string;
   readonly stepId?: string;
-  /** Stable error code when the run did not produce a usable handoff (see src/errors.ts). */
+  /** Stable HQ_ERR_* code when the run did not produce a usable handoff. */
   readonly code?: string;
   readonly [field: string]: unknown;
 }
 
-/** Typed progress, for the Discord side to render. */
+/** Progress, for the Discord side to render. */
 export type RunProgress =
   | { readonly type: 'queued'; readonly runId: string; readonly position: number }
   | {
@@ -111,7 +102,7 @@ export interface AgentHealth {
   readonly agent: string;
   readonly healthy: boolean;
   readonly latencyMs?: number;
-  /** Why not healthy: refused, timeout, non-200, body not OpenClaw's. */
+  /** Why not healthy. */
   readonly detail?: string;
   readonly checkedAt: number;
 }
@@ -124,9 +115,8 @@ export interface AgentEndpoint {
 }
 
 /**
- * Where the engine records what it does, so a restarted process can pick runs up again.
- * The sqlite run store implements it; without one the engine keeps runs in memory only.
- * Calls are synchronous on purpose: a state change is on disk before the engine acts on it.
+ * Where the engine records what it does (the sqlite run store), so a restarted process can pick
+ * runs up again. Synchronous on purpose: a state change is on disk before the engine acts on it.
  */
 export interface RunJournal {
   runAccepted(run: JournalRun): void;
@@ -136,7 +126,6 @@ export interface RunJournal {
   runFinished(result: RunResult): void;
 }
 
-/** Everything needed to continue a run in another process. */
 export interface JournalRun {
   readonly runId: string;
   readonly request: DelegationRequest & { readonly runId: string };
@@ -154,16 +143,15 @@ export interface ResumableRun extends JournalRun {
 }
 
 export interface Engine {
-  /** Validates, checks access, queues per agent, runs attempts until a terminal result. Never rejects for run outcomes; rejects with HqError for bad requests (usage, run id, unknown agent, access). */
+  /** Rejects with HqError only for bad requests (usage, run id, unknown agent, access), never for outcomes. */
   delegate(request: DelegationRequest, options?: DelegateOptions): Promise<RunResult>;
   /** Continues a run found in the journal after a restart, without re-sending an attempt that was sent. */
   resume(run: ResumableRun, options?: DelegateOptions): Promise<RunResult>;
-  /** Agents from the registry then the fallback map, read fresh (hot reload). */
   agents(): readonly AgentEndpoint[];
   health(agent: string): Promise<AgentHealth>;
   /** Last known health without probing (autocomplete must never probe per keystroke). */
   cachedHealth(agent: string): AgentHealth | undefined;
   queueDepth(agent: string): number;
-  /** Stops the watcher and the HTTP pools; waiting runs are cancelled with their journal intact. */
+  /** Waiting runs are cancelled with their journal intact. */
   close(): Promise<void>;
 }
