@@ -50,7 +50,6 @@ export interface Outbox {
   deliver(runId: string): Promise<DeliveryState>;
   /** Every pending delivery, oldest first. */
   drain(): Promise<void>;
-  /** Starts the periodic drain. */
   start(): void;
   /** Stops the periodic drain; deliveries in flight finish or stay pending. */
   stop(): void;

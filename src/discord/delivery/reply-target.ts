@@ -58,7 +58,6 @@ export interface ChannelReplyOptions {
   readonly note?: string | undefined;
   readonly nonce: string;
   readonly onMove?: ((location: ReplyLocation) => void) | undefined;
-  /** Called after the first create. */
   readonly onCreated?: (() => Promise<void>) | undefined;
 }
 

@@ -59,7 +59,6 @@ export function authorizeDelegation(actor: DiscordActor, agent: string, config: 
   throw new AccessDeniedError(delegationDenied({ agent, reason: decision.reason, principals, reachable, configFile }));
 }
 
-/** Agents the actor may delegate to (empty when they may not delegate at all). */
 export function reachableAgents(actor: DiscordActor, config: Config, engine: Engine): string[] {
   const resolved = resolvePrincipals(actor, config.discord, config.configPath);
   if (!resolved.ok) return [];

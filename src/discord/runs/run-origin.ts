@@ -38,7 +38,6 @@ export function parseOrigin(value: unknown): RunOrigin | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** The interaction token when it may still be used at `now`. */
 export function liveToken(origin: RunOrigin, now: number): string | undefined {
   if (origin.interactionToken === undefined || origin.tokenExpiresAt === undefined) return undefined;
   return now < origin.tokenExpiresAt ? origin.interactionToken : undefined;
