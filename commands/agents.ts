@@ -1,8 +1,7 @@
 /**
- * /agents: every agent with its health and latency, queue depth and last result, in one
- * ephemeral embed. Health comes from the engine's cache (the bot refreshes it in the
- * background); an answer older than HEALTH_STALE_MS is probed again, all agents at once and
- * within PROBE_BUDGET_MS in all, so one hanging gateway costs seconds, not the command.
+ * /agents: every agent's health, queue depth and last result. Cached health older than
+ * HEALTH_STALE_MS is probed again, all at once within PROBE_BUDGET_MS, so one hanging gateway
+ * costs seconds, not the command.
  */
 import {
   InteractionContextType,
@@ -19,7 +18,6 @@ import type { BotContext, Command } from './index.ts';
 
 /** Twice the bot's background refresh: a cached answer younger than this is shown as it is. */
 export const HEALTH_STALE_MS = 60_000;
-/** How long the command waits for the probes it starts, all together. */
 export const PROBE_BUDGET_MS = 2_000;
 
 const data = {
@@ -36,7 +34,6 @@ export interface GatherOptions {
   readonly guildId?: string | null;
 }
 
-/** What /agents shows, read from the engine and the store. */
 export async function gatherAgentStatuses(
   engine: Pick<Engine, 'agents' | 'health' | 'cachedHealth' | 'queueDepth'>,
   store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'> | undefined,
@@ -64,7 +61,7 @@ export async function gatherAgentStatuses(
   });
 }
 
-/** Starts every probe at once and returns what answered within `budgetMs`; the rest keep running and fill the cache. */
+/** What answered within `budgetMs`; the rest keep running and fill the cache. */
 async function probeWithin(
   engine: Pick<Engine, 'health'>,
   names: readonly string[],

@@ -1,8 +1,7 @@
 /**
- * /delegate: hand a task to an agent. The reply is deferred before anything slow (ACL,
- * context fetch, the engine), then shows live progress with a Cancel button, and ends with a
- * link to the result embed in #dl-<agent>. Its buttons: `cancel:<runId>` (requester or admin)
- * and `retry:<runId>` (the same delegation again, for whoever presses it, under their ACL).
+ * /delegate: hand a task to an agent. The reply shows live progress with a Cancel button and
+ * ends with a link to the result embed. Its buttons: `cancel:<runId>` (requester or admin) and
+ * `retry:<runId>` (the same delegation again, under the presser's ACL).
  */
 import {
   ApplicationCommandOptionType,
@@ -19,10 +18,11 @@ import { rememberedDelegationOf, type RememberedDelegation } from '../src/discor
 import {
   actorFromInteraction,
   authorizeDelegation,
+  matchingAgents,
   mayCancel,
   reachableAgents,
 } from '../src/discord/runs/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import {
   cancelling,
@@ -46,7 +46,7 @@ import type { BotContext, Command } from './index.ts';
 export const MAX_TASK_LENGTH = 4_000;
 export const MIN_TIMEOUT_SECONDS = 10;
 export const MAX_TIMEOUT_SECONDS = 3_600;
-/** Messages taken from `context_channel` when no `context_messages` count is given. */
+/** Messages taken from `context_channel` when no count is given. */
 export const DEFAULT_CHANNEL_CONTEXT = 10;
 
 const data = {
@@ -132,24 +132,15 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
 
   // Discord enforces the declared bounds in its client, but a request can carry anything: check again.
-  const task = interaction.options.getString('task', true).trim();
+  const options = interaction.options;
+  const task = options.getString('task', true).trim();
   if (task.length === 0) throw new UsageError(TASK_EMPTY);
   if (task.length > MAX_TASK_LENGTH) throw new UsageError(taskTooLong(task.length, MAX_TASK_LENGTH));
-  const retries = inRange(interaction.options.getInteger('retries'), 'retries', 1, 3);
-  const timeout = inRange(
-    interaction.options.getInteger('timeout'),
-    'timeout',
-    MIN_TIMEOUT_SECONDS,
-    MAX_TIMEOUT_SECONDS,
-  );
-  const contextMessages = inRange(
-    interaction.options.getInteger('context_messages'),
-    'context_messages',
-    0,
-    MAX_CONTEXT_MESSAGES,
-  );
-  const contextChannel = interaction.options.getChannel('context_channel');
-  const contextFile = interaction.options.getAttachment('context_file');
+  const retries = inRange(options, 'retries', 1, 3);
+  const timeout = inRange(options, 'timeout', MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS);
+  const contextMessages = inRange(options, 'context_messages', 0, MAX_CONTEXT_MESSAGES);
+  const contextChannel = options.getChannel('context_channel');
+  const contextFile = options.getAttachment('context_file');
   const taskContext = await buildTaskContext(interaction, config, {
     // A context channel without a count means "some of it".
     messages: contextMessages ?? (contextChannel ? DEFAULT_CHANNEL_CONTEXT : 0),
@@ -163,7 +154,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     ...(taskContext ? { context: taskContext } : {}),
     ...optional('maxAttempts', retries),
     ...optional('timeoutSeconds', timeout),
-    ...optional('strict', interaction.options.getBoolean('strict')),
+    ...optional('strict', options.getBoolean('strict')),
   };
   await delegateAndAnswer(
     interaction,
@@ -175,7 +166,13 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   );
 }
 
-function inRange(value: number | null, name: string, min: number, max: number): number | null {
+function inRange(
+  options: ChatInputCommandInteraction['options'],
+  name: string,
+  min: number,
+  max: number,
+): number | null {
+  const value = options.getInteger(name);
   if (value !== null && (value < min || value > max)) throw new UsageError(outOfRange(name, min, max));
   return value;
 }
@@ -184,11 +181,7 @@ function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V 
   return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-/**
- * Shared by the command and the Retry button. The run's origin carries the interaction token
- * and its expiry, so a restarted bot can still edit this reply (or continue in the channel);
- * the outbox ends the reply with the link to the embed (or the result).
- */
+/** Shared by the command and the Retry button; the origin carries the token for a restarted bot. */
 async function delegateAndAnswer(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   context: BotContext,
@@ -239,11 +232,8 @@ async function autocomplete(
     await interaction.respond([]);
     return;
   }
-  const typed = String(focused.value).trim().toLowerCase();
-  const agents = reachableAgents(actorFromInteraction(interaction), context.config(), context.engine)
-    .filter((name) => name.includes(typed))
-    .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
-    .slice(0, MAX_AUTOCOMPLETE_CHOICES);
+  const reachable = reachableAgents(actorFromInteraction(interaction), context.config(), context.engine);
+  const agents = matchingAgents(reachable, String(focused.value).trim().toLowerCase());
   // Cached health only: a probe per keystroke would blow the 3 s budget and hammer the gateways.
   await interaction.respond(
     agents.map((name) => ({

@@ -1,9 +1,7 @@
 /**
  * The slash commands: one module per command in this folder, each default-exporting
- * `{ data, execute }` checked with `satisfies Command` (the type lives beside the router, in
- * src/discord/command.ts). `loadCommands()` loads this folder; the composition roots
- * (src/main.ts, src/deploy-commands.ts, the test worlds) call it and hand the same map to the
- * bot and to the registration, so what is registered is exactly what is handled.
+ * `{ data, execute } satisfies Command`. The composition roots hand the map `loadCommands()`
+ * returns to both the bot and the registration.
  */
 import { loadCommandsFrom, type LoadedCommands } from '../src/discord/command-loader.ts';
 

@@ -1,9 +1,6 @@
 /**
- * /runs: the most recent runs from the run store, newest first, filtered by agent, status and
- * "mine", each linking its result message once it was delivered. Ephemeral.
- *
- * A run's task is its requester's words, so not everyone sees every run: admins do; others see
- * their own runs and the runs of the agents they may delegate to themselves.
+ * /runs: the most recent runs, newest first, filtered by agent, status and "mine". A task is its
+ * requester's words, so admins see every run, others their own and those of agents they may reach.
  */
 import {
   ApplicationCommandOptionType,
@@ -14,8 +11,8 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { isAdmin } from '../src/access/discord-principals.ts';
-import { actorFromInteraction, reachableAgents } from '../src/discord/runs/delegation-access.ts';
-import { MAX_AUTOCOMPLETE_CHOICES, MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
+import { actorFromInteraction, matchingAgents, reachableAgents } from '../src/discord/runs/delegation-access.ts';
+import { MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { onlyOwnRunsOf, RUNS_WITHOUT_STORE } from '../src/discord/render/strings.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
@@ -65,7 +62,6 @@ const data = {
 
 export interface RunsAudience {
   readonly userId: string;
-  /** Admins see every run. */
   readonly seesAll: boolean;
   /** The agents this person may delegate to: their runs are visible whoever asked for them. */
   readonly agents: readonly string[];
@@ -76,11 +72,7 @@ export interface VisibleRuns {
   readonly notes: string[];
 }
 
-/**
- * The runs matching `filters` that `audience` may see, newest first. For someone who is not an
- * admin it asks the store once per visible agent and once for their own runs, so the limit is
- * exact (no over-fetch and filter afterwards).
- */
+/** Asks the store once per visible agent and once for the caller's own runs, so the limit is exact. */
 export function findVisibleRuns(
   store: Pick<RunStore, 'recentRuns'>,
   filters: RunsFilters,
@@ -158,13 +150,8 @@ async function autocomplete(interaction: AutocompleteInteraction, context: BotCo
     await interaction.respond([]);
     return;
   }
-  const typed = String(focused.value).trim().toLowerCase();
-  const names = context.engine
-    .agents()
-    .map((endpoint) => endpoint.name)
-    .filter((name) => name.includes(typed))
-    .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
-    .slice(0, MAX_AUTOCOMPLETE_CHOICES);
+  const agents = context.engine.agents().map((endpoint) => endpoint.name);
+  const names = matchingAgents(agents, String(focused.value).trim().toLowerCase());
   await interaction.respond(names.map((name) => ({ name: truncate(name, MAX_CHOICE_NAME), value: name })));
 }
 

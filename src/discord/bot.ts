@@ -1,10 +1,7 @@
 /**
- * The bot as one unit: client, the interaction router, the mention handler, the outbox, and
- * the background health refresh that autocomplete reads from. `ready` resolves once the
- * gateway says READY; then, with a run store, the bot recovers what a previous process left
- * (`recovered`). Stopping comes in two steps around the engine's close: `beginShutdown` stops
- * taking work (newcomers are told to retry in a minute), `stop` lets the handlers in flight
- * say where their runs stand and closes the connection. The engine is the caller's.
+ * The bot as one unit: client, router, mention handler, outbox and the background health
+ * refresh. Stopping comes in two steps around the engine's close: `beginShutdown` stops taking
+ * work, `stop` lets handlers in flight say where their runs stand and closes the connection.
  */
 import { Events, Status } from 'discord.js';
 import { once } from 'node:events';
@@ -23,7 +20,7 @@ import { attachMentionHandler, type MentionHandler } from './events/mention-hand
 import { createOutbox } from './delivery/outbox.ts';
 import { recoverAfterRestart, type RecoveryReport } from './events/recovery.ts';
 
-/** How often every agent's health is probed in the background (autocomplete shows the last answer). */
+/** Autocomplete shows the last background health answer. */
 export const HEALTH_REFRESH_MS = 30_000;
 /** How long `stop` waits for handlers in flight to say where their runs stand. */
 export const STOP_GRACE_MS = 3_000;
@@ -32,15 +29,12 @@ export interface StartBotOptions {
   readonly config: Config;
   readonly engine: Engine;
   readonly log: Logger;
-  /** The slash commands, by name: loaded by the composition root (commands/index.ts), routed here. */
   readonly commands: ReadonlyMap<string, Command>;
-  /** The run store: /runs and /agents read it, and a restart resumes and delivers from it. */
   readonly store?: RunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
-  /** How often deliveries left pending by an outage are tried again (default OUTBOX_RETRY_MS). */
   readonly deliveryRetryEveryMs?: number;
 }
 
@@ -53,11 +47,11 @@ export interface Bot {
   readonly client: ReturnType<typeof createDiscordClient>;
   readonly context: BotContext;
   readonly ready: Promise<void>;
-  /** After `ready`: what was recovered from the store (nothing without one). */
+  /** What was recovered from the store after `ready` (nothing without one). */
   readonly recovered: Promise<RecoveryReport | undefined>;
-  /** Connected to the gateway and ready (for /healthz). */
+  /** For /healthz. */
   health(): DiscordHealth;
-  /** Takes no new work from now on; runs in flight go on until the engine closes under them. */
+  /** Runs in flight go on until the engine closes under them. */
   beginShutdown(): void;
   stop(options?: { readonly graceMs?: number }): Promise<void>;
 }
@@ -67,7 +61,6 @@ export function startBot(options: StartBotOptions): Bot {
   const log = options.log.child({ component: 'discord' });
   const client = createDiscordClient(options.config);
   const shutdown = new AbortController();
-  // Without a configured store the outbox and cursors still need somewhere to live for this process.
   const ledger = options.store ?? createRunStore(':memory:');
   const config = options.currentConfig ?? (() => options.config);
   const outbox = createOutbox({
@@ -136,7 +129,7 @@ export function startBot(options: StartBotOptions): Bot {
     healthTimer.unref();
     outbox.start();
   })();
-  // A caller that never awaits `ready` must not crash the process with an unhandled rejection.
+  // A caller that never awaits `ready` must not crash the process.
   ready.catch(() => {});
 
   const recovered = ready.then(

@@ -1,8 +1,6 @@
 /**
- * Imports every module in a folder, keeps the default exports the Command predicate accepts
- * and maps them by name. The folder is the caller's (commands/index.ts passes its own): the
- * Discord side never imports commands/. The bot and deploy-commands are handed the same map,
- * so what is registered with Discord is exactly what is handled.
+ * Imports every module in a folder and maps the default exports the Command predicate accepts
+ * by name. The bot and deploy-commands get the same map: what is registered is what is handled.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +9,7 @@ import { isCommand, type Command } from './command.ts';
 
 export interface LoadedCommands {
   readonly commands: ReadonlyMap<string, Command>;
-  /** Files that were skipped, and why (a module that is not a Command is a bug worth a log line). */
+  /** A module that is not a Command is a bug worth a log line. */
   readonly skipped: readonly { file: string; reason: string }[];
 }
 

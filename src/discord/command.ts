@@ -1,12 +1,6 @@
 /**
- * The shape of a slash-command module, and the predicate the loader trusts. It lives on the
- * Discord side because the router is what a command plugs into: commands/ imports this, and
- * nothing here imports commands/ (the composition root loads them and hands them to the bot).
- *
- * Each file in commands/ default-exports `{ data, execute }` (plus `autocomplete` and
- * `buttons` where it has them) checked with `satisfies Command`. `data` is the REST JSON
- * Discord registers, so deploy-commands and the router read the very same object.
- * `buttons` maps a custom_id prefix (the part before ':') to its handler: the command that
+ * The shape of a slash-command module and the predicate the loader trusts. `data` is the REST
+ * JSON Discord registers; `buttons` maps a custom_id prefix to its handler, so the command that
  * puts a button on a message is the one that answers it.
  */
 import type {
@@ -32,7 +26,7 @@ export interface Command {
 const handler = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'a function');
 
 /** Discord's own rules for a CHAT_INPUT command name and description. */
-export const commandSchema = z.object({
+const commandSchema = z.object({
   data: z.looseObject({
     name: z
       .string()
@@ -44,7 +38,6 @@ export const commandSchema = z.object({
   buttons: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), handler).optional(),
 });
 
-/** The loader keeps a module's default export only when this says it is a Command. */
 export function isCommand(value: unknown): value is Command {
   return commandSchema.safeParse(value).success;
 }

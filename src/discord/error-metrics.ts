@@ -1,34 +1,23 @@
 /**
- * Discord's bad minutes as figures: every REST answer that is a 429 or a 5xx, every request the
- * REST client held back on a rate limit, and every gateway drop or error, counted in
- * `hq_delegate_discord_errors_total{kind}`. discord.js retries all of these itself (429 after
- * `retry_after`, 5xx with backoff, a dropped gateway by resuming); the count is how an operator
- * sees that it had to.
+ * Discord's bad minutes in `hq_delegate_discord_errors_total{kind}`: 429s, 5xx, rate-limit
+ * waits, gateway drops and errors. discord.js retries them all; the count shows it had to.
  */
 import { Events, RESTEvents, type Client } from 'discord.js';
 import type { Metrics } from '../ops/metrics.ts';
 
-/** The `kind` label values this module counts. */
 export const DiscordErrorKind = {
-  /** A REST answer 429: Discord refused a request for its rate limit (retried after retry_after). */
   rest429: 'rest_429',
-  /** A REST answer 500–599 (retried by discord.js up to its retry limit). */
   rest5xx: 'rest_5xx',
   /** A request waited because its bucket (or the global limit) was exhausted. */
   rateLimited: 'rate_limited',
-  /** The gateway connection closed; the shard is resuming or identifying again. */
   gatewayReconnect: 'gateway_reconnect',
-  /** The gateway closed with a code it will not reconnect after (bad token, disallowed intents…). */
+  /** Closed with a code it will not reconnect after (bad token, disallowed intents…). */
   gatewayDisconnect: 'gateway_disconnect',
-  /** An error on the gateway's WebSocket. */
   gatewayError: 'gateway_error',
 } as const;
 export type DiscordErrorKind = (typeof DiscordErrorKind)[keyof typeof DiscordErrorKind];
 
-/**
- * Starts counting on `client` (before or after login). Returns a function that stops counting.
- * The REST `response` listener makes discord.js hand every response to it; only the status is read.
- */
+/** Returns a function that stops counting. */
 export function countDiscordErrors(client: Client, metrics: Metrics): () => void {
   const onResponse = (_request: unknown, response: { readonly status: number }): void => {
     if (response.status === 429) metrics.discordError(DiscordErrorKind.rest429);

@@ -1,9 +1,6 @@
 /**
- * Registers the given commands with Discord, guild-scoped when `discord.guildId` is set
- * (instant, for one server), global otherwise. The caller passes the same map the bot is
- * given, so what is registered is exactly what is handled. A bulk PUT replaces the whole set,
- * so a removed command file disappears from Discord too. `npm run deploy-commands`
- * (src/deploy-commands.ts) is the command-line door onto this.
+ * Registers the commands with Discord, guild-scoped when `discord.guildId` is set (instant),
+ * global otherwise. A bulk PUT replaces the whole set, so a removed command disappears too.
  */
 import { REST, Routes, type APIApplication, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import type { Config } from '../config.ts';

@@ -1,15 +1,13 @@
 /**
- * Recent channel messages as context for an agent's task. Anyone who can post in the channel
- * controls that text, so it is handed over as data in a block that says so, inside a fence the
- * content cannot close, with begin/end markers carrying a nonce the content cannot predict
- * (a hash of the block itself), every mention defanged so an agent that echoes it pings nobody,
- * and the whole capped at `maxChars` by dropping the oldest messages first.
+ * Recent channel messages as context for an agent's task. Anyone in the channel controls that
+ * text, so it goes as data: in a fence it cannot close, between markers with a nonce it cannot
+ * predict, mentions defanged, capped at `maxChars` by dropping the oldest messages first.
  */
 import { createHash } from 'node:crypto';
 import { Routes } from 'discord.js';
 import type { APIChannel, APIMessage, REST } from 'discord.js';
 import { ErrorCode, HqError } from '../../errors.ts';
-import { MAX_MESSAGES_PER_FETCH, truncate } from '../render/limits.ts';
+import { MAX_MESSAGES_PER_FETCH, oneLine, truncate } from '../render/limits.ts';
 import {
   botCannotReadChannel,
   channelListNotAList,
@@ -27,12 +25,11 @@ export interface ContextMessage {
   readonly isBot: boolean;
   readonly createdAt: Date | string;
   readonly content: string;
-  /** File names (or URLs) of the message's attachments. */
   readonly attachments?: readonly string[];
 }
 
 export interface ContextFormatOptions {
-  /** Hard cap on the returned text, markers included. */
+  /** Markers included. */
   readonly maxChars: number;
   /** How the block names the channel, e.g. `#general`. */
   readonly source: string;
@@ -45,10 +42,8 @@ const AUTHOR_MAX = 64;
 const MIN_MESSAGE_ROOM = 40;
 
 /**
- * The block for the agent's prompt, or '' when there are no messages (or `maxChars` cannot hold
- * even the markers and one short message). Oldest message first; each header line is
- * `[ISO time] name (user|bot id): text`, continuation lines are indented, so a message cannot
- * pass itself off as another.
+ * The block for the agent's prompt, or '' when there is nothing (or no room). Continuation lines
+ * are indented under `[ISO time] name (user|bot id): text`, so a message cannot pose as another.
  */
 export function formatUntrustedContext(messages: readonly ContextMessage[], options: ContextFormatOptions): string {
   if (messages.length === 0) return '';
@@ -83,8 +78,7 @@ export function formatUntrustedContext(messages: readonly ContextMessage[], opti
 
 const NONCE_LENGTH = 12;
 
-/** After `neutralise` no run is longer than two, so the fence is four backticks; measuring keeps that true if `neutralise` changes. */
-function longestBacktickRun(text: string): number {
+export function longestBacktickRun(text: string): number {
   let longest = 0;
   for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
   return longest;
@@ -111,10 +105,7 @@ function renderMessage(message: ContextMessage): string {
   return [`[${isoTime(message.createdAt)}] ${who}: ${head}`, ...rest.map((line) => `    ${line}`)].join('\n');
 }
 
-/**
- * Makes untrusted text inert: no fence-closing backtick runs, no pings, no forged markers, no
- * bidirectional overrides that reorder what a reader sees, no stray control characters.
- */
+/** No fence-closing backticks, pings, forged markers, bidi overrides or control characters. */
 function neutralise(text: string): string {
   return (
     text
@@ -129,10 +120,6 @@ function neutralise(text: string): string {
       .replace(/(<<<|>>>)/g, (arrows) => arrows.split('').join(ZWSP))
       .replace(/untrusted\s+channel\s+context/gi, '[marker text removed]')
   );
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 function isoTime(value: Date | string): string {
@@ -159,9 +146,8 @@ const EMBED_TEXT_MAX = 1_500;
 const CONTENT_TYPES: ReadonlySet<number> = new Set([0, 19, 20, 23]);
 
 /**
- * The `count` most recent messages of a channel, oldest first. Without Read Message History
- * Discord answers with no messages rather than an error, so an empty list may mean that too.
- * `label` names the channel in errors (`#general`); by default a channel mention is used.
+ * The `count` most recent messages, oldest first. Without Read Message History Discord answers
+ * with none rather than an error. `label` names the channel in errors.
  */
 export async function fetchChannelContext(
   rest: REST,
@@ -210,10 +196,7 @@ const SNOWFLAKE_ID = /^\d{15,21}$/;
 /** Channel types whose messages can be read as context: text, announcement, voice chat, stage chat. */
 const READABLE_CHANNEL_TYPES: ReadonlySet<number> = new Set([0, 5, 2, 13]);
 
-/**
- * Accepts a channel id, a channel mention `<#id>`, `#name` or `name`, and answers the id. A name
- * is looked up among the guild's channels (GET /guilds/{id}/channels), text channels first.
- */
+/** A channel id, `<#id>`, `#name` or `name` to the id; a name is looked up, text channels first. */
 export async function resolveChannelId(rest: REST, guildId: string | undefined, nameOrId: string): Promise<string> {
   const wanted = nameOrId.trim();
   const mention = /^<#(\d{15,21})>$/.exec(wanted);

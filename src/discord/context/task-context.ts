@@ -1,12 +1,11 @@
 /**
- * The CONTEXT part of a /delegate: recent messages of a channel (the bot reads them itself,
- * wrapped as untrusted data by channel-context.ts) and an attached text file. The requester may
- * only pull in what they can read themselves: the bot can often see more than they can.
+ * The CONTEXT part of a /delegate: recent channel messages and an attached text file. The
+ * requester may only pull in what they can read themselves: the bot often sees more.
  */
 import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
 import type { Config } from '../../config.ts';
 import { ErrorCode, HqError, UsageError } from '../../errors.ts';
-import { fetchChannelContext, formatUntrustedContext } from './channel-context.ts';
+import { fetchChannelContext, formatUntrustedContext, longestBacktickRun } from './channel-context.ts';
 import {
   cannotReadHistory,
   contextFileDownloadFailed,
@@ -108,9 +107,3 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
 }
 
 const FILE_FETCH_TIMEOUT_MS = 15_000;
-
-function longestBacktickRun(text: string): number {
-  let longest = 0;
-  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
-  return longest;
-}

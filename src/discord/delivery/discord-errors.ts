@@ -1,9 +1,6 @@
 /**
- * Which Discord failures are worth another try. discord.js already retries a 5xx or a reset
- * at once (client.ts sets how often) and waits out every 429 itself; what still reaches us is
- * either a bad minute (5xx, connection refused or reset, a timeout), which the outbox tries
- * again later, or Discord's considered answer (a 4xx: no access, unknown channel…), which no
- * retry will change.
+ * Which Discord failures are worth another try: a bad minute (5xx, 429, a network error) that
+ * outlasted discord.js's own retries, unlike a 4xx answer, which no retry will change.
  */
 import { DiscordAPIError, HTTPError, RateLimitError, RESTJSONErrorCodes } from 'discord.js';
 
@@ -22,7 +19,6 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** Discord's answers that mean an interaction token can no longer be used. */
 const EXPIRED_TOKEN_CODES: ReadonlySet<number> = new Set([
   RESTJSONErrorCodes.InvalidWebhookToken,
   RESTJSONErrorCodes.UnknownWebhook,
@@ -37,7 +33,6 @@ export function isUnknownMessage(error: unknown): boolean {
   return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage;
 }
 
-/** A failure that may well go away: try again later (with the same nonce, so never twice). */
 export function isTransient(error: unknown): boolean {
   if (error instanceof DiscordAPIError) return error.status >= 500 || error.status === 429;
   if (error instanceof HTTPError) return error.status >= 500 || error.status === 429;

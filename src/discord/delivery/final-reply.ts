@@ -1,7 +1,6 @@
 /**
- * What the requester's reply ends with once the run is over: for a person, one summary line
- * and the link to the embed in #dl-<agent> (or the result itself when it could not be posted
- * there); for an agent's @mention, the machine-readable block the caller parses.
+ * What the requester's reply ends with once the run is over: for a person, a summary line and
+ * the link to the embed (or the result itself); for an agent's @mention, the machine-readable block.
  */
 import { escapeMarkdown } from 'discord.js';
 import type { RunResult } from '../../engine/types.ts';
@@ -24,7 +23,6 @@ export function summarizeResult(result: RunResult): string {
   return `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
 }
 
-/** A member's /delegate (or Retry): the summary and the link, or the result inline with why. */
 export function finalReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
   const summary = summarizeResult(result);
   if (delivery.kind === 'posted') {
@@ -34,7 +32,6 @@ export function finalReply(result: RunResult, delivery: Delivery, requester: Res
   return { content: truncate(`${summary}\n⚠️ ${delivery.notice}`, MAX_MESSAGE_CONTENT), ...rendered };
 }
 
-/** An agent's @mention: fenced JSON (the CLI's result shape) with the link to the embed. */
 export function machineReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
   if (delivery.kind === 'posted')
     return { content: renderMachineBlock(result, delivery.url), embeds: [], components: [] };
@@ -46,10 +43,7 @@ export function machineReply(result: RunResult, delivery: Delivery, requester: R
   };
 }
 
-/**
- * What a run shows while it waits on something other than its agent: the bot's own restart
- * (until the restarted bot takes it up again), or Discord refusing the result for a while.
- */
+/** While a run waits on the bot's restart or on Discord, not on its agent. */
 export function pausedReply(runId: string, finished: boolean, discordFailing = false): ReplyPayload {
   return { content: pausedNotice(runId, finished, discordFailing), embeds: [], components: [] };
 }

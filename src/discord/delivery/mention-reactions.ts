@@ -10,7 +10,8 @@ export const TAKEN = '👀';
 export const SUCCEEDED = '✅';
 export const FAILED = '❌';
 
-export async function react(
+async function ownReaction(
+  method: 'put' | 'delete',
   client: Client,
   channelId: string,
   messageId: string,
@@ -18,25 +19,14 @@ export async function react(
   log: Logger,
 ): Promise<void> {
   try {
-    await client.rest.put(Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji)));
+    await client.rest[method](Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji)));
   } catch (error) {
-    log.warn({ err: error, emoji, messageId }, 'could not react');
+    log.warn({ err: error, emoji, messageId }, method === 'put' ? 'could not react' : 'could not remove a reaction');
   }
 }
 
-export async function unreact(
-  client: Client,
-  channelId: string,
-  messageId: string,
-  emoji: string,
-  log: Logger,
-): Promise<void> {
-  try {
-    await client.rest.delete(Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji)));
-  } catch (error) {
-    log.warn({ err: error, emoji, messageId }, 'could not remove a reaction');
-  }
-}
+export const react = ownReaction.bind(undefined, 'put');
+export const unreact = ownReaction.bind(undefined, 'delete');
 
 /** The run is over: 👀 off, the verdict on. */
 export async function markSettled(

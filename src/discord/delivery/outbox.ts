@@ -1,19 +1,9 @@
 /**
- * Each finished run's messages, delivered exactly once across crashes and retries.
- *
- * When a run finishes, its deliveries are written to the store's outbox before anything is
- * posted: the result embed for #dl-<agent>, and the requester's answer (the /delegate reply
- * edited to link the embed, or the machine-readable reply to an agent's @mention). Each is
- * then sent and marked delivered with the message it became. The embed is a create, so it
- * carries a nonce derived from (run, kind) with enforce_nonce: whether the repeat comes from
- * a retry after a 5xx or from a process restarted after a kill, Discord answers it with the
- * first message. The reply is an edit (or a create with its own nonce), safe to repeat.
- * Discord keeps a nonce for a few minutes only: a create whose answer was lost and that is
- * repeated after a longer outage can still show twice. Nothing on our side can close that.
- *
- * What could not be sent for a moment (Discord down) stays in the outbox and is tried again
- * every OUTBOX_RETRY_MS and at the next start. What Discord refuses for good (no dl- channel,
- * no access) goes to the requester inline, and the embed is recorded where it landed.
+ * Each finished run's messages (the result embed in #dl-<agent>, the requester's answer),
+ * written to the store before anything is posted, then sent and marked delivered. Creates carry
+ * a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or a restart returns the
+ * first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
+ * is retried every OUTBOX_RETRY_MS and at the next start; a refusal for good goes inline.
  */
 import type { Client } from 'discord.js';
 import type { Config } from '../../config.ts';
@@ -38,10 +28,9 @@ import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
 export const MENTION_REPLY_KIND = 'mention-reply';
-/** Nonces of the messages a reply may have to create (a mention's reply, the channel fallback). */
+/** Nonces of the messages a reply may create (a mention's reply, the channel fallback). */
 export const MENTION_PROGRESS_NONCE_KIND = 'mention-progress';
 export const CHANNEL_PROGRESS_NONCE_KIND = 'channel-progress';
-/** How often deliveries that failed for a moment are tried again. */
 export const OUTBOX_RETRY_MS = 30_000;
 
 export type DeliveryState = 'delivered' | 'pending';
@@ -50,28 +39,25 @@ export interface DeliveryJob {
   readonly runId: string;
   readonly result: RunResult;
   readonly origin: RunOrigin;
-  /** The live reply, when this process has it; otherwise it is rebuilt from the store. */
+  /** The live reply; absent, it is rebuilt from the store. */
   readonly reply?: ReplyTarget | undefined;
 }
 
 export interface Outbox {
-  /** Writes the run's deliveries to the store (idempotent). Call before anything is posted. */
+  /** Writes the run's deliveries to the store (idempotent), before anything is posted. */
   enqueue(job: DeliveryJob): void;
   /** Sends what is still pending for the run; one delivery per run at a time. */
   deliver(runId: string): Promise<DeliveryState>;
-  /** Every pending delivery of a finished run, oldest first (at start, then periodically). */
+  /** Every pending delivery, oldest first. */
   drain(): Promise<void>;
-  /** Starts the periodic drain. */
   start(): void;
   /** Stops the periodic drain; deliveries in flight finish or stay pending. */
   stop(): void;
-  /** Resolves when no delivery is in flight. */
   idle(): Promise<void>;
 }
 
 export interface OutboxOptions {
   readonly client: Client;
-  /** The run store (or the in-memory stand-in when none is configured). */
   readonly ledger: RunStore;
   readonly config: () => Config;
   readonly log: Logger;
@@ -89,11 +75,7 @@ export function requesterOf(origin: RunOrigin): ResultRequester {
   return { id: origin.requesterId, label: origin.requesterLabel || origin.requesterId };
 }
 
-/**
- * The requester's reply as a restarted process finds it: the message the store recorded
- * (the interaction's original while its token lives, else the channel message that continued
- * it), or a new message in the origin's channel.
- */
+/** The requester's reply as a restarted process finds it in the store, or a new channel message. */
 export function restoreReply(input: {
   readonly client: Client;
   readonly log: Logger;
@@ -138,7 +120,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const { client, ledger, log, metrics, shutdown } = options;
   const jobs = new Map<string, DeliveryJob>();
   const inFlight = new Map<string, Promise<DeliveryState>>();
-  /** Refused for good in this process (e.g. the requester's channel is gone): tried again at the next start only. */
+  /** Refused for good in this process: tried again at the next start only. */
   const givenUp = new Set<string>();
   const noted = new Set<string>();
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -157,7 +139,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
   }
 
-  /** 429s and 5xx are counted per answer where discord.js sees them (error-metrics.ts); the rest here. */
+  /** 429s and 5xx are counted where discord.js sees them (error-metrics.ts); the rest here. */
   function noteError(error: unknown): void {
     const kind = discordErrorKind(error);
     if (kind !== 'rest_5xx' && kind !== 'rate_limited') metrics?.discordError(kind);
@@ -191,7 +173,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return posted;
   }
 
-  /** Once per run and process: the requester's reply stops spinning while the result waits for Discord. */
+  /** Once per run: the requester's reply stops spinning while the result waits for Discord. */
   async function noteWaiting(job: DeliveryJob, runLog: Logger): Promise<void> {
     if (noted.has(job.runId)) return;
     noted.add(job.runId);

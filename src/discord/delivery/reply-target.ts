@@ -1,16 +1,8 @@
 /**
- * Where the requester watches their run: the deferred interaction reply, or (for an agent's
- * @mention) a reply to their message. Both are edited in place as the run moves, and each
- * says where it is (`onMove`), so the store can hand the same message to a restarted process.
- *
- * An interaction token lives 15 minutes (`discord.interactionTokenTtlMs` keeps a margin).
- * Past that, or as soon as Discord refuses the token, progress and the final answer continue
- * as a message in the original channel, naming the requester without pinging them, and the
- * original reply is told so (it is never left spinning). A long run never ends in an error.
- *
- * Every message created here carries a nonce with enforce_nonce: a process killed after
- * Discord created it but before it learnt the id sends the same create again after the
- * restart and gets the first message back, not a second one.
+ * Where the requester watches their run: the deferred interaction reply, or a reply to an
+ * agent's @mention, edited in place and recorded (`onMove`) so a restart finds it. Once the
+ * interaction token expires or is refused, the reply continues as a channel message. Every
+ * create carries a nonce with enforce_nonce, so a repeat after a restart returns the first one.
  */
 import {
   InteractionWebhook,
@@ -21,6 +13,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import type { Logger } from '../../log.ts';
+import type { ProgressMessageInput } from '../../store/run-store.ts';
 import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
@@ -32,19 +25,13 @@ export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'fi
 export const ORIGINAL = '@original';
 
 /** Where the requester's reply is shown now. With `tokenExpiresAt` it is the interaction's original response. */
-export interface ReplyLocation {
-  readonly channelId: string;
-  readonly messageId: string;
-  readonly interactionToken?: string;
-  readonly tokenExpiresAt?: number;
-}
+export type ReplyLocation = ProgressMessageInput;
 
 export interface ReplyTarget {
-  /** Replaces what the requester sees with this payload; resolves with where it is shown. */
+  /** Replaces what the requester sees; resolves with where it is shown. */
   show(payload: ReplyPayload): Promise<ReplyLocation>;
-  /** 'interaction' while the token works; 'channel' once it has expired (or for a mention). */
   readonly via: () => 'interaction' | 'channel';
-  /** Where it was last shown (or will be, for a deferred reply); undefined before anything. */
+  /** Where it was last shown (or will be, for a deferred reply). */
   location(): ReplyLocation | undefined;
 }
 
@@ -65,14 +52,12 @@ export interface ChannelReplyOptions {
   readonly channelId: string;
   /** A message of ours that already shows this reply (found in the store after a restart). */
   readonly messageId?: string | undefined;
-  /** Create the message as a reply to this one (the agent's @mention). */
+  /** The agent's @mention, which the message answers. */
   readonly replyTo?: string | undefined;
   /** A line every version starts with. */
   readonly note?: string | undefined;
-  /** Sent with enforce_nonce on the create: the same nonce after a restart returns the first message. */
   readonly nonce: string;
   readonly onMove?: ((location: ReplyLocation) => void) | undefined;
-  /** Called once, after the first create (the token reply corrects the original then). */
   readonly onCreated?: (() => Promise<void>) | undefined;
 }
 
@@ -121,7 +106,6 @@ export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
 
 export interface TokenReplyOptions {
   readonly client: Client;
-  /** Edits the original response through the token; resolves with the edited message. */
   readonly editOriginal: (payload: ReplyPayload & { allowedMentions: typeof NO_PINGS }) => Promise<Message>;
   readonly token: string;
   /** Epoch ms; from then on the bot speaks through a channel message. */
@@ -129,7 +113,6 @@ export interface TokenReplyOptions {
   readonly channelId: string;
   readonly requesterId: string;
   readonly log: Logger;
-  /** The original response's message id, when known (a restart finds it in the store). */
   readonly originalMessageId?: string | undefined;
   /** A channel message that already continues this reply (a restart finds it in the store). */
   readonly channelMessageId?: string | undefined;
@@ -139,7 +122,7 @@ export interface TokenReplyOptions {
 }
 
 /** The interaction's original response while its token lives, then a message in the channel. */
-export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
+function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   const now = options.now ?? Date.now;
   const { client, channelId, log } = options;
   let originalId = isMessageId(options.originalMessageId) ? options.originalMessageId : undefined;
@@ -221,30 +204,19 @@ export function createTokenReply(options: TokenReplyOptions): ReplyTarget {
 /** The live /delegate (or Retry) reply: editReply keeps discord.js's own view of the interaction right. */
 export function createInteractionReply(
   interaction: RepliableInteraction,
-  options: {
+  options: Pick<TokenReplyOptions, 'requesterId' | 'log' | 'nonce' | 'originalMessageId' | 'onMove' | 'now'> & {
     readonly receivedAt: number;
     readonly ttlMs: number;
-    readonly requesterId: string;
-    readonly log: Logger;
-    readonly nonce: string;
-    /** The deferred response's id, when Discord said it. */
-    readonly originalMessageId?: string | undefined;
-    readonly onMove?: ((location: ReplyLocation) => void) | undefined;
-    readonly now?: () => number;
   },
 ): ReplyTarget {
+  const { receivedAt, ttlMs, ...rest } = options;
   return createTokenReply({
+    ...rest,
     client: interaction.client,
     editOriginal: (payload) => interaction.editReply(payload),
     token: interaction.token,
-    expiresAt: options.receivedAt + options.ttlMs,
+    expiresAt: receivedAt + ttlMs,
     channelId: interaction.channelId ?? '',
-    requesterId: options.requesterId,
-    log: options.log,
-    originalMessageId: options.originalMessageId,
-    nonce: options.nonce,
-    onMove: options.onMove,
-    now: options.now,
   });
 }
 

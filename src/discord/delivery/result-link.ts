@@ -1,7 +1,4 @@
-/**
- * Where a run's result message is: the store's outbox records the channel and message of the
- * `result-embed` delivery, the run's origin the guild. Both /agents and /runs link to it.
- */
+/** Where a run's result message is, from its `result-embed` delivery and its origin's guild. */
 import type { RunStore } from '../../store/run-store.ts';
 
 export const RESULT_DELIVERY_KIND = 'result-embed';
@@ -15,11 +12,7 @@ export function messageUrl(guildId: unknown, channelId: unknown, messageId: unkn
   return `https://discord.com/channels/${ids.join('/')}`;
 }
 
-/**
- * The link to the run's delivered result embed, or undefined while it is not delivered. The
- * guild comes from the run's origin (where it was asked); `fallbackGuildId` covers runs whose
- * origin has none (the CLI's, or a result the store learnt of alone).
- */
+/** Undefined while not delivered; `fallbackGuildId` covers runs whose origin names no guild (the CLI's). */
 export function resultMessageUrl(
   store: Pick<RunStore, 'getDelivery'>,
   run: { readonly runId: string; readonly origin?: Readonly<Record<string, unknown>> | undefined },

@@ -1,10 +1,7 @@
 /**
- * Posts a finished run's result embed to `dl-<agent>` (found by name in the guild, or the id
- * in `discord.resultChannels`). A missing channel is not an error of the run: the caller is
- * told why and shows the result to the requester instead, so nothing is lost.
- *
- * This is the one place a result is published; the outbox (outbox.ts) decides when,
- * and records where it landed.
+ * Posts a finished run's result embed to `dl-<agent>` (by name, or `discord.resultChannels`).
+ * A missing channel is not the run's error: the caller shows the result to the requester instead.
+ * The outbox decides when, and records where it landed.
  */
 import { ChannelType, type Client, type GuildTextBasedChannel, type Message } from 'discord.js';
 import type { Config } from '../../config.ts';
@@ -71,12 +68,7 @@ export async function findResultChannel(
   );
 }
 
-/**
- * Posts the result embed. `nonce` (with enforce_nonce) makes every repeat of this create,
- * in this process or after a restart, come back as the first message. discord.js has already
- * retried a transient failure (client.ts); one that outlasts its retries is thrown, and the
- * outbox keeps the delivery and tries again later.
- */
+/** A transient failure that outlasted discord.js's retries is thrown: the outbox tries again later. */
 export async function postResult(input: {
   readonly client: Client;
   readonly config: Pick<Config, 'discord'>;

@@ -1,10 +1,7 @@
 /**
- * The last message seen per channel, kept in the store so that a restarted bot reads what it
- * missed from there (missed-mentions.ts). The cursor must never pass a mention that is not
- * taken yet: a mention is held from its arrival until the engine has journaled its run (or it
- * was refused), and messages after it only move the cursor once nothing before them is held.
- * A cursor that lags is harmless (what is read again is recognised as taken); one that runs
- * ahead loses a delegation.
+ * The last message seen per channel, stored so a restarted bot reads what it missed. A mention
+ * is held until its run is journaled (or refused), and the cursor never passes a held one: a
+ * cursor that lags is harmless, one that runs ahead loses a delegation.
  */
 import type { RunStore } from '../../store/run-store.ts';
 import type { Logger } from '../../log.ts';
@@ -12,13 +9,12 @@ import type { Logger } from '../../log.ts';
 export interface ChannelCursors {
   /** A message that needs nothing more from the bot. */
   seen(channelId: string, messageId: string): void;
-  /** A mention being taken; the returned function (idempotent) says it is journaled or refused. */
+  /** A mention being taken; the returned (idempotent) function releases it. */
   hold(channelId: string, messageId: string): () => void;
 }
 
 interface ChannelState {
   readonly held: Set<bigint>;
-  /** Seen, not yet written because something before it is held. */
   readonly waiting: Set<bigint>;
 }
 
@@ -45,7 +41,6 @@ export function createChannelCursors(store: Pick<RunStore, 'setLastSeen'>, log: 
     }
   }
 
-  /** Writes the newest waiting message that no held mention precedes. */
   function advance(channelId: string, state: ChannelState): void {
     let firstHeld: bigint | undefined;
     for (const id of state.held) if (firstHeld === undefined || id < firstHeld) firstHeld = id;

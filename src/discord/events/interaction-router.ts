@@ -1,9 +1,7 @@
 /**
- * The one interactionCreate listener. It looks the command (or the button's owner) up, logs
- * with the command name and user id, runs it, and is the single error boundary: a handler
- * throws an error whose message is fit for the person who clicked, and this answers it
- * ephemerally, whatever state the interaction is in. Answering the error is itself guarded,
- * so a failed reply cannot take the router down.
+ * The one interactionCreate listener and the single error boundary: a handler throws an error
+ * fit for the person who clicked, and this answers it ephemerally whatever state the
+ * interaction is in, guarded so a failed reply cannot take the router down.
  */
 import { Events, MessageFlags, type Client, type Interaction, type RepliableInteraction } from 'discord.js';
 import { BUTTON_ID_SEPARATOR, type Command } from '../command.ts';
@@ -17,7 +15,6 @@ type ButtonHandler = NonNullable<Command['buttons']>[string];
 
 export interface InteractionRouter {
   handle(interaction: Interaction): Promise<void>;
-  /** Removes the listener (stop). */
   detach(): void;
 }
 
@@ -120,11 +117,7 @@ async function answerError(interaction: Interaction, error: unknown, log: BotCon
   }
 }
 
-/**
- * An ephemeral answer in every state: not yet acknowledged → reply; deferred publicly and
- * nothing shown yet → drop the "thinking…" message and follow up ephemerally (editing it
- * would make the refusal public); otherwise → an ephemeral follow-up.
- */
+/** Deferred publicly, the "thinking…" message is deleted: editing it would make the refusal public. */
 async function replyEphemerally(interaction: RepliableInteraction, content: string): Promise<void> {
   const payload = { content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS } as const;
   if (!interaction.deferred && !interaction.replied) {

@@ -1,35 +1,19 @@
 /**
- * How an agent (or a person) delegates by @mentioning the bot.
+ * How an agent (or a person) delegates by @mentioning the bot:
  *
- *     <@BOT_ID> <agent>: <task>
  *     <@BOT_ID> <agent> [retries=2 timeout=120 strict=false context=10]: <task>
  *
- * - The message starts with a mention of the bot, `<@BOT_ID>` or `<@!BOT_ID>`; whitespace and
- *   line breaks around it are ignored. A mention anywhere else is not a delegation.
- * - `<agent>` is an agent name: a letter or digit, then letters, digits, `-` or `_`, at most 32
- *   characters. Upper case is accepted and folded to lower case.
- * - Options are optional and go in square brackets right after the agent name, before the
- *   colon, separated by spaces or commas, each `key=value`, each key at most once:
- *     retries=1..3            attempts in total (the CLI's --retries)
- *     timeout=SECONDS         per-attempt wait, 1..86400; `90s`, `5m`, `1h` also work
- *     strict=true|false       strict handoff validation
- *     context=0..30           how many recent channel messages to pass as (untrusted) context
- * - Then a colon, then the task: everything after the colon, trimmed, which may span lines.
- *   It must not be empty.
- *
- * Examples:
- *     <@123456789012345678> webster: summarise the open PRs
- *     <@123456789012345678> tech-lead [retries=2, context=10]: review this thread
+ * The message starts with the mention; the agent name is folded to lower case; the bracketed
+ * options are optional (spaces or commas between, each key once; timeout also takes 90s, 5m,
+ * 1h); the task is everything after the colon and must not be empty.
  */
 import { MentionRefusal, mentionUsage } from '../render/strings.ts';
 
 export interface MentionOptions {
-  /** Attempts in total, 1–3. */
   readonly retries?: number;
-  /** Per-attempt wait in seconds, 1–86400. */
   readonly timeout?: number;
   readonly strict?: boolean;
-  /** Recent channel messages to include as context, 0–30. */
+  /** Recent channel messages to include as context. */
   readonly context?: number;
 }
 

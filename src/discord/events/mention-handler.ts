@@ -1,17 +1,9 @@
 /**
- * Agents delegate by @mentioning the bot (grammar in mention-grammar.ts). The author's own
- * principals apply (an agent's bot account acts as that agent), the message is marked 👀 when
- * taken and ✅/❌ when the run ends, and the answer is a reply that shows progress and ends with
- * the machine-readable block plus a link to the result embed.
- *
- * Every guild message moves its channel's cursor in the store (channel-cursors.ts), a mention
- * only once its run is journaled, so a restarted bot can read what it missed and hand it to
- * this same handler (missed-mentions.ts). A message is taken once, however it arrives.
- *
- * Loops are cut three ways: the bot never answers itself, a bot's reply to one of our messages
- * that carries no new task is ignored silently, and each author may start only so many runs a
- * minute and only so deep a chain (a mention from agent X while a run delegated TO X is active
- * is one level deeper than that run).
+ * Agents delegate by @mentioning the bot, under their own principals: the message is marked 👀,
+ * then ✅/❌, and answered by a reply that shows progress and ends with the machine-readable block.
+ * Every message moves its channel's cursor, a mention only once journaled. Loops are cut three
+ * ways: the bot never answers itself, a bot's taskless reply to us is ignored, and each author
+ * has a per-minute limit and a maximum chain depth.
  */
 import { Events, type Client, type Message } from 'discord.js';
 import { ErrorCode, HqError } from '../../errors.ts';
@@ -31,26 +23,24 @@ import { runDelegation } from '../runs/run-delegation.ts';
 import { chainTooDeep, missedMentionTooOld, RESTARTING_NOTICE, tooManyDelegations } from '../render/strings.ts';
 
 const WINDOW_MS = 60_000;
-/** Message ids remembered as taken, so a mention read again after a restart is not taken twice. */
+/** Message ids remembered as taken, so a mention read again is not taken twice. */
 const CLAIMS_MAX = 10_000;
 
 export interface MentionOptions {
-  /** Read from the channel history after a restart, not received live. */
   readonly missed?: boolean;
 }
 
 export interface MentionHandler {
   handle(message: Message, options?: MentionOptions): Promise<void>;
-  /** A message that needs nothing (already taken before a restart): claimed, and the cursor may pass it. */
+  /** A message that needs nothing (taken before a restart): claimed, and the cursor may pass it. */
   markSeen(message: Message): void;
   detach(): void;
 }
 
-/** Sliding one-minute window of accepted delegations per author. */
 function createRateWindow(now: () => number = Date.now) {
   const starts = new Map<string, number[]>();
   return {
-    /** Milliseconds until the author may start another run, or 0 if they may now (and it is counted). */
+    /** Milliseconds until the author may start another run, or 0 (and it is counted). */
     take(key: string, limit: number): number {
       const t = now();
       const recent = (starts.get(key) ?? []).filter((at) => t - at < WINDOW_MS);
@@ -68,7 +58,6 @@ function createRateWindow(now: () => number = Date.now) {
 function createClaims(max = CLAIMS_MAX) {
   const claimed = new Set<string>();
   return {
-    /** True the first time an id is claimed. */
     claim(id: string): boolean {
       if (claimed.has(id)) return false;
       claimed.add(id);

@@ -1,10 +1,7 @@
 /**
- * Mentions sent while the bot was down. For every channel with a cursor in the store (the last
- * message the bot saw there), the messages after it are read over REST (`after` the cursor,
- * pages of 100, at most MAX_MISSED_PAGES of them) and handed, oldest first, to the same
- * mention handler as live ones; it takes each up to `discord.missedMentionMaxAgeMinutes` and tells an older one it was
- * too old. A mention already taken (its run is in the store, or the bot has answered or marked
- * it) only moves the cursor.
+ * Mentions sent while the bot was down: the messages after each channel's cursor, read over
+ * REST and handed oldest first to the live mention handler. One already taken (its run is in the
+ * store, or the bot answered or marked it) only moves the cursor.
  */
 import type { Message } from 'discord.js';
 import { MAX_RECENT_RUNS } from '../../store/run-store.ts';
@@ -12,15 +9,13 @@ import type { BotContext } from '../bot-context.ts';
 import type { MentionHandler } from './mention-handler.ts';
 import { parseOrigin } from '../runs/run-origin.ts';
 
-/** Discord's maximum for `GET /channels/{id}/messages`. */
 export const MISSED_PAGE_SIZE = 100;
-/** Bounds the read per channel after a long outage: 1,000 messages. */
+/** Bounds the read per channel after a long outage. */
 export const MAX_MISSED_PAGES = 10;
 
 export interface MissedMentionsReport {
   readonly channels: number;
   readonly messages: number;
-  /** Mentions handed to the handler (taken, refused or told they were too old). */
   readonly mentions: number;
 }
 
@@ -80,10 +75,8 @@ export async function takeMissedMentions(
 }
 
 /**
- * The messages after `after`, oldest first: one page `after` the cursor, which is all there is
- * after a short outage. When it is full, the rest is read from the newest back (`before`) down
- * to that page, so that beyond MAX_MISSED_PAGES it is the middle of a long outage (the oldest
- * after the first page, least likely still wanted) that is left out.
+ * The messages after `after`, oldest first. Past one full page, the rest is read from the newest
+ * back, so beyond MAX_MISSED_PAGES it is the middle of a long outage that is left out.
  */
 async function readAfter(context: BotContext, channelId: string, after: string): Promise<Message[]> {
   const channel = await context.client.channels.fetch(channelId);

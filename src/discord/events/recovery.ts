@@ -1,13 +1,7 @@
 /**
- * What a restarted bot does once the gateway says READY, so that a restart loses nothing:
- *
- *   1. results that finished but were not delivered are delivered (the outbox);
- *   2. runs still open in the journal are resumed with their original deadlines (a handoff
- *      written while the bot was down is taken at once), answering where they were asked,
- *      and the reply the previous process left is corrected ("resumed after restart");
- *   3. a progress message whose run needs nothing more is finished or forgotten, never
- *      left spinning;
- *   4. mentions sent while the bot was down are read and taken (missed-mentions.ts).
+ * What a restarted bot does once READY, so a restart loses nothing: deliver finished results,
+ * resume open runs with their original deadlines, finish progress messages left spinning, and
+ * take the mentions sent while it was down.
  */
 import { InteractionWebhook, type Client } from 'discord.js';
 import { ErrorCode, isHqError } from '../../errors.ts';
@@ -25,13 +19,12 @@ import { RESULT_DELIVERY_KIND } from '../delivery/result-link.ts';
 import { resumeDelegation } from '../runs/run-delegation.ts';
 import { parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
-/** A run that finished this recently without any delivery record was cut off before its outbox entry. */
+/** A finished run this recent without any delivery record died before its outbox entry. */
 export const FORGOTTEN_RESULT_WINDOW_MS = 24 * 60 * 60_000;
 const RECENT_RUNS_SCANNED = 200;
 
 export interface RecoveryReport {
   readonly resumed: number;
-  /** Finished runs whose deliveries were pending (or never written) at start. */
   readonly undelivered: number;
   readonly progressCleared: number;
   readonly missed: MissedMentionsReport;
@@ -123,11 +116,7 @@ async function resume(
   }
 }
 
-/**
- * A progress message whose run is over and delivered, or was never journaled (the process
- * died between the reply and the engine): the first only needs forgetting, the second a
- * last word instead of a spinner.
- */
+/** A run over and delivered only needs forgetting; one never journaled gets a last word. */
 async function finishLeftover(context: BotContext, message: ProgressMessage): Promise<void> {
   if (message.runStatus === undefined) {
     const payload = { content: RESTARTED_BEFORE_START, embeds: [], components: [], allowedMentions: NO_PINGS };
@@ -157,11 +146,7 @@ async function finishLeftover(context: BotContext, message: ProgressMessage): Pr
   );
 }
 
-/**
- * The journal says finished, the outbox has nothing: the process died between the two. Written
- * to the outbox now (only for runs finished within FORGOTTEN_RESULT_WINDOW_MS, so that a store
- * older than the outbox is not delivered again).
- */
+/** Finished in the journal, absent from the outbox; the window keeps a store older than the outbox quiet. */
 function enqueueForgotten(context: BotContext): number {
   const since = Date.now() - FORGOTTEN_RESULT_WINDOW_MS;
   let count = 0;

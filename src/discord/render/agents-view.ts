@@ -1,10 +1,7 @@
 /**
- * The `/agents` answer: one embed with a field per agent (health and latency, queue depth, last
- * result). Pure: the command gathers the facts, this decides how they read and makes sure that
- * whatever a probe or a registry says, the embed stays inside every Discord limit.
- *
- * Times are Discord timestamps (`<t:…:R>`), which every client renders relative to its own
- * clock, so nothing here needs `now`.
+ * The `/agents` answer: one embed with a field per agent (health, queue depth, last result),
+ * inside every Discord limit whatever a probe says. Times are Discord timestamps (`<t:…:R>`),
+ * rendered by each client against its own clock, so nothing here needs `now`.
  */
 import { escapeMarkdown, type APIEmbed, type APIEmbedField } from 'discord.js';
 import type { AgentHealth, RunResult } from '../../engine/types.ts';
@@ -15,9 +12,10 @@ import {
   MAX_EMBED_FIELDS,
   MAX_EMBED_TOTAL,
   embedTextLength,
+  oneLine,
   truncate,
 } from './limits.ts';
-import { describeStatus, formatDuration } from './result-embed.ts';
+import { describeStatus, formatDuration, GREEN, GREY, RED, YELLOW } from './result-embed.ts';
 import { LAST_RESULTS_HIDDEN, NO_AGENTS_CONFIGURED } from './strings.ts';
 
 /** A probe's own words (an HTTP body, an error message) are shown, but not at length. */
@@ -25,9 +23,8 @@ export const MAX_HEALTH_DETAIL = 200;
 
 export interface AgentLastRun {
   readonly result: RunResult;
-  /** Epoch ms. */
   readonly finishedAt?: number;
-  /** Link to the result message in `dl-<agent>`, when it was delivered. */
+  /** The result message in `dl-<agent>`, once delivered. */
   readonly url?: string;
 }
 
@@ -44,14 +41,8 @@ export interface AgentStatus {
 
 export interface AgentsView {
   readonly agents: readonly AgentStatus[];
-  /** False: the bot runs without a run store, so there are no last results to show. */
   readonly storeConfigured: boolean;
 }
-
-const GREEN = 0x2e_cc_71;
-const YELLOW = 0xf1_c4_0f;
-const RED = 0xe7_4c_3c;
-const GREY = 0x95_a5_a6;
 
 export function discordTimestamp(ms: number, style: 'R' | 'f' = 'R'): string {
   return `<t:${Math.floor(ms / 1_000)}:${style}>`;
@@ -84,10 +75,6 @@ function describeLastRun(lastRun: AgentLastRun | null | undefined): string {
   return parts.join(' · ');
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 function queueLine(depth: number): string {
   if (depth === 0) return 'idle';
   return depth === 1 ? '1 run queued or in flight' : `${depth} runs queued or in flight`;
@@ -108,10 +95,7 @@ function colourOf(agents: readonly AgentStatus[]): number {
   return healthy === agents.length ? GREEN : YELLOW;
 }
 
-/**
- * One embed, whatever the number of agents: a field each while they fit (25 fields, 6,000
- * characters in all), then one last field naming the agents that did not.
- */
+/** A field per agent while they fit, then one last field naming the agents that did not. */
 export function renderAgentsEmbed(view: AgentsView): APIEmbed {
   const { agents } = view;
   const healthy = agents.filter((a) => a.health?.healthy === true).length;

@@ -1,12 +1,7 @@
 /**
- * Every Discord limit the bot must respect, named once (discord-api-docs; NOTES.md §3), and the
- * one truncation function every rendered string goes through.
- *
- * Lengths are counted in UTF-16 code units (JavaScript's `.length`). Discord counts characters
- * (code points), which is never more than the UTF-16 count, so a string that fits here fits there.
+ * Every Discord limit the bot respects, named once, and the one truncation function every
+ * rendered string goes through. Lengths are UTF-16 units, never fewer than Discord's code points.
  */
-
-/** Message `content`. */
 export const MAX_MESSAGE_CONTENT = 2_000;
 export const MAX_EMBED_TITLE = 256;
 export const MAX_EMBED_DESCRIPTION = 4_096;
@@ -15,18 +10,11 @@ export const MAX_EMBED_FIELD_NAME = 256;
 export const MAX_EMBED_FIELD_VALUE = 1_024;
 export const MAX_EMBED_FOOTER = 2_048;
 export const MAX_EMBED_AUTHOR = 256;
-/** Title + description + field names and values + footer text + author name, of all embeds in one message, trimmed. */
 export const MAX_EMBED_TOTAL = 6_000;
 export const MAX_EMBEDS = 10;
-/** Component and modal `custom_id`: 1–100 characters. */
 export const MAX_CUSTOM_ID = 100;
 export const MAX_AUTOCOMPLETE_CHOICES = 25;
 export const MAX_CHOICE_NAME = 100;
-export const MAX_CHOICE_VALUE = 100;
-export const MAX_BUTTON_LABEL = 80;
-export const MAX_BUTTONS_PER_ROW = 5;
-export const MAX_ACTION_ROWS = 5;
-/** `GET /channels/{id}/messages?limit=`: 1–100. */
 export const MAX_MESSAGES_PER_FETCH = 100;
 /** Default upload limit per file without server boosts; an interaction's `attachment_size_limit` is authoritative. */
 export const DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1_024 * 1_024;
@@ -36,10 +24,8 @@ export const ELLIPSIS = '…';
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
- * Shortens `text` to at most `max` UTF-16 code units, ending with an ellipsis when it had to cut.
- * It cuts on a grapheme boundary (a flag or a family emoji stays whole) unless a single
- * grapheme is absurdly long (combining-mark floods), and then on a code point boundary: a
- * surrogate pair is never split. Lone surrogates become U+FFFD so the result is valid UTF-8.
+ * Shortens `text` to at most `max` UTF-16 units, with an ellipsis when it cut: on a grapheme
+ * boundary (a flag stays whole), else on a code point one. Lone surrogates become U+FFFD.
  */
 export function truncate(text: string, max: number): string {
   const limit = Math.floor(max);
@@ -48,9 +34,7 @@ export function truncate(text: string, max: number): string {
   if (safe.length <= limit) return safe;
   if (limit <= ELLIPSIS.length) return ELLIPSIS.slice(0, limit);
   let cut = limit - ELLIPSIS.length;
-  // Graphemes only matter within a short window before the cut; segmenting that window keeps
-  // a megabyte of input cheap. A window that starts mid-cluster can only misplace boundaries
-  // near its start, which the fallback below covers.
+  // Only a window around the cut is segmented; the fallback below covers a window starting mid-cluster.
   const windowStart = Math.max(0, cut - 64);
   const window = safe.slice(windowStart, Math.min(safe.length, cut + 64));
   const containing = graphemes.segment(window).containing(cut - windowStart);
@@ -80,7 +64,7 @@ export interface CountedEmbed {
   readonly author?: { readonly name: string } | undefined;
 }
 
-/** Discord's count for one embed: title, description, field names and values, footer text, author name, each trimmed. */
+/** Discord's count for one embed (what MAX_EMBED_TOTAL caps, summed over a message). */
 export function embedTextLength(embed: CountedEmbed): number {
   let total =
     counted(embed.title) + counted(embed.description) + counted(embed.footer?.text) + counted(embed.author?.name);
@@ -88,19 +72,19 @@ export function embedTextLength(embed: CountedEmbed): number {
   return total;
 }
 
-/** The count for a whole message, which MAX_EMBED_TOTAL caps. */
 export function embedsTextLength(embeds: readonly CountedEmbed[]): number {
   return embeds.reduce((sum, embed) => sum + embedTextLength(embed), 0);
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 function counted(text: string | undefined): number {
   return text === undefined ? 0 : text.trim().length;
 }
 
-/**
- * Every limit a message's embeds break, as readable strings (empty when it is valid). Tests and
- * the fake Discord use it; renderers are built so that it stays empty.
- */
+/** Every limit a message's embeds break (empty when valid); tests and the fake Discord check it. */
 export function embedLimitViolations(embeds: readonly CountedEmbed[]): string[] {
   const problems: string[] = [];
   if (embeds.length > MAX_EMBEDS) problems.push(`${embeds.length} embeds > ${MAX_EMBEDS}`);

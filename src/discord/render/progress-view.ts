@@ -1,19 +1,17 @@
 /**
- * The live progress message of a run (the deferred reply, then the channel message once the
- * interaction token is too old) and the throttle that keeps its edits within rate limits.
- *
- * `renderProgress` is pure: the caller passes `now`, so a test can render "12 s" exactly.
+ * A run's live progress message, and the throttle that keeps its edits within rate limits.
+ * `renderProgress` is pure: the caller passes `now`.
  */
 import { ButtonStyle, ComponentType, escapeMarkdown } from 'discord.js';
 import type { APIActionRowComponent, APIButtonComponentWithCustomId } from 'discord.js';
 import { isSuccess } from '../../engine/types.ts';
 import type { RunProgress } from '../../engine/types.ts';
-import { MAX_CUSTOM_ID, MAX_MESSAGE_CONTENT, truncate } from './limits.ts';
+import { MAX_CUSTOM_ID, MAX_MESSAGE_CONTENT, oneLine, truncate } from './limits.ts';
 import { describeStatus, formatDuration } from './result-embed.ts';
 
 export const CANCEL_CUSTOM_ID_PREFIX = 'cancel:';
 
-/** `cancel:<runId>`, or undefined when the run id is too long for a custom_id (the button is then left out). */
+/** Undefined when the run id is too long for a custom_id: the button is then left out. */
 export function cancelCustomId(runId: string): string | undefined {
   const id = CANCEL_CUSTOM_ID_PREFIX + runId;
   return runId.length > 0 && id.length <= MAX_CUSTOM_ID ? id : undefined;
@@ -24,12 +22,10 @@ export interface ProgressView {
   readonly agent: string;
   /** The latest progress event, or 'accepted' before the engine reported any. */
   readonly state: RunProgress | 'accepted';
-  /** Epoch ms when the run was accepted. */
   readonly startedAt: number;
-  /** Epoch ms to render against. */
   readonly now: number;
   readonly requesterId?: string;
-  /** The run was picked up again after the bot restarted. */
+  /** Picked up again after the bot restarted. */
   readonly resumed?: boolean;
 }
 
@@ -100,23 +96,18 @@ function describeState(state: RunProgress | 'accepted', agent: string, now: numb
   }
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 export interface ProgressThrottleOptions<P> {
   /** Minimum time between the starts of two edits. */
   readonly intervalMs: number;
-  /** Performs one edit; at most one call is in flight at a time. */
   readonly edit: (payload: P) => Promise<unknown>;
   /** Receives every edit failure; the throttle itself never throws or rejects. */
   readonly onError?: (error: unknown) => void;
 }
 
 export interface ProgressThrottle<P> {
-  /** Records the newest payload; it replaces any payload not yet sent. */
+  /** The newest payload replaces any not yet sent. */
   push(payload: P): void;
-  /** Sends the newest payload now (after the edit in flight, without waiting out the interval) and resolves when nothing is left to send. */
+  /** Sends the newest payload now (after the edit in flight) and resolves when nothing is left. */
   flush(): Promise<void>;
   /** No edit starts after this; a pending payload is dropped. */
   stop(): void;
@@ -124,8 +115,7 @@ export interface ProgressThrottle<P> {
 
 /**
  * Coalesces progress edits: the first push is sent at once, later ones at most once per
- * interval, always the latest payload, never two edits at a time. Uses `setTimeout` and
- * `Date.now`, so node:test's mock timers drive it deterministically.
+ * interval, always the latest payload, never two edits at a time.
  */
 export function createProgressThrottle<P>(options: ProgressThrottleOptions<P>): ProgressThrottle<P> {
   const intervalMs = Math.max(0, options.intervalMs);

@@ -1,10 +1,7 @@
 /**
- * The machine-readable answer to an agent's @mention: a ```json block with the CLI's result
- * shape plus `resultUrl` (the embed in `dl-<agent>`), small enough for one message. When it
- * would not fit, `result` is cut (to a prefix of its text, or of its JSON text when it was not
- * a string), large extra fields are left out and named in `omitted`, and `"truncated": true`
- * says so; the JSON always parses. Backticks are written as \u0060 so nothing in the result
- * can close the fence.
+ * The machine-readable answer to an agent's @mention: a ```json block with the CLI's result shape
+ * plus `resultUrl`, in one message. Too long, `result` is cut, large extras are named in `omitted`
+ * and `"truncated": true` says so; the JSON always parses, and backticks are written as \u0060.
  */
 import type { RunResult } from '../../engine/types.ts';
 import { MAX_MESSAGE_CONTENT } from './limits.ts';

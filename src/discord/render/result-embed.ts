@@ -1,12 +1,7 @@
 /**
- * Turns a finished run into the message posted to `dl-<agent>`: one embed whose colour and word
- * say how it ended, the deliverable, the result, and the run's facts. It renders only the known
- * fields of the RunResult (never unknown keys, never anything from config), and it never breaks
- * a Discord limit whatever the agent wrote: a result that does not fit goes whole into a
- * `result-<runId>.md` attachment and the embed shows a preview that says so.
- *
- * Output is plain API JSON (discord-api-types) plus discord.js `AttachmentPayload`s, so it can be
- * passed straight to `reply`/`editReply`/`send` with `allowedMentions: NO_PINGS`.
+ * A finished run as the message posted to `dl-<agent>`: one embed with the known fields of the
+ * RunResult, inside every Discord limit whatever the agent wrote. A result that does not fit goes
+ * whole into a `result-<runId>.md` attachment and the embed shows a preview.
  */
 import { ButtonStyle, ComponentType } from 'discord.js';
 import type { APIActionRowComponent, APIButtonComponentWithCustomId, APIEmbed, APIEmbedField } from 'discord.js';
@@ -21,6 +16,7 @@ import {
   MAX_EMBED_TOTAL,
   MAX_EMBED_AUTHOR,
   embedTextLength,
+  oneLine,
   truncate,
 } from './limits.ts';
 
@@ -30,11 +26,11 @@ export interface StatusStyle {
   readonly color: number;
 }
 
-const GREEN = 0x2e_cc_71;
-const YELLOW = 0xf1_c4_0f;
-const RED = 0xe7_4c_3c;
-const GREY = 0x95_a5_a6;
-const BLURPLE = 0x58_65_f2;
+export const GREEN = 0x2e_cc_71;
+export const YELLOW = 0xf1_c4_0f;
+export const RED = 0xe7_4c_3c;
+export const GREY = 0x95_a5_a6;
+export const BLURPLE = 0x58_65_f2;
 
 export const STATUS_STYLE = {
   complete: { word: 'Complete', emoji: '✅', color: GREEN },
@@ -51,7 +47,7 @@ export const STATUS_STYLE = {
 
 const UNKNOWN_STATUS: StatusStyle = { word: 'Unknown status', emoji: '❔', color: GREY };
 
-/** The word, emoji and colour for a status; a status this build does not know renders grey. */
+/** A status this build does not know renders grey. */
 export function describeStatus(status: string): StatusStyle {
   return Object.hasOwn(STATUS_STYLE, status) ? STATUS_STYLE[status as keyof typeof STATUS_STYLE] : UNKNOWN_STATUS;
 }
@@ -61,7 +57,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['failed', 'timeo
 
 export const RETRY_CUSTOM_ID_PREFIX = 'retry:';
 
-/** `retry:<runId>`, or undefined when the run id is too long for a custom_id (the button is then left out). */
+/** Undefined when the run id is too long for a custom_id: the button is then left out. */
 export function retryCustomId(runId: string): string | undefined {
   const id = RETRY_CUSTOM_ID_PREFIX + runId;
   return runId.length > 0 && id.length <= MAX_CUSTOM_ID ? id : undefined;
@@ -81,7 +77,7 @@ export function formatDuration(ms: number, options: { wholeSeconds?: boolean } =
 }
 
 export interface ResultMeta {
-  /** The Discord user who asked; rendered as `<@id>` (pings nobody: every send uses NO_PINGS). */
+  /** Rendered as `<@id>`, which pings nobody: every send uses NO_PINGS. */
   readonly requesterId?: string;
   /** Who asked when there is no Discord user (an agent bot's name, "CLI"), or a label beside the id. */
   readonly requesterLabel?: string;
@@ -199,29 +195,21 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
 }
 
 interface Deliverable {
-  readonly title?: string;
-  readonly summary?: string;
-  readonly type?: string;
-  readonly path?: string;
+  readonly title?: string | undefined;
+  readonly summary?: string | undefined;
+  readonly type?: string | undefined;
+  readonly path?: string | undefined;
 }
 
 function readDeliverable(value: unknown): Deliverable {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   const record = value as Record<string, unknown>;
-  const text = (key: string): string | undefined => {
+  const text = (key: string, line = true): string | undefined => {
     const v = record[key];
-    return typeof v === 'string' && v.trim().length > 0 ? v : undefined;
+    if (typeof v !== 'string' || v.trim().length === 0) return undefined;
+    return line ? oneLine(v) : v;
   };
-  const out: { title?: string; summary?: string; type?: string; path?: string } = {};
-  const title = text('title');
-  if (title !== undefined) out.title = oneLine(title);
-  const summary = text('summary');
-  if (summary !== undefined) out.summary = summary;
-  const type = text('type');
-  if (type !== undefined) out.type = oneLine(type);
-  const path = text('path');
-  if (path !== undefined) out.path = oneLine(path);
-  return out;
+  return { title: text('title'), summary: text('summary', false), type: text('type'), path: text('path') };
 }
 
 function readResult(value: unknown): { text: string; json: boolean } {
@@ -232,7 +220,7 @@ function readResult(value: unknown): { text: string; json: boolean } {
       const text = JSON.stringify(value, null, 2);
       if (typeof text === 'string') return { text, json: true };
     } catch {
-      // A cycle or a BigInt cannot come out of JSON.parse; fall through for hand-built results.
+      // A cycle or a BigInt (hand-built results only) falls through to String().
     }
   }
   return { text: String(value), json: false };
@@ -254,7 +242,7 @@ function fence(json: string): string {
   return `\`\`\`json\n${breakFences(json)}\n\`\`\``;
 }
 
-/** JSON strings may hold ``` which would close our fence: a zero-width space between the backticks keeps them visible. */
+/** A ``` inside the JSON would close our fence: zero-width spaces between the backticks keep them visible. */
 function breakFences(text: string): string {
   return text.replace(/`{3,}/g, (run) => run.split('').join('\u200b'));
 }
@@ -275,10 +263,6 @@ function readTimestamp(value: unknown): string | undefined {
 function toCount(value: unknown): number {
   const n = Number(value);
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : 0;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 function fileSafe(runId: string): string {

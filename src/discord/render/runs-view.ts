@@ -1,16 +1,12 @@
 /**
- * The `/runs` answer: one embed listing recent runs, newest first, each linking its result
- * message when it was delivered. Pure: the command reads the store; this decides how a run
- * reads and keeps the list inside Discord's limits by leaving the oldest runs out (and saying
- * how many) rather than cutting a line in half.
- *
- * A run's task is the requester's own text: it is shown in inline code, so neither markdown
- * nor a mention in it renders.
+ * The `/runs` answer: one embed listing recent runs, newest first, each linking its delivered
+ * result. What does not fit leaves the oldest runs out (and says how many), never half a line.
+ * A task is the requester's own text, so it is shown in inline code where nothing renders.
  */
 import { escapeMarkdown, type APIEmbed } from 'discord.js';
 import type { RunRecord, StoredRunStatus } from '../../store/run-store.ts';
 import { MAX_EMBED_DESCRIPTION, MAX_EMBED_FOOTER, MAX_EMBED_TITLE, truncate } from './limits.ts';
-import { describeStatus, type StatusStyle } from './result-embed.ts';
+import { BLURPLE, describeStatus, type StatusStyle } from './result-embed.ts';
 import { discordTimestamp } from './agents-view.ts';
 
 export const MAX_TASK_PREVIEW = 60;
@@ -18,27 +14,24 @@ export const MAX_TASK_PREVIEW = 60;
 export const MAX_RUNS_LISTED = 25;
 export const DEFAULT_RUNS_LISTED = 10;
 
-const RUNNING_STYLE: StatusStyle = { word: 'Running', emoji: '⏳', color: 0x58_65_f2 };
-const BLURPLE = 0x58_65_f2;
+const RUNNING_STYLE: StatusStyle = { word: 'Running', emoji: '⏳', color: BLURPLE };
 
 export interface RunsFilters {
   readonly agent?: string;
   readonly status?: StoredRunStatus;
-  /** Only the invoking user's runs. */
   readonly mine?: boolean;
   readonly limit: number;
 }
 
 export interface RunLine {
   readonly run: RunRecord;
-  /** The result message in `dl-<agent>`, when it was delivered. */
   readonly resultUrl?: string;
 }
 
 export interface RunsView {
   readonly runs: readonly RunLine[];
   readonly filters: RunsFilters;
-  /** Said above the list, e.g. why some runs are not visible to this caller. */
+  /** Said above the list, e.g. why some runs are hidden from this caller. */
   readonly notes?: readonly string[];
 }
 

@@ -1,18 +1,12 @@
 /**
- * Everything the bot says in prose to the people and agents it answers: refusals, error texts,
- * and the notices that replace a reply's progress. One place, so the tone can be read and
- * changed together. Embeds, progress lines and /runs and /agents views keep their layout in
- * their own renderers; the sentences they share are here.
- *
- * Each text says what happened and what the reader can do. A refusal is the message of an
- * HqError: the router (or the mention handler) shows it as it is, pinging nobody.
+ * Everything the bot says in prose to the people and agents it answers, in one place so the
+ * tone can be read and changed together. Each text says what happened and what the reader can do.
  */
 
 // ── Taking work ────────────────────────────────────────────────────────────────────────────
 
 export const RESTARTING_NOTICE = 'hq-delegate is restarting, retry in a minute.';
 
-/** For a bug: its details go to the log, not to the person who asked. */
 export const UNEXPECTED_ERROR =
   'Something went wrong on the bot side. It has been logged; try again, and tell an admin if it keeps happening.';
 
@@ -30,9 +24,8 @@ export interface DelegationDenial {
   readonly agent: string;
   readonly reason: string;
   readonly principals: readonly string[];
-  /** Agents the caller may reach instead. */
   readonly reachable: readonly string[];
-  /** The config file an admin edits; absent when no admin can change it (self-delegation). */
+  /** Absent when no admin can change it (self-delegation). */
   readonly configFile?: string | undefined;
 }
 
@@ -160,7 +153,7 @@ export function channelReadFailed(channel: string, status: number | undefined): 
 
 // ── An agent's @mention ────────────────────────────────────────────────────────────────────
 
-/** The usage line every refusal of a mention ends with; `botUserId` renders as the bot's name. */
+/** Every refusal of a mention ends with it. */
 export function mentionUsage(botUserId: string): string {
   return (
     `Usage: <@${botUserId}> <agent>: <task> — options go before the colon: ` +
@@ -168,7 +161,6 @@ export function mentionUsage(botUserId: string): string {
   );
 }
 
-/** Why a mention could not be read as a delegation (each followed by the usage line). */
 export const MentionRefusal = {
   badBotId: 'The bot user id is not a Discord id.',
   noMention: 'A delegation starts with a mention of the bot.',
@@ -188,7 +180,6 @@ export const MentionRefusal = {
 
 // ── The requester's reply while a run waits or ends ────────────────────────────────────────
 
-/** What a run shows while it waits on something other than its agent. */
 export function pausedNotice(runId: string, finished: boolean, discordFailing: boolean): string {
   const id = `\`${runId.replaceAll('`', '')}\``;
   if (discordFailing) {
@@ -210,7 +201,6 @@ export function notResumed(why: string): string {
   return `Could not be resumed after a restart: ${why}`;
 }
 
-/** The first line of every version of a reply that moved to the channel. */
 export function continuedInChannel(requesterId: string): string {
   return `<@${requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
 }

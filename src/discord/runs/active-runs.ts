@@ -1,15 +1,13 @@
 /**
- * The runs this process is driving right now, and the inputs of recent ones.
- *
- * Three readers need them: the Cancel button (who started the run, how to stop it), the chain
- * depth of an agent's @mention (a mention from agent X while a run delegated TO X is active is
- * one level deeper than that run), and the Retry button (the same delegation again). The
- * inputs are kept for a bounded number of runs only; the run store (issue 5) keeps them for good.
+ * The runs this process is driving right now, for the Cancel button and the chain depth of an
+ * agent's @mention, and the inputs of the last few hundred, for the Retry button.
  */
+import type { DelegationRequest } from '../../engine/types.ts';
+
 export interface ActiveRun {
   readonly runId: string;
   readonly agent: string;
-  /** User id of whoever started it (a member, or an agent's bot account). */
+  /** A member, or an agent's bot account. */
   readonly requesterId: string;
   /** 1 for a human's /delegate; n+1 for a mention made inside a run of depth n. */
   readonly depth: number;
@@ -18,16 +16,11 @@ export interface ActiveRun {
 }
 
 /** What the Retry button needs to run "the same delegation" again. */
-export interface RememberedDelegation {
-  readonly agent: string;
-  readonly task: string;
-  readonly context?: string;
-  readonly maxAttempts?: number;
-  readonly timeoutSeconds?: number;
-  readonly strict?: boolean;
-}
+export type RememberedDelegation = Pick<
+  DelegationRequest,
+  'agent' | 'task' | 'context' | 'maxAttempts' | 'timeoutSeconds' | 'strict'
+>;
 
-/** The inputs a delegation can be run again from, taken from a request (in memory or journaled). */
 export function rememberedDelegationOf(request: RememberedDelegation): RememberedDelegation {
   return {
     agent: request.agent,
@@ -52,8 +45,7 @@ export interface ActiveRuns {
 
 export const REMEMBERED_DELEGATIONS_MAX = 500;
 
-export function createActiveRuns(options: { rememberMax?: number } = {}): ActiveRuns {
-  const rememberMax = options.rememberMax ?? REMEMBERED_DELEGATIONS_MAX;
+export function createActiveRuns(): ActiveRuns {
   const active = new Map<string, ActiveRun>();
   // Insertion order is age order, so the oldest entry is the first key.
   const remembered = new Map<string, RememberedDelegation>();
@@ -79,7 +71,7 @@ export function createActiveRuns(options: { rememberMax?: number } = {}): Active
     remember(runId, delegation) {
       remembered.delete(runId);
       remembered.set(runId, delegation);
-      while (remembered.size > rememberMax) {
+      while (remembered.size > REMEMBERED_DELEGATIONS_MAX) {
         const oldest = remembered.keys().next().value;
         if (oldest === undefined) break;
         remembered.delete(oldest);

@@ -1,9 +1,7 @@
 /**
- * The one place the Discord side turns "who is this, may they reach that agent?" into an
- * answer: the actor is built from what Discord sent with this very interaction or message
- * (roles as of now, so a removed role stops working at once), access/ names the principals
- * and decides, and a denial becomes an AccessDeniedError whose message says why and who can
- * change it. The router (or the mention handler) replies with it, pinging nobody.
+ * "Who is this, may they reach that agent?" for the Discord side. The actor comes from what
+ * Discord sent with this very interaction or message (roles as of now); access/ decides, and a
+ * denial becomes an AccessDeniedError that says why and who can change it.
  */
 import type { GuildMember, Interaction, Message } from 'discord.js';
 import type { Config } from '../../config.ts';
@@ -11,6 +9,7 @@ import type { Engine } from '../../engine/types.ts';
 import { AccessDeniedError, UnknownAgentError } from '../../errors.ts';
 import { AclDenial, allowedTargets, authorize } from '../../access/acl.ts';
 import { isAdmin, resolvePrincipals, type DiscordActor } from '../../access/discord-principals.ts';
+import { MAX_AUTOCOMPLETE_CHOICES } from '../render/limits.ts';
 import { delegationDenied } from '../render/strings.ts';
 
 type AnyMember = GuildMember | { readonly roles: readonly string[] } | null | undefined;
@@ -60,12 +59,19 @@ export function authorizeDelegation(actor: DiscordActor, agent: string, config: 
   throw new AccessDeniedError(delegationDenied({ agent, reason: decision.reason, principals, reachable, configFile }));
 }
 
-/** Agents the actor may delegate to (empty when they may not delegate at all). */
 export function reachableAgents(actor: DiscordActor, config: Config, engine: Engine): string[] {
   const resolved = resolvePrincipals(actor, config.discord, config.configPath);
   if (!resolved.ok) return [];
   const known = new Set(engine.agents().map((endpoint) => endpoint.name));
   return allowedTargets(resolved.principals, config.acl).filter((name) => known.has(name));
+}
+
+/** Autocomplete's choices: the names containing what was typed, those starting with it first. */
+export function matchingAgents(names: readonly string[], typed: string): string[] {
+  return names
+    .filter((name) => name.includes(typed))
+    .sort((a, b) => Number(!b.startsWith(typed)) - Number(!a.startsWith(typed)) || a.localeCompare(b))
+    .slice(0, MAX_AUTOCOMPLETE_CHOICES);
 }
 
 export function mayCancel(actor: DiscordActor, requesterId: string, config: Config): boolean {

@@ -1,12 +1,7 @@
 /**
- * One delegation as the Discord side drives it, whoever asked (a /delegate, a Retry button,
- * an agent's @mention) and whether it starts now or is taken up again after a restart:
- * register the run (Cancel, chain depth, Retry), remember where its reply is, stream
- * throttled progress to the requester, wait for the engine, then hand the result to the
- * outbox, which posts it in `dl-<agent>` and answers the requester exactly once.
- *
- * A run stopped by the bot's own shutdown is not over: the journal keeps it open, its reply
- * says so, and the restarted bot resumes it (recovery.ts).
+ * One delegation as the Discord side drives it, whoever asked and whether it starts now or
+ * after a restart: register the run, stream throttled progress, wait for the engine, then hand
+ * the result to the outbox. A run stopped by the bot's own shutdown stays open for the restart.
  */
 import { ErrorCode } from '../../errors.ts';
 import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../../engine/types.ts';
@@ -25,7 +20,7 @@ import type { ReplyTarget } from '../delivery/reply-target.ts';
 import { runStopped } from '../render/strings.ts';
 import type { RunOrigin } from './run-origin.ts';
 
-/** How often a waiting run's reply is refreshed when nothing else happens (elapsed time). */
+/** How often a waiting run's reply is refreshed when nothing else happens. */
 export const PROGRESS_TICK_MS = 10_000;
 
 export interface DelegationStart {
@@ -34,17 +29,12 @@ export interface DelegationStart {
   readonly principals: readonly string[];
   readonly origin: RunOrigin;
   readonly reply: ReplyTarget;
-  /**
-   * Called once the engine has journaled the run or refused it (its first event, or its
-   * answer): from then on a restart finds the run in the store, so a mention's channel
-   * cursor may move past it.
-   */
+  /** Called once the engine has journaled or refused the run: a mention's cursor may then pass it. */
   readonly onStarted?: () => void;
 }
 
 export type DelegationOutcome =
   | { readonly kind: 'finished'; readonly runId: string; readonly result: RunResult; readonly delivery: DeliveryState }
-  /** Stopped by the bot's shutdown; the restarted bot resumes it. */
   | { readonly kind: 'paused'; readonly runId: string };
 
 interface DrivenRun {
@@ -54,7 +44,7 @@ interface DrivenRun {
   readonly reply: ReplyTarget;
   readonly startedAt: number;
   readonly resumed: boolean;
-  /** What to show before the engine's first event (a resumed run shows where it stood at once). */
+  /** Shown before the engine's first event (a resumed run shows where it stood). */
   readonly initial?: ProgressView['state'] | undefined;
   readonly onStarted?: (() => void) | undefined;
   readonly execute: (options: DelegateOptions) => Promise<RunResult>;
@@ -115,8 +105,8 @@ export function resumeDelegation(
   });
 }
 
-/** The engine's own answer when it was closed under a waiting run: the run is kept, not ended. */
-export function isPausedByShutdown(result: RunResult): boolean {
+/** The engine was closed under a waiting run: the run is kept, not ended. */
+function isPausedByShutdown(result: RunResult): boolean {
   return result.status === RunStatus.cancelled && result.code === ErrorCode.SHUTTING_DOWN;
 }
 
@@ -134,7 +124,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     startedAt: run.startedAt,
   });
   context.runs.remember(runId, delegation);
-  // Where the reply is, before the run starts: a restart must find it even if nothing was shown yet.
+  // Recorded before the run starts: a restart must find the reply even if nothing was shown yet.
   const where = reply.location();
   if (where) context.ledger.recordProgressMessage(runId, where);
 
@@ -175,7 +165,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     Math.max(config.discord.progressEditIntervalMs, PROGRESS_TICK_MS),
   );
   ticker.unref();
-  // The reply left by the previous process is corrected at once: "resumed after restart", never left spinning.
+  // The previous process's reply says "resumed after restart" at once.
   if (run.resumed && latest !== undefined) throttle.push(latest);
 
   let result: RunResult;
@@ -206,8 +196,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     context.runs.remove(runId);
   }
   markStarted();
-  // A progress edit still pending would only be replaced by the final answer: drop it, but let
-  // one in flight land first so it cannot overwrite that answer.
+  // Drop a pending progress edit, but let one in flight land first so it cannot overwrite the answer.
   await settle(throttle);
 
   if (isPausedByShutdown(result)) {

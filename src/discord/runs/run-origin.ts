@@ -1,8 +1,6 @@
 /**
- * Where a run came from, journaled with it (DelegationRequest.origin) so that a restarted
- * process can still answer: who asked, in which channel, and through what (an interaction
- * token while it lives, or the agent's message for an @mention). The store hands it back as
- * plain JSON; `parseOrigin` is the one place it is trusted again.
+ * Where a run came from, journaled with it so a restarted process can still answer: who asked,
+ * where, and through what. `parseOrigin` is the one place the stored JSON is trusted again.
  */
 import * as z from 'zod';
 
@@ -34,13 +32,12 @@ const originSchema = z.object({
 
 export type RunOrigin = z.infer<typeof originSchema>;
 
-/** The stored origin when it is one of ours (runs the CLI journaled have none). */
+/** Undefined for runs the CLI journaled. */
 export function parseOrigin(value: unknown): RunOrigin | undefined {
   const parsed = originSchema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
 
-/** The interaction token when it may still be used at `now`. */
 export function liveToken(origin: RunOrigin, now: number): string | undefined {
   if (origin.interactionToken === undefined || origin.tokenExpiresAt === undefined) return undefined;
   return now < origin.tokenExpiresAt ? origin.interactionToken : undefined;
