@@ -13,7 +13,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import type { Logger } from '../../log.ts';
-import type { ProgressMessageInput } from '../../store/run-store.ts';
+import type { ProgressMessageInput } from '../../store/progress-messages.ts';
 import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
