@@ -87,11 +87,17 @@ async function completionAttempt(
   const postSignal = AbortSignal.any([run.signal, postControl.signal]);
   let gatewayRunId: string | undefined;
   let sentMarked = false;
+  // Once the file has decided the attempt, a failure of the POST still open is no send error of it.
+  let decided = false;
+  const logSendError = sendErrorLogger(services, run, attempt, startedAt);
   const sending = services.gateway.sendRun(run.endpoint, payload, {
     idempotencyKey,
     signal: postSignal,
     responseTimeoutMs: Math.max(0, deadline - Date.now()) + COMPLETION_RESPONSE_MARGIN_MS,
-    onFailure: sendErrorLogger(services, run, attempt, startedAt),
+    onFailure: (failure) => {
+      if (decided) run.log.debug({ attempt, ...failure }, 'hooks request failed after the attempt was decided');
+      else logSendError(failure);
+    },
     onRequestSent: () => {
       if (sentMarked) return;
       sentMarked = true;
@@ -126,6 +132,7 @@ async function completionAttempt(
   let outcome: AttemptOutcome;
   try {
     outcome = await Promise.race([sendSide, waitSide]);
+    decided = true;
   } catch (error) {
     postControl.abort();
     throw error;
