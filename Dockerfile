@@ -11,6 +11,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
+# HQ_CONFIG is where the config file is mounted: hq-delegate.config.docker.json is one, with the
+# image's absolute /app/... paths (the local example's relative paths would resolve under /app/config).
 # The compile cache keeps the stripped and compiled modules between restarts (start-up ~2x faster).
 ENV NODE_ENV=production \
     HQ_CONFIG=/app/config/hq-delegate.config.json \

@@ -35,6 +35,8 @@ const agentName = z
 const principalName = z.string().min(1).max(64);
 const snowflake = z.string().regex(/^\d{15,21}$/, 'a Discord id (a snowflake: 15 to 21 digits)');
 const port = z.int().min(1).max(65_535);
+/** Resolved against the working directory. */
+export const DEFAULT_CONFIG_PATH = './hq-delegate.config.json';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const fallbackAgentSchema = z.strictObject({
@@ -145,11 +147,21 @@ export const configFileSchema = z.strictObject({
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
+/**
+ * Set but empty counts as unset: `.env.example` ships `KEY=` lines, and `KEY=` in a shell is an
+ * unset variable more often than a choice. Where the key is needed, its absence is then reported
+ * saying what to set (main.ts for DISCORD_TOKEN, the gateway client for the hooks tokens).
+ */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
 const envSchema = z.object({
-  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_TOKEN: optionalText,
   /** Shared hooks token; HQ_HOOKS_TOKEN_<AGENT> (upper snake case) overrides it per agent. */
-  HQ_HOOKS_TOKEN: z.string().min(1).optional(),
-  HQ_CONFIG: z.string().min(1).default('./hq-delegate.config.json'),
+  HQ_HOOKS_TOKEN: optionalText,
+  HQ_CONFIG: optionalText.transform((value) => value ?? DEFAULT_CONFIG_PATH),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 

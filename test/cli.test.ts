@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseCliArgs, type CliOptions } from '../src/cli/parse-args.ts';
+import { promisify } from 'node:util';
+import { parseCliArgs, USAGE, type CliOptions } from '../src/cli/parse-args.ts';
 import { dumpsPython, renderRefused, renderRunResult } from '../src/cli/render-output.ts';
+import { parseConfigFile } from '../src/config.ts';
 import { UsageError } from '../src/errors.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { FakeDiscord } from './fakes/fake-discord/index.ts';
@@ -102,8 +104,18 @@ describe('orchestrate arguments', () => {
     );
   });
 
-  test('an empty run id means "generate one", as in the reference', () => {
-    assert.equal(options(['a', 't', '--run-id', '']).runId, undefined);
+  test('an empty run id is a usage error that names the likely cause, an unset shell variable', () => {
+    for (const argv of [
+      ['a', 't', '--run-id', ''],
+      ['a', 't', '--run-id='],
+    ]) {
+      assert.throws(
+        () => parseCliArgs(argv),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          /--run-id: the run id is empty \(an unset shell variable\?\)/.test(error.message),
+      );
+    }
   });
 
   test('a task that starts with a dash can follow --', () => {
@@ -364,7 +376,7 @@ describe('orchestrate as a process', () => {
         '--context',
         path.join(world.root, 'hq-delegate.config.json'),
       ]);
-      assert.equal(run.code, 1, runId);
+      assert.equal(run.code, 2, `${runId}: a usage error, as the README says`);
       assert.equal(run.json.code, 'HQ_ERR_RUN_ID_INVALID', runId);
       assert.equal(run.json.runId, runId);
       assert.equal(run.json.status, 'error');
@@ -544,5 +556,110 @@ describe('orchestrate as a process', () => {
       (entry) => entry.method === 'GET' && entry.path.includes(`/channels/${channelId}/messages`),
     );
     assert.equal(reads.length, 1);
+  });
+});
+
+// ── issue 12: what a newcomer tripped on ─────────────────────────────────────────────────────
+
+const REPO = path.resolve(import.meta.dirname, '..');
+
+describe('orchestrate as a newcomer meets it', () => {
+  test('an empty --run-id exits 2 with the likely cause, and reaches no gateway', async (t) => {
+    const world = await cliWorld(t);
+    for (const args of [
+      ['webster', 'task', '--run-id', ''],
+      ['webster', 'task', '--run-id='],
+    ]) {
+      const run = await world.run(args);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(
+        run.stderr,
+        /orchestrate: error: argument --run-id: the run id is empty \(an unset shell variable\?\)/,
+      );
+    }
+    assert.equal(world.gateway.requests.length + world.gateway.healthRequests, 0);
+  });
+
+  test('a POST retried inside one attempt (503, 503, 200) logs each send_error as it fails, in order, before complete', async (t) => {
+    const world = await cliWorld(t);
+    const unavailable = { respond: 'status', status: 503, body: '{"ok":false,"error":"gateway_unavailable"}' } as const;
+    // waitForCompletion (the default) holds the 200 until the agent's run settles, after its file.
+    world.gateway.enqueue(unavailable, unavailable, { agent: { write: 'valid', finishAfterMs: 1_500 } });
+    const run = await world.run(['webster', 'task', '--run-id', 'cli-503-1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(world.gateway.hookRequests.length, 3);
+    const events = (await world.events()).filter((event) => event.runId === 'cli-503-1');
+    assert.deepEqual(
+      events.map((event) => event.event),
+      ['attempt_start', 'send_error', 'send_error', 'complete'],
+    );
+    const [first, second, complete] = events.slice(1).map((event) => Number(event.elapsedMs));
+    // The client pauses 250 ms before its second try: each line has the time of its own failure.
+    assert.ok(second! - first! >= 200, `send_error elapsedMs ${first} then ${second}`);
+    assert.ok(second! <= complete!, `send_error at ${second} ms, complete at ${complete} ms`);
+  });
+
+  test('HQ_HOOKS_TOKEN set but empty counts as unset: the error says what to set, not validation text', async (t) => {
+    const world = await cliWorld(t, { gateway: { script: { agent: { write: 'valid' } } } });
+    const run = await world.run(['webster', 'task', '--run-id', 'cli-empty-token'], { env: { HQ_HOOKS_TOKEN: '' } });
+    assert.equal(run.code, 1);
+    assert.match(
+      String(run.json.notes),
+      /no hooks token is configured for 'webster': set HQ_HOOKS_TOKEN or HQ_HOOKS_TOKEN_WEBSTER/,
+    );
+    assert.doesNotMatch(run.stdout + run.stderr, /Too small|expected string|environment:/);
+    assert.equal(world.gateway.hookRequests.length, 0, 'nothing is sent without a token');
+  });
+
+  test('--help says where the config file and the tokens come from', async (t) => {
+    const world = await cliWorld(t);
+    const help = await world.run(['--help']);
+    assert.equal(help.code, 0);
+    assert.equal(help.stdout, USAGE);
+    for (const needle of [
+      'HQ_CONFIG',
+      './hq-delegate.config.json',
+      'HQ_HOOKS_TOKEN ',
+      'HQ_HOOKS_TOKEN_<AGENT>',
+      '.env',
+    ])
+      assert.ok(help.stdout.includes(needle), needle);
+  });
+
+  test('deliver: true against a gateway without a Discord channel says what happened and that --no-deliver avoids it', async (t) => {
+    const world = await cliWorld(t, { gateway: { channels: [], script: { agent: { write: 'valid' } } } });
+    const refused = await world.run(['webster', 'task', '--run-id', 'cli-no-channel-1']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.json.status, 'error');
+    assert.equal(refused.json.code, 'HQ_ERR_GATEWAY_DELIVERY');
+    assert.match(String(refused.json.notes), /no such delivery channel \(HTTP 400: channel must be last\)/);
+    assert.match(String(refused.json.notes), /--no-deliver avoids it/);
+    assert.equal(world.gateway.hookRequests.length, 1, 'a request the gateway rejects is not sent again');
+
+    const text = await world.run(['webster', 'task', '--run-id', 'cli-no-channel-2', '--format', 'text']);
+    assert.match(text.stderr, /^orchestrate: error: .*no such delivery channel.*--no-deliver avoids it/);
+
+    const delivered = await world.run(['webster', 'task', '--run-id', 'cli-no-channel-3', '--no-deliver']);
+    assert.equal(delivered.code, 0, delivered.stderr);
+    assert.equal(delivered.json.status, 'complete');
+  });
+
+  test("`npm run -s orchestrate` prints nothing but the CLI's own output, and the README shows that form", async () => {
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'orchestrate', '--', '--help'], { cwd: REPO });
+    assert.equal(stdout, USAGE);
+    const readme = await readFile(path.join(REPO, 'README.md'), 'utf8');
+    assert.doesNotMatch(readme, /^npm run orchestrate --/m, 'npm without -s prints its banner on stdout');
+    assert.match(readme, /^npm run -s orchestrate -- webster/m);
+  });
+
+  test('the local example config keeps its dirs beside it; the Docker one uses the image paths', async () => {
+    const local = path.join(REPO, 'hq-delegate.config.example.json');
+    const paths = parseConfigFile(await readFile(local, 'utf8'), local).paths;
+    for (const key of ['handoffDir', 'logDir', 'stateDir', 'registryPath'] as const)
+      assert.equal(path.dirname(paths[key]), REPO, `${key} ${paths[key]} is beside the example`);
+    const docker = path.join(REPO, 'hq-delegate.config.docker.json');
+    const image = parseConfigFile(await readFile(docker, 'utf8'), '/app/config/hq-delegate.config.json').paths;
+    for (const key of ['handoffDir', 'logDir', 'stateDir'] as const) assert.match(image[key], /^\/app\//, key);
   });
 });

@@ -34,7 +34,7 @@ import {
 
 const REPO = path.resolve(import.meta.dirname, '..');
 /** What the README tells operators to copy and mount at the image's HQ_CONFIG. */
-const IMAGE_CONFIG = path.join(REPO, 'hq-delegate.config.example.json');
+const IMAGE_CONFIG = path.join(REPO, 'hq-delegate.config.docker.json');
 const NODE_DIR = path.dirname(process.execPath);
 
 const dockerfile = parseDockerfile(readFileSync(path.join(REPO, 'Dockerfile'), 'utf8'));

@@ -476,6 +476,17 @@ describe('engine: the gateway', () => {
     assert.equal(result.status, 'complete');
     assert.equal(fixture.gateway.runs[0]?.settled, false);
   });
+
+  test('a complete line always carries gatewayRunId: null while the gateway holds its answer', async (t) => {
+    const fixture = await engineFixture(t, {
+      engine: { waitForCompletion: true },
+      gateway: { script: { agent: { finishAfterMs: 60_000 } } },
+    });
+    await fixture.engine.delegate(request({ runId: 'run-held-answer' }));
+    const complete = (await fixture.events()).find((e) => e.event === 'complete');
+    assert.ok(complete !== undefined && 'gatewayRunId' in complete, 'the field is there');
+    assert.equal(complete.gatewayRunId, null, 'the gateway answers a waitForCompletion POST when the run settles');
+  });
 });
 
 describe('engine: between attempts', () => {
@@ -492,7 +503,30 @@ describe('engine: between attempts', () => {
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 1);
     assert.equal(fixture.gateway.hookRequests.length, 1);
-    assert.ok((await fixture.events()).some((e) => e.event === 'late_arrival' && e.attempt === 2));
+    // The answer is attempt 1's: the result and its log line say so alike, with the gateway's id.
+    const late = (await fixture.events()).find((e) => e.event === 'late_arrival');
+    assert.equal(late?.attempt, result.attempts);
+    assert.equal(late?.gatewayRunId, fixture.gateway.runs[0]?.gatewayRunId);
+  });
+
+  test('after a timeout the next attempt starts at once: the pause (retryPauseMs) is for a bad handoff', async (t) => {
+    const fixture = await engineFixture(t, {
+      engine: { retryPauseMs: 2_000 },
+      gateway: { script: { agent: { write: 'none' } } },
+    });
+    const gapBetweenPosts = (): number => {
+      const [first, second] = fixture.gateway.hookRequests.slice(-2).map((hook) => hook.receivedAt);
+      return second! - first!;
+    };
+    const timedOut = await fixture.engine.delegate(request({ maxAttempts: 2, timeoutSeconds: 0.3 }));
+    assert.equal(timedOut.status, 'timeout');
+    // 0.3 s of waiting and no pause; with the pause it would be 2.3 s.
+    assert.ok(gapBetweenPosts() < 1_500, `${gapBetweenPosts()} ms between the POSTs after a timeout`);
+
+    fixture.gateway.setDefault({ agent: { write: 'failed' } });
+    const failed = await fixture.engine.delegate(request({ maxAttempts: 2 }));
+    assert.equal(failed.status, 'failed');
+    assert.ok(gapBetweenPosts() >= 2_000, `${gapBetweenPosts()} ms between the POSTs after a failed handoff`);
   });
 
   test('a late handoff that is not valid is set aside and the next attempt runs', async (t) => {

@@ -171,7 +171,11 @@ test('a request the gateway rejects (400: channel not registered) is not worth a
   const { client, endpoint } = await setUp(t, { channels: [] });
   const result = await send(client, endpoint, await payload(t, 'run-7', { deliver: true }), 'run-7:1');
   assert.equal(!result.ok && result.retryable, false);
-  assert.equal(!result.ok && result.error, 'HTTP 400: channel must be last|');
+  assert.equal(
+    !result.ok && result.error,
+    'the gateway cannot announce the run itself: it has no such delivery channel (HTTP 400: channel must be last)',
+  );
+  assert.equal(!result.ok && result.code, 'HQ_ERR_GATEWAY_DELIVERY');
 });
 
 test('a gateway that is down fails the send after the in-attempt retries', async (t) => {

@@ -5,7 +5,7 @@ import module from 'node:module';
 
 if (!process.features.typescript) {
   process.stderr.write(
-    `orchestrate: needs Node 24 (this is Node ${process.versions.node}): run it as \`npm run orchestrate -- …\`, or put node_modules/.bin first on PATH\n`,
+    `orchestrate: needs Node 24 (this is Node ${process.versions.node}): run it as \`npm run -s orchestrate -- …\`, or put node_modules/.bin first on PATH\n`,
   );
   process.exit(1);
 }

@@ -60,6 +60,15 @@ options:
                              (reads with DISCORD_TOKEN from the environment)
   --channel-messages <N>     messages to fetch, clamped to 1-30 (default: 20)
   -h, --help                 show this help
+
+environment (each also read from a .env file in the working directory; the environment wins):
+  HQ_CONFIG                  the config file (default: ./hq-delegate.config.json in the working
+                             directory, all defaults when it does not exist); paths in it are
+                             relative to the file
+  HQ_HOOKS_TOKEN             the agents' hooks token (hooks.token in each gateway's openclaw.json)
+  HQ_HOOKS_TOKEN_<AGENT>     one agent's hooks token, over the shared one (HQ_HOOKS_TOKEN_TECH_LEAD)
+  DISCORD_TOKEN              the bot's token, for --channel-context
+  LOG_LEVEL                  what is logged on stderr, fatal to trace or silent (default: warn)
 `;
 
 const OPTIONS = {
@@ -136,6 +145,20 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * The reference took an empty id as "make one up"; here it is refused: `--run-id "$ID"` with ID
+ * unset would otherwise start a run no later step can find. The id's shape is checked by the caller.
+ */
+function runIdOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim().length === 0) {
+    throw new UsageError(
+      'argument --run-id: the run id is empty (an unset shell variable?); give an id, or leave --run-id out to have one made',
+    );
+  }
+  return value;
+}
+
 export function parseCliArgs(argv: readonly string[]): ParsedCommand {
   let parsed;
   try {
@@ -197,8 +220,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
       format: format as OutputFormat,
       contextPath: nonEmpty('context', values.context),
       deliver: values['no-deliver'] ? false : undefined,
-      // As in the reference (`args.run_id or …`), an empty run id means "generate one".
-      runId: values['run-id'] || undefined,
+      runId: runIdOf(values['run-id']),
       maxAttempts,
       strict: lastSwitch(tokens, 'validate', 'no-validate'),
       workflowId: nonEmpty('workflow-id', values['workflow-id']),

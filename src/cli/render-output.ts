@@ -1,13 +1,17 @@
 /**
  * What the orchestrate command prints, byte for byte where the reference script defined it
- * (Python's `json.dumps`, ensure_ascii included). Exit codes: 0 complete/partial/sent, 1 otherwise.
+ * (Python's `json.dumps`, ensure_ascii included). Exit codes: 0 complete/partial/sent, 1 otherwise,
+ * 2 for a command line that is wrong (a bad run id included).
  */
 import { isSuccess, type RunResult } from '../engine/types.ts';
+import { ErrorCode } from '../errors.ts';
 import type { OutputFormat } from './parse-args.ts';
 
 export const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+/** Refusals that are the command line's fault: exit 2, as argparse exits for any usage error. */
+const USAGE_CODES: ReadonlySet<string> = new Set([ErrorCode.USAGE, ErrorCode.RUN_ID_INVALID]);
 
 export interface Rendered {
   readonly stdout: string;
@@ -90,7 +94,8 @@ export function renderRefused(refused: RefusedRequest): Rendered {
     runId: refused.runId,
     code: refused.code,
   };
-  return { stdout: dumpsPython(body, 2) + '\n', stderr: `orchestrate: ${refused.notes}\n`, exitCode: EXIT_FAILED };
+  const exitCode = USAGE_CODES.has(refused.code) ? EXIT_USAGE : EXIT_FAILED;
+  return { stdout: dumpsPython(body, 2) + '\n', stderr: `orchestrate: ${refused.notes}\n`, exitCode };
 }
 
 export function renderUsageError(message: string, usage: string): Rendered {

@@ -85,8 +85,9 @@ function buildRequest(
 }
 
 /**
- * The engine's own checks (run id, agent, ACL, in its order, denial logged as it logs it), made
- * before a context is gathered so that a refused request reads nothing. The engine checks again.
+ * The engine's own checks (agent, ACL, in its order, denial logged as it logs it; the run id is
+ * checked first of all), made before a context is gathered so that a refused request reads
+ * nothing. The engine checks again.
  */
 function checkBeforeGatheringContext(
   engine: Engine,
@@ -95,7 +96,6 @@ function checkBeforeGatheringContext(
   config: Config,
   runId: string,
 ): void {
-  validateRunId(runId);
   const known = engine.agents().map((agent) => agent.name);
   if (!known.includes(options.agent)) throw new UnknownAgentError(options.agent, [...known].sort());
   const principals = [options.caller ?? config.operatorPrincipal];
@@ -109,6 +109,13 @@ function checkBeforeGatheringContext(
     extra: { code: decision.code },
   });
   throw new AccessDeniedError(`ACL denied: ${decision.reason}`);
+}
+
+/** The CLI's own way out of a failure, added to what the engine says happened. */
+function withCliAdvice(result: RunResult): RunResult {
+  if (result.code !== ErrorCode.GATEWAY_DELIVERY) return result;
+  const advice = '--no-deliver avoids it: the gateway then does not announce the run, and the result is printed here';
+  return { ...result, notes: `${result.notes ?? ''}. ${advice}` };
 }
 
 export async function runCli(io: CliIo): Promise<CliOutcome> {
@@ -126,6 +133,13 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   const runId = options.runId ?? newRunId();
   const refuse = (error: HqError): Rendered =>
     renderRefused({ agent: options.agent, runId, notes: error.message, code: error.code });
+  // A bad id is the command line's fault (exit 2): refused before the config, a file or a gateway.
+  try {
+    validateRunId(runId);
+  } catch (error) {
+    if (isHqError(error)) return outcome(refuse(error));
+    throw error;
+  }
 
   loadDotenv({ quiet: true });
   let config: Config;
@@ -167,7 +181,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     }
     const request = buildRequest(options, config, runId, task, context);
     const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
-    return outcome(renderRunResult(result, options.format), close);
+    return outcome(renderRunResult(withCliAdvice(result), options.format), close);
   } catch (error) {
     if (isHqError(error)) {
       log.info({ runId, agent: options.agent, code: error.code }, error.message);

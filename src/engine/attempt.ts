@@ -48,10 +48,14 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
 
   try {
     if (!run.completionMode || !run.wait) {
-      const sending = services.gateway.sendRun(run.endpoint, payload, { idempotencyKey, signal: run.signal });
+      const onFailure = sendErrorLogger(services, run, attempt, startedAt);
+      const sending = services.gateway.sendRun(run.endpoint, payload, {
+        idempotencyKey,
+        signal: run.signal,
+        onFailure,
+      });
       const waiting = run.wait ? startWait() : undefined;
       const sent = await sending;
-      logSendErrors(services, run, attempt, startedAt, sent.failures);
       if (!sent.ok) return { outcome: sendFailure(sent), startedAt };
       markSent(services, run, attempt, { startedAt, deadline }, sent.gatewayRunId);
       if (waiting === undefined) return { sentOnly: true, gatewayRunId: sent.gatewayRunId };
@@ -83,10 +87,17 @@ async function completionAttempt(
   const postSignal = AbortSignal.any([run.signal, postControl.signal]);
   let gatewayRunId: string | undefined;
   let sentMarked = false;
+  // Once the file has decided the attempt, a failure of the POST still open is no send error of it.
+  let decided = false;
+  const logSendError = sendErrorLogger(services, run, attempt, startedAt);
   const sending = services.gateway.sendRun(run.endpoint, payload, {
     idempotencyKey,
     signal: postSignal,
     responseTimeoutMs: Math.max(0, deadline - Date.now()) + COMPLETION_RESPONSE_MARGIN_MS,
+    onFailure: (failure) => {
+      if (decided) run.log.debug({ attempt, ...failure }, 'hooks request failed after the attempt was decided');
+      else logSendError(failure);
+    },
     onRequestSent: () => {
       if (sentMarked) return;
       sentMarked = true;
@@ -96,7 +107,6 @@ async function completionAttempt(
   const waitSide = startWait().then(fileOutcome);
   // The POST's word on the attempt; when it has none, the file decides.
   const sendSide = sending.then(async (sent): Promise<AttemptOutcome> => {
-    logSendErrors(services, run, attempt, startedAt, sent.failures);
     if (!sent.ok) return sent.aborted ? waitSide : sendFailure(sent);
     gatewayRunId = sent.gatewayRunId;
     if (sent.completion === undefined) {
@@ -122,6 +132,7 @@ async function completionAttempt(
   let outcome: AttemptOutcome;
   try {
     outcome = await Promise.race([sendSide, waitSide]);
+    decided = true;
   } catch (error) {
     postControl.abort();
     throw error;
@@ -197,7 +208,8 @@ function markSent(
 
 function sendFailure(result: Extract<SendResult, { ok: false }>): AttemptOutcome {
   if (result.aborted) throw new RunCancelled();
-  return { kind: 'send_failed', retryable: result.retryable, error: result.error, httpStatus: result.httpStatus };
+  const { retryable, error, httpStatus, code } = result;
+  return { kind: 'send_failed', retryable, error, httpStatus, code };
 }
 
 function fileOutcome(result: WaitResult): AttemptOutcome {
@@ -214,16 +226,15 @@ function idempotencyKeyOf(run: Run, attempt: number): string {
   return `${run.runId}:${attempt}:${run.acceptedAt}`;
 }
 
-/** One send_error line per failed POST try. */
-function logSendErrors(
+/** One send_error line per failed POST try, written as the try fails (a send may retry for seconds). */
+function sendErrorLogger(
   services: RunServices,
   run: Run,
   attempt: number,
   startedAt: number,
-  failures: readonly SendTryFailure[],
-): void {
-  for (const { error, httpStatus } of failures) {
+): (failure: SendTryFailure) => void {
+  return ({ error, httpStatus }) => {
     const elapsedMs = Date.now() - startedAt;
     logEvent(services, run, EventName.sendError, { detail: error, attempt, elapsedMs, extra: { httpStatus } });
-  }
+  };
 }

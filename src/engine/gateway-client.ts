@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
+import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentPayload } from './prompt.ts';
 import type { AgentEndpoint } from './types.ts';
@@ -28,6 +29,8 @@ export interface SendOptions {
   readonly responseTimeoutMs?: number | undefined;
   /** Called once, when a request body has first been written to the socket. */
   readonly onRequestSent?: (() => void) | undefined;
+  /** Called as each try fails, retried or not, so it is logged when it happens, not when the send ends. */
+  readonly onFailure?: ((failure: SendTryFailure) => void) | undefined;
 }
 
 export interface SendTryFailure {
@@ -51,6 +54,8 @@ export type SendResult =
 interface SendFailure extends SendTryFailure {
   /** false: another attempt would fail the same way (refused token, a request the gateway rejects). */
   readonly retryable: boolean;
+  /** Set for a failure the caller tells apart (GATEWAY_DELIVERY: no channel to announce on). */
+  readonly code?: ErrorCode | undefined;
 }
 
 export interface GatewayClient {
@@ -310,10 +315,11 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         if (send.signal?.aborted) return cancelled();
         failure = { error: describeNetworkError(error, timeoutMs, timeout.aborted), retryNow: true, retryable: true };
       }
-      const { httpStatus, error, retryable } = failure;
+      const { httpStatus, error, retryable, code } = failure;
       failures.push({ httpStatus, error });
+      send.onFailure?.({ httpStatus, error });
       const pause = retryDelays[tryIndex];
-      if (!failure.retryNow || pause === undefined) return failed({ retryable, httpStatus, error });
+      if (!failure.retryNow || pause === undefined) return failed({ retryable, httpStatus, error, code });
       const { idempotencyKey } = send;
       log.debug({ agent: endpoint.name, idempotencyKey, httpStatus, error, pause }, 'hooks POST failed; trying again');
       try {
@@ -351,6 +357,11 @@ function classifyHttpFailure(
     return { httpStatus, error, retryNow: false, retryable: false };
   }
   const text = errorText(response, token) || '(empty body)';
+  // NOTES.md §1.2: with delivery on, `channel` must be a channel plugin the gateway has registered.
+  if (httpStatus === 400 && /^channel (?:must be |and to must be set together)/.test(text)) {
+    const error = `the gateway cannot announce the run itself: it has no such delivery channel (HTTP 400: ${text})`;
+    return { httpStatus, error, retryNow: false, retryable: false, code: ErrorCode.GATEWAY_DELIVERY };
+  }
   if (httpStatus >= 200 && httpStatus < 300) {
     const error = `HTTP ${httpStatus} without OpenClaw's {"ok":true}: ${text}`;
     return { httpStatus, error, retryNow: false, retryable: true };

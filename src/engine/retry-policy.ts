@@ -3,6 +3,7 @@
  * outcome says whether it is retryable). The reason text goes into the next prompt's retry
  * note, so it keeps the reference script's wording where it had one.
  */
+import type { ErrorCode } from '../errors.ts';
 import type { HandoffFileResult } from './handoff-file.ts';
 import { HandoffProblem, isLowConfidencePartial, validateHandoff } from './handoff-schema.ts';
 import type { EngineSettings } from './settings.ts';
@@ -52,6 +53,8 @@ export type AttemptOutcome =
       readonly retryable: boolean;
       readonly error: string;
       readonly httpStatus?: number | undefined;
+      /** A failure callers tell apart (GATEWAY_DELIVERY); GATEWAY_SEND otherwise. */
+      readonly code?: ErrorCode | undefined;
     };
 
 export type Verdict =

@@ -37,6 +37,8 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
     }
   }
 
+  // The gateway's id for the last attempt made, for a late arrival's log line.
+  let gatewayRunId: string | undefined;
   for (let attempt = first; attempt <= run.policy.maximumAttempts; attempt += 1) {
     let end: AttemptEnd;
     if (start.kind === 'resume-sent' && attempt === first) {
@@ -48,11 +50,12 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
         if (stale !== undefined)
           run.log.warn({ movedTo: stale }, 'a handoff file already existed for this run id; set aside');
       } else {
-        const late = await takeLateArrival(services, run, attempt);
+        const late = await takeLateArrival(services, run, attempt, gatewayRunId);
         if (late !== undefined) return late;
       }
       end = await performAttempt(services, run, attempt);
     }
+    gatewayRunId = end.gatewayRunId;
 
     if ('sentOnly' in end) {
       const gatewayRunId = end.gatewayRunId === undefined ? {} : { gatewayRunId: end.gatewayRunId };
@@ -93,7 +96,7 @@ async function judgeAttempt(
       maxAttempts: run.policy.maximumAttempts,
       reason: verdict.reason,
     });
-    await pause(run, outcome.kind === 'send_failed' ? run.policy.sendRetryPauseMs : run.policy.retryPauseMs);
+    await pause(run, pauseAfter(outcome, run));
     return undefined;
   }
   const result = finalResult(run, outcome, verdict, attempt);
@@ -115,7 +118,8 @@ function logAttemptEnd(
 ): void {
   const base = { attempt, elapsedMs: Date.now() - startedAt };
   if (answer !== undefined) {
-    const extra = { confidence: answer.confidence ?? null, gatewayRunId };
+    // null, not left out, while the gateway has not said (waitForCompletion holds its answer).
+    const extra = { confidence: answer.confidence ?? null, gatewayRunId: gatewayRunId ?? null };
     logEvent(services, run, EventName.complete, { ...base, detail: answer.status, extra });
   } else if (outcome.kind === 'timeout') {
     logEvent(services, run, EventName.timeout, { ...base, detail: '', extra: { gatewayRunId } });
@@ -132,8 +136,14 @@ function logAttemptEnd(
 /**
  * Between attempts, the previous attempt's agent may have written after all. Judged like any
  * other handoff (the reference took it unvalidated): valid → the run's answer; else set aside.
+ * The answer is the last attempt made's, so its line and the result name that attempt.
  */
-async function takeLateArrival(services: RunServices, run: Run, attempt: number): Promise<RunResult | undefined> {
+async function takeLateArrival(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+  gatewayRunId?: string,
+): Promise<RunResult | undefined> {
   const watch = services.handoffs();
   const present = await watch.peek(run.runId);
   if (present.kind === 'absent') return undefined;
@@ -142,8 +152,12 @@ async function takeLateArrival(services: RunServices, run: Run, attempt: number)
   if (lateHandoff !== undefined) {
     logEvent(services, run, EventName.lateArrival, {
       detail: 'Handoff file arrived between retries',
-      attempt,
-      extra: { status: lateHandoff.status, confidence: lateHandoff.confidence ?? null },
+      attempt: run.attemptsMade,
+      extra: {
+        status: lateHandoff.status,
+        confidence: lateHandoff.confidence ?? null,
+        gatewayRunId: gatewayRunId ?? null,
+      },
     });
     return finishRun(services, run, resultOf(run, lateHandoff));
   }
@@ -172,6 +186,15 @@ async function checkHealth(services: RunServices, run: Run): Promise<AgentHealth
     logEvent(services, run, EventName.healthFailed, { detail });
   }
   return health;
+}
+
+/**
+ * The reference pauses after a failed send and after a bad handoff (config: sendRetryPauseMs,
+ * retryPauseMs); an attempt that timed out, or whose agent finished without a file, has waited already.
+ */
+function pauseAfter(outcome: AttemptOutcome, run: Run): number {
+  if (outcome.kind === 'send_failed') return run.policy.sendRetryPauseMs;
+  return isFileOutcome(outcome) ? run.policy.retryPauseMs : 0;
 }
 
 async function pause(run: Run, ms: number): Promise<void> {

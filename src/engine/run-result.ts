@@ -67,7 +67,7 @@ export function finalResult(run: Run, outcome: AttemptOutcome, verdict: Verdict,
         run,
         RunStatus.error,
         `Failed to send task after ${attempt} attempts: ${outcome.error}`,
-        ErrorCode.GATEWAY_SEND,
+        outcome.code ?? ErrorCode.GATEWAY_SEND,
       );
   }
 }

@@ -88,7 +88,10 @@ interface FakeGatewayEvents {
 
 export interface FakeGatewayOptions {
   readonly token?: string;
-  /** Registered channel plugins. Default `['discord']` (a gateway with the external @openclaw/discord plugin). */
+  /**
+   * Registered channel plugins. Default `['discord']` (a gateway with the external @openclaw/discord
+   * plugin); `[]` is a gateway without it, which answers a delivering POST 400 `channel must be last`.
+   */
   readonly channels?: readonly string[];
   readonly script?: RequestScript;
   readonly health?: HealthMode;
@@ -391,7 +394,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       const hasTo = typeof body.to === 'string' && body.to !== '';
       if (hasChannel !== hasTo) return 'channel and to must be set together for hook delivery';
       if (hasChannel && !this.#channels.includes(body.channel as string))
-        return `channel must be last|${this.#channels.join('|')}`;
+        return `channel must be ${['last', ...this.#channels].join('|')}`;
     }
     return undefined;
   }
