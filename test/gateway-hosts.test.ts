@@ -16,6 +16,7 @@ import { engineSettingsOf } from '../src/engine-settings.ts';
 import { captureLog, tempDir, testConfig, type CapturedLog, type TestConfigOptions } from './fakes/engine-harness.ts';
 import {
   AGENT_ID_REQUIRED,
+  handoffText,
   SESSION_KEY_DISABLED,
   SHIPPED_HOOKS_DEFAULTS,
   startFakeGateway,
@@ -215,4 +216,34 @@ test('a context too large for the gateway’s body limit is refused before sendi
     message: /accepts at most 65536 bytes/,
   });
   assert.equal(small.requests.length, 0);
+});
+
+test('a retry note that pushes a later attempt over the limit fails the run, naming the limit, unsent', async (t) => {
+  const here = await world(t);
+  const gateway = await here.gateway();
+  const engine = here.engine({
+    agents: { webster: { port: gateway.port, maxBodyBytes: 65_536 } },
+    sharedToken: gateway.token,
+  });
+  const failed = { ...(JSON.parse(handoffText('failed', 'run-note', 'webster')) as object), notes: 'n'.repeat(3_000) };
+  gateway.enqueue({ agent: { write: { json: failed } } });
+  const context = 'c'.repeat(61_000);
+  const result = await engine.delegate(request('webster', { runId: 'run-note', context, maxAttempts: 2 }));
+  assert.equal(result.status, 'error');
+  assert.match(String(result.notes), /its gateway accepts at most 65536 bytes/);
+  assert.equal(gateway.hookRequests.length, 1, 'the second attempt was not sent');
+});
+
+test('a CA file that cannot be read is named, and nothing is sent', async (t) => {
+  const here = await world(t);
+  const gateway = await here.gateway();
+  const caFile = path.join(here.root, 'missing-ca.pem');
+  const engine = here.engine({
+    agents: { webster: { url: `https://127.0.0.1:${gateway.port}`, ca: caFile } },
+    sharedToken: gateway.token,
+  });
+  const result = await engine.delegate(request('webster', { runId: 'run-no-ca' }));
+  assert.equal(result.code, 'HQ_ERR_GATEWAY_UNHEALTHY');
+  assert.ok(String(result.notes).includes(`the CA file ${caFile} cannot be read (ENOENT)`), String(result.notes));
+  assert.equal(gateway.requests.length + gateway.healthRequests, 0);
 });
