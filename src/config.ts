@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
+import { agentAddressFields, checkAddress, endpointOf, sharedAddress } from './engine/agent-address.ts';
 import { ConfigError } from './errors.ts';
 
 /** The reference script's port map: the fallback when AGENTS_REGISTRY.json has no entry. */
@@ -34,17 +35,26 @@ const agentName = z
   .regex(AGENT_NAME, 'an agent name: lowercase letters, digits, "-" or "_", at most 32 characters');
 const principalName = z.string().min(1).max(64);
 const snowflake = z.string().regex(/^\d{15,21}$/, 'a Discord id (a snowflake: 15 to 21 digits)');
-const port = z.int().min(1).max(65_535);
 /** Resolved against the working directory. */
 export const DEFAULT_CONFIG_PATH = './hq-delegate.config.json';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const fallbackAgentSchema = z.strictObject({
-  port,
-  host: z.string().min(1).default('127.0.0.1'),
-  /** Whether the gateway should announce the run itself; the bot's embed is the delivery. */
-  deliver: z.boolean().optional(),
-});
+/** An agent's address (agent-address.ts), for the agents AGENTS_REGISTRY.json does not name. */
+const fallbackAgentSchema = z
+  .strictObject({
+    ...agentAddressFields,
+    /** Whether the gateway should announce the run itself; the bot's embed is the delivery. */
+    deliver: z.boolean().optional(),
+  })
+  .superRefine(checkAddress);
+
+/** Two agents at one address would get each other's tasks (and tokens). */
+function refuseSharedAddresses(agents: Record<string, z.infer<typeof fallbackAgentSchema>>, context: z.RefinementCtx) {
+  const shared = sharedAddress(Object.entries(agents).map(([name, entry]) => endpointOf(name, entry, '.')));
+  if (shared === undefined) return;
+  const [first, second, address] = shared;
+  context.addIssue({ code: 'custom', message: `agents '${first}' and '${second}' share the address ${address}` });
+}
 
 export const configFileSchema = z.strictObject({
   paths: z
@@ -57,6 +67,7 @@ export const configFileSchema = z.strictObject({
     .prefault({}),
   agents: z
     .record(agentName, fallbackAgentSchema)
+    .superRefine(refuseSharedAddresses)
     .default(() =>
       Object.fromEntries(
         Object.entries(REFERENCE_AGENT_PORTS).map(([name, p]) => [name, { port: p, host: '127.0.0.1' }]),
@@ -203,7 +214,14 @@ function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
   const paths = Object.fromEntries(
     Object.entries(file.paths).map(([key, value]) => [key, path.resolve(baseDir, value)]),
   ) as ConfigFile['paths'];
-  return { ...file, paths };
+  // A CA file is found beside the config that names it, wherever the process started.
+  const agents = Object.fromEntries(
+    Object.entries(file.agents).map(([name, entry]) => [
+      name,
+      entry.ca === undefined ? entry : { ...entry, ca: path.resolve(baseDir, entry.ca) },
+    ]),
+  );
+  return { ...file, paths, agents };
 }
 
 /**

@@ -8,11 +8,13 @@ export const ErrorCode = {
   USAGE: 'HQ_ERR_USAGE',
   RUN_ID_INVALID: 'HQ_ERR_RUN_ID_INVALID',
   AGENT_UNKNOWN: 'HQ_ERR_AGENT_UNKNOWN',
+  AGENT_MISCONFIGURED: 'HQ_ERR_AGENT_MISCONFIGURED',
   ACCESS_DENIED: 'HQ_ERR_ACCESS_DENIED',
   GATEWAY_UNHEALTHY: 'HQ_ERR_GATEWAY_UNHEALTHY',
   GATEWAY_SEND: 'HQ_ERR_GATEWAY_SEND',
   /** The gateway refused to announce the run itself: it has no such delivery channel. */
   GATEWAY_DELIVERY: 'HQ_ERR_GATEWAY_DELIVERY',
+  REQUEST_TOO_LARGE: 'HQ_ERR_REQUEST_TOO_LARGE',
   HANDOFF_INVALID: 'HQ_ERR_HANDOFF_INVALID',
   HANDOFF_REFUSED: 'HQ_ERR_HANDOFF_REFUSED',
   CONTEXT_UNAVAILABLE: 'HQ_ERR_CONTEXT_UNAVAILABLE',
@@ -60,6 +62,22 @@ export class UnknownAgentError extends HqError {
       `Unknown agent '${agent}'. Known agents: ${known.join(', ') || '(none configured)'}`,
     );
     this.name = 'UnknownAgentError';
+  }
+}
+
+/** The registry names the agent but its entry is refused: it is reached nowhere rather than somewhere wrong. */
+export class AgentMisconfiguredError extends HqError {
+  constructor(agent: string, why: string) {
+    super(ErrorCode.AGENT_MISCONFIGURED, `Agent '${agent}' is misconfigured, so nothing was sent: ${why}`);
+    this.name = 'AgentMisconfiguredError';
+  }
+}
+
+/** The task and its context make a body larger than the agent's gateway accepts. */
+export class RequestTooLargeError extends HqError {
+  constructor(message: string) {
+    super(ErrorCode.REQUEST_TOO_LARGE, message);
+    this.name = 'RequestTooLargeError';
   }
 }
 

@@ -81,6 +81,26 @@ test('a context file is attached whole; one over discord.contextFileMaxBytes is 
   assert.equal(gateways.webster.runCount, 1);
 });
 
+test('a context file that would push the request over the gateway body limit is refused, saying so', async (t) => {
+  const world = await startWorld(t);
+  const { fake, channels, users, gateways } = world;
+  const handle = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: {
+      agent: 'webster',
+      task: 'use the notes',
+      context_file: { attachment: { filename: 'big.txt', content: 'x'.repeat(261_000) } },
+    },
+  });
+  assert.match(
+    (await privateAnswer(world, handle.id)).content,
+    /the context is 261\d{3} bytes; its gateway accepts at most 262144 bytes\. Shorten the context by at least \d+ bytes/,
+  );
+  assert.equal(gateways.webster.requests.length, 0);
+});
+
 test('context from a channel the requester cannot read is refused', async (t) => {
   const world = await startWorld(t);
   const { fake, guild, users, gateways } = world;

@@ -441,6 +441,18 @@ describe('orchestrate as a process', () => {
     );
   });
 
+  test('a --context too large for the gateway body limit is refused before sending, exit 1', async (t) => {
+    const world = await cliWorld(t);
+    const file = path.join(world.root, 'big.md');
+    // Under the 256 KiB context-file cap, but over the gateway's 256 KiB for the whole body.
+    await writeFile(file, 'x'.repeat(261_000));
+    const run = await world.run(['webster', 'task', '--run-id', 'cli-ctx-big', '--context', file]);
+    assert.equal(run.code, 1);
+    assert.equal(run.json.code, 'HQ_ERR_REQUEST_TOO_LARGE');
+    assert.match(String(run.json.notes), /context is 261000 bytes; its gateway accepts at most 262144 bytes/);
+    assert.equal(world.gateway.requests.length, 0);
+  });
+
   test('the orchestrate.mjs launcher runs the same CLI when executed as a bin', async (t) => {
     const world = await cliWorld(t, { gateway: { script: { agent: { write: 'valid' } } } });
     // Executed directly, so its shebang (`env node`) picks this Node from PATH, as npm's bin shims do.

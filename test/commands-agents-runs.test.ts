@@ -79,7 +79,13 @@ function engineView(
   const probed: string[] = [];
   const cache = new Map(Object.entries(options.cached ?? {}));
   const engine: Pick<Engine, 'agents' | 'health' | 'cachedHealth' | 'queueDepth'> = {
-    agents: () => agents.map((name): AgentEndpoint => ({ name, host: '127.0.0.1', port: 1 })),
+    agents: () =>
+      agents.map((name): AgentEndpoint => ({
+        name,
+        url: 'http://127.0.0.1:1',
+        sessionKey: false,
+        maxBodyBytes: 262_144,
+      })),
     cachedHealth: (agent) => cache.get(agent),
     queueDepth: (agent) => options.depth?.[agent] ?? 0,
     async health(agent) {

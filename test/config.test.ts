@@ -109,3 +109,21 @@ test('store.retentionDays defaults to 30, takes 0 to keep every run, and a bad v
   const file = await configFile('{"store":{"retentionDay":30}}');
   assert.throws(() => loadConfig({ HQ_CONFIG: file }), /store: Unrecognized key: "retentionDay"/);
 });
+
+test('an agents entry takes url, ca (beside the config), agentId, sessionKey; contradictions are refused', () => {
+  const entry = { url: 'https://gw.example:18789', ca: 'ca.pem', agentId: 'webster', sessionKey: true };
+  const config = parseConfigFile(JSON.stringify({ agents: { webster: entry } }), '/etc/hq/hq.json');
+  assert.deepEqual(config.agents.webster, { ...entry, ca: '/etc/hq/ca.pem' });
+  const refused =
+    (agents: unknown): (() => unknown) =>
+    () =>
+      parseConfigFile(JSON.stringify({ agents }), '/x/hq.json');
+  assert.throws(refused({ webster: { url: 'https://gw.example', port: 1 } }), /agents\.webster: give either url/);
+  assert.throws(refused({ webster: { url: 'http://gw.example', ca: 'ca.pem' } }), /ca needs an https:\/\/ url/);
+  assert.throws(refused({ webster: { url: 'https://gw.example/hooks' } }), /agents\.webster\.url: an http/);
+  assert.throws(refused({ webster: { host: 'gw.example' } }), /needs a url, or a port/);
+  assert.throws(
+    refused({ webster: { port: 18_800 }, manager: { url: 'http://127.0.0.1:18800' } }),
+    /agents: agents 'webster' and 'manager' share the address http:\/\/127\.0\.0\.1:18800/,
+  );
+});

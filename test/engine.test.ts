@@ -109,7 +109,10 @@ describe('engine: outcomes', () => {
   });
 
   test('failed is retried with the reason in the retry note, the old file set aside, then returned as failed', async (t) => {
-    const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'failed' } } } });
+    const fixture = await engineFixture(t, {
+      gateway: { script: { agent: { write: 'failed' } } },
+      agentEntry: { sessionKey: true },
+    });
     const progress = progressRecorder();
     const result = await fixture.engine.delegate(request({ runId: 'run-failed', maxAttempts: 2 }), {
       onProgress: progress.onProgress,
@@ -716,7 +719,10 @@ describe('engine: resume', () => {
   });
 
   test('a sent attempt waits only until its ORIGINAL deadline, then the run goes on as usual', async (t) => {
-    const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'valid' } } } });
+    const fixture = await engineFixture(t, {
+      gateway: { script: { agent: { write: 'valid' } } },
+      agentEntry: { sessionKey: true },
+    });
     const started = Date.now();
     const result = await fixture.engine.resume(
       pending('run-resume-2', {
@@ -748,7 +754,7 @@ describe('engine: resume', () => {
   });
 
   test('an attempt that was never sent is sent, with the journaled retry note', async (t) => {
-    const fixture = await engineFixture(t);
+    const fixture = await engineFixture(t, { agentEntry: { sessionKey: true } });
     const result = await fixture.engine.resume(
       pending('run-resume-4', {
         attempt: 2,

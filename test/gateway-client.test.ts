@@ -7,6 +7,10 @@ import type { AgentEndpoint } from '../src/engine/types.ts';
 import { captureLog, tempDir } from './fakes/engine-harness.ts';
 import { closedPort, startFakeGateway, type FakeGatewayOptions } from './fakes/fake-gateway.ts';
 
+function endpointAt(port: number): AgentEndpoint {
+  return { name: 'tech-lead', url: `http://127.0.0.1:${port}`, sessionKey: false, maxBodyBytes: 262_144 };
+}
+
 async function setUp(
   t: TestContext,
   options: FakeGatewayOptions & { clientToken?: string | null; healthTimeoutMs?: number } = {},
@@ -24,11 +28,15 @@ async function setUp(
     sendRetryDelaysMs: [0, 0],
   });
   t.after(() => client.close());
-  const endpoint: AgentEndpoint = { name: 'tech-lead', host: gateway.host, port: gateway.port };
+  const endpoint = endpointAt(gateway.port);
   return { gateway, client, endpoint, captured };
 }
 
-async function payload(t: TestContext, runId: string, extra: { waitForCompletion?: boolean; deliver?: boolean } = {}) {
+async function payload(
+  t: TestContext,
+  runId: string,
+  extra: { waitForCompletion?: boolean; deliver?: boolean; sessionKey?: boolean } = {},
+) {
   const dir = await tempDir(t);
   return buildPayload({
     runId,
@@ -39,6 +47,7 @@ async function payload(t: TestContext, runId: string, extra: { waitForCompletion
     timeoutSeconds: 5,
     deliver: extra.deliver ?? false,
     waitForCompletion: extra.waitForCompletion ?? false,
+    sessionKey: extra.sessionKey ?? false,
   });
 }
 
@@ -83,14 +92,14 @@ test('a gateway that never answers /healthz is unhealthy after the health timeou
 
 test('a gateway that is down is unhealthy: connection refused', async (t) => {
   const { client } = await setUp(t);
-  const health = await client.checkHealth({ name: 'tech-lead', host: '127.0.0.1', port: await closedPort() });
+  const health = await client.checkHealth(endpointAt(await closedPort()));
   assert.equal(health.healthy, false);
   assert.match(health.detail ?? '', /connection refused/);
 });
 
 test('a run is sent with the bearer token, JSON and the idempotency key, and the gateway run id comes back', async (t) => {
   const { gateway, client, endpoint } = await setUp(t);
-  const result = await send(client, endpoint, await payload(t, 'run-1'), 'run-1:1');
+  const result = await send(client, endpoint, await payload(t, 'run-1', { sessionKey: true }), 'run-1:1');
   assert.equal(result.ok, true);
   assert.equal(result.ok && result.gatewayRunId, 'hook-run-1');
   const [request] = gateway.hookRequests;
@@ -180,7 +189,7 @@ test('a request the gateway rejects (400: channel not registered) is not worth a
 
 test('a gateway that is down fails the send after the in-attempt retries', async (t) => {
   const { client } = await setUp(t);
-  const endpoint = { name: 'tech-lead', host: '127.0.0.1', port: await closedPort() };
+  const endpoint = endpointAt(await closedPort());
   const result = await send(client, endpoint, await payload(t, 'run-8'), 'run-8:1');
   assert.equal(!result.ok && result.retryable, true);
   assert.match(!result.ok ? result.error : '', /connection refused/);

@@ -23,7 +23,9 @@ test('the prompt and payload are byte-identical to the reference send_task, for 
   );
   for (const { case: c, body } of golden) {
     const handoffPath = path.join(GOLDEN_HANDOFF_DIR, `${c.runId}.json`);
-    const ours = buildPayload({ ...c, handoffPath, timeoutSeconds: 300, deliver: false, waitForCompletion: false });
+    // The reference always sent sessionKey; here it is sent to agents configured for it.
+    const settings = { timeoutSeconds: 300, deliver: false, waitForCompletion: false, sessionKey: true };
+    const ours = buildPayload({ ...c, handoffPath, ...settings });
     const same = Buffer.compare(Buffer.from(ours.message), Buffer.from(String(body['message'])));
     assert.equal(same, 0, `${c.name}: message bytes differ`);
     assert.deepEqual({ ...ours, timeoutSeconds: 600 }, body, `${c.name}: payload differs beyond timeoutSeconds`);

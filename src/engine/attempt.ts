@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventName } from './event-log.ts';
 import type { SendResult, SendTryFailure } from './gateway-client.ts';
 import type { WaitResult } from './handoff-watcher.ts';
-import { buildPayload } from './prompt.ts';
+import { buildPayload, type AgentPayload } from './prompt.ts';
+import { bodyBytes, oversizeMessage } from './request-size.ts';
 import type { AttemptOutcome } from './retry-policy.ts';
 import { logEvent, RunCancelled, type AttemptEnd, type Run, type RunServices } from './run.ts';
 
@@ -16,29 +17,39 @@ const COMPLETION_RESPONSE_MARGIN_MS = 30_000;
 const TASK_PREVIEW_CHARS = 200;
 
 interface Sending {
-  readonly payload: ReturnType<typeof buildPayload>;
+  readonly payload: AgentPayload;
   readonly idempotencyKey: string;
   readonly startedAt: number;
   readonly deadline: number;
   readonly startWait: () => Promise<WaitResult>;
 }
 
-/** A new attempt: journaled and logged as started, then sent and waited for. */
-export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
-  const { startedAt, deadline } = startAttempt(services, run, attempt);
-  const watch = services.handoffs();
-  const payload = buildPayload({
+/** What attempt `attempt` of the run sends, with its handoff at `handoffPath`. */
+export function payloadOf(run: Run, attempt: number, handoffPath: string): AgentPayload {
+  return buildPayload({
     runId: run.runId,
     agent: run.agent,
     task: run.request.task,
     attempt,
     prevError: run.prevError,
     context: run.request.context,
-    handoffPath: watch.pathFor(run.runId),
+    handoffPath,
     timeoutSeconds: run.policy.timeoutSeconds,
     deliver: run.deliver,
     waitForCompletion: run.completionMode,
+    sessionKey: run.endpoint.sessionKey,
+    agentId: run.endpoint.agentId,
   });
+}
+
+/** A new attempt: journaled and logged as started, then sent and waited for. */
+export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
+  const { startedAt, deadline } = startAttempt(services, run, attempt);
+  const watch = services.handoffs();
+  const payload = payloadOf(run, attempt, watch.pathFor(run.runId));
+  // Checked when the run was accepted; a long retry note can still push a later attempt over.
+  const oversize = oversizeMessage(run.endpoint, bodyBytes(payload), run.request.context);
+  if (oversize !== undefined) return { outcome: { kind: 'send_failed', retryable: false, error: oversize }, startedAt };
   const idempotencyKey = idempotencyKeyOf(run, attempt);
   // The wait is registered in the same turn as the POST, so even an instant agent's file is
   // seen (waitFor() looks once when it registers); the POST never waits for the watcher.

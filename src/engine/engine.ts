@@ -11,10 +11,12 @@ import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
+import { payloadOf } from './attempt.ts';
 import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
+import { refuseOversizedRequest, UNSETTLED_ALLOWANCE_BYTES } from './request-size.ts';
 import { runAttempts } from './run-attempts.ts';
 import { errorResult } from './run-result.ts';
 import { createRun, finishRun, logEvent, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
@@ -115,8 +117,10 @@ export function createEngine(options: EngineOptions): Engine {
       const principal = authorizeOrRefuse(settings, eventLog, runId, endpoint.name, request.principals);
       refuseDuplicate(runId);
       const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
-      journal?.runAccepted(journaled);
       const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
+      // Refused before anything is sent or journaled: the gateway would answer 413.
+      refuseOversizedRequest(endpoint, payloadOf(run, 1, ''), request.context, UNSETTLED_ALLOWANCE_BYTES);
+      journal?.runAccepted(journaled);
       const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
       run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
       return execute(run, { kind: 'fresh' });

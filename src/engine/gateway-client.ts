@@ -1,8 +1,10 @@
 /**
  * Talks to agents' OpenClaw gateways (NOTES.md §1): `GET /healthz` and `POST /hooks/agent`.
- * One keep-alive undici Pool per gateway origin. The hooks token is only ever put in the
+ * One keep-alive undici Pool per gateway origin (https with the agent's CA when it has one:
+ * undici's `connect: { ca }`). The hooks token is only ever put in the
  * Authorization header; error text coming back is scrubbed of it before anyone logs it.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { ErrorCode } from '../errors.ts';
@@ -145,9 +147,24 @@ function dispatchOnce(pool: Pool, input: DispatchInput): Promise<RawResponse> {
   });
 }
 
-function originOf(endpoint: AgentEndpoint): string {
-  const host = endpoint.host.includes(':') && !endpoint.host.startsWith('[') ? `[${endpoint.host}]` : endpoint.host;
-  return `http://${host}:${endpoint.port}`;
+/** Certificate checks that failed: another try would fail the same way. */
+const TLS_TRUST_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+function isTlsTrustError(error: unknown): boolean {
+  return TLS_TRUST_ERRORS.has((error as { code?: string } | undefined)?.code ?? '');
+}
+
+/** Thrown while making a pool: the agent's CA file cannot be read. */
+class CaFileError extends Error {
+  readonly code = 'HQ_CA_UNREADABLE';
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number, timedOut: boolean): string {
@@ -167,7 +184,11 @@ function describeNetworkError(error: unknown, timeoutMs: number, timedOut: boole
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
+    case 'HQ_CA_UNREADABLE':
+      return (error as Error).message;
     default:
+      if (isTlsTrustError(error))
+        return `the gateway's TLS certificate is not trusted (${code}): give the agent the CA that signed it (ca)`;
       return `${code ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
@@ -202,15 +223,17 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const pools = new Map<string, Pool>();
   let closed = false;
 
+  /** One pool per origin and CA: a registry edit that changes either gets a fresh one. */
   function poolFor(endpoint: AgentEndpoint): Pool {
-    const origin = originOf(endpoint);
-    let pool = pools.get(origin);
+    const key = `${endpoint.url} ${endpoint.ca ?? ''}`;
+    let pool = pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(origin, {
+      pool = new Pool(endpoint.url, {
         keepAliveTimeout: 30_000,
         connectTimeout: Math.min(10_000, Math.max(healthTimeoutMs, 1_000)),
+        ...(endpoint.ca === undefined ? {} : { connect: { ca: readCa(endpoint.ca) } }),
       });
-      pools.set(origin, pool);
+      pools.set(key, pool);
     }
     return pool;
   }
@@ -313,7 +336,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         failure = classifyHttpFailure(response, token, tokenHint);
       } catch (error) {
         if (send.signal?.aborted) return cancelled();
-        failure = { error: describeNetworkError(error, timeoutMs, timeout.aborted), retryNow: true, retryable: true };
+        const detail = describeNetworkError(error, timeoutMs, timeout.aborted);
+        // A CA that cannot be read or a certificate not trusted fails the same way every time.
+        const permanent = error instanceof CaFileError || isTlsTrustError(error);
+        failure = { error: detail, retryNow: !permanent, retryable: !permanent };
       }
       const { httpStatus, error, retryable, code } = failure;
       failures.push({ httpStatus, error });
@@ -340,6 +366,15 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       await Promise.all(all.map((pool) => pool.destroy().catch(() => undefined)));
     },
   };
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new CaFileError(`the CA file ${file} cannot be read (${code})`, { cause: error });
+  }
 }
 
 function classifyHttpFailure(

@@ -35,7 +35,7 @@ export function createHealthProbe(gateway: GatewayClient): HealthProbe {
     now,
     cached: (agent) => lastKnown.get(agent),
     shared(endpoint, signal) {
-      const key = `${endpoint.name}@${endpoint.host}:${endpoint.port}`;
+      const key = `${endpoint.name}@${endpoint.url}`;
       let pending = inFlight.get(key);
       if (pending === undefined) {
         pending = now(endpoint).finally(() => inFlight.delete(key));

@@ -64,16 +64,21 @@ export function buildPrompt(input: PromptInput): string {
   return context ? `CONTEXT:\n${context}\n\n${message}` : message;
 }
 
-/** The `/hooks/agent` body, field for field as the reference script sent it (see NOTES.md §1.2). */
+/**
+ * The `/hooks/agent` body, field for field as the reference script sent it (see NOTES.md §1.2),
+ * except that `sessionKey` goes only to agents configured for it (a gateway with default hooks
+ * settings refuses it with 400) and `agentId` only to agents that have one.
+ */
 export interface AgentPayload {
   readonly message: string;
   readonly name: string;
-  readonly sessionKey: string;
+  readonly sessionKey?: string;
   readonly deliver: boolean;
   readonly channel: 'discord';
   readonly to: string;
   readonly wakeMode: 'now';
   readonly timeoutSeconds: number;
+  readonly agentId?: string;
   readonly waitForCompletion?: boolean;
 }
 
@@ -83,6 +88,10 @@ export interface PayloadInput extends PromptInput {
   readonly deliver: boolean;
   /** Ask the gateway to answer only when the agent's run has settled (NOTES.md §1.2). */
   readonly waitForCompletion: boolean;
+  /** Name the agent's session after the run (the gateway must allow request session keys). */
+  readonly sessionKey?: boolean | undefined;
+  /** Which agent, on a gateway that hosts several. */
+  readonly agentId?: string | undefined;
 }
 
 export function buildPayload(input: PayloadInput): AgentPayload {
@@ -91,12 +100,13 @@ export function buildPayload(input: PayloadInput): AgentPayload {
     name: `orchestrate:${input.runId}`,
     // The per-attempt suffix matters: the gateway serialises requests sharing a session key
     // through completion, so a retry reusing the key would queue behind the attempt it replaces.
-    sessionKey: `hook:orchestrate:${input.runId}:${input.attempt}`,
+    ...(input.sessionKey === true ? { sessionKey: `hook:orchestrate:${input.runId}:${input.attempt}` } : {}),
     deliver: input.deliver,
     channel: 'discord',
     to: `channel:dl-${input.agent}`,
     wakeMode: 'now',
     timeoutSeconds: Math.max(1, Math.floor(input.timeoutSeconds)),
+    ...(input.agentId === undefined ? {} : { agentId: input.agentId }),
   };
   return input.waitForCompletion ? { ...payload, waitForCompletion: true } : payload;
 }

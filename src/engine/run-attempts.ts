@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../errors.ts';
+import { shownAddress } from './agent-address.ts';
 import { performAttempt, resumeSentAttempt } from './attempt.ts';
 import { EventName } from './event-log.ts';
 import { classifyOutcome, shouldRetry, type AttemptOutcome, type Verdict } from './retry-policy.ts';
@@ -31,7 +32,7 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
   if (start.kind !== 'resume-sent') {
     const health = await checkHealth(services, run);
     if (!health.healthy) {
-      const where = `${run.endpoint.host}:${run.endpoint.port}`;
+      const where = shownAddress(run.endpoint);
       const notes = `Agent '${run.agent}' unhealthy at ${where}: ${health.detail ?? 'no answer'}`;
       return finishRun(services, run, errorResult(run, RunStatus.error, notes, ErrorCode.GATEWAY_UNHEALTHY));
     }
@@ -182,7 +183,7 @@ async function checkHealth(services: RunServices, run: Run): Promise<AgentHealth
     throw error;
   }
   if (!health.healthy) {
-    const detail = `${run.endpoint.host}:${run.endpoint.port}: ${health.detail ?? ''}`;
+    const detail = `${shownAddress(run.endpoint)}: ${health.detail ?? ''}`;
     logEvent(services, run, EventName.healthFailed, { detail });
   }
   return health;

@@ -3,7 +3,7 @@
  * Read once when the engine is made, except `acl`, read at each delegation so a reload applies.
  */
 import type { Acl } from '../access/acl.ts';
-import type { FallbackAgent } from './agent-registry.ts';
+import type { AgentAddress } from './agent-address.ts';
 
 export interface EngineSettings {
   /** Where agents write `<runId>.json`. */
@@ -11,7 +11,7 @@ export interface EngineSettings {
   /** AGENTS_REGISTRY.json, read first and re-read when it changes. */
   readonly registryPath: string;
   /** Agents the registry does not name. */
-  readonly fallbackAgents: Readonly<Record<string, FallbackAgent>>;
+  readonly fallbackAgents: Readonly<Record<string, AgentAddress>>;
   /** Sent only in the Authorization header. */
   readonly hooksToken: (agent: string) => string | undefined;
   /** What to do about a missing or refused token, e.g. `set HQ_HOOKS_TOKEN or …`. */

@@ -107,10 +107,19 @@ export interface AgentHealth {
   readonly checkedAt: number;
 }
 
+/** An agent's gateway as the engine reaches it (agent-address.ts reads it from the registry or config). */
 export interface AgentEndpoint {
   readonly name: string;
-  readonly host: string;
-  readonly port: number;
+  /** The gateway's origin: `http://host:port` or `https://host[:port]`. */
+  readonly url: string;
+  /** Absolute path of a PEM file: the CA that signed an https gateway's certificate. */
+  readonly ca?: string;
+  /** Sent in the payload, for a gateway that hosts several agents. */
+  readonly agentId?: string;
+  /** Send `sessionKey` (needs hooks.allowRequestSessionKey on the gateway). */
+  readonly sessionKey: boolean;
+  /** The largest request body the gateway takes. */
+  readonly maxBodyBytes: number;
   readonly deliver?: boolean;
 }
 

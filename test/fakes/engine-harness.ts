@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { configFileSchema, REFERENCE_ACL, type Config } from '../../src/config.ts';
+import type { AgentAddress } from '../../src/engine/agent-address.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { engineSettingsOf } from '../../src/engine-settings.ts';
 import { createEventLog } from '../../src/engine/event-log.ts';
@@ -44,7 +45,7 @@ export type EngineTuning = Partial<Config['engine']>;
 
 export interface TestConfigOptions {
   readonly root: string;
-  readonly agents?: Record<string, { port: number; host?: string; deliver?: boolean }>;
+  readonly agents?: Record<string, AgentAddress>;
   readonly acl?: Record<string, string[]>;
   readonly engine?: EngineTuning | undefined;
   readonly tokens?: Record<string, string>;
@@ -137,6 +138,8 @@ export interface FixtureOptions {
   /** The token the engine sends; default the fake gateway's. */
   readonly token?: string;
   readonly agent?: string;
+  /** More of the agent's config entry than its port (sessionKey, agentId, maxBodyBytes…). */
+  readonly agentEntry?: Omit<AgentAddress, 'port' | 'url' | 'host'>;
 }
 
 /**
@@ -149,7 +152,7 @@ export async function engineFixture(t: TestContext, options: FixtureOptions = {}
   const agent = options.agent ?? 'tech-lead';
   const config = testConfig({
     root,
-    agents: { [agent]: { port: gateway.port } },
+    agents: { [agent]: { port: gateway.port, ...options.agentEntry } },
     acl: options.acl ?? (REFERENCE_ACL as Record<string, string[]>),
     engine: options.engine,
     sharedToken: options.token ?? gateway.token,

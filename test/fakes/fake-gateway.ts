@@ -1,11 +1,12 @@
 /**
- * A fake OpenClaw gateway (2026.9.6 as NOTES.md §1 describes it): a real HTTP server on
- * 127.0.0.1, port 0. It answers `/healthz`, authenticates `/hooks/agent` like the real one
+ * A fake OpenClaw gateway (2026.9.6 as NOTES.md §1 describes it): a real HTTP (or, given a
+ * key and certificate, HTTPS) server on 127.0.0.1, port 0. It answers `/healthz`, authenticates `/hooks/agent` like the real one
  * (Bearer or x-openclaw-token, `?token=` refused, 401 `Unauthorized`, 429 after 20 failures a
  * minute), validates the body (256 KiB cap, message required, sessionKey prefix `hook:`,
  * boolean waitForCompletion, delivery channel registered), replays a run for a repeated
  * Idempotency-Key instead of starting another, and holds a waitForCompletion answer until the
- * scripted agent's run settles.
+ * scripted agent's run settles. Where asked it keeps the shipped hooks defaults (`sessionKey`
+ * refused) or hosts several agents (`agentId` required).
  *
  * The "agent" reads its run id and handoff path out of the prompt, as a real one does, and
  * does what the test scripted: write a handoff (valid or broken in a chosen way, renamed into
@@ -17,11 +18,19 @@
 import { EventEmitter } from 'node:events';
 import { open, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 
 export const HOOKS_BODY_LIMIT = 256 * 1_024;
 const FAILED_AUTH_LIMIT = 20;
+/** The gateway's own words (NOTES.md §1.2). */
+export const SESSION_KEY_DISABLED =
+  'sessionKey is disabled for externally supplied hook payload values; set hooks.allowRequestSessionKey=true to enable';
+export const AGENT_ID_REQUIRED = 'agentId is required when multiple agents are configured';
+export const AGENT_ID_NOT_ALLOWED = 'agentId is not allowed by hooks.allowedAgentIds';
+/** A 2026.9.6 gateway's hooks as it ships: request session keys refused. */
+export const SHIPPED_HOOKS_DEFAULTS = { allowRequestSessionKey: false } as const;
 
 export type HandoffKind =
   'valid' | 'lenient-only' | 'malformed' | 'strict-invalid' | 'failed' | 'blocked' | 'partial' | 'partial-low';
@@ -71,6 +80,8 @@ export interface FakeRun {
   readonly agent: string | undefined;
   readonly handoffPath: string | undefined;
   readonly idempotencyKey: string | undefined;
+  /** The `agentId` the request named, if any. */
+  readonly agentId: string | undefined;
   readonly request: RecordedRequest;
   readonly script: AgentScript;
   readonly startedAt: number;
@@ -97,6 +108,12 @@ export interface FakeGatewayOptions {
   readonly health?: HealthMode;
   /** Behave like a gateway without waitForCompletion: answer at admission even when asked to wait. */
   readonly ignoreWaitForCompletion?: boolean;
+  /** hooks.allowRequestSessionKey. Default true (what the reference's payload needs); the gateway ships with false. */
+  readonly allowRequestSessionKey?: boolean;
+  /** The agents the gateway hosts; with more than one, a request must name one (`agentId`). */
+  readonly agentIds?: readonly string[];
+  /** Serve HTTPS with this PEM key and certificate. */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
@@ -123,6 +140,9 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   #sequence = 0;
   #closed = false;
   #ignoreWait: boolean;
+  #allowSessionKey: boolean;
+  #agentIds: readonly string[];
+  readonly #tls: boolean;
 
   constructor(options: FakeGatewayOptions = {}) {
     super();
@@ -131,7 +151,11 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
     this.#health = options.health ?? 'ok';
     this.#channels = options.channels ?? ['discord'];
     this.#ignoreWait = options.ignoreWaitForCompletion ?? false;
-    this.#server = createServer((request, response) => void this.#handle(request, response));
+    this.#allowSessionKey = options.allowRequestSessionKey ?? true;
+    this.#agentIds = options.agentIds ?? [];
+    this.#tls = options.tls !== undefined;
+    const handle = (request: IncomingMessage, response: ServerResponse): void => void this.#handle(request, response);
+    this.#server = options.tls === undefined ? createServer(handle) : createTlsServer(options.tls, handle);
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -143,7 +167,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   }
 
   get origin(): string {
-    return `http://${this.host}:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://${this.host}:${this.#port}`;
   }
 
   /** Agent runs started (an idempotent replay starts none). */
@@ -381,12 +405,16 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
 
   #validate(body: Record<string, unknown>): string | undefined {
     if (typeof body.message !== 'string' || body.message.trim() === '') return 'message required';
+    if (body.sessionKey !== undefined && !this.#allowSessionKey) return SESSION_KEY_DISABLED;
     if (
       body.sessionKey !== undefined &&
       (typeof body.sessionKey !== 'string' || !body.sessionKey.toLowerCase().startsWith('hook:'))
     ) {
       return 'sessionKey must start with one of: hook:';
     }
+    if (body.agentId === undefined && this.#agentIds.length > 1) return AGENT_ID_REQUIRED;
+    if (body.agentId !== undefined && this.#agentIds.length > 0 && !this.#agentIds.includes(String(body.agentId)))
+      return AGENT_ID_NOT_ALLOWED;
     if (body.waitForCompletion !== undefined && typeof body.waitForCompletion !== 'boolean')
       return 'waitForCompletion must be boolean';
     if (body.deliver !== false) {
@@ -461,6 +489,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       agent: typeof body.to === 'string' ? body.to.replace(/^channel:dl-/, '') : undefined,
       handoffPath: /write your response as a JSON file to:\n(.+)\n/.exec(message)?.[1],
       idempotencyKey,
+      agentId: typeof body.agentId === 'string' ? body.agentId : undefined,
       request: recorded,
       script,
       startedAt: Date.now(),
