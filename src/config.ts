@@ -42,6 +42,20 @@ const fallbackAgentSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** Whether the gateway should announce the run itself; the bot's embed is the delivery. */
   deliver: z.boolean().optional(),
+  /** `http`: the agent PUTs its handoff to handoffListener.publicUrl instead of writing a file. */
+  handoff: z.enum(['file', 'http']).optional(),
+});
+
+/** Where agents PUT their handoffs; it may face other hosts, so it is configured apart from `ops`. */
+const handoffListenerSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.int().min(0).max(65_535),
+  /** The URL agents are told, e.g. a TLS reverse proxy's `https://hq.example.net`. */
+  publicUrl: z
+    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    .transform((url) => url.replace(/\/+$/, '')),
+  /** Behind a reverse proxy: throttle bad tokens by the client address it appends to X-Forwarded-For. */
+  trustProxy: z.boolean().default(false),
 });
 
 export const configFileSchema = z.strictObject({
@@ -132,6 +146,8 @@ export const configFileSchema = z.strictObject({
       port: z.int().min(0).max(65_535).default(9_464),
     })
     .prefault({}),
+  /** Off unless configured: agents with `handoff: "http"` need it. */
+  handoffListener: handoffListenerSchema.optional(),
   store: z
     .strictObject({
       /**

@@ -8,7 +8,7 @@ import { statSync, readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { UnknownAgentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { AgentEndpoint } from './types.ts';
+import type { AgentEndpoint, HandoffMode } from './types.ts';
 
 const DEFAULT_HOST = '127.0.0.1';
 const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -17,6 +17,7 @@ const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const registryEntrySchema = z.looseObject({
   port: z.int().min(1).max(65_535),
   host: z.string().min(1).optional(),
+  handoff: z.enum(['file', 'http']).optional(),
 });
 const registryFileSchema = z.looseObject({ agents: z.record(z.string(), z.unknown()) });
 
@@ -24,6 +25,7 @@ export interface FallbackAgent {
   readonly port: number;
   readonly host?: string | undefined;
   readonly deliver?: boolean | undefined;
+  readonly handoff?: HandoffMode | undefined;
 }
 
 export interface AgentRegistry {
@@ -32,9 +34,11 @@ export interface AgentRegistry {
   list(): readonly AgentEndpoint[];
 }
 
+type RegistryEntry = { port: number; host?: string | undefined; handoff?: HandoffMode | undefined };
+
 interface Snapshot {
   readonly stamp: string;
-  readonly entries: ReadonlyMap<string, { port: number; host?: string | undefined }>;
+  readonly entries: ReadonlyMap<string, RegistryEntry>;
 }
 
 export function createAgentRegistry(options: {
@@ -58,7 +62,7 @@ export function createAgentRegistry(options: {
     }
     if (stamp === snapshot.stamp) return snapshot.entries;
 
-    const entries = new Map<string, { port: number; host?: string | undefined }>();
+    const entries = new Map<string, RegistryEntry>();
     try {
       const file = registryFileSchema.parse(JSON.parse(readFileSync(registryPath, 'utf8')));
       for (const [name, value] of Object.entries(file.agents)) {
@@ -70,7 +74,7 @@ export function createAgentRegistry(options: {
           );
           continue;
         }
-        entries.set(name, { port: entry.data.port, host: entry.data.host });
+        entries.set(name, { port: entry.data.port, host: entry.data.host, handoff: entry.data.handoff });
       }
     } catch (error) {
       log?.warn(
@@ -90,7 +94,14 @@ export function createAgentRegistry(options: {
     const port = fromRegistry?.port ?? fromConfig?.port ?? 0;
     const host = fromRegistry?.host ?? fromConfig?.host ?? DEFAULT_HOST;
     const deliver = fromConfig?.deliver;
-    return deliver === undefined ? { name, host, port } : { name, host, port, deliver };
+    const handoff = fromRegistry?.handoff ?? fromConfig?.handoff;
+    return {
+      name,
+      host,
+      port,
+      ...(deliver === undefined ? {} : { deliver }),
+      ...(handoff === undefined ? {} : { handoff }),
+    };
   }
 
   function list(): AgentEndpoint[] {

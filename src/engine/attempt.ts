@@ -35,6 +35,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
     prevError: run.prevError,
     context: run.request.context,
     handoffPath: watch.pathFor(run.runId),
+    httpHandoff: services.httpHandoff?.(run.runId, attempt),
     timeoutSeconds: run.policy.timeoutSeconds,
     deliver: run.deliver,
     waitForCompletion: run.completionMode,
