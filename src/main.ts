@@ -1,5 +1,5 @@
 /**
- * Wiring only: dotenv → config → logger → store → engine → Discord → retention → config watcher
+ * Wiring only: dotenv → config → logger → store → engine → handoff listener → Discord → retention → config watcher
  * → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
  * journal keeps them open for the next start), then everything else, and exit 0.
  */
