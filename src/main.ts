@@ -1,6 +1,6 @@
 /**
- * Wiring only: dotenv → config → logger → store → engine → handoff listener → Discord → retention → config watcher
- * → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
+ * Wiring only: dotenv → config → logger → store → engine → handoff listener → Discord → retention
+ * → config watcher → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
  * journal keeps them open for the next start), then everything else, and exit 0.
  */
 import { config as loadDotenv } from 'dotenv';

@@ -119,8 +119,9 @@ export async function startHandoffListener(options: HandoffListenerOptions): Pro
       if (check === 'unauthorized') {
         throttle.recordFailure(client);
         log.warn({ runId, client }, 'handoff PUT refused: missing or wrong bearer token');
+        return answers.unauthorized;
       }
-      return check === 'unauthorized' ? answers.unauthorized : check === 'already-used' ? answers.used : answers.notFound;
+      return check === 'already-used' ? answers.used : answers.notFound;
     }
     const tooLarge: Answer = { status: 413, body: { ok: false, error: `the body is over ${maxBytes} bytes` } };
     if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge;
