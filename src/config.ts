@@ -55,6 +55,17 @@ function refuseSharedAddresses(agents: Record<string, z.infer<typeof fallbackAge
   const [first, second, address] = shared;
   context.addIssue({ code: 'custom', message: `agents '${first}' and '${second}' share the address ${address}` });
 }
+/** Where agents PUT their handoffs; it may face other hosts, so it is configured apart from `ops`. */
+const handoffListenerSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.int().min(0).max(65_535),
+  /** The URL agents are told, e.g. a TLS reverse proxy's `https://hq.example.net`. */
+  publicUrl: z
+    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    .transform((url) => url.replace(/\/+$/, '')),
+  /** Behind a reverse proxy: throttle bad tokens by the client address it appends to X-Forwarded-For. */
+  trustProxy: z.boolean().default(false),
+});
 
 export const configFileSchema = z.strictObject({
   paths: z
@@ -145,6 +156,8 @@ export const configFileSchema = z.strictObject({
       port: z.int().min(0).max(65_535).default(9_464),
     })
     .prefault({}),
+  /** Off unless configured: agents with `handoff: "http"` need it. */
+  handoffListener: handoffListenerSchema.optional(),
   store: z
     .strictObject({
       /**

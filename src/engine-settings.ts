@@ -14,5 +14,6 @@ export function engineSettingsOf(config: Config): EngineSettings {
     hooksToken: (agent) => config.secrets.hooksToken(agent),
     hooksTokenHint: (agent) => `set HQ_HOOKS_TOKEN or ${agentEnvKey(agent)}`,
     acl: () => config.acl,
+    handoffPublicUrl: config.handoffListener?.publicUrl,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Wiring only: dotenv → config → logger → store → engine → Discord → retention → config watcher
- * → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
+ * Wiring only: dotenv → config → logger → store → engine → handoff listener → Discord → retention
+ * → config watcher → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
  * journal keeps them open for the next start), then everything else, and exit 0.
  */
 import { config as loadDotenv } from 'dotenv';
@@ -15,6 +15,7 @@ import { createEventLog } from './engine/event-log.ts';
 import { engineSettingsOf } from './engine-settings.ts';
 import { countDiscordErrors } from './discord/error-metrics.ts';
 import { ConfigError, isHqError } from './errors.ts';
+import { startHandoffListener, type HandoffListener } from './handoffs/http-listener.ts';
 import { withMetrics } from './ops/journal-metrics.ts';
 import { assertHotReloadable, liveConfig } from './live-config.ts';
 import { createLogger } from './log.ts';
@@ -68,7 +69,24 @@ async function main(): Promise<number> {
     log,
     eventLog: createEventLog({ dir: config.paths.logDir }),
     journal: withMetrics(store, metrics),
+    handoffTokens: store,
   });
+  let handoffListener: HandoffListener | undefined;
+  if (config.handoffListener !== undefined) {
+    try {
+      handoffListener = await startHandoffListener({
+        ...config.handoffListener,
+        receiver: engine.handoffs,
+        maxBytes: config.engine.maxHandoffBytes,
+        log,
+      });
+    } catch (error) {
+      console.error(isHqError(error) ? error.message : `cannot start the handoff listener: ${String(error)}`);
+      await engine.close();
+      store.close();
+      return 1;
+    }
+  }
   const { commands, skipped } = await loadCommands();
   for (const skip of skipped) log.warn(skip, 'command module skipped');
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands });
@@ -102,6 +120,7 @@ async function main(): Promise<number> {
     deadline.unref();
     bot.beginShutdown();
     await engine.close();
+    await handoffListener?.close();
     await bot.stop();
     await watcher?.close();
     await ops.close();

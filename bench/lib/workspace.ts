@@ -28,6 +28,10 @@ export interface WorkspaceOptions {
   /** Merged over the defaults into the config file's `engine` section. */
   readonly engine?: Readonly<Record<string, unknown>>;
   readonly acl?: Readonly<Record<string, readonly string[]>>;
+  /** Merged into every agent's config entry (e.g. `handoff: "http"`). */
+  readonly agentFields?: Readonly<Record<string, unknown>>;
+  /** More top-level config keys (e.g. `handoffListener`). */
+  readonly extraConfig?: Readonly<Record<string, unknown>>;
 }
 
 export function createWorkspace(label: string, options: WorkspaceOptions): Workspace {
@@ -46,9 +50,10 @@ export function createWorkspace(label: string, options: WorkspaceOptions): Works
       registryPath: 'AGENTS_REGISTRY.json',
     },
     agents: Object.fromEntries(
-      Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1' }]),
+      Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1', ...options.agentFields }]),
     ),
     ...(options.acl ? { acl: options.acl } : {}),
+    ...options.extraConfig,
     engine: { retryPauseMs: 0, sendRetryPauseMs: 0, ...options.engine },
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));

@@ -13,7 +13,8 @@ import { createEventLog, EventName, type EventLog } from '../engine/event-log.ts
 import { newRunId, validateRunId } from '../engine/run-id.ts';
 import type { DelegationRequest, Engine, RunResult } from '../engine/types.ts';
 import { AccessDeniedError, ErrorCode, HqError, isHqError, UnknownAgentError, UsageError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { startHandoffListener, type HandoffListener } from '../handoffs/http-listener.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { readChannelContext } from './channel-context-source.ts';
 import { parseCliArgs, USAGE, type CliOptions } from './parse-args.ts';
 import { renderRefused, renderRunResult, renderUsageError, EXIT_OK, type Rendered } from './render-output.ts';
@@ -154,9 +155,11 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
   const log = createLogger({ level: io.env.LOG_LEVEL ? config.logLevel : 'warn' });
   const eventLog = createEventLog({ dir: config.paths.logDir });
   let engine: Engine | undefined;
+  let listener: HandoffListener | undefined;
   const close = async (): Promise<void> => {
     // The engine closes the event log; the logger's last lines are flushed after it.
     await engine?.close();
+    await listener?.close();
     await new Promise<void>((resolve) => log.flush(() => resolve()));
   };
 
@@ -179,6 +182,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
       // The reference's `f"{ch_ctx}\n\n{task}"`.
       task = `${history}\n\n${task}`;
     }
+    listener = await listenForHttpHandoff(running, config, options.agent, log);
     const request = buildRequest(options, config, runId, task, context);
     const result: RunResult = await running.delegate(request, io.signal === undefined ? {} : { signal: io.signal });
     return outcome(renderRunResult(withCliAdvice(result), options.format), close);
@@ -189,4 +193,25 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
     }
     throw error;
   }
+}
+
+/**
+ * An `http` agent answers by PUT: this process listens for the run's handoff itself, on the
+ * configured listener (so not while the bot holds that port). Without one, the engine refuses
+ * the run with a config error naming handoffListener.
+ */
+async function listenForHttpHandoff(
+  engine: Engine,
+  config: Config,
+  agent: string,
+  log: Logger,
+): Promise<HandoffListener | undefined> {
+  const endpoint = engine.agents().find((candidate) => candidate.name === agent);
+  if (endpoint?.handoff !== 'http' || config.handoffListener === undefined) return undefined;
+  return startHandoffListener({
+    ...config.handoffListener,
+    receiver: engine.handoffs,
+    maxBytes: config.engine.maxHandoffBytes,
+    log,
+  });
 }

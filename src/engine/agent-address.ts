@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import * as z from 'zod';
-import type { AgentEndpoint } from './types.ts';
+import type { AgentEndpoint, HandoffMode } from './types.ts';
 
 const DEFAULT_HOST = '127.0.0.1';
 /** OpenClaw's hooks body limit (NOTES.md §1.2): a larger POST gets 413. */
@@ -51,6 +51,8 @@ export const agentAddressFields = {
     .min(16 * 1_024)
     .max(64 * 1_024 * 1_024)
     .optional(),
+  /** `http`: the agent PUTs its handoff to handoffListener.publicUrl instead of writing a file. */
+  handoff: z.enum(['file', 'http']).optional(),
 };
 
 export interface AgentAddress {
@@ -62,6 +64,7 @@ export interface AgentAddress {
   readonly sessionKey?: boolean | undefined;
   readonly maxBodyBytes?: number | undefined;
   readonly deliver?: boolean | undefined;
+  readonly handoff?: HandoffMode | undefined;
 }
 
 /** The rules between fields, for a `superRefine`. */
@@ -90,6 +93,7 @@ export function endpointOf(name: string, entry: AgentAddress, baseDir: string): 
     sessionKey: entry.sessionKey ?? false,
     maxBodyBytes: entry.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ...(entry.deliver === undefined ? {} : { deliver: entry.deliver }),
+    ...(entry.handoff === undefined ? {} : { handoff: entry.handoff }),
   };
 }
 

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventName } from './event-log.ts';
 import type { SendResult, SendTryFailure } from './gateway-client.ts';
 import type { WaitResult } from './handoff-watcher.ts';
-import { buildPayload, type AgentPayload } from './prompt.ts';
+import { buildPayload, type AgentPayload, type HttpHandoffTarget } from './prompt.ts';
 import { bodyBytes, oversizeMessage } from './request-size.ts';
 import type { AttemptOutcome } from './retry-policy.ts';
 import { logEvent, RunCancelled, type AttemptEnd, type Run, type RunServices } from './run.ts';
@@ -25,7 +25,12 @@ interface Sending {
 }
 
 /** What attempt `attempt` of the run sends, with its handoff at `handoffPath`. */
-export function payloadOf(run: Run, attempt: number, handoffPath: string): AgentPayload {
+export function payloadOf(
+  run: Run,
+  attempt: number,
+  handoffPath: string,
+  httpHandoff?: HttpHandoffTarget,
+): AgentPayload {
   return buildPayload({
     runId: run.runId,
     agent: run.agent,
@@ -34,6 +39,7 @@ export function payloadOf(run: Run, attempt: number, handoffPath: string): Agent
     prevError: run.prevError,
     context: run.request.context,
     handoffPath,
+    httpHandoff,
     timeoutSeconds: run.policy.timeoutSeconds,
     deliver: run.deliver,
     waitForCompletion: run.completionMode,
@@ -46,7 +52,7 @@ export function payloadOf(run: Run, attempt: number, handoffPath: string): Agent
 export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
   const { startedAt, deadline } = startAttempt(services, run, attempt);
   const watch = services.handoffs();
-  const payload = payloadOf(run, attempt, watch.pathFor(run.runId));
+  const payload = payloadOf(run, attempt, watch.pathFor(run.runId), services.httpHandoff?.(run.runId, attempt));
   // Checked when the run was accepted; a long retry note can still push a later attempt over.
   const oversize = oversizeMessage(run.endpoint, bodyBytes(payload), run.request.context);
   if (oversize !== undefined) return { outcome: { kind: 'send_failed', retryable: false, error: oversize }, startedAt };

@@ -7,16 +7,19 @@
  * process can `resume` a run.
  */
 import { authorize } from '../access/acl.ts';
-import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../errors.ts';
+import { AccessDeniedError, ConfigError, ErrorCode, HqError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
 import { payloadOf } from './attempt.ts';
 import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
+import { createHandoffInbox } from './handoff-inbox.ts';
+import { createMemoryTokenStore, type HandoffTokenStore } from './handoff-tokens.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
 import { refuseOversizedRequest, UNSETTLED_ALLOWANCE_BYTES } from './request-size.ts';
+import { createHttpHandoffs, handoffUrl } from './http-handoffs.ts';
 import { runAttempts } from './run-attempts.ts';
 import { errorResult } from './run-result.ts';
 import { createRun, finishRun, logEvent, RunCancelled, type Run, type RunServices, type StartPoint } from './run.ts';
@@ -41,6 +44,8 @@ export interface EngineOptions {
   readonly journal?: RunJournal | undefined;
   /** Pauses between POST tries inside one attempt (503, connection errors); tests pass zeros. */
   readonly sendRetryDelaysMs?: readonly number[] | undefined;
+  /** Where HTTP handoff token hashes are kept (the run store); in memory when absent. */
+  readonly handoffTokens?: HandoffTokenStore | undefined;
 }
 
 export function createEngine(options: EngineOptions): Engine {
@@ -70,19 +75,28 @@ export function createEngine(options: EngineOptions): Engine {
     events: (entry) => eventLog.write(entry),
     completionGraceMs: settings.completionGraceMs,
   };
+  // Runs of `http` agents wait in the inbox instead of the directory, with a token per attempt.
+  const publicUrl = settings.handoffPublicUrl;
+  const inbox = createHandoffInbox((runId) => (publicUrl === undefined ? '' : handoffUrl(publicUrl, runId)));
+  const tokens = options.handoffTokens ?? createMemoryTokenStore();
+  const httpHandoffs = createHttpHandoffs({ tokens, inbox, publicUrl, log });
+  const httpServices: RunServices = { ...services, handoffs: () => inbox, httpHandoff: httpHandoffs.issue };
 
   /** Queues the run, runs its attempts, and turns a cancellation into its result. */
   function execute(run: Run, startPoint: StartPoint): Promise<RunResult> {
+    const http = run.endpoint.handoff === 'http';
+    if (http) inbox.open(run.runId);
     const running = (async (): Promise<RunResult> => {
       let slot: QueueSlot | undefined;
       try {
         slot = await takeQueueSlot(queue, services, run);
-        return await runAttempts(services, run, startPoint);
+        return await runAttempts(http ? httpServices : services, run, startPoint);
       } catch (error) {
         if (!(error instanceof RunCancelled) && !run.signal.aborted) throw error;
         return cancelled(services, run, shutdown.signal.aborted);
       } finally {
         slot?.release();
+        if (http) inbox.closeRun(run.runId);
         activeRuns.delete(run.runId);
       }
     })();
@@ -107,6 +121,14 @@ export function createEngine(options: EngineOptions): Engine {
     if (activeRuns.has(runId)) throw new UsageError(`Run '${runId}' is already running`);
   }
 
+  function refuseHttpWithoutListener(endpoint: AgentEndpoint): void {
+    if (endpoint.handoff !== 'http' || publicUrl !== undefined) return;
+    throw new ConfigError(
+      `Agent '${endpoint.name}' hands off over HTTP, but handoffListener is not configured: ` +
+        'set handoffListener { host, port, publicUrl } in the config file, or give the agent handoff "file"',
+    );
+  }
+
   return {
     async delegate(request, delegateOptions = {}) {
       refuseWhileClosed();
@@ -115,6 +137,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (typeof request.task !== 'string' || request.task.trim() === '') throw new UsageError('The task is empty');
       const endpoint = registry.resolve(request.agent);
       const principal = authorizeOrRefuse(settings, eventLog, runId, endpoint.name, request.principals);
+      refuseHttpWithoutListener(endpoint);
       refuseDuplicate(runId);
       const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
       const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
@@ -130,6 +153,7 @@ export function createEngine(options: EngineOptions): Engine {
       refuseWhileClosed();
       const runId = validateRunId(pending.runId);
       const endpoint = registry.resolve(pending.request.agent);
+      refuseHttpWithoutListener(endpoint);
       refuseDuplicate(runId);
       // Authorised when it was accepted; resuming continues that decision.
       const run = newRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
@@ -144,13 +168,14 @@ export function createEngine(options: EngineOptions): Engine {
     health: async (agent) => health.now(registry.resolve(agent)),
     cachedHealth: (agent) => health.cached(agent),
     queueDepth: (agent) => queue.waiting(agent),
+    handoffs: { check: httpHandoffs.check, receive: httpHandoffs.receive },
 
     async close() {
       if (closed) return;
       closed = true;
       shutdown.abort(new HqError(ErrorCode.SHUTTING_DOWN, 'hq-delegate is shutting down'));
       await Promise.allSettled([...activeRuns.values()]);
-      await Promise.all([watcher?.close(), gateway.close()]);
+      await Promise.all([watcher?.close(), inbox.close(), gateway.close()]);
       eventLog.close();
     },
   };

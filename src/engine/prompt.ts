@@ -15,10 +15,29 @@ export interface PromptInput {
   readonly context?: string | undefined;
   /** Absolute path of `<handoffDir>/<runId>.json`. */
   readonly handoffPath: string;
+  /** An `http` agent's PUT target and bearer token: they replace the two lines naming the file. */
+  readonly httpHandoff?: HttpHandoffTarget | undefined;
+}
+
+export interface HttpHandoffTarget {
+  readonly url: string;
+  readonly token: string;
+}
+
+/** The reference's two lines naming the file, or for an `http` agent the PUT that replaces them. */
+function handoffLines(handoffPath: string, http: HttpHandoffTarget | undefined): string[] {
+  if (http === undefined)
+    return ['IMPORTANT: When you complete this task, write your response as a JSON file to:', handoffPath];
+  return [
+    'IMPORTANT: When you complete this task, send your response as JSON in an HTTP PUT to:',
+    http.url,
+    `with the header "Authorization: Bearer ${http.token}" (this token is for this task only), for example:`,
+    `curl -fsS -X PUT -H 'Authorization: Bearer ${http.token}' -H 'Content-Type: application/json' --data-binary @response.json '${http.url}'`,
+  ];
 }
 
 export function buildPrompt(input: PromptInput): string {
-  const { runId, agent, task, attempt, prevError, context, handoffPath } = input;
+  const { runId, agent, task, attempt, prevError, context, handoffPath, httpHandoff } = input;
   const retryNote =
     attempt > 1 && prevError
       ? `\n⚠️ RETRY (attempt ${attempt}): Previous attempt failed: ${prevError}\nPlease try again carefully.\n`
@@ -32,8 +51,7 @@ export function buildPrompt(input: PromptInput): string {
     task,
     '',
     '---',
-    'IMPORTANT: When you complete this task, write your response as a JSON file to:',
-    handoffPath,
+    ...handoffLines(handoffPath, httpHandoff),
     '',
     'Use this exact format:',
     '```json',

@@ -42,6 +42,8 @@ export interface RunServices {
   readonly journal: RunJournal | undefined;
   readonly events: (entry: EventEntry) => void;
   readonly completionGraceMs: number;
+  /** Only for a run of an `http` agent: a new PUT target and token for the attempt's prompt. */
+  readonly httpHandoff?: ((runId: string, attempt: number) => { url: string; token: string }) | undefined;
 }
 
 export interface NewRun {

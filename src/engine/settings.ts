@@ -36,4 +36,6 @@ export interface EngineSettings {
   readonly maxHandoffBytes: number;
   /** How long text that does not parse must stay the same before it is malformed. */
   readonly handoffSettleMs: number;
+  /** The handoff listener's public URL; an agent with `handoff: "http"` cannot run without it. */
+  readonly handoffPublicUrl?: string | undefined;
 }

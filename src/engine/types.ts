@@ -1,4 +1,5 @@
 /** The engine's vocabulary (Temporal's words): a run has a stable id, attempts, and one terminal status. */
+import type { HandoffReceiver } from './http-handoffs.ts';
 
 /** Terminal statuses of a run, as they appear in the CLI's JSON `status` field. */
 export const RunStatus = {
@@ -121,7 +122,12 @@ export interface AgentEndpoint {
   /** The largest request body the gateway takes. */
   readonly maxBodyBytes: number;
   readonly deliver?: boolean;
+  /** How the agent hands its answer back; absent means `file`. */
+  readonly handoff?: HandoffMode;
 }
+
+/** `file`: the agent writes `<runId>.json` into the handoff directory; `http`: it PUTs it to the listener. */
+export type HandoffMode = 'file' | 'http';
 
 /**
  * Where the engine records what it does (the sqlite run store), so a restarted process can pick
@@ -161,6 +167,8 @@ export interface Engine {
   /** Last known health without probing (autocomplete must never probe per keystroke). */
   cachedHealth(agent: string): AgentHealth | undefined;
   queueDepth(agent: string): number;
+  /** Where a handoff PUT over HTTP enters (src/handoffs/http-listener.ts). */
+  readonly handoffs: HandoffReceiver;
   /** Waiting runs are cancelled with their journal intact. */
   close(): Promise<void>;
 }

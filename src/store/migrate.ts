@@ -5,10 +5,13 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
+import { HANDOFF_TOKENS_DDL } from './handoff-tokens.ts';
 import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './schema.ts';
 
 /** SQL taking a file from version N (the key) to N + 1. */
-const MIGRATIONS: Readonly<Record<number, string>> = {};
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: HANDOFF_TOKENS_DDL,
+};
 
 function refuse(file: string, why: string, cause?: unknown): HqError {
   return new HqError(ErrorCode.CONFIG_INVALID, `${file}: ${why}`, cause === undefined ? undefined : { cause });
@@ -50,8 +53,9 @@ export function migrate(db: DatabaseSync, file: string): void {
           `is not an hq-delegate run store (it has tables ${foreign.join(', ')}); point paths.stateDir elsewhere`,
         );
       }
+      // Version 1's tables, then every step: a new file is built as an old one is migrated.
       db.exec(SCHEMA_DDL);
-      version = SCHEMA_VERSION;
+      version = 1;
     }
     for (; version < SCHEMA_VERSION; version++) {
       const step = MIGRATIONS[version];

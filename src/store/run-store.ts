@@ -5,8 +5,10 @@
  * when a verb returns its change is committed, so a process killed the next instant restarts
  * knowing what it had sent.
  */
+import type { HandoffTokenStore } from '../engine/handoff-tokens.ts';
 import type { RunJournal } from '../engine/types.ts';
 import { createChannelCursors, type ChannelCursors } from './channel-cursors.ts';
+import { createHandoffTokenBook } from './handoff-tokens.ts';
 import { openDatabase } from './open-database.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 import { createProgressMessageBook, type ProgressMessageBook } from './progress-messages.ts';
@@ -30,6 +32,7 @@ export type RunStore = RunJournal &
   Outbox &
   ProgressMessageBook &
   ChannelCursors &
+  HandoffTokenStore &
   RunPruner & {
     readonly file: string;
     healthCheck(): { ok: boolean; detail?: string };
@@ -52,6 +55,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...createOutbox(db, now),
     ...createProgressMessageBook(db, now),
     ...createChannelCursors(db, now),
+    ...createHandoffTokenBook(db, now),
     ...createRunPruner(db),
     healthCheck() {
       if (!db.isOpen) return { ok: false, detail: 'run store is closed' };

@@ -7,7 +7,7 @@
  */
 import type { RunStatus } from '../engine/types.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A run's status in the store: `running` until the engine reports its result. */
 export type StoredRunStatus = RunStatus | 'sent' | 'running';
@@ -86,4 +86,11 @@ CREATE TABLE IF NOT EXISTS channel_cursors (
 `;
 
 /** Every table the DDL creates; a version-0 file holding anything else is not ours to adopt. */
-export const SCHEMA_TABLES = ['runs', 'attempts', 'deliveries', 'progress_messages', 'channel_cursors'] as const;
+export const SCHEMA_TABLES = [
+  'runs',
+  'attempts',
+  'deliveries',
+  'progress_messages',
+  'channel_cursors',
+  'handoff_tokens',
+] as const;

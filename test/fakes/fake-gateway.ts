@@ -10,7 +10,8 @@
  *
  * The "agent" reads its run id and handoff path out of the prompt, as a real one does, and
  * does what the test scripted: write a handoff (valid or broken in a chosen way, renamed into
- * place or written in place in two halves) after some time, or never.
+ * place or written in place in two halves) after some time, or never. When the prompt says to
+ * PUT it (an `http` agent), it PUTs the same text to the URL with the bearer token instead.
  *
  * Tests drive it with `setDefault` / `enqueue` and await its events (`next('run')`…); every
  * request and every agent run is recorded.
@@ -79,6 +80,11 @@ export interface FakeRun {
   readonly runId: string | undefined;
   readonly agent: string | undefined;
   readonly handoffPath: string | undefined;
+  /** An `http` agent's PUT target and token, as the prompt gave them. */
+  readonly handoffUrl: string | undefined;
+  readonly handoffToken: string | undefined;
+  /** The status the listener answered the agent's PUT. */
+  putStatus?: number;
   readonly idempotencyKey: string | undefined;
   /** The `agentId` the request named, if any. */
   readonly agentId: string | undefined;
@@ -488,6 +494,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       runId: /run_id: ([^\]\s]+)\]/.exec(message)?.[1],
       agent: typeof body.to === 'string' ? body.to.replace(/^channel:dl-/, '') : undefined,
       handoffPath: /write your response as a JSON file to:\n(.+)\n/.exec(message)?.[1],
+      handoffUrl: /send your response as JSON in an HTTP PUT to:\n(.+)\n/.exec(message)?.[1],
+      handoffToken: /"Authorization: Bearer ([^"]+)"/.exec(message)?.[1],
       idempotencyKey,
       agentId: typeof body.agentId === 'string' ? body.agentId : undefined,
       request: recorded,
@@ -508,7 +516,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       this.#held.delete(run);
       this.emit('settled', run);
     };
-    if (write === 'none' || run.handoffPath === undefined) {
+    if (write === 'none' || (run.handoffPath === undefined && run.handoffUrl === undefined)) {
       this.#later(script.finishAfterMs ?? 0, settle);
     } else {
       this.#later(script.afterMs ?? 0, async () => {
@@ -532,6 +540,16 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
           ? write.raw
           : JSON.stringify(write.json, null, 2)
         : handoffText(write, run.runId ?? '', run.agent ?? '');
+    if (run.handoffUrl !== undefined) {
+      const response = await fetch(run.handoffUrl, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${run.handoffToken ?? ''}`, 'content-type': 'application/json' },
+        body: text,
+      });
+      run.putStatus = response.status;
+      await response.arrayBuffer();
+      return;
+    }
     switch (script.how ?? 'rename') {
       case 'in-place':
         await writeFile(file, text);

@@ -39,6 +39,9 @@ export interface WorldOptions {
   readonly operatorPrincipal?: string;
   readonly engine?: Record<string, unknown>;
   readonly discord?: Record<string, unknown>;
+  /** Merged into webster's `agents` entry (e.g. `handoff: "http"`). */
+  readonly agent?: Record<string, unknown>;
+  readonly handoffListener?: Record<string, unknown>;
 }
 
 /** A temp dir with a config file for HQ_CONFIG, a registry, and one fake gateway as `webster`. */
@@ -52,13 +55,14 @@ export async function cliWorld(t: TestContext, options: WorldOptions = {}): Prom
   const configPath = path.join(root, 'hq-delegate.config.json');
   await writeFile(
     path.join(root, 'AGENTS_REGISTRY.json'),
-    JSON.stringify({ agents: { webster: { port: gateway.port } } }),
+    JSON.stringify({ agents: { webster: { port: gateway.port, ...options.agent } } }),
   );
   await writeFile(
     configPath,
     JSON.stringify({
       paths: { handoffDir: 'handoffs', logDir: 'logs', stateDir: 'state', registryPath: 'AGENTS_REGISTRY.json' },
-      agents: { webster: { port: gateway.port } },
+      agents: { webster: { port: gateway.port, ...options.agent } },
+      ...(options.handoffListener ? { handoffListener: options.handoffListener } : {}),
       ...(options.acl ? { acl: options.acl } : {}),
       ...(options.operatorPrincipal ? { operatorPrincipal: options.operatorPrincipal } : {}),
       engine: {
