@@ -123,13 +123,14 @@ function shuttingDown(): HqError {
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
-  // Acknowledge first: Discord allows 3 s, and everything below may be slow.
-  const deferred = await interaction.deferReply({ withResponse: true });
   const config = context.config();
   const actor = actorFromInteraction(interaction);
   const agent = interaction.options.getString('agent', true).trim().toLowerCase();
+  // A lookup, answered before deferring: a refusal is private, never a public "thinking…".
   const principals = authorizeDelegation(actor, agent, config, context.engine);
   if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
+  // Acknowledge next: Discord allows 3 s, and everything below may be slow.
+  const deferred = await interaction.deferReply({ withResponse: true });
 
   // Discord enforces the declared bounds in its client, but a request can carry anything: check again.
   const options = interaction.options;

@@ -206,8 +206,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       };
     } else {
       const requester = requesterOf(origin);
-      const payload =
-        origin.kind === 'mention' ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
+      // The JSON block is for agents to parse; a person who @mentioned gets the summary.
+      const forAgent =
+        origin.kind === 'mention' && Object.hasOwn(options.config().discord.agentBots, origin.requesterId);
+      const payload = forAgent ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
       try {
         replyAt = await replyFor(job).show(payload);
       } catch (error) {
