@@ -5,7 +5,7 @@
 import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
 import type { Config } from '../../config.ts';
 import { ErrorCode, HqError, UsageError } from '../../errors.ts';
-import { fetchChannelContext, formatUntrustedContext, longestBacktickRun } from './channel-context.ts';
+import { fetchChannelContext, formatUntrustedContext, formatUntrustedFile } from './channel-context.ts';
 import {
   cannotReadHistory,
   contextFileDownloadFailed,
@@ -102,8 +102,7 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
   } catch {
     throw new UsageError(contextFileNotText(name));
   }
-  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
-  return [`CONTEXT FILE "${name}" (${bytes.length} bytes, attached by the requester):`, fence, text, fence].join('\n');
+  return formatUntrustedFile(name, text, bytes.length);
 }
 
 const FILE_FETCH_TIMEOUT_MS = 15_000;
