@@ -214,6 +214,10 @@ export function continuedInChannel(requesterId: string): string {
   return `<@${requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
 }
 
+export function replyDeletedInChannel(requesterId: string): string {
+  return `<@${requesterId}>: the reply to your /delegate was deleted, so it continues here.`;
+}
+
 export const CONTINUED_BELOW = '⏩ continued in a message below (the interaction token expired)';
 
 // ── Where the result went ──────────────────────────────────────────────────────────────────
