@@ -36,7 +36,7 @@ import {
   tooOldToRetry,
 } from '../src/discord/render/strings.ts';
 import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
-import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
+import { createInteractionReply, withNotice } from '../src/discord/delivery/reply-target.ts';
 import { runDelegation } from '../src/discord/runs/run-delegation.ts';
 import type { OriginKind } from '../src/discord/runs/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
@@ -112,6 +112,11 @@ const data = {
       name: 'strict',
       description: 'Validate the handoff strictly (default from config)',
     },
+    {
+      type: ApplicationCommandOptionType.Boolean,
+      name: 'context_required',
+      description: 'Refuse the task if the channel context cannot be read (default: send it without)',
+    },
   ],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -147,12 +152,13 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     messages: contextMessages ?? (contextChannel ? DEFAULT_CHANNEL_CONTEXT : 0),
     ...(contextChannel ? { channelId: contextChannel.id } : {}),
     ...(contextFile ? { file: contextFile } : {}),
+    required: options.getBoolean('context_required') === true,
   });
 
   const delegation: RememberedDelegation = {
     agent,
     task,
-    ...(taskContext ? { context: taskContext } : {}),
+    ...(taskContext.text !== undefined ? { context: taskContext.text } : {}),
     ...optional('maxAttempts', retries),
     ...optional('timeoutSeconds', timeout),
     ...optional('strict', options.getBoolean('strict')),
@@ -164,6 +170,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     principals,
     { receivedAt, originalMessageId: deferred.resource?.message?.id },
     'slash',
+    taskContext.notices,
   );
 }
 
@@ -190,12 +197,13 @@ async function delegateAndAnswer(
   principals: readonly string[],
   deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
   kind: OriginKind,
+  notices: readonly string[] = [],
 ): Promise<void> {
   if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
   const config = context.config();
   const runId = newRunId();
   const ttlMs = config.discord.interactionTokenTtlMs;
-  const reply = createInteractionReply(interaction, {
+  const live = createInteractionReply(interaction, {
     receivedAt: deferred.receivedAt,
     ttlMs,
     requesterId: interaction.user.id,
@@ -204,6 +212,7 @@ async function delegateAndAnswer(
     nonce: context.ledger.deliveryNonce(runId, CHANNEL_PROGRESS_NONCE_KIND),
     onMove: (location) => context.ledger.recordProgressMessage(runId, location),
   });
+  const reply = notices.length > 0 ? withNotice(live, notices.join('\n')) : live;
   await runDelegation(context, {
     runId,
     delegation,

@@ -213,6 +213,19 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   };
 }
 
+/** The same reply with a line on top of every version (e.g. context the task went without). */
+export function withNotice(reply: ReplyTarget, notice: string): ReplyTarget {
+  return {
+    via: reply.via,
+    location: () => reply.location(),
+    show: (payload) =>
+      reply.show({
+        ...payload,
+        content: truncate([notice, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT),
+      }),
+  };
+}
+
 /** The live /delegate (or Retry) reply: editReply keeps discord.js's own view of the interaction right. */
 export function createInteractionReply(
   interaction: RepliableInteraction,

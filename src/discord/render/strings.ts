@@ -117,6 +117,18 @@ export function cannotReadHistory(channel: string): string {
   return `You cannot read the message history of ${channel}, so it cannot be used as context.`;
 }
 
+export function botCannotReadHistory(channel: string): string {
+  return (
+    `The bot cannot read the message history of ${channel} (it lacks Read Message History there), ` +
+    'so no channel context could be taken: ask an admin of this server to grant it.'
+  );
+}
+
+/** On the requester's reply when the task went without the context they asked for. */
+export function contextLeftOut(why: string): string {
+  return `⚠️ Sent without channel context. ${why} To refuse instead next time, set context_required: True.`;
+}
+
 export function contextFileTooLarge(name: string, size: number, maxBytes: number): string {
   return `context_file "${name}" is ${size} bytes; the limit is ${maxBytes} bytes (ask an admin of this bot if you need more).`;
 }
