@@ -232,16 +232,18 @@ export function createInteractionReply(
   options: Pick<TokenReplyOptions, 'requesterId' | 'log' | 'nonce' | 'originalMessageId' | 'onMove' | 'now'> & {
     readonly receivedAt: number;
     readonly ttlMs: number;
+    /** Where the reply continues once the token is gone; default the interaction's channel. */
+    readonly channelId?: string | undefined;
   },
 ): ReplyTarget {
-  const { receivedAt, ttlMs, ...rest } = options;
+  const { receivedAt, ttlMs, channelId, ...rest } = options;
   return createTokenReply({
     ...rest,
     client: interaction.client,
     editOriginal: (payload) => interaction.editReply(payload),
     token: interaction.token,
     expiresAt: receivedAt + ttlMs,
-    channelId: interaction.channelId ?? '',
+    channelId: channelId ?? interaction.channelId ?? '',
   });
 }
 

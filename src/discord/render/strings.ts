@@ -86,6 +86,12 @@ export function tooOldToRetry(runId: string): string {
   return `Run \`${runId}\` is too old to retry from here: use /delegate again.`;
 }
 
+/** A Retry button works once: the first press takes it. */
+export function alreadyRetried(runId: string, byUserId: string | undefined): string {
+  const who = byUserId === undefined ? '' : ` by <@${byUserId}>`;
+  return `Run \`${runId}\` was already retried${who}; each Retry button works once. Use /delegate to run it again.`;
+}
+
 // ── /runs and /agents ──────────────────────────────────────────────────────────────────────
 
 export const STORE_NOT_CONFIGURED = 'the run store is not configured';
