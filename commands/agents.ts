@@ -1,5 +1,5 @@
 /**
- * /agents: every agent's health, queue depth and last result. Cached health older than
+ * /agents: each agent the member may delegate to (every agent for an admin): health, queue depth and last result. Cached health older than
  * HEALTH_STALE_MS is probed again, all at once within PROBE_BUDGET_MS, so one hanging gateway
  * costs seconds, not the command.
  */
@@ -11,6 +11,7 @@ import {
 } from 'discord.js';
 import { renderAgentsEmbed, type AgentLastRun, type AgentStatus } from '../src/discord/render/agents-view.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
+import { actorFromInteraction, visibleAgents } from '../src/discord/runs/delegation-access.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
 import type { AgentHealth, Engine } from '../src/engine/types.ts';
 import type { RunStore } from '../src/store/run-store.ts';
@@ -32,6 +33,8 @@ export interface GatherOptions {
   readonly budgetMs?: number;
   /** For result links of runs whose origin names no guild. */
   readonly guildId?: string | null;
+  /** The agents to show (those the member may delegate to); all when absent. */
+  readonly only?: readonly string[];
 }
 
 export async function gatherAgentStatuses(
@@ -41,7 +44,11 @@ export async function gatherAgentStatuses(
 ): Promise<AgentStatus[]> {
   const now = options.now ?? Date.now;
   const staleMs = options.staleMs ?? HEALTH_STALE_MS;
-  const names = engine.agents().map((agent) => agent.name);
+  const only = options.only === undefined ? undefined : new Set(options.only);
+  const names = engine
+    .agents()
+    .map((agent) => agent.name)
+    .filter((name) => only === undefined || only.has(name));
   const cached = new Map(names.map((name) => [name, engine.cachedHealth(name)] as const));
   const stale = names.filter((name) => {
     const health = cached.get(name);
@@ -114,8 +121,13 @@ function lastRunOf(
 
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const agents = await gatherAgentStatuses(context.engine, context.store, { guildId: interaction.guildId });
-  const embed = renderAgentsEmbed({ agents, storeConfigured: context.store !== undefined });
+  const only = visibleAgents(actorFromInteraction(interaction), context.config(), context.engine);
+  const agents = await gatherAgentStatuses(context.engine, context.store, { guildId: interaction.guildId, only });
+  const embed = renderAgentsEmbed({
+    agents,
+    storeConfigured: context.store !== undefined,
+    noneReachable: agents.length === 0 && context.engine.agents().length > 0,
+  });
   await interaction.editReply({ embeds: [embed], allowedMentions: NO_PINGS });
 }
 

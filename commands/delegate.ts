@@ -9,6 +9,8 @@ import {
   InteractionContextType,
   MessageFlags,
   type ButtonInteraction,
+  type APIActionRowComponent,
+  type APIComponentInMessageActionRow,
   type ChatInputCommandInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
@@ -26,6 +28,7 @@ import { MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import {
   cancelling,
+  alreadyRetried,
   cancelNotAllowed,
   GUILD_ONLY,
   outOfRange,
@@ -36,9 +39,9 @@ import {
   tooOldToRetry,
 } from '../src/discord/render/strings.ts';
 import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
-import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
+import { createInteractionReply, withNotice } from '../src/discord/delivery/reply-target.ts';
 import { runDelegation } from '../src/discord/runs/run-delegation.ts';
-import type { OriginKind } from '../src/discord/runs/run-origin.ts';
+import { parseOrigin, type OriginKind } from '../src/discord/runs/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
 import type { AgentHealth } from '../src/engine/types.ts';
 import type { BotContext, Command } from './index.ts';
@@ -48,6 +51,8 @@ export const MIN_TIMEOUT_SECONDS = 10;
 export const MAX_TIMEOUT_SECONDS = 3_600;
 /** Messages taken from `context_channel` when no count is given. */
 export const DEFAULT_CHANNEL_CONTEXT = 10;
+/** The store row a Retry press claims: one per retried run, whoever pressed first. */
+export const RETRY_CLAIM_KIND = 'retry-claim';
 
 const data = {
   name: 'delegate',
@@ -112,6 +117,11 @@ const data = {
       name: 'strict',
       description: 'Validate the handoff strictly (default from config)',
     },
+    {
+      type: ApplicationCommandOptionType.Boolean,
+      name: 'context_required',
+      description: 'Refuse the task if the channel context cannot be read (default: send it without)',
+    },
   ],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -123,13 +133,14 @@ function shuttingDown(): HqError {
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
-  // Acknowledge first: Discord allows 3 s, and everything below may be slow.
-  const deferred = await interaction.deferReply({ withResponse: true });
   const config = context.config();
   const actor = actorFromInteraction(interaction);
   const agent = interaction.options.getString('agent', true).trim().toLowerCase();
+  // A lookup, answered before deferring: a refusal is private, never a public "thinking…".
   const principals = authorizeDelegation(actor, agent, config, context.engine);
   if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
+  // Acknowledge next: Discord allows 3 s, and everything below may be slow.
+  const deferred = await interaction.deferReply({ withResponse: true });
 
   // Discord enforces the declared bounds in its client, but a request can carry anything: check again.
   const options = interaction.options;
@@ -146,12 +157,13 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     messages: contextMessages ?? (contextChannel ? DEFAULT_CHANNEL_CONTEXT : 0),
     ...(contextChannel ? { channelId: contextChannel.id } : {}),
     ...(contextFile ? { file: contextFile } : {}),
+    required: options.getBoolean('context_required') === true,
   });
 
   const delegation: RememberedDelegation = {
     agent,
     task,
-    ...(taskContext ? { context: taskContext } : {}),
+    ...(taskContext.text !== undefined ? { context: taskContext.text } : {}),
     ...optional('maxAttempts', retries),
     ...optional('timeoutSeconds', timeout),
     ...optional('strict', options.getBoolean('strict')),
@@ -163,6 +175,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     principals,
     { receivedAt, originalMessageId: deferred.resource?.message?.id },
     'slash',
+    taskContext.notices,
   );
 }
 
@@ -189,12 +202,15 @@ async function delegateAndAnswer(
   principals: readonly string[],
   deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
   kind: OriginKind,
+  notices: readonly string[] = [],
+  channelId: string | undefined = undefined,
 ): Promise<void> {
   if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
+  const answerIn = channelId ?? interaction.channelId;
   const config = context.config();
   const runId = newRunId();
   const ttlMs = config.discord.interactionTokenTtlMs;
-  const reply = createInteractionReply(interaction, {
+  const live = createInteractionReply(interaction, {
     receivedAt: deferred.receivedAt,
     ttlMs,
     requesterId: interaction.user.id,
@@ -202,7 +218,9 @@ async function delegateAndAnswer(
     originalMessageId: deferred.originalMessageId,
     nonce: context.ledger.deliveryNonce(runId, CHANNEL_PROGRESS_NONCE_KIND),
     onMove: (location) => context.ledger.recordProgressMessage(runId, location),
+    channelId: answerIn,
   });
+  const reply = notices.length > 0 ? withNotice(live, notices.join('\n')) : live;
   await runDelegation(context, {
     runId,
     delegation,
@@ -211,7 +229,7 @@ async function delegateAndAnswer(
     origin: {
       kind,
       guildId: interaction.guildId,
-      channelId: interaction.channelId,
+      channelId: answerIn,
       requesterId: interaction.user.id,
       requesterLabel: interaction.user.username,
       interactionId: interaction.id,
@@ -260,19 +278,32 @@ async function cancel(interaction: ButtonInteraction, context: BotContext, runId
   await interaction.reply({ content: cancelling(runId), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
 }
 
+/**
+ * One press, one run: the first press claims the button in the store (a double-click or a second
+ * member gets told so), the button is then disabled, and the retry's progress is shown to the
+ * presser alone, not in #dl-<agent> where the button is.
+ */
 async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
-  const deferred = await interaction.deferReply({ withResponse: true });
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
   if (!delegation) throw new HqError(ErrorCode.USAGE, tooOldToRetry(runId));
-  // The presser's own rights, not the original requester's.
+  // The presser's own rights, not the original requester's; a lookup, so refused before deferring.
   const principals = authorizeDelegation(
     actorFromInteraction(interaction),
     delegation.agent,
     context.config(),
     context.engine,
   );
+  const claim = { channelId: interaction.user.id, messageId: interaction.id };
+  if (!context.ledger.markDelivered(runId, RETRY_CLAIM_KIND, claim)) {
+    const holder = context.ledger.getDelivery(runId, RETRY_CLAIM_KIND)?.channelId;
+    throw new HqError(ErrorCode.USAGE, alreadyRetried(runId, holder));
+  }
+  const deferred = await interaction.deferReply({ flags: MessageFlags.Ephemeral, withResponse: true });
+  await disableRetryButton(interaction, context);
+  // A reply that outlives its token continues where the run was first asked for, not in #dl-<agent>.
+  const askedIn = parseOrigin(context.ledger.getRun(runId)?.origin)?.channelId;
   await delegateAndAnswer(
     interaction,
     context,
@@ -280,7 +311,29 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
     principals,
     { receivedAt, originalMessageId: deferred.resource?.message?.id },
     'button',
+    [],
+    askedIn,
   );
+}
+
+/** The result message keeps its embed; its Retry button shows it was used. */
+async function disableRetryButton(interaction: ButtonInteraction, context: BotContext): Promise<void> {
+  const rows = interaction.message.components.map((row) => {
+    const json = row.toJSON() as APIActionRowComponent<APIComponentInMessageActionRow>;
+    return {
+      ...json,
+      components: json.components.map((component) =>
+        'custom_id' in component && component.custom_id === interaction.customId
+          ? { ...component, disabled: true }
+          : component,
+      ),
+    };
+  });
+  try {
+    await interaction.message.edit({ components: rows, allowedMentions: NO_PINGS });
+  } catch (error) {
+    context.log.debug({ err: error, messageId: interaction.message.id }, 'could not disable the Retry button');
+  }
 }
 
 /** After a restart the in-memory list is empty; the store still has the run's inputs. */

@@ -11,7 +11,12 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { isAdmin } from '../src/access/discord-principals.ts';
-import { actorFromInteraction, matchingAgents, reachableAgents } from '../src/discord/runs/delegation-access.ts';
+import {
+  actorFromInteraction,
+  matchingAgents,
+  reachableAgents,
+  visibleAgents,
+} from '../src/discord/runs/delegation-access.ts';
 import { MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { onlyOwnRunsOf, RUNS_WITHOUT_STORE } from '../src/discord/render/strings.ts';
@@ -150,7 +155,7 @@ async function autocomplete(interaction: AutocompleteInteraction, context: BotCo
     await interaction.respond([]);
     return;
   }
-  const agents = context.engine.agents().map((endpoint) => endpoint.name);
+  const agents = visibleAgents(actorFromInteraction(interaction), context.config(), context.engine);
   const names = matchingAgents(agents, String(focused.value).trim().toLowerCase());
   await interaction.respond(names.map((name) => ({ name: truncate(name, MAX_CHOICE_NAME), value: name })));
 }

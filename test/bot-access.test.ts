@@ -80,24 +80,31 @@ test('a member is allowed through a mapped role and through a mapped user id', a
   assertNoPings(world);
 });
 
-test('refusals say why and who can change it: unmapped, beyond the ACL row, deny role, DM', async (t) => {
+test('refusals say why and what to ask an admin for, naming no config key: unmapped, beyond the ACL row, deny role, DM', async (t) => {
   const world = await startWorld(t);
   const { fake, users, roles, guild } = world;
 
   const unmapped = await privateAnswer(world, delegate(world, users.carol, 'webster').id);
-  assert.match(unmapped.content, /not mapped to any principal.*discord\.principals/);
+  assert.match(
+    unmapped.content,
+    /not mapped to any principal.*Ask an admin of this bot to grant your user or one of your roles/,
+  );
 
   const beyond = await privateAnswer(world, delegate(world, users.erin, 'webster').id);
   assert.match(beyond.content, /You may not delegate to webster: 'secretary' cannot delegate to 'webster'/);
-  assert.match(beyond.content, /An admin can change this in the "acl" or "discord\.principals" section/);
+  assert.match(
+    beyond.content,
+    /ask an admin of this bot to let secretary delegate to it, or to give you a role that may/,
+  );
 
   fake.updateMemberRoles(guild.id, users.alice, [roles.leads, roles.denied]);
   const denied = await privateAnswer(world, delegate(world, users.alice, 'webster').id);
-  assert.match(denied.content, /discord\.denyRoleIds/);
+  assert.match(denied.content, /You hold a role that may not delegate/);
 
   const dm = await privateAnswer(world, delegate(world, users.alice, 'webster', { channelId: '' }).id);
   assert.match(dm.content, /not in direct messages/);
 
+  for (const refusal of [unmapped, beyond, denied, dm]) assert.doesNotMatch(refusal.content, /discord\.|acl|config/);
   for (const gateway of Object.values(world.gateways))
     assert.equal(gateway.runCount, 0, 'no refused request reached an agent');
   assertNoPings(world);

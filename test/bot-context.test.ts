@@ -76,7 +76,7 @@ test('a context file is attached whole; one over discord.contextFileMaxBytes is 
   });
   assert.match(
     (await privateAnswer(world, tooBig.id)).content,
-    /big\.txt" is 5000 bytes; the limit is 2000 bytes \(discord\.contextFileMaxBytes\)/,
+    /big\.txt" is 5000 bytes; the limit is 2000 bytes \(ask an admin of this bot if you need more\)/,
   );
   assert.equal(gateways.webster.runCount, 1);
 });

@@ -89,7 +89,10 @@ test('a missing dl- channel tells the requester how to fix it and keeps the resu
     options: { agent: 'secretary', task: 'draft the memo' },
   });
   const final = await handle.original((m) => m.embeds.length > 0, 10_000);
-  assert.match(final.content, /no #dl-secretary channel: create it or set discord\.resultChannels\.secretary/);
+  assert.match(
+    final.content,
+    /no #dl-secretary channel for secretary's results: ask an admin of this server to create it/,
+  );
   assert.match(final.embeds[0]?.title ?? '', /Findings/);
   assert.equal(
     fake.messagesIn(channels.general!).filter((m) => m.source === 'channel').length,

@@ -55,7 +55,7 @@ test('main connects through the configured apiBase with Guilds and GuildMessages
   const identify = fake.identifies.at(-1);
   assert.ok(identify, 'the bot identified');
   assert.equal(identify.intents & PRIVILEGED_INTENTS, 0, 'no privileged intent is requested');
-  assert.equal(identify.intents, Intents.Guilds | Intents.GuildMessages);
+  assert.equal(identify.intents, Intents.Guilds | Intents.GuildMessages | Intents.DirectMessages);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, stderr());
 });

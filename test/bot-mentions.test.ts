@@ -75,7 +75,7 @@ test('mentions are refused with a reason: webhook posing as an agent, unregister
   assert.match((await replyTo(world, webhook)).content, /Webhooks cannot delegate/);
 
   const stranger = mention(world, world.users.strangerBot, 'secretary: do it');
-  assert.match((await replyTo(world, stranger)).content, /not listed under discord\.agentBots/);
+  assert.match((await replyTo(world, stranger)).content, /this bot account is not registered as an agent/);
 
   const self = mention(world, world.users.websterBot, 'webster: do it yourself');
   assert.match((await replyTo(world, self)).content, /'webster' cannot delegate to itself/);
@@ -114,7 +114,7 @@ test('each bot may start only so many delegations a minute', async (t) => {
   const third = mention(world, world.users.websterBot, 'secretary: three');
   assert.match(
     (await replyTo(world, third, (m) => m.content.startsWith('❌'))).content,
-    /at most 2 per minute per author \(discord\.mentionsPerBotPerMinute\)\. Try again in \d+ s/,
+    /at most 2 per minute per author\. Try again in \d+ s/,
   );
   await replyTo(world, first, (m) => m.content.includes('```json'));
   await replyTo(world, second, (m) => m.content.includes('```json'));
@@ -134,9 +134,6 @@ test('a chain deeper than discord.maxChainDepth is refused', async (t) => {
   });
   await handle.original((m) => /waiting for webster/.test(m.content), 10_000);
   const onwards = mention(world, world.users.websterBot, 'secretary: help me with the research');
-  assert.match(
-    (await replyTo(world, onwards)).content,
-    /chain too deep: this would be level 2, the limit is 1 \(discord\.maxChainDepth\)/,
-  );
+  assert.match((await replyTo(world, onwards)).content, /chain too deep: this would be level 2, the limit is 1\. /);
   assert.equal(world.gateways.secretary.runCount, 0);
 });

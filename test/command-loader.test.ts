@@ -36,7 +36,17 @@ test('the real commands/ folder loads /delegate with its autocomplete and its Ca
   const options = delegate.data.options ?? [];
   assert.deepEqual(
     options.map((o) => o.name),
-    ['agent', 'task', 'context_messages', 'context_channel', 'context_file', 'retries', 'timeout', 'strict'],
+    [
+      'agent',
+      'task',
+      'context_messages',
+      'context_channel',
+      'context_file',
+      'retries',
+      'timeout',
+      'strict',
+      'context_required',
+    ],
   );
 });
 

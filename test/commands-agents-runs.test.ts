@@ -505,9 +505,10 @@ function storeWired(t: TestContext, world: E2eWorld): boolean {
 
 test('/agents over Discord: deferred ephemerally at once, then one embed with health, a bounded probe and queue depth', async (t) => {
   const world = await startE2eWorld(t, { store: false });
+  // alice (manager) may delegate to all three: /agents lists only the agents a member may reach.
   const handle = world.fake.sendSlashCommand({
     channelId: world.channels.general!,
-    userId: world.users.bob,
+    userId: world.users.alice,
     name: 'agents',
   });
   const ack = await handle.acknowledged();

@@ -60,7 +60,10 @@ test('a deny role overrides every grant, by user or by role', () => {
   const result = resolvePrincipals(member(ALICE, [LEADS, MUTED]), discord);
   assert.equal(result.ok, false);
   assert.ok(!result.ok && result.code === 'HQ_ERR_ACCESS_DENIED');
-  assert.match(!result.ok ? result.reason : '', /denyRoleIds/);
+  assert.match(
+    !result.ok ? result.reason : '',
+    /You hold a role that may not delegate; it overrides every other grant/,
+  );
 });
 
 test('direct messages are refused', () => {
@@ -96,18 +99,19 @@ test('a deny role also stops an agent bot', () => {
 test('a bot that is not a registered agent bot is refused, whatever its roles', () => {
   const result = resolvePrincipals(member(OTHER_BOT, [LEADS], { isBot: true }), discord);
   assert.ok(!result.ok);
-  assert.match(result.reason, /discord\.agentBots/);
+  assert.match(result.reason, /not registered as an agent\. Ask an admin of hq-delegate to register it/);
+  assert.doesNotMatch(result.reason, /discord\./, 'no config key in a member-facing reply');
 });
 
-test('an unmapped user is told why and who can change it, naming only the config file', () => {
-  const result = resolvePrincipals(member(BOB, ['499999999999999999']), discord, '/srv/hq/hq-delegate.config.json');
+test('an unmapped user is told why and what to ask an admin for, naming no config key or file', () => {
+  const result = resolvePrincipals(member(BOB, ['499999999999999999']), discord);
   assert.ok(!result.ok);
   assert.equal(result.code, 'HQ_ERR_ACCESS_DENIED');
   assert.match(
     result.reason,
-    /Ask an admin to map your user or one of your roles under discord\.principals in hq-delegate\.config\.json\./,
+    /Ask an admin of this bot to grant your user or one of your roles the right to delegate\./,
   );
-  assert.ok(!result.reason.includes('/srv/hq'), 'no server paths in a Discord reply');
+  assert.doesNotMatch(result.reason, /discord\.|config/, 'no config key or file in a Discord reply');
 });
 
 test('a member of another server is refused when the config names the home guild', () => {

@@ -55,7 +55,7 @@ test(
     const tooOld = await replyTo(world, old, () => true);
     assert.match(
       tooOld.content,
-      /came while hq-delegate was down, 1\d\d minutes ago: older than discord\.missedMentionMaxAgeMinutes \(60\)/,
+      /came while hq-delegate was down, 1\d\d minutes ago: older than the 60 minutes the bot looks back after a restart/,
     );
     const answer = await replyTo(world, fresh, (m) => m.content.includes('```json'));
     assert.match(answer.content, /"status": ?"complete"/);

@@ -23,29 +23,29 @@ type PrincipalResolution =
   | { readonly ok: true; readonly principals: string[] }
   | { readonly ok: false; readonly code: typeof ErrorCode.ACCESS_DENIED; readonly reason: string };
 
-/** `configFile`'s base name is shown to an unmapped user, to say what to ask an admin for. */
-export function resolvePrincipals(
-  actor: DiscordActor,
-  discord: DiscordConfig,
-  configFile = 'the config file',
-): PrincipalResolution {
+/** A refusal says what to ask an admin for, never which config key to edit: members cannot see it. */
+export function resolvePrincipals(actor: DiscordActor, discord: DiscordConfig): PrincipalResolution {
   const refusal = refuseOutright(actor, discord);
   if (refusal !== undefined) return deny(refusal);
   const roles = effectiveRoles(actor);
   if (roles.some((role) => discord.denyRoleIds.includes(role))) {
-    return deny('You hold a role that may not delegate (discord.denyRoleIds); it overrides every other grant.');
+    return deny(
+      'You hold a role that may not delegate; it overrides every other grant. Ask an admin of this bot if that is wrong.',
+    );
   }
   if (actor.isBot) {
     const agent = ownValue(discord.agentBots, actor.userId);
     if (agent !== undefined) return { ok: true, principals: [agent] };
-    return deny('Only registered agent bots may delegate: this bot account is not listed under discord.agentBots.');
+    return deny(
+      'Only registered agent bots may delegate: this bot account is not registered as an agent. Ask an admin of hq-delegate to register it.',
+    );
   }
   const principals = new Set<string>(ownValue(discord.principals.users, actor.userId) ?? []);
   for (const role of roles)
     for (const principal of ownValue(discord.principals.roles, role) ?? []) principals.add(principal);
   if (principals.size === 0) {
     return deny(
-      `You are not mapped to any principal, so you may not delegate. Ask an admin to map your user or one of your roles under discord.principals in ${baseName(configFile)}.`,
+      'You are not mapped to any principal, so you may not delegate. Ask an admin of this bot to grant your user or one of your roles the right to delegate.',
     );
   }
   return { ok: true, principals: [...principals] };
@@ -68,7 +68,7 @@ function refuseOutright(actor: DiscordActor, discord: DiscordConfig): string | u
     return '/delegate works only in the server, not in direct messages: your roles there decide what you may do.';
   }
   if (discord.guildId !== undefined && actor.guildId !== discord.guildId) {
-    return 'This bot takes delegations only in its own server (discord.guildId).';
+    return 'This bot takes delegations only in its own server.';
   }
   return undefined;
 }
@@ -86,8 +86,4 @@ function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | unde
 
 function deny(reason: string): PrincipalResolution {
   return { ok: false, code: ErrorCode.ACCESS_DENIED, reason };
-}
-
-function baseName(file: string): string {
-  return file.split(/[\\/]/).pop() || file;
 }

@@ -5,9 +5,11 @@
 import { PermissionFlagsBits, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
 import type { Config } from '../../config.ts';
 import { ErrorCode, HqError, UsageError } from '../../errors.ts';
-import { fetchChannelContext, formatUntrustedContext, longestBacktickRun } from './channel-context.ts';
+import { fetchChannelContext, formatUntrustedContext, formatUntrustedFile } from './channel-context.ts';
 import {
+  botCannotReadHistory,
   cannotReadHistory,
+  contextLeftOut,
   contextFileDownloadFailed,
   contextFileLargerThan,
   contextFileNotText,
@@ -22,25 +24,55 @@ export interface ContextRequest {
   readonly messages: number;
   readonly channelId?: string;
   readonly file?: Attachment;
+  /** Refuse the task rather than send it without context the bot cannot read. */
+  readonly required?: boolean;
+}
+
+export interface TaskContext {
+  readonly text?: string;
+  /** What the requester must be told: context they asked for that is not in the task. */
+  readonly notices: readonly string[];
 }
 
 export async function buildTaskContext(
   interaction: ChatInputCommandInteraction<'cached' | 'raw'>,
   config: Config,
   wanted: ContextRequest,
-): Promise<string | undefined> {
+): Promise<TaskContext> {
   const parts: string[] = [];
-  if (wanted.messages > 0) parts.push(await channelContext(interaction, config, wanted));
+  const notices: string[] = [];
+  if (wanted.messages > 0) {
+    const channel = await channelContext(interaction, config, wanted);
+    if (typeof channel === 'string') parts.push(channel);
+    else if (wanted.required === true) throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, channel.why);
+    else notices.push(contextLeftOut(channel.why));
+  }
   if (wanted.file) parts.push(await fileContext(wanted.file, config.discord.contextFileMaxBytes));
   const text = parts.filter((part) => part.length > 0).join('\n\n');
-  return text.length > 0 ? text : undefined;
+  return text.length > 0 ? { text, notices } : { notices };
+}
+
+/**
+ * Whether the bot may read the channel's history. Without Read Message History Discord answers
+ * the message list with nothing at all rather than an error, so it is asked first.
+ */
+function botReadsHistory(interaction: ChatInputCommandInteraction<'cached' | 'raw'>, channelId: string): boolean {
+  if (channelId === interaction.channelId && interaction.appPermissions) {
+    return interaction.appPermissions.has(PermissionFlagsBits.ReadMessageHistory);
+  }
+  const guild = interaction.inCachedGuild() ? interaction.guild : undefined;
+  const channel = guild?.channels.cache.get(channelId);
+  const me = guild?.members.me;
+  // Unknown here: the fetch below still says whether anything came back.
+  if (!channel || !me) return true;
+  return channel.permissionsFor(me).has(PermissionFlagsBits.ReadMessageHistory);
 }
 
 async function channelContext(
   interaction: ChatInputCommandInteraction<'cached' | 'raw'>,
   config: Config,
   wanted: ContextRequest,
-): Promise<string> {
+): Promise<string | { readonly why: string }> {
   const channelId = wanted.channelId ?? interaction.channelId;
   const picked = wanted.channelId ? interaction.options.getChannel('context_channel') : null;
   const label =
@@ -62,6 +94,7 @@ async function channelContext(
   if (bits === undefined || (bits & READ) !== READ) {
     throw new HqError(ErrorCode.ACCESS_DENIED, cannotReadHistory(label));
   }
+  if (!botReadsHistory(interaction, channelId)) return { why: botCannotReadHistory(label) };
   const count = Math.min(MAX_CONTEXT_MESSAGES, wanted.messages);
   const messages = await fetchChannelContext(interaction.client.rest, channelId, count, label);
   return formatUntrustedContext(messages, { maxChars: config.discord.contextMaxChars, source: label });
@@ -102,8 +135,7 @@ async function fileContext(file: Attachment, maxBytes: number): Promise<string> 
   } catch {
     throw new UsageError(contextFileNotText(name));
   }
-  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
-  return [`CONTEXT FILE "${name}" (${bytes.length} bytes, attached by the requester):`, fence, text, fence].join('\n');
+  return formatUntrustedFile(name, text, bytes.length);
 }
 
 const FILE_FETCH_TIMEOUT_MS = 15_000;

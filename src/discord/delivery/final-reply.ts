@@ -3,24 +3,36 @@
  * the link to the embed (or the result itself); for an agent's @mention, the machine-readable block.
  */
 import { escapeMarkdown } from 'discord.js';
-import type { RunResult } from '../../engine/types.ts';
+import { isSuccess, type RunResult } from '../../engine/types.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { renderMachineBlock } from '../render/reply-block.ts';
 import type { ReplyPayload } from './reply-target.ts';
 import type { Delivery, ResultRequester } from './result-post.ts';
 import { describeStatus, formatDuration, renderResultMessage } from '../render/result-embed.ts';
 import { pausedNotice } from '../render/strings.ts';
+import { neutraliseMentions, unmaskLinks } from '../render/agent-text.ts';
 
-/** One line for the requester: "✅ webster — Complete: <title> (1 attempt, 4.2 s)". */
+/** How much of a failed run's reason the requester's reply carries; the embed has the rest. */
+const REASON_MAX = 300;
+
+/**
+ * "✅ webster — Complete: <title> (1 attempt, 4.2 s)", and for a run that did not succeed a
+ * second line saying why: the requester may never open the embed.
+ */
 export function summarizeResult(result: RunResult): string {
   const style = describeStatus(String(result.status));
   const deliverable = result.deliverable as { title?: unknown } | undefined;
   const title =
-    typeof deliverable?.title === 'string' && deliverable.title.trim()
-      ? `: ${escapeMarkdown(truncate(deliverable.title.replace(/\s+/g, ' ').trim(), 120))}`
-      : '';
+    typeof deliverable?.title === 'string' && deliverable.title.trim() ? `: ${agentLine(deliverable.title, 120)}` : '';
   const attempts = `${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
-  return `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
+  const line = `${style.emoji} **${result.agent}** — ${style.word}${title} (${attempts}, ${formatDuration(result.latencyMs)})`;
+  if (isSuccess(result.status) || typeof result.notes !== 'string' || result.notes.trim() === '') return line;
+  return `${line}\nWhy: ${agentLine(result.notes, REASON_MAX)}`;
+}
+
+/** Agent-written text on one line of the reply's content: no markdown, no masked link, no mention. */
+function agentLine(text: string, max: number): string {
+  return neutraliseMentions(escapeMarkdown(truncate(unmaskLinks(text).replace(/\s+/g, ' ').trim(), max)));
 }
 
 export function finalReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {

@@ -206,8 +206,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       };
     } else {
       const requester = requesterOf(origin);
-      const payload =
-        origin.kind === 'mention' ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
+      // The JSON block is for agents to parse; a person who @mentioned gets the summary.
+      const forAgent =
+        origin.kind === 'mention' && Object.hasOwn(options.config().discord.agentBots, origin.requesterId);
+      const payload = forAgent ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
       try {
         replyAt = await replyFor(job).show(payload);
       } catch (error) {
@@ -232,6 +234,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (embed.kind !== 'posted')
       ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
     ledger.clearProgressMessage(runId);
+    ledger.forgetInteractionToken(runId);
     jobs.delete(runId);
     givenUp.delete(runId);
     noted.delete(runId);
@@ -273,6 +276,16 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return draining;
   }
 
+  /** Interaction tokens are credentials: none is kept in the store past its 15 minutes. */
+  function forgetExpiredTokens(): void {
+    try {
+      const forgotten = ledger.forgetExpiredTokens();
+      if (forgotten > 0) log.debug({ forgotten }, 'forgot expired interaction tokens');
+    } catch (error) {
+      log.warn({ err: error }, 'could not forget expired interaction tokens');
+    }
+  }
+
   return {
     enqueue(job) {
       const target = { origin: job.origin };
@@ -287,7 +300,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     drain,
     start() {
       if (timer !== undefined) return;
+      forgetExpiredTokens();
       timer = setInterval(() => {
+        forgetExpiredTokens();
         if (jobs.size > 0 || ledger.pendingDeliveries().length > 0) void drain();
       }, options.retryEveryMs ?? OUTBOX_RETRY_MS);
       timer.unref();

@@ -1,7 +1,8 @@
 /**
  * Where the requester watches their run: the deferred interaction reply, or a reply to an
  * agent's @mention, edited in place and recorded (`onMove`) so a restart finds it. Once the
- * interaction token expires or is refused, the reply continues as a channel message. Every
+ * interaction token expires or is refused, or a moderator deletes the reply, the reply continues
+ * as a channel message. Every
  * create carries a nonce with enforce_nonce, so a repeat after a restart returns the first one.
  */
 import {
@@ -17,7 +18,7 @@ import type { ProgressMessageInput } from '../../store/progress-messages.ts';
 import { isExpiredToken, isUnknownMessage } from './discord-errors.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
-import { CONTINUED_BELOW, continuedInChannel } from '../render/strings.ts';
+import { CONTINUED_BELOW, continuedInChannel, replyDeletedInChannel } from '../render/strings.ts';
 
 export type ReplyPayload = Pick<MessageCreateOptions, 'content' | 'embeds' | 'files' | 'components'>;
 
@@ -55,7 +56,7 @@ export interface ChannelReplyOptions {
   /** The agent's @mention, which the message answers. */
   readonly replyTo?: string | undefined;
   /** A line every version starts with. */
-  readonly note?: string | undefined;
+  readonly note?: string | (() => string) | undefined;
   readonly nonce: string;
   readonly onMove?: ((location: ReplyLocation) => void) | undefined;
   readonly onCreated?: (() => Promise<void>) | undefined;
@@ -71,10 +72,11 @@ export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
     via: () => 'channel',
     location: () => where,
     async show(payload) {
+      const note = typeof options.note === 'function' ? options.note() : options.note;
       const content =
-        options.note === undefined
+        note === undefined
           ? payload.content
-          : truncate([options.note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
+          : truncate([note, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT);
       const body = { ...payload, ...(content === undefined ? {} : { content }), allowedMentions: NO_PINGS };
       const channel = await sendableChannel(client, channelId);
       if (messageId !== undefined) {
@@ -127,6 +129,7 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   const { client, channelId, log } = options;
   let originalId = isMessageId(options.originalMessageId) ? options.originalMessageId : undefined;
   let tokenDead = isMessageId(options.channelMessageId) || options.token === '';
+  let originalDeleted = false;
   let where: ReplyLocation | undefined = tokenDead
     ? undefined
     : {
@@ -141,7 +144,8 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
     channelId,
     messageId: options.channelMessageId,
     // Every version says why it is here, so the final edit does not drop the requester's name.
-    note: continuedInChannel(options.requesterId),
+    note: () =>
+      originalDeleted ? replyDeletedInChannel(options.requesterId) : continuedInChannel(options.requesterId),
     nonce: options.nonce,
     onMove: (location) => {
       where = location;
@@ -188,6 +192,14 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
           if (moved) options.onMove?.(where);
           return where;
         } catch (error) {
+          if (isUnknownMessage(error)) {
+            // A moderator deleted the reply: every later edit would get 10008 too.
+            tokenDead = true;
+            originalDeleted = true;
+            originalId = undefined;
+            log.info({ channelId }, 'the interaction reply was deleted; continuing in the channel');
+            return channel.show(payload);
+          }
           if (!isExpiredToken(error)) throw error;
           tokenDead = true;
           log.info(
@@ -201,22 +213,37 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
   };
 }
 
+/** The same reply with a line on top of every version (e.g. context the task went without). */
+export function withNotice(reply: ReplyTarget, notice: string): ReplyTarget {
+  return {
+    via: reply.via,
+    location: () => reply.location(),
+    show: (payload) =>
+      reply.show({
+        ...payload,
+        content: truncate([notice, payload.content].filter(Boolean).join('\n'), MAX_MESSAGE_CONTENT),
+      }),
+  };
+}
+
 /** The live /delegate (or Retry) reply: editReply keeps discord.js's own view of the interaction right. */
 export function createInteractionReply(
   interaction: RepliableInteraction,
   options: Pick<TokenReplyOptions, 'requesterId' | 'log' | 'nonce' | 'originalMessageId' | 'onMove' | 'now'> & {
     readonly receivedAt: number;
     readonly ttlMs: number;
+    /** Where the reply continues once the token is gone; default the interaction's channel. */
+    readonly channelId?: string | undefined;
   },
 ): ReplyTarget {
-  const { receivedAt, ttlMs, ...rest } = options;
+  const { receivedAt, ttlMs, channelId, ...rest } = options;
   return createTokenReply({
     ...rest,
     client: interaction.client,
     editOriginal: (payload) => interaction.editReply(payload),
     token: interaction.token,
     expiresAt: receivedAt + ttlMs,
-    channelId: interaction.channelId ?? '',
+    channelId: channelId ?? interaction.channelId ?? '',
   });
 }
 

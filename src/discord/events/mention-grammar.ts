@@ -3,7 +3,8 @@
  *
  *     <@BOT_ID> <agent> [retries=2 timeout=120 strict=false context=10]: <task>
  *
- * The message starts with the mention; the agent name is folded to lower case; the bracketed
+ * The message starts with the mention (of the bot, or of its managed role, which Discord's
+ * autocomplete offers first); the agent name is folded to lower case; the bracketed
  * options are optional (spaces or commas between, each key once; timeout also takes 90s, 5m,
  * 1h); the task is everything after the colon and must not be empty.
  */
@@ -25,12 +26,13 @@ const AGENT = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MAX_TIMEOUT_SECONDS = 86_400;
 const MAX_CONTEXT = 30;
 
-export function parseMentionTask(content: string, botUserId: string): MentionParse {
+export function parseMentionTask(content: string, botUserId: string, botRoleId?: string): MentionParse {
   const fail = (why: string): MentionParse => ({ ok: false, reason: `${why}\n${mentionUsage(botUserId)}` });
   if (!/^\d{1,21}$/.test(botUserId)) return fail(MentionRefusal.badBotId);
+  const role = botRoleId !== undefined && /^\d{1,21}$/.test(botRoleId) ? `|<@&${botRoleId}>` : '';
 
   const text = content.trim();
-  const mention = new RegExp(`^<@!?${botUserId}>`).exec(text);
+  const mention = new RegExp(`^(?:<@!?${botUserId}>${role})`).exec(text);
   if (mention === null) return fail(MentionRefusal.noMention);
   const rest = text.slice(mention[0].length).trimStart();
 

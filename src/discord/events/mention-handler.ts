@@ -11,7 +11,7 @@ import { newRunId } from '../../engine/run-id.ts';
 import type { BotContext } from '../bot-context.ts';
 import { fetchChannelContext, formatUntrustedContext } from '../context/channel-context.ts';
 import type { ChannelCursors } from './channel-cursors.ts';
-import { actorFromMessage, authorizeDelegation } from '../runs/delegation-access.ts';
+import { actorFromMessage, authorizeDelegation, principalsOf } from '../runs/delegation-access.ts';
 import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { parseMentionTask } from './mention-grammar.ts';
@@ -20,7 +20,13 @@ import { NO_PINGS } from '../render/no-pings.ts';
 import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
 import { createChannelReply } from '../delivery/reply-target.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
-import { chainTooDeep, missedMentionTooOld, RESTARTING_NOTICE, tooManyDelegations } from '../render/strings.ts';
+import {
+  chainTooDeep,
+  GUILD_ONLY,
+  missedMentionTooOld,
+  RESTARTING_NOTICE,
+  tooManyDelegations,
+} from '../render/strings.ts';
 
 const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again is not taken twice. */
@@ -64,6 +70,8 @@ function createClaims(max = CLAIMS_MAX) {
       if (claimed.size > max) claimed.delete(claimed.values().next().value!);
       return true;
     },
+    has: (id: string): boolean => claimed.has(id),
+    release: (id: string): void => void claimed.delete(id),
   };
 }
 
@@ -75,19 +83,28 @@ export function attachMentionHandler(
 ): MentionHandler {
   const rate = createRateWindow();
   const claims = createClaims();
+  /** Seen but not taken (no mention, or refused before a run started): an edit may still make it a task. */
+  const untaken = createClaims();
 
   async function handle(message: Message, options: MentionOptions = {}): Promise<void> {
     const me = client.user;
-    if (!me || !message.inGuild()) return;
+    if (!me) return;
+    if (!message.inGuild()) {
+      await answerDirectMessage(message, me.id);
+      return;
+    }
     if (!claims.claim(message.id)) return;
+    // Discord's autocomplete offers the bot's managed role before the bot: a mention of it is a mention of us.
+    const myRoleId = message.guild.roles.botRoleFor(me)?.id;
     // A reply pings its author without naming them; only a mention written in the text is a call.
-    if (message.author.id === me.id || !new RegExp(`<@!?${me.id}>`).test(message.content)) {
+    if (message.author.id === me.id || !mentionsMe(message.content, me.id, myRoleId)) {
+      if (message.author.id !== me.id) untaken.claim(message.id);
       cursors.seen(message.channelId, message.id);
       return;
     }
     const release = cursors.hold(message.channelId, message.id);
     try {
-      await take(message, me.id, options, release);
+      await take(message, me.id, myRoleId, options, release);
     } finally {
       release();
     }
@@ -96,6 +113,7 @@ export function attachMentionHandler(
   async function take(
     message: Message<true>,
     myId: string,
+    myRoleId: string | undefined,
     options: MentionOptions,
     release: () => void,
   ): Promise<void> {
@@ -106,12 +124,19 @@ export function attachMentionHandler(
       missed: options.missed === true,
     });
     const replyingToUs = message.mentions.repliedUser?.id === myId;
-    const parsed = parseMentionTask(message.content, myId);
+    const parsed = parseMentionTask(message.content, myId, myRoleId);
     if (!parsed.ok) {
+      untaken.claim(message.id);
       // A bot answering one of our messages ("thanks @HQ") is not a task; refusing would start a ping-pong.
       if (message.author.bot && replyingToUs) return;
       await refuse(message, parsed.reason);
+      await react(client, message.channelId, message.id, FAILED, log);
       return;
+    }
+    // Taken after an edit corrected it: the ❌ of the refused version no longer applies.
+    if (untaken.has(message.id)) {
+      untaken.release(message.id);
+      await unreact(client, message.channelId, message.id, FAILED, log);
     }
     let taken = false;
     try {
@@ -188,6 +213,7 @@ export function attachMentionHandler(
     } catch (error) {
       const expected = error instanceof HqError;
       log[expected ? 'info' : 'error']({ err: error }, 'mention refused or failed');
+      if (!taken) untaken.claim(message.id);
       await refuse(message, describeError(error));
       if (taken) await unreact(client, message.channelId, message.id, TAKEN, log);
       await react(client, message.channelId, message.id, FAILED, log);
@@ -209,14 +235,50 @@ export function attachMentionHandler(
     }
   }
 
+  /** The README promises DMs a refusal: delegation needs the roles a member has in the server. */
+  async function answerDirectMessage(message: Message, myId: string): Promise<void> {
+    if (message.author.id === myId || !mentionsMe(message.content, myId, undefined)) return;
+    if (!claims.claim(message.id)) return;
+    await refuse(message, principalsRefusal(actorFromMessage(message), context.config()));
+    await react(client, message.channelId, message.id, FAILED, context.log);
+  }
+
+  /** An edit that turns a message not yet taken into a valid mention is taken like a new one. */
+  const onUpdate = (_old: unknown, updated: Message): void => {
+    if (!untaken.has(updated.id) || updated.partial) return;
+    claims.release(updated.id);
+    track(handle(updated));
+  };
   const listener = (message: Message) => track(handle(message));
   client.on(Events.MessageCreate, listener);
+  client.on(Events.MessageUpdate, onUpdate);
   return {
     handle,
     markSeen(message) {
       claims.claim(message.id);
       cursors.seen(message.channelId, message.id);
     },
-    detach: () => void client.off(Events.MessageCreate, listener),
+    detach: () => {
+      client.off(Events.MessageCreate, listener);
+      client.off(Events.MessageUpdate, onUpdate);
+    },
   };
+}
+
+function mentionsMe(content: string, myId: string, myRoleId: string | undefined): boolean {
+  if (new RegExp(`<@!?${myId}>`).test(content)) return true;
+  return myRoleId !== undefined && content.includes(`<@&${myRoleId}>`);
+}
+
+/** Why this caller cannot delegate at all (a DM: no server, no roles). */
+function principalsRefusal(
+  actor: ReturnType<typeof actorFromMessage>,
+  config: ReturnType<BotContext['config']>,
+): string {
+  try {
+    principalsOf(actor, config);
+    return GUILD_ONLY;
+  } catch (error) {
+    return describeError(error);
+  }
 }

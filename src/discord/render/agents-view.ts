@@ -16,7 +16,7 @@ import {
   truncate,
 } from './limits.ts';
 import { describeStatus, formatDuration, GREEN, GREY, RED, YELLOW } from './result-embed.ts';
-import { LAST_RESULTS_HIDDEN, NO_AGENTS_CONFIGURED } from './strings.ts';
+import { LAST_RESULTS_HIDDEN, NO_AGENTS_CONFIGURED, NO_AGENTS_REACHABLE } from './strings.ts';
 
 /** A probe's own words (an HTTP body, an error message) are shown, but not at length. */
 export const MAX_HEALTH_DETAIL = 200;
@@ -42,6 +42,8 @@ export interface AgentStatus {
 export interface AgentsView {
   readonly agents: readonly AgentStatus[];
   readonly storeConfigured: boolean;
+  /** Agents exist, but none the member may delegate to. */
+  readonly noneReachable?: boolean;
 }
 
 export function discordTimestamp(ms: number, style: 'R' | 'f' = 'R'): string {
@@ -100,7 +102,7 @@ export function renderAgentsEmbed(view: AgentsView): APIEmbed {
   const { agents } = view;
   const healthy = agents.filter((a) => a.health?.healthy === true).length;
   const notes: string[] = [];
-  if (agents.length === 0) notes.push(NO_AGENTS_CONFIGURED);
+  if (agents.length === 0) notes.push(view.noneReachable === true ? NO_AGENTS_REACHABLE : NO_AGENTS_CONFIGURED);
   if (!view.storeConfigured) notes.push(LAST_RESULTS_HIDDEN);
   const embed: APIEmbed = {
     title: `Agents (${agents.length})`,

@@ -19,6 +19,7 @@ import {
   oneLine,
   truncate,
 } from './limits.ts';
+import { defangAgentText } from './agent-text.ts';
 
 export interface StatusStyle {
   readonly word: string;
@@ -117,7 +118,8 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
     if (text.trim().length > 0) fields.push({ name, value: text, inline });
   };
   field('Status', `${style.emoji} ${style.word}`);
-  if (typeof result.confidence === 'string') field('Confidence', truncate(oneLine(result.confidence), 32));
+  if (typeof result.confidence === 'string')
+    field('Confidence', truncate(defangAgentText(oneLine(result.confidence)), 32));
   field('Attempts', String(toCount(result.attempts)));
   field('Latency', formatDuration(Number(result.latencyMs)));
   const requester = renderRequester(meta);
@@ -129,13 +131,18 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
   if (typeof result.workflowRunId === 'string' || typeof result.stepId === 'string') {
     field(
       'Workflow',
-      truncate(oneLine([result.workflowRunId, result.stepId].filter((x) => typeof x === 'string').join(' / ')), 260),
+      truncate(
+        defangAgentText(
+          oneLine([result.workflowRunId, result.stepId].filter((x) => typeof x === 'string').join(' / ')),
+        ),
+        260,
+      ),
     );
   }
   if (!success && typeof result.code === 'string')
     field('Error code', `\`${truncate(oneLine(result.code).replaceAll('`', ''), 64)}\``);
   if (typeof result.notes === 'string' && result.notes.trim().length > 0) {
-    field(success ? 'Notes' : 'What went wrong', result.notes, false);
+    field(success ? 'Notes' : 'What went wrong', defangAgentText(result.notes), false);
   }
 
   const footerText = truncate(`run ${runId}`, Math.min(MAX_EMBED_FOOTER, 160));
@@ -157,7 +164,9 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
       ? `**Summary:** ${truncate(deliverable.summary, SUMMARY_MAX)}\n\n`
       : '';
 
-  const inline = summary + displayResult(body.text, body.json);
+  // The attachment keeps the agent's bytes; what Discord renders as markdown is defanged.
+  const shown = body.json ? body.text : defangAgentText(body.text);
+  const inline = summary + displayResult(shown, body.json);
   const files: ResultFile[] = [];
   let description: string;
   if (inline.length <= budget) {
@@ -170,7 +179,7 @@ export function renderResultMessage(result: RunResult, meta: ResultMeta = {}): R
       attachment.length < bytes.length ? ` (cut to the first ${attachment.length} bytes: the upload limit)` : '';
     files.push({ name: fileName, attachment, description: truncate(`Full result of run ${runId}`, 1_024) });
     const note = `\n\n📎 Preview only: the full result (${body.text.length} characters) is attached as \`${fileName}\`${cutNote}.`;
-    description = summary + previewResult(body.text, body.json, budget - summary.length - note.length) + note;
+    description = summary + previewResult(shown, body.json, budget - summary.length - note.length) + note;
   }
   const embed: APIEmbed = { ...base };
   if (description.trim().length > 0) embed.description = truncate(description, budget);
@@ -207,7 +216,7 @@ function readDeliverable(value: unknown): Deliverable {
   const text = (key: string, line = true): string | undefined => {
     const v = record[key];
     if (typeof v !== 'string' || v.trim().length === 0) return undefined;
-    return line ? oneLine(v) : v;
+    return defangAgentText(line ? oneLine(v) : v);
   };
   return { title: text('title'), summary: text('summary', false), type: text('type'), path: text('path') };
 }

@@ -25,30 +25,29 @@ export interface DelegationDenial {
   readonly reason: string;
   readonly principals: readonly string[];
   readonly reachable: readonly string[];
-  /** Absent when no admin can change it (self-delegation). */
-  readonly configFile?: string | undefined;
+  /** False when no admin can change it (self-delegation). */
+  readonly adminCanAllow: boolean;
 }
 
 export function delegationDenied(denial: DelegationDenial): string {
   const instead = denial.reachable.length > 0 ? ` You may delegate to: ${denial.reachable.join(', ')}.` : '';
-  const who =
-    denial.configFile === undefined
-      ? ''
-      : ` An admin can change this in the "acl" or "discord.principals" section of ${denial.configFile}.`;
+  const who = denial.adminCanAllow
+    ? ` If you need ${denial.agent}, ask an admin of this bot to let ${denial.principals.join(' or ')} delegate to it, or to give you a role that may.`
+    : '';
   const actingAs = denial.principals.join(', ');
   return `You may not delegate to ${denial.agent}: ${denial.reason} (you act as ${actingAs}).${instead}${who}`;
 }
 
 export function chainTooDeep(depth: number, limit: number): string {
   return (
-    `Delegation chain too deep: this would be level ${depth}, the limit is ${limit} (discord.maxChainDepth). ` +
+    `Delegation chain too deep: this would be level ${depth}, the limit is ${limit}. ` +
     'Finish the work in hand instead of delegating further.'
   );
 }
 
 export function tooManyDelegations(perMinute: number, waitMs: number): string {
   return (
-    `Too many delegations: at most ${perMinute} per minute per author (discord.mentionsPerBotPerMinute). ` +
+    `Too many delegations: at most ${perMinute} per minute per author. ` +
     `Try again in ${Math.ceil(waitMs / 1_000)} s.`
   );
 }
@@ -56,7 +55,7 @@ export function tooManyDelegations(perMinute: number, waitMs: number): string {
 export function missedMentionTooOld(ageMs: number, maxAgeMinutes: number): string {
   return (
     `This mention came while hq-delegate was down, ${Math.round(ageMs / 60_000)} minutes ago: ` +
-    `older than discord.missedMentionMaxAgeMinutes (${maxAgeMinutes}), so it was not taken. ` +
+    `older than the ${maxAgeMinutes} minutes the bot looks back after a restart, so it was not taken. ` +
     'Mention me again if it still needs doing.'
   );
 }
@@ -87,6 +86,12 @@ export function tooOldToRetry(runId: string): string {
   return `Run \`${runId}\` is too old to retry from here: use /delegate again.`;
 }
 
+/** A Retry button works once: the first press takes it. */
+export function alreadyRetried(runId: string, byUserId: string | undefined): string {
+  const who = byUserId === undefined ? '' : ` by <@${byUserId}>`;
+  return `Run \`${runId}\` was already retried${who}; each Retry button works once. Use /delegate to run it again.`;
+}
+
 // ── /runs and /agents ──────────────────────────────────────────────────────────────────────
 
 export const STORE_NOT_CONFIGURED = 'the run store is not configured';
@@ -97,8 +102,18 @@ export function onlyOwnRunsOf(agent: string): string {
   return `You may not delegate to ${agent}, so only your own runs on it are shown.`;
 }
 
-export const NO_AGENTS_CONFIGURED =
-  'No agents are configured: add them to the registry or to `agents` in the config file.';
+export const NO_AGENTS_CONFIGURED = 'No agents are configured yet: ask an admin of this bot to add some.';
+
+export const NO_AGENTS_REACHABLE =
+  'There is no agent you may delegate to: ask an admin of this bot to give you a role that may.';
+
+/** An agent name the member typed that is not one they could use. */
+export function unknownAgentFor(agent: string, reachable: readonly string[]): string {
+  const name = agent.replaceAll('`', '').slice(0, 40);
+  return reachable.length > 0
+    ? `There is no agent called ${name} that you may delegate to. You may delegate to: ${reachable.join(', ')}.`
+    : `There is no agent called ${name} that you may delegate to. ${NO_AGENTS_REACHABLE}`;
+}
 
 export const LAST_RESULTS_HIDDEN = `⚠️ Last results are not shown: ${STORE_NOT_CONFIGURED}.`;
 
@@ -108,12 +123,24 @@ export function cannotReadHistory(channel: string): string {
   return `You cannot read the message history of ${channel}, so it cannot be used as context.`;
 }
 
+export function botCannotReadHistory(channel: string): string {
+  return (
+    `The bot cannot read the message history of ${channel} (it lacks Read Message History there), ` +
+    'so no channel context could be taken: ask an admin of this server to grant it.'
+  );
+}
+
+/** On the requester's reply when the task went without the context they asked for. */
+export function contextLeftOut(why: string): string {
+  return `⚠️ Sent without channel context. ${why} To refuse instead next time, set context_required: True.`;
+}
+
 export function contextFileTooLarge(name: string, size: number, maxBytes: number): string {
-  return `context_file "${name}" is ${size} bytes; the limit is ${maxBytes} bytes (discord.contextFileMaxBytes).`;
+  return `context_file "${name}" is ${size} bytes; the limit is ${maxBytes} bytes (ask an admin of this bot if you need more).`;
 }
 
 export function contextFileLargerThan(name: string, maxBytes: number): string {
-  return `context_file "${name}" is larger than ${maxBytes} bytes (discord.contextFileMaxBytes).`;
+  return `context_file "${name}" is larger than ${maxBytes} bytes (ask an admin of this bot if you need more).`;
 }
 
 export function contextFileNotText(name: string): string {
@@ -205,12 +232,16 @@ export function continuedInChannel(requesterId: string): string {
   return `<@${requesterId}>: your /delegate outlived its interaction token, so it continues here.`;
 }
 
+export function replyDeletedInChannel(requesterId: string): string {
+  return `<@${requesterId}>: the reply to your /delegate was deleted, so it continues here.`;
+}
+
 export const CONTINUED_BELOW = '⏩ continued in a message below (the interaction token expired)';
 
 // ── Where the result went ──────────────────────────────────────────────────────────────────
 
 export function missingResultChannel(channelName: string, agent: string): string {
-  return `no #${channelName} channel: create it or set discord.resultChannels.${agent}`;
+  return `no #${channelName} channel for ${agent}'s results: ask an admin of this server to create it`;
 }
 
 export function resultPostFailed(channelName: string, why: string): string {

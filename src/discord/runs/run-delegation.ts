@@ -190,6 +190,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     if (shown)
       await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
     context.ledger.clearProgressMessage(runId);
+    context.ledger.forgetInteractionToken(runId);
     throw error;
   } finally {
     clearInterval(ticker);

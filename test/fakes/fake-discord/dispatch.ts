@@ -50,6 +50,9 @@ export class Dispatcher {
     const data = structuredClone(msg.data) as APIMessage & Record<string, unknown>;
     const botId = this.#state.botUserId;
     const isDm = msg.guildId === null;
+    // Discord adds the channel's type to MESSAGE_CREATE/UPDATE; discord.js needs it to build an uncached DM channel.
+    const channelType = this.#state.channels.get(msg.channelId)?.type;
+    if (channelType !== undefined) data.channel_type = channelType;
     if (msg.guildId) {
       data.guild_id = msg.guildId;
       const guild = this.#state.guilds.get(msg.guildId);
@@ -59,11 +62,15 @@ export class Dispatcher {
         guild?.members.has(u.id) ? { ...u, member: this.#state.partialMemberJSON(msg.guildId!, u.id) } : u,
       );
     }
+    // A mention of the app's managed role is taken as a mention of the app here (unverified
+    // against Discord; the bot's own handling does not depend on it when MESSAGE_CONTENT is on).
+    const botRoleId = msg.guildId ? this.#state.guilds.get(msg.guildId)?.botRoleId : undefined;
     const privileged =
       session.has(Intents.MessageContent) ||
       isDm ||
       data.author.id === botId ||
-      data.mentions.some((u) => u.id === botId);
+      data.mentions.some((u) => u.id === botId) ||
+      (botRoleId !== undefined && (data.mention_roles ?? []).includes(botRoleId));
     if (!privileged) {
       data.content = '';
       data.embeds = [];

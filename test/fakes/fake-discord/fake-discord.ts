@@ -650,6 +650,32 @@ export class FakeDiscord {
     return msg;
   }
 
+  /**
+   * The author edits a message they posted: the content is replaced, its mentions parsed again,
+   * and MESSAGE_UPDATE dispatched with the whole message, as Discord does for a content edit.
+   */
+  editUserMessage(messageId: string, content: string): StoredMessage {
+    const msg = this.#state.messages.get(messageId);
+    if (!msg || msg.deleted) throw new Error(`FakeDiscord: unknown message ${messageId}`);
+    this.#factory.edit(msg, { content }, [], { enforcePermissions: false });
+    this.#dispatcher.messageUpdate(msg);
+    this.events.emit('message_update', msg);
+    return msg;
+  }
+
+  /**
+   * A moderator deletes any message (the bot's too, interaction responses included): MESSAGE_DELETE
+   * is dispatched, and every later edit of it gets 404 with code 10008 Unknown Message.
+   */
+  deleteMessage(messageId: string): StoredMessage {
+    const msg = this.#state.messages.get(messageId);
+    if (!msg || msg.deleted) throw new Error(`FakeDiscord: unknown message ${messageId}`);
+    msg.deleted = true;
+    this.#dispatcher.messageDelete(msg);
+    this.events.emit('message_delete', msg);
+    return msg;
+  }
+
   /** A user reacts to a message; dispatches MESSAGE_REACTION_ADD. */
   addReaction(input: { channelId: string; messageId: string; userId: string; emoji: string }): void {
     const msg = this.#state.messages.get(input.messageId);
