@@ -74,3 +74,41 @@ test(
     assertNoPings(world);
   },
 );
+
+test(
+  'SIGKILL right after 👀, before the run is journaled: the restarted bot takes the mention, once',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const first = await world.start();
+    // Handled before the mention (events come in order), so #general has a cursor to read after.
+    world.fake.postMessage({ channelId: world.channels.general!, authorId: world.users.alice, content: 'hello' });
+    const asked = mention(world, 'secretary: survive the kill');
+    // Killed the moment Discord has stored 👀, before the bot hears back and journals the run.
+    const marked = new Promise<void>((resolve) => {
+      const off = world.fake.on('reaction_add', (event) => {
+        if (event.messageId !== asked.id || event.emoji !== '👀') return;
+        first.kill('SIGKILL');
+        off();
+        resolve();
+      });
+    });
+    await marked;
+    await first.exited;
+    assert.equal(world.openStore().recentRuns({ limit: 10 }).length, 0, 'the dead process journaled nothing');
+    assert.equal(world.gateways.secretary.runCount, 0, 'nor sent anything');
+
+    const second = await world.start();
+    const answer = await replyTo(world, asked, (m) => m.content.includes('```json'));
+    assert.match(answer.content, /"status": ?"complete"/);
+    const recovered = await second.waitForLog((line) => line.msg === 'recovered after restart');
+    assert.equal((recovered.missed as { mentions: number }).mentions, 1, 'handed to the handler again');
+    await second.stop();
+    const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
+    assert.equal(tasks.filter((task) => task.includes('survive the kill')).length, 1, 'taken exactly once');
+    assertNoPings(world);
+  },
+);

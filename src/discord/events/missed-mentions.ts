@@ -1,17 +1,21 @@
 /**
  * Mentions sent while the bot was down: the messages after each channel's cursor, read over
  * REST and handed oldest first to the live mention handler. One already taken (its run is in the
- * store, or the bot answered or marked it) only moves the cursor.
+ * store, the bot answered it, or marked it ✅/❌) only moves the cursor. 👀 alone proves nothing:
+ * a process killed between 👀 and journaling the run left it on a mention nobody took.
  */
 import type { Message } from 'discord.js';
 import { MAX_RECENT_RUNS } from '../../store/run-store.ts';
 import type { BotContext } from '../bot-context.ts';
 import type { MentionHandler } from './mention-handler.ts';
 import { parseOrigin } from '../runs/run-origin.ts';
+import { FAILED, SUCCEEDED } from '../delivery/mention-reactions.ts';
 
 export const MISSED_PAGE_SIZE = 100;
 /** Bounds the read per channel after a long outage. */
 export const MAX_MISSED_PAGES = 10;
+/** The marks the bot sets once a mention is settled. */
+const VERDICTS: ReadonlySet<string> = new Set([SUCCEEDED, FAILED]);
 
 export interface MissedMentionsReport {
   readonly channels: number;
@@ -56,7 +60,9 @@ export async function takeMissedMentions(
     for (const message of messages) {
       const forMe = message.author.id !== me.id && mentionOfMe.test(message.content);
       const done =
-        taken.has(message.id) || answered.has(message.id) || message.reactions.cache.some((reaction) => reaction.me);
+        taken.has(message.id) ||
+        answered.has(message.id) ||
+        message.reactions.cache.some((reaction) => reaction.me && VERDICTS.has(reaction.emoji.name ?? ''));
       if (!forMe || done) {
         mentions.markSeen(message);
         continue;
