@@ -112,3 +112,49 @@ test(
     assertNoPings(world);
   },
 );
+
+test(
+  'SIGKILL between the answer and the ✅: the restarted bot sets ✅ and takes 👀 off',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const first = await world.start();
+    const asked = mention(world, 'secretary: mark me done');
+    // Killed at the first change of marks after 👀, whichever the bot makes first.
+    const settling = new Promise<void>((resolve) => {
+      const kill = (event: { messageId: string; emoji: string }, added: boolean): void => {
+        if (event.messageId !== asked.id || (added && event.emoji === '👀')) return;
+        first.kill('SIGKILL');
+        offAdd();
+        offRemove();
+        resolve();
+      };
+      const offAdd = world.fake.on('reaction_add', (event) => kill(event, true));
+      const offRemove = world.fake.on('reaction_remove', (event) => kill(event, false));
+    });
+    await settling;
+    await first.exited;
+    await replyTo(world, asked, (m) => m.content.includes('```json'));
+
+    const second = await world.start();
+    const bot = world.fake.botUser.id;
+    const marks = () =>
+      [...(world.fake.message(asked.id)?.reactionUsers ?? new Map<string, Set<string>>())]
+        .filter(([, users]) => users.has(bot))
+        .map(([emoji]) => emoji);
+    if (!marks().includes('✅') || marks().includes('👀')) {
+      await world.fake.waitFor(
+        'reaction_remove',
+        (event) => event.messageId === asked.id && event.emoji === '👀' && event.userId === bot,
+        { timeoutMs: LONG },
+      );
+    }
+    await second.stop();
+    assert.deepEqual(marks(), ['✅'], 'the verdict alone');
+    assert.equal(world.gateways.secretary.runCount, 1);
+    assertNoPings(world);
+  },
+);
