@@ -1,8 +1,8 @@
 /**
  * Each finished run's messages (the result embed in #dl-<agent>, the requester's answer) and a
- * mention's ✅/❌, written to the store before anything is posted, then sent and marked delivered. Creates carry
- * a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or a restart returns the
- * first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
+ * mention's ✅/❌, written to the store before anything is posted, then sent and marked
+ * delivered. Creates carry a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or
+ * a restart returns the first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
  * is retried every OUTBOX_RETRY_MS and at the next start; a refusal for good goes inline.
  */
 import type { Client } from 'discord.js';
