@@ -10,6 +10,7 @@ import {
   MessageFlags,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type RepliableInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
@@ -36,7 +37,7 @@ import {
   tooOldToRetry,
 } from '../src/discord/render/strings.ts';
 import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
-import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
+import { createInteractionReply, ORIGINAL } from '../src/discord/delivery/reply-target.ts';
 import { runDelegation } from '../src/discord/runs/run-delegation.ts';
 import type { OriginKind } from '../src/discord/runs/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
@@ -120,9 +121,46 @@ function shuttingDown(): HqError {
   return new HqError(ErrorCode.SHUTTING_DOWN, RESTARTING_NOTICE);
 }
 
+/**
+ * Written before the defer, with the token: a process killed after the defer and before the run
+ * is journaled leaves a reply the restart tells to ask again (recovery.ts), not "thinking…" for good.
+ */
+function noteReceived(interaction: RepliableInteraction, context: BotContext, runId: string, receivedAt: number): void {
+  context.ledger.recordProgressMessage(runId, {
+    channelId: interaction.channelId ?? '',
+    messageId: ORIGINAL,
+    interactionToken: interaction.token,
+    tokenExpiresAt: receivedAt + context.config().discord.interactionTokenTtlMs,
+  });
+}
+
+/** Refused or failed before its run began: the marker must not outlive the answer the router gives. */
+async function forgetOnFailure(context: BotContext, runId: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    try {
+      context.ledger.clearProgressMessage(runId);
+    } catch (clearError) {
+      context.log.warn({ err: clearError, runId }, 'could not forget a delegation that did not start');
+    }
+    throw error;
+  }
+}
+
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
+  const runId = newRunId();
+  await forgetOnFailure(context, runId, () => delegateCommand(interaction, context, runId));
+}
+
+async function delegateCommand(
+  interaction: ChatInputCommandInteraction,
+  context: BotContext,
+  runId: string,
+): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
+  noteReceived(interaction, context, runId, receivedAt);
   // Acknowledge first: Discord allows 3 s, and everything below may be slow.
   const deferred = await interaction.deferReply({ withResponse: true });
   const config = context.config();
@@ -161,7 +199,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     context,
     delegation,
     principals,
-    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    { runId, receivedAt, originalMessageId: deferred.resource?.message?.id },
     'slash',
   );
 }
@@ -187,12 +225,12 @@ async function delegateAndAnswer(
   context: BotContext,
   delegation: RememberedDelegation,
   principals: readonly string[],
-  deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
+  deferred: { readonly runId: string; readonly receivedAt: number; readonly originalMessageId: string | undefined },
   kind: OriginKind,
 ): Promise<void> {
   if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
   const config = context.config();
-  const runId = newRunId();
+  const { runId } = deferred;
   const ttlMs = config.discord.interactionTokenTtlMs;
   const reply = createInteractionReply(interaction, {
     receivedAt: deferred.receivedAt,
@@ -261,8 +299,19 @@ async function cancel(interaction: ButtonInteraction, context: BotContext, runId
 }
 
 async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
+  const newRun = newRunId();
+  await forgetOnFailure(context, newRun, () => retryRun(interaction, context, runId, newRun));
+}
+
+async function retryRun(
+  interaction: ButtonInteraction,
+  context: BotContext,
+  runId: string,
+  newRun: string,
+): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
+  noteReceived(interaction, context, newRun, receivedAt);
   const deferred = await interaction.deferReply({ withResponse: true });
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
   if (!delegation) throw new HqError(ErrorCode.USAGE, tooOldToRetry(runId));
@@ -278,7 +327,7 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
     context,
     delegation,
     principals,
-    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    { runId: newRun, receivedAt, originalMessageId: deferred.resource?.message?.id },
     'button',
   );
 }
