@@ -158,3 +158,49 @@ test(
     assertNoPings(world);
   },
 );
+
+test(
+  'mentions sent while the bot was down in a new channel and a new thread are taken after the restart',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const { fake, guild, users } = world;
+    const first = await world.start();
+    const seen = mention(world, 'secretary: the one before the restart');
+    await replyTo(world, seen, (m) => m.content.includes('```json'));
+    assert.equal((await first.stop()).code, 0);
+
+    const ops = fake.createChannel({ guildId: guild.id, name: 'ops' }).id;
+    const thread = fake.createChannel({
+      guildId: guild.id,
+      name: 'plan',
+      type: 11,
+      parentId: world.channels.general!,
+    }).id;
+    const asked = [ops, thread].map((channelId) =>
+      fake.postMessage({
+        channelId,
+        authorId: users.websterBot,
+        content: `<@${fake.botUser.id}> secretary: from ${channelId === ops ? 'a new channel' : 'a new thread'}`,
+      }),
+    );
+
+    const second = await world.start();
+    for (const message of asked) {
+      const answer = await fake.waitForMessage(
+        message.channelId,
+        (m) => m.messageReference?.message_id === message.id && m.content.includes('```json'),
+        { timeoutMs: LONG },
+      );
+      assert.match(answer.content, /"status": ?"complete"/);
+    }
+    await second.stop();
+    const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
+    assert.equal(tasks.filter((task) => task.includes('from a new channel')).length, 1);
+    assert.equal(tasks.filter((task) => task.includes('from a new thread')).length, 1);
+    assertNoPings(world);
+  },
+);
