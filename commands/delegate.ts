@@ -160,6 +160,8 @@ async function delegateCommand(
 ): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
+  // A store that cannot write could not keep the run: refused privately, before anything is sent.
+  context.ledger.assertWritable();
   noteReceived(interaction, context, runId, receivedAt);
   // Acknowledge first: Discord allows 3 s, and everything below may be slow.
   const deferred = await interaction.deferReply({ withResponse: true });
@@ -311,6 +313,7 @@ async function retryRun(
 ): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
+  context.ledger.assertWritable();
   noteReceived(interaction, context, newRun, receivedAt);
   const deferred = await interaction.deferReply({ withResponse: true });
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);

@@ -150,6 +150,8 @@ export function attachMentionHandler(
         throw new HqError(ErrorCode.RATE_LIMITED, tooManyDelegations(config.discord.mentionsPerBotPerMinute, waitMs));
       }
 
+      // A store that cannot write could not keep the run: refused before 👀 and before anything is sent.
+      context.ledger.assertWritable();
       taken = true;
       await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;
