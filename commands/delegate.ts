@@ -12,6 +12,7 @@ import {
   type APIActionRowComponent,
   type APIComponentInMessageActionRow,
   type ChatInputCommandInteraction,
+  type RepliableInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
@@ -39,7 +40,7 @@ import {
   tooOldToRetry,
 } from '../src/discord/render/strings.ts';
 import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
-import { createInteractionReply, withNotice } from '../src/discord/delivery/reply-target.ts';
+import { createInteractionReply, ORIGINAL, withNotice } from '../src/discord/delivery/reply-target.ts';
 import { runDelegation } from '../src/discord/runs/run-delegation.ts';
 import { parseOrigin, type OriginKind } from '../src/discord/runs/run-origin.ts';
 import { MAX_CONTEXT_MESSAGES, buildTaskContext } from '../src/discord/context/task-context.ts';
@@ -130,7 +131,43 @@ function shuttingDown(): HqError {
   return new HqError(ErrorCode.SHUTTING_DOWN, RESTARTING_NOTICE);
 }
 
+/**
+ * Written before the defer, with the token: a process killed after the defer and before the run
+ * is journaled leaves a reply the restart tells to ask again (recovery.ts), not "thinking…" for good.
+ */
+function noteReceived(interaction: RepliableInteraction, context: BotContext, runId: string, receivedAt: number): void {
+  context.ledger.recordProgressMessage(runId, {
+    channelId: interaction.channelId ?? '',
+    messageId: ORIGINAL,
+    interactionToken: interaction.token,
+    tokenExpiresAt: receivedAt + context.config().discord.interactionTokenTtlMs,
+  });
+}
+
+/** Refused or failed before its run began: the marker must not outlive the answer the router gives. */
+async function forgetOnFailure(context: BotContext, runId: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    try {
+      context.ledger.clearProgressMessage(runId);
+    } catch (clearError) {
+      context.log.warn({ err: clearError, runId }, 'could not forget a delegation that did not start');
+    }
+    throw error;
+  }
+}
+
 async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {
+  const runId = newRunId();
+  await forgetOnFailure(context, runId, () => delegateCommand(interaction, context, runId));
+}
+
+async function delegateCommand(
+  interaction: ChatInputCommandInteraction,
+  context: BotContext,
+  runId: string,
+): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
   const config = context.config();
@@ -139,6 +176,9 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   // A lookup, answered before deferring: a refusal is private, never a public "thinking…".
   const principals = authorizeDelegation(actor, agent, config, context.engine);
   if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
+  // A store that cannot write could not keep the run: refused privately, before anything is sent.
+  context.ledger.assertWritable();
+  noteReceived(interaction, context, runId, receivedAt);
   // Acknowledge next: Discord allows 3 s, and everything below may be slow.
   const deferred = await interaction.deferReply({ withResponse: true });
 
@@ -173,7 +213,7 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     context,
     delegation,
     principals,
-    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    { runId, receivedAt, originalMessageId: deferred.resource?.message?.id },
     'slash',
     taskContext.notices,
   );
@@ -200,7 +240,7 @@ async function delegateAndAnswer(
   context: BotContext,
   delegation: RememberedDelegation,
   principals: readonly string[],
-  deferred: { readonly receivedAt: number; readonly originalMessageId: string | undefined },
+  deferred: { readonly runId: string; readonly receivedAt: number; readonly originalMessageId: string | undefined },
   kind: OriginKind,
   notices: readonly string[] = [],
   channelId: string | undefined = undefined,
@@ -208,7 +248,7 @@ async function delegateAndAnswer(
   if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
   const answerIn = channelId ?? interaction.channelId;
   const config = context.config();
-  const runId = newRunId();
+  const { runId } = deferred;
   const ttlMs = config.discord.interactionTokenTtlMs;
   const live = createInteractionReply(interaction, {
     receivedAt: deferred.receivedAt,
@@ -284,6 +324,16 @@ async function cancel(interaction: ButtonInteraction, context: BotContext, runId
  * presser alone, not in #dl-<agent> where the button is.
  */
 async function retry(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
+  const newRun = newRunId();
+  await forgetOnFailure(context, newRun, () => retryRun(interaction, context, runId, newRun));
+}
+
+async function retryRun(
+  interaction: ButtonInteraction,
+  context: BotContext,
+  runId: string,
+  newRun: string,
+): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
   const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
@@ -295,11 +345,13 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
     context.config(),
     context.engine,
   );
+  context.ledger.assertWritable();
   const claim = { channelId: interaction.user.id, messageId: interaction.id };
   if (!context.ledger.markDelivered(runId, RETRY_CLAIM_KIND, claim)) {
     const holder = context.ledger.getDelivery(runId, RETRY_CLAIM_KIND)?.channelId;
     throw new HqError(ErrorCode.USAGE, alreadyRetried(runId, holder));
   }
+  noteReceived(interaction, context, newRun, receivedAt);
   const deferred = await interaction.deferReply({ flags: MessageFlags.Ephemeral, withResponse: true });
   await disableRetryButton(interaction, context);
   // A reply that outlives its token continues where the run was first asked for, not in #dl-<agent>.
@@ -309,7 +361,7 @@ async function retry(interaction: ButtonInteraction, context: BotContext, runId:
     context,
     delegation,
     principals,
-    { receivedAt, originalMessageId: deferred.resource?.message?.id },
+    { runId: newRun, receivedAt, originalMessageId: deferred.resource?.message?.id },
     'button',
     [],
     askedIn,

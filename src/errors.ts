@@ -21,6 +21,7 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'HQ_ERR_SHUTTING_DOWN',
   RATE_LIMITED: 'HQ_ERR_RATE_LIMITED',
   DISCORD: 'HQ_ERR_DISCORD',
+  STORE_UNWRITABLE: 'HQ_ERR_STORE_UNWRITABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

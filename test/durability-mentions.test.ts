@@ -74,3 +74,133 @@ test(
     assertNoPings(world);
   },
 );
+
+test(
+  'SIGKILL right after 👀, before the run is journaled: the restarted bot takes the mention, once',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const first = await world.start();
+    // Handled before the mention (events come in order), so #general has a cursor to read after.
+    world.fake.postMessage({ channelId: world.channels.general!, authorId: world.users.alice, content: 'hello' });
+    const asked = mention(world, 'secretary: survive the kill');
+    // Killed the moment Discord has stored 👀, before the bot hears back and journals the run.
+    const marked = new Promise<void>((resolve) => {
+      const off = world.fake.on('reaction_add', (event) => {
+        if (event.messageId !== asked.id || event.emoji !== '👀') return;
+        first.kill('SIGKILL');
+        off();
+        resolve();
+      });
+    });
+    await marked;
+    await first.exited;
+    assert.equal(world.openStore().recentRuns({ limit: 10 }).length, 0, 'the dead process journaled nothing');
+    assert.equal(world.gateways.secretary.runCount, 0, 'nor sent anything');
+
+    const second = await world.start();
+    const answer = await replyTo(world, asked, (m) => m.content.includes('```json'));
+    assert.match(answer.content, /"status": ?"complete"/);
+    const recovered = await second.waitForLog((line) => line.msg === 'recovered after restart');
+    assert.equal((recovered.missed as { mentions: number }).mentions, 1, 'handed to the handler again');
+    await second.stop();
+    const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
+    assert.equal(tasks.filter((task) => task.includes('survive the kill')).length, 1, 'taken exactly once');
+    assertNoPings(world);
+  },
+);
+
+test(
+  'SIGKILL between the answer and the ✅: the restarted bot sets ✅ and takes 👀 off',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const first = await world.start();
+    const asked = mention(world, 'secretary: mark me done');
+    // Killed at the first change of marks after 👀, whichever the bot makes first.
+    const settling = new Promise<void>((resolve) => {
+      const kill = (event: { messageId: string; emoji: string }, added: boolean): void => {
+        if (event.messageId !== asked.id || (added && event.emoji === '👀')) return;
+        first.kill('SIGKILL');
+        offAdd();
+        offRemove();
+        resolve();
+      };
+      const offAdd = world.fake.on('reaction_add', (event) => kill(event, true));
+      const offRemove = world.fake.on('reaction_remove', (event) => kill(event, false));
+    });
+    await settling;
+    await first.exited;
+    await replyTo(world, asked, (m) => m.content.includes('```json'));
+
+    const second = await world.start();
+    const bot = world.fake.botUser.id;
+    const marks = () =>
+      [...(world.fake.message(asked.id)?.reactionUsers ?? new Map<string, Set<string>>())]
+        .filter(([, users]) => users.has(bot))
+        .map(([emoji]) => emoji);
+    if (!marks().includes('✅') || marks().includes('👀')) {
+      await world.fake.waitFor(
+        'reaction_remove',
+        (event) => event.messageId === asked.id && event.emoji === '👀' && event.userId === bot,
+        { timeoutMs: LONG },
+      );
+    }
+    await second.stop();
+    assert.deepEqual(marks(), ['✅'], 'the verdict alone');
+    assert.equal(world.gateways.secretary.runCount, 1);
+    assertNoPings(world);
+  },
+);
+
+test(
+  'mentions sent while the bot was down in a new channel and a new thread are taken after the restart',
+  { timeout: 90_000 },
+  async (t) => {
+    const world = await startProcessWorld(t, {
+      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
+      script: { respond: 'admit', agent: { write: 'valid' } },
+    });
+    const { fake, guild, users } = world;
+    const first = await world.start();
+    const seen = mention(world, 'secretary: the one before the restart');
+    await replyTo(world, seen, (m) => m.content.includes('```json'));
+    assert.equal((await first.stop()).code, 0);
+
+    const ops = fake.createChannel({ guildId: guild.id, name: 'ops' }).id;
+    const thread = fake.createChannel({
+      guildId: guild.id,
+      name: 'plan',
+      type: 11,
+      parentId: world.channels.general!,
+    }).id;
+    const asked = [ops, thread].map((channelId) =>
+      fake.postMessage({
+        channelId,
+        authorId: users.websterBot,
+        content: `<@${fake.botUser.id}> secretary: from ${channelId === ops ? 'a new channel' : 'a new thread'}`,
+      }),
+    );
+
+    const second = await world.start();
+    for (const message of asked) {
+      const answer = await fake.waitForMessage(
+        message.channelId,
+        (m) => m.messageReference?.message_id === message.id && m.content.includes('```json'),
+        { timeoutMs: LONG },
+      );
+      assert.match(answer.content, /"status": ?"complete"/);
+    }
+    await second.stop();
+    const tasks = world.gateways.secretary.runs.map((run) => String(run.request.body?.message));
+    assert.equal(tasks.filter((task) => task.includes('from a new channel')).length, 1);
+    assert.equal(tasks.filter((task) => task.includes('from a new thread')).length, 1);
+    assertNoPings(world);
+  },
+);

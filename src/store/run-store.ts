@@ -15,6 +15,7 @@ import { createProgressMessageBook, type ProgressMessageBook } from './progress-
 import { createRunPruner, type RunPruner } from './retention.ts';
 import { createRunJournal } from './run-journal.ts';
 import { createRunQueries, type RunQueries } from './run-queries.ts';
+import { createWriteGuard, guardVerbs } from './write-guard.ts';
 
 export { JOURNAL_SIZE_LIMIT_BYTES } from './open-database.ts';
 export { deliveryNonce, NONCE_LENGTH } from './outbox.ts';
@@ -36,6 +37,8 @@ export type RunStore = RunJournal &
   RunPruner & {
     readonly file: string;
     healthCheck(): { ok: boolean; detail?: string };
+    /** Throws HQ_ERR_STORE_UNWRITABLE while the store cannot take writes (a full disk…). */
+    assertWritable(): void;
     /** Being the last connection, the close checkpoints and removes the WAL. Idempotent. */
     close(): void;
   };
@@ -48,19 +51,27 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
   const db = openDatabase(file, options.busyTimeoutMs);
   const now = options.now ?? Date.now;
   const ping = db.prepare('SELECT count(*) AS n FROM sqlite_schema');
+  const guard = createWriteGuard(db, now);
+  // Every verb goes through the guard; one that only reads never trips it.
   return {
     file,
-    ...createRunJournal(db, now),
+    ...guardVerbs(createRunJournal(db, now), guard),
     ...createRunQueries(db),
-    ...createOutbox(db, now),
-    ...createProgressMessageBook(db, now),
-    ...createChannelCursors(db, now),
-    ...createHandoffTokenBook(db, now),
-    ...createRunPruner(db),
+    ...guardVerbs(createOutbox(db, now), guard),
+    ...guardVerbs(createProgressMessageBook(db, now), guard),
+    ...guardVerbs(createChannelCursors(db, now), guard),
+    ...guardVerbs(createHandoffTokenBook(db, now), guard),
+    ...guardVerbs(createRunPruner(db), guard),
+    assertWritable: () => guard.assertWritable(),
     healthCheck() {
       if (!db.isOpen) return { ok: false, detail: 'run store is closed' };
       try {
         ping.get();
+        const failure = guard.failure();
+        if (failure !== undefined) {
+          const since = new Date(failure.at).toISOString();
+          return { ok: false, detail: `run store cannot be written since ${since}: ${failure.detail}; no new runs` };
+        }
         return { ok: true };
       } catch (error) {
         return { ok: false, detail: `run store: ${(error as Error).message}` };

@@ -39,6 +39,7 @@ import {
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
 const CLOCK_OFFSET = path.resolve(import.meta.dirname, 'clock-offset.ts');
+const STORE_CAP = path.resolve(import.meta.dirname, 'store-cap.ts');
 const HOOKS_TOKEN = 'test-hooks-token-0123456789';
 /**
  * Shared by every process the tests start: discord.js alone takes over a second to compile on
@@ -92,6 +93,8 @@ export interface ProcessWorldOptions {
 export interface StartOptions {
   /** The bot process's `Date.now()` runs this far ahead (clock-offset.ts). */
   readonly clockOffsetMs?: number;
+  /** SIGUSR2 then stops the store's file from growing (store-cap.ts): a full disk. */
+  readonly storeCap?: boolean;
 }
 
 export interface ProcessWorld {
@@ -190,11 +193,10 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
     async start(startOptions = {}) {
       const env = { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' };
       const offset = startOptions.clockOffsetMs;
-      const bot = spawnBot(
-        dir,
-        offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) },
-        offset === undefined ? [] : ['--import', CLOCK_OFFSET],
-      );
+      const bot = spawnBot(dir, offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) }, [
+        ...(offset === undefined ? [] : ['--import', CLOCK_OFFSET]),
+        ...(startOptions.storeCap ? ['--import', STORE_CAP] : []),
+      ]);
       onTeardown(async () => {
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;

@@ -40,7 +40,10 @@ export const TEST_ACL = {
 export interface WorldOptions {
   /** Channels beside `general` and the dl- channels. Default: dl-webster and dl-tech-lead (no dl-secretary). */
   readonly channels?: readonly string[];
-  readonly discord?: Record<string, unknown>;
+  /** Merged into the `discord` section; a function gets the seeded users' ids. */
+  readonly discord?: Record<string, unknown> | ((users: TestUsers) => Record<string, unknown>);
+  /** Default TEST_ACL. */
+  readonly acl?: Record<string, readonly string[]>;
   readonly script?: RequestScript;
   readonly engine?: Partial<Config['engine']>;
   readonly fake?: Parameters<typeof FakeDiscord.start>[0];
@@ -167,13 +170,13 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   const base = testConfig({
     root,
     agents: Object.fromEntries(AGENTS.map((agent) => [agent, { port: gateways[agent].port }])),
-    acl: structuredClone(TEST_ACL) as unknown as Record<string, string[]>,
+    acl: structuredClone(options.acl ?? TEST_ACL) as unknown as Record<string, string[]>,
     ...(options.engine ? { engine: options.engine } : {}),
   });
   const discord = configFileSchema.shape.discord.parse({
     ...discordSettings(fake, guild, roles, users),
     progressEditIntervalMs: 250,
-    ...options.discord,
+    ...(typeof options.discord === 'function' ? options.discord(users) : options.discord),
   });
   const config: Config = {
     ...base,

@@ -1,7 +1,8 @@
 /**
  * The marks on an agent's @mention: 👀 while its run is taken, then ✅ or ❌. Sent by ids over
  * REST, so a restarted bot can finish what an earlier process started without the Message.
- * A reaction that cannot be set is logged, never fatal: the reply carries the real answer.
+ * While a run is taken a reaction that cannot be set is logged, never fatal: the reply carries
+ * the real answer. The verdict is an outbox delivery (agents poll reactions), so it throws.
  */
 import { Routes, type Client } from 'discord.js';
 import type { Logger } from '../../log.ts';
@@ -28,14 +29,12 @@ async function ownReaction(
 export const react = ownReaction.bind(undefined, 'put');
 export const unreact = ownReaction.bind(undefined, 'delete');
 
-/** The run is over: 👀 off, the verdict on. */
-export async function markSettled(
-  client: Client,
-  channelId: string,
-  messageId: string,
-  success: boolean,
-  log: Logger,
-): Promise<void> {
-  await unreact(client, channelId, messageId, TAKEN, log);
-  await react(client, channelId, messageId, success ? SUCCEEDED : FAILED, log);
+/**
+ * The run is over: the verdict on, then 👀 off, so a kill in between leaves the verdict showing.
+ * Both are idempotent, so the outbox repeats the pair until it is recorded as delivered.
+ */
+export async function markSettled(client: Client, channelId: string, messageId: string, success: boolean) {
+  const route = (emoji: string) => Routes.channelMessageOwnReaction(channelId, messageId, encodeURIComponent(emoji));
+  await client.rest.put(route(success ? SUCCEEDED : FAILED));
+  await client.rest.delete(route(TAKEN));
 }

@@ -1,8 +1,8 @@
 /**
- * Each finished run's messages (the result embed in #dl-<agent>, the requester's answer),
- * written to the store before anything is posted, then sent and marked delivered. Creates carry
- * a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or a restart returns the
- * first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
+ * Each finished run's messages (the result embed in #dl-<agent>, the requester's answer) and a
+ * mention's ✅/❌, written to the store before anything is posted, then sent and marked
+ * delivered. Creates carry a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or
+ * a restart returns the first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
  * is retried every OUTBOX_RETRY_MS and at the next start; a refusal for good goes inline.
  */
 import type { Client } from 'discord.js';
@@ -28,6 +28,8 @@ import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
 export const MENTION_REPLY_KIND = 'mention-reply';
+/** The ✅/❌ on an agent's @mention, which replaces its 👀. */
+export const MENTION_VERDICT_KIND = 'mention-verdict';
 /** Nonces of the messages a reply may create (a mention's reply, the channel fallback). */
 export const MENTION_PROGRESS_NONCE_KIND = 'mention-progress';
 export const CHANNEL_PROGRESS_NONCE_KIND = 'channel-progress';
@@ -184,6 +186,26 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   }
 
+  /** After the answer: the mention's ✅/❌ in place of 👀 (runs enqueued before this kind existed get it too). */
+  async function settleVerdict(job: DeliveryJob, runLog: Logger): Promise<DeliveryState> {
+    const { runId, origin, result } = job;
+    if (origin.kind !== 'mention' || origin.messageId === undefined) return 'delivered';
+    if (ledger.getDelivery(runId, MENTION_VERDICT_KIND)?.deliveredAt !== undefined) return 'delivered';
+    try {
+      await markSettled(client, origin.channelId, origin.messageId, isSuccess(result.status));
+    } catch (error) {
+      noteError(error);
+      if (isTransient(error)) {
+        runLog.warn({ err: error }, 'the mention could not be marked now; the mark stays in the outbox');
+        return 'pending';
+      }
+      // The mention is gone or the bot may not react there: no later try would do better.
+      runLog.warn({ err: error }, 'the mention cannot be marked ✅/❌');
+    }
+    ledger.markDelivered(runId, MENTION_VERDICT_KIND, { channelId: origin.channelId, messageId: origin.messageId });
+    return 'delivered';
+  }
+
   async function attempt(job: DeliveryJob): Promise<DeliveryState> {
     const { runId, origin, result } = job;
     const runLog = log.child({ runId, agent: result.agent });
@@ -226,10 +248,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
         return 'pending';
       }
       ledger.markDelivered(runId, replyKind, { channelId: replyAt.channelId, messageId: replyAt.messageId });
-      if (origin.kind === 'mention' && origin.messageId !== undefined) {
-        await markSettled(client, origin.channelId, origin.messageId, isSuccess(result.status), runLog);
-      }
     }
+    if ((await settleVerdict(job, runLog)) === 'pending') return 'pending';
     // Not posted in #dl-<agent>: the result went out inline with the answer, so that is where it is.
     if (embed.kind !== 'posted')
       ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
@@ -291,6 +311,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const target = { origin: job.origin };
       ledger.enqueueDelivery({ runId: job.runId, kind: RESULT_DELIVERY_KIND, target });
       ledger.enqueueDelivery({ runId: job.runId, kind: replyKindOf(job.origin), target });
+      if (job.origin.kind === 'mention' && job.origin.messageId !== undefined)
+        ledger.enqueueDelivery({ runId: job.runId, kind: MENTION_VERDICT_KIND, target });
       jobs.set(job.runId, job);
     },
     deliver(runId) {

@@ -3,7 +3,7 @@
  * then ✅/❌, and answered by a reply that shows progress and ends with the machine-readable block.
  * Every message moves its channel's cursor, a mention only once journaled. Loops are cut three
  * ways: the bot never answers itself, a bot's taskless reply to us is ignored, and each author
- * has a per-minute limit and a maximum chain depth.
+ * has a per-minute limit and each delegation chain a maximum depth (delegation-chain.ts).
  */
 import { Events, type Client, type Message } from 'discord.js';
 import { ErrorCode, HqError } from '../../errors.ts';
@@ -19,6 +19,7 @@ import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts'
 import { NO_PINGS } from '../render/no-pings.ts';
 import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
 import { createChannelReply } from '../delivery/reply-target.ts';
+import { chainOf } from '../runs/delegation-chain.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
 import {
   chainTooDeep,
@@ -155,7 +156,17 @@ export function attachMentionHandler(
       const principals = authorizeDelegation(actor, parsed.agent, config, context.engine);
 
       const callerAgent = message.author.bot ? config.discord.agentBots[message.author.id] : undefined;
-      const depth = (callerAgent ? context.runs.depthOf(callerAgent) : 0) + 1;
+      const runId = newRunId();
+      const chain = callerAgent
+        ? chainOf(context.ledger, {
+            agent: callerAgent,
+            authorId: message.author.id,
+            content: message.content,
+            replyTo: message.reference?.messageId,
+            now: Date.now(),
+          })
+        : undefined;
+      const depth = chain?.depth ?? 1;
       if (depth > config.discord.maxChainDepth) {
         throw new HqError(ErrorCode.RATE_LIMITED, chainTooDeep(depth, config.discord.maxChainDepth));
       }
@@ -164,6 +175,8 @@ export function attachMentionHandler(
         throw new HqError(ErrorCode.RATE_LIMITED, tooManyDelegations(config.discord.mentionsPerBotPerMinute, waitMs));
       }
 
+      // A store that cannot write could not keep the run: refused before 👀 and before anything is sent.
+      context.ledger.assertWritable();
       taken = true;
       await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;
@@ -178,7 +191,6 @@ export function attachMentionHandler(
           formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
       }
 
-      const runId = newRunId();
       const requesterLabel = callerAgent ?? message.author.username;
       await runDelegation(context, {
         runId,
@@ -206,6 +218,7 @@ export function attachMentionHandler(
           requesterLabel,
           messageId: message.id,
           depth,
+          chainId: chain?.chainId ?? runId,
         },
         onStarted: release,
       });

@@ -1,6 +1,6 @@
 /**
- * The runs this process is driving right now, for the Cancel button and the chain depth of an
- * agent's @mention, and the inputs of the last few hundred, for the Retry button.
+ * The runs this process is driving right now, for the Cancel button, and the inputs of the last
+ * few hundred, for the Retry button.
  */
 import type { DelegationRequest } from '../../engine/types.ts';
 
@@ -36,8 +36,6 @@ export interface ActiveRuns {
   add(run: ActiveRun): void;
   remove(runId: string): void;
   get(runId: string): ActiveRun | undefined;
-  /** Depth of the deepest active run delegated TO this agent; 0 when none. */
-  depthOf(agent: string): number;
   size(): number;
   remember(runId: string, delegation: RememberedDelegation): void;
   recall(runId: string): RememberedDelegation | undefined;
@@ -59,11 +57,6 @@ export function createActiveRuns(): ActiveRuns {
     },
     get(runId) {
       return active.get(runId);
-    },
-    depthOf(agent) {
-      let depth = 0;
-      for (const run of active.values()) if (run.agent === agent && run.depth > depth) depth = run.depth;
-      return depth;
     },
     size() {
       return active.size;

@@ -21,6 +21,8 @@ const originSchema = z.object({
   /** Shown on the result embed ("Requested by"): a member's username or the calling agent. */
   requesterLabel: z.string().max(100).default(''),
   depth: z.int().min(1).default(1),
+  /** The run that started the delegation chain (delegation-chain.ts); absent, the run itself. */
+  chainId: z.string().min(1).max(128).optional(),
   interactionId: snowflake.optional(),
   applicationId: snowflake.optional(),
   /** Lets a restarted process edit the original reply until `tokenExpiresAt` (epoch ms). */
