@@ -42,6 +42,10 @@ const fallbackAgentSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** Whether the gateway should announce the run itself; the bot's embed is the delivery. */
   deliver: z.boolean().optional(),
+  /** The agent's own handoff directory (relative to the config file); default `<paths.handoffDir>/<agent>`. */
+  handoffDir: z.string().min(1).optional(),
+  /** Look at the directory every interval instead of watching it: file events do not cross NFS. */
+  handoffPoll: z.strictObject({ intervalMs: z.int().min(10).max(60_000) }).optional(),
 });
 
 export const configFileSchema = z.strictObject({
@@ -191,7 +195,28 @@ function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
   const paths = Object.fromEntries(
     Object.entries(file.paths).map(([key, value]) => [key, path.resolve(baseDir, value)]),
   ) as ConfigFile['paths'];
-  return { ...file, paths };
+  const agents = Object.fromEntries(
+    Object.entries(file.agents).map(([name, agent]) => [
+      name,
+      agent.handoffDir === undefined ? agent : { ...agent, handoffDir: path.resolve(baseDir, agent.handoffDir) },
+    ]),
+  );
+  refuseSharedHandoffDirs(paths.handoffDir, agents);
+  return { ...file, paths, agents };
+}
+
+/** Two agents writing into one directory could answer each other's runs: each needs its own. */
+function refuseSharedHandoffDirs(handoffDir: string, agents: ConfigFile['agents']): void {
+  const owners = new Map<string, string>();
+  for (const [name, agent] of Object.entries(agents)) {
+    const dir = agent.handoffDir ?? path.join(handoffDir, name);
+    const other = owners.get(dir);
+    if (other !== undefined)
+      throw new ConfigError(
+        `agents.${name}.handoffDir: ${dir} is also agent '${other}''s handoff directory; give each agent its own`,
+      );
+    owners.set(dir, name);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * A broken registry is logged and ignored: a bad edit must not take delegation down.
  */
 import { statSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import * as z from 'zod';
 import { UnknownAgentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -17,6 +18,11 @@ const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const registryEntrySchema = z.looseObject({
   port: z.int().min(1).max(65_535),
   host: z.string().min(1).optional(),
+  /** The agent's own handoff directory, an absolute path. */
+  handoffDir: z
+    .string()
+    .refine((dir) => path.isAbsolute(dir), 'an absolute path')
+    .optional(),
 });
 const registryFileSchema = z.looseObject({ agents: z.record(z.string(), z.unknown()) });
 
@@ -24,6 +30,8 @@ export interface FallbackAgent {
   readonly port: number;
   readonly host?: string | undefined;
   readonly deliver?: boolean | undefined;
+  readonly handoffDir?: string | undefined;
+  readonly handoffPoll?: { readonly intervalMs: number } | undefined;
 }
 
 export interface AgentRegistry {
@@ -32,9 +40,15 @@ export interface AgentRegistry {
   list(): readonly AgentEndpoint[];
 }
 
+interface RegistryEntry {
+  readonly port: number;
+  readonly host?: string | undefined;
+  readonly handoffDir?: string | undefined;
+}
+
 interface Snapshot {
   readonly stamp: string;
-  readonly entries: ReadonlyMap<string, { port: number; host?: string | undefined }>;
+  readonly entries: ReadonlyMap<string, RegistryEntry>;
 }
 
 export function createAgentRegistry(options: {
@@ -58,7 +72,7 @@ export function createAgentRegistry(options: {
     }
     if (stamp === snapshot.stamp) return snapshot.entries;
 
-    const entries = new Map<string, { port: number; host?: string | undefined }>();
+    const entries = new Map<string, RegistryEntry>();
     try {
       const file = registryFileSchema.parse(JSON.parse(readFileSync(registryPath, 'utf8')));
       for (const [name, value] of Object.entries(file.agents)) {
@@ -70,7 +84,7 @@ export function createAgentRegistry(options: {
           );
           continue;
         }
-        entries.set(name, { port: entry.data.port, host: entry.data.host });
+        entries.set(name, { port: entry.data.port, host: entry.data.host, handoffDir: entry.data.handoffDir });
       }
     } catch (error) {
       log?.warn(
@@ -90,7 +104,16 @@ export function createAgentRegistry(options: {
     const port = fromRegistry?.port ?? fromConfig?.port ?? 0;
     const host = fromRegistry?.host ?? fromConfig?.host ?? DEFAULT_HOST;
     const deliver = fromConfig?.deliver;
-    return deliver === undefined ? { name, host, port } : { name, host, port, deliver };
+    const handoffDir = fromRegistry?.handoffDir ?? fromConfig?.handoffDir;
+    const handoffPollMs = fromConfig?.handoffPoll?.intervalMs;
+    return {
+      name,
+      host,
+      port,
+      ...(deliver === undefined ? {} : { deliver }),
+      ...(handoffDir === undefined ? {} : { handoffDir }),
+      ...(handoffPollMs === undefined ? {} : { handoffPollMs }),
+    };
   }
 
   function list(): AgentEndpoint[] {

@@ -27,6 +27,8 @@ interface Sending {
 export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
   const { startedAt, deadline } = startAttempt(services, run, attempt);
   const watch = services.handoffs();
+  // The directory exists and is watched before the agent is told the path: it may write at once.
+  watch.prepare(run.handoff);
   const payload = buildPayload({
     runId: run.runId,
     agent: run.agent,
@@ -34,7 +36,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
     attempt,
     prevError: run.prevError,
     context: run.request.context,
-    handoffPath: watch.pathFor(run.runId),
+    handoffPath: run.handoff.file,
     timeoutSeconds: run.policy.timeoutSeconds,
     deliver: run.deliver,
     waitForCompletion: run.completionMode,
@@ -44,7 +46,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
   // seen (waitFor() looks once when it registers); the POST never waits for the watcher.
   const waitControl = new AbortController();
   const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
-  const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });
+  const startWait = (): Promise<WaitResult> => watch.waitFor(run.handoff, { signal: waitSignal, deadline });
 
   try {
     if (!run.completionMode || !run.wait) {
@@ -112,7 +114,7 @@ async function completionAttempt(
       return waitSide;
     }
     // A file whose event is still queued behind a busy loop is not "no handoff": look once.
-    const present = await services.handoffs().peek(run.runId);
+    const present = await services.handoffs().peek(run.handoff.file);
     if (present.kind !== 'absent') return present;
     return { kind: 'no_handoff', completionStatus };
   });
@@ -152,8 +154,8 @@ export async function resumeSentAttempt(
 ): Promise<AttemptEnd> {
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
   const watch = services.handoffs();
-  await watch.ready();
-  const present = await watch.peek(run.runId);
+  watch.prepare(run.handoff);
+  const present = await watch.peek(run.handoff.file);
   if (present.kind !== 'absent') return { outcome: present, startedAt };
   run.emit({
     type: 'waiting',
@@ -163,7 +165,7 @@ export async function resumeSentAttempt(
     startedAt,
     deadline,
   });
-  return { outcome: fileOutcome(await watch.waitFor(run.runId, { signal: run.signal, deadline })), startedAt };
+  return { outcome: fileOutcome(await watch.waitFor(run.handoff, { signal: run.signal, deadline })), startedAt };
 }
 
 function startAttempt(services: RunServices, run: Run, attempt: number): { startedAt: number; deadline: number } {

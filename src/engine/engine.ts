@@ -13,6 +13,7 @@ import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue
 import { createAgentRegistry } from './agent-registry.ts';
 import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
+import { isHandoffSecret, newHandoffSecret } from './handoff-path.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
 import { runAttempts } from './run-attempts.ts';
@@ -59,10 +60,10 @@ export function createEngine(options: EngineOptions): Engine {
   let closed = false;
   // Made on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
-  const { handoffDir: dir, maxHandoffBytes: maxBytes, handoffSettleMs: settleMs } = settings;
+  const { maxHandoffBytes: maxBytes, handoffSettleMs: settleMs } = settings;
   const services: RunServices = {
     gateway,
-    handoffs: () => (watcher ??= createHandoffWatcher({ dir, maxBytes, settleMs, log })),
+    handoffs: () => (watcher ??= createHandoffWatcher({ maxBytes, settleMs, log })),
     health,
     journal,
     events: (entry) => eventLog.write(entry),
@@ -89,12 +90,21 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function newRun(
-    request: JournalRun['request'],
+    journaled: JournalRun & { handoffSecret: string },
     endpoint: AgentEndpoint,
-    acceptedAt: number,
     options: DelegateOptions,
   ): Run {
-    return createRun({ request, endpoint, acceptedAt, settings, log, shutdown: shutdown.signal, options });
+    const { request, acceptedAt, handoffSecret } = journaled;
+    return createRun({
+      request,
+      endpoint,
+      acceptedAt,
+      handoffSecret,
+      settings,
+      log,
+      shutdown: shutdown.signal,
+      options,
+    });
   }
 
   function refuseWhileClosed(): void {
@@ -114,9 +124,10 @@ export function createEngine(options: EngineOptions): Engine {
       const endpoint = registry.resolve(request.agent);
       const principal = authorizeOrRefuse(settings, eventLog, runId, endpoint.name, request.principals);
       refuseDuplicate(runId);
-      const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
+      const handoffSecret = newHandoffSecret();
+      const journaled = { runId, request: { ...request, runId }, acceptedAt, handoffSecret };
       journal?.runAccepted(journaled);
-      const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
+      const run = newRun(journaled, endpoint, delegateOptions);
       const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
       run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
       return execute(run, { kind: 'fresh' });
@@ -127,8 +138,16 @@ export function createEngine(options: EngineOptions): Engine {
       const runId = validateRunId(pending.runId);
       const endpoint = registry.resolve(pending.request.agent);
       refuseDuplicate(runId);
-      // Authorised when it was accepted; resuming continues that decision.
-      const run = newRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
+      // Authorised when it was accepted; resuming continues that decision. A run journaled before
+      // handoff secrets existed gets one now: its old public path is not to be trusted.
+      const handoffSecret = isHandoffSecret(pending.handoffSecret) ? pending.handoffSecret : newHandoffSecret();
+      const journaled = {
+        runId,
+        request: { ...pending.request, runId },
+        acceptedAt: pending.acceptedAt,
+        handoffSecret,
+      };
+      const run = newRun(journaled, endpoint, delegateOptions);
       run.attemptsMade = Math.max(0, pending.attempt - (pending.sent ? 0 : 1));
       if (pending.retryNote !== undefined) run.prevError = pending.retryNote;
       run.log.info({ attempt: pending.attempt, sent: pending.sent, deadline: pending.deadline }, 'run resumed');

@@ -112,6 +112,10 @@ export interface AgentEndpoint {
   readonly host: string;
   readonly port: number;
   readonly deliver?: boolean;
+  /** The agent's own handoff directory; default `<handoffDir>/<agent>`. */
+  readonly handoffDir?: string;
+  /** Set when that directory is polled (a network filesystem) rather than watched. */
+  readonly handoffPollMs?: number;
 }
 
 /**
@@ -130,6 +134,8 @@ export interface JournalRun {
   readonly runId: string;
   readonly request: DelegationRequest & { readonly runId: string };
   readonly acceptedAt: number;
+  /** The secret in the handoff file's name; absent for a run journaled before there was one. */
+  readonly handoffSecret?: string | undefined;
 }
 
 /** A run as a restarted process finds it: which attempt it was in and until when it may wait. */

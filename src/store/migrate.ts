@@ -8,7 +8,10 @@ import { ErrorCode, HqError } from '../errors.ts';
 import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './schema.ts';
 
 /** SQL taking a file from version N (the key) to N + 1. */
-const MIGRATIONS: Readonly<Record<number, string>> = {};
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  // The secret in a run's handoff file name, so a restarted process waits on the same path.
+  1: 'ALTER TABLE runs ADD COLUMN handoff_secret TEXT;',
+};
 
 function refuse(file: string, why: string, cause?: unknown): HqError {
   return new HqError(ErrorCode.CONFIG_INVALID, `${file}: ${why}`, cause === undefined ? undefined : { cause });
@@ -51,7 +54,8 @@ export function migrate(db: DatabaseSync, file: string): void {
         );
       }
       db.exec(SCHEMA_DDL);
-      version = SCHEMA_VERSION;
+      // SCHEMA_DDL is version 1's; the steps bring a new file where an old one goes.
+      version = 1;
     }
     for (; version < SCHEMA_VERSION; version++) {
       const step = MIGRATIONS[version];
