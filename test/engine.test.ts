@@ -289,6 +289,7 @@ describe('engine: a handoff that cannot be read', () => {
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.status, 'error');
     assert.match(String(result.notes), /^Failed to read handoff file: EACCES/);
+    assert.doesNotMatch(String(result.notes), /[0-9a-f]{32}/, "the error names the file without the run's secret");
     assert.equal(result.attempts, 2);
     assert.match(
       String(gateway.hookRequests[1]?.body?.message),

@@ -44,7 +44,10 @@ export type EngineTuning = Partial<Config['engine']>;
 
 export interface TestConfigOptions {
   readonly root: string;
-  readonly agents?: Record<string, { port: number; host?: string; deliver?: boolean }>;
+  readonly agents?: Record<
+    string,
+    { port: number; host?: string; deliver?: boolean; handoffDir?: string; handoffPoll?: { intervalMs: number } }
+  >;
   readonly acl?: Record<string, string[]>;
   readonly engine?: EngineTuning | undefined;
   readonly tokens?: Record<string, string>;
