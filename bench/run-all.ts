@@ -28,6 +28,8 @@ const SCENARIOS: readonly string[] = [
   // issue 5: durable runs
   'store-overhead.bench.ts',
   'restart-pending.bench.ts',
+  // issue 11: trusted handoffs
+  'handoff-polling.bench.ts',
 ];
 
 /**

@@ -28,6 +28,8 @@ export interface WorkspaceOptions {
   /** Merged over the defaults into the config file's `engine` section. */
   readonly engine?: Readonly<Record<string, unknown>>;
   readonly acl?: Readonly<Record<string, readonly string[]>>;
+  /** Merged into an agent's entry in the config file's `agents` (e.g. `handoffPoll`). */
+  readonly agentConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export function createWorkspace(label: string, options: WorkspaceOptions): Workspace {
@@ -46,7 +48,10 @@ export function createWorkspace(label: string, options: WorkspaceOptions): Works
       registryPath: 'AGENTS_REGISTRY.json',
     },
     agents: Object.fromEntries(
-      Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1' }]),
+      Object.entries(options.agents).map(([name, port]) => [
+        name,
+        { port, host: '127.0.0.1', ...options.agentConfig?.[name] },
+      ]),
     ),
     ...(options.acl ? { acl: options.acl } : {}),
     engine: { retryPauseMs: 0, sendRetryPauseMs: 0, ...options.engine },

@@ -56,19 +56,29 @@ export function publicNameOf(file: string): string {
   return path.join(path.dirname(file), path.basename(file).replace(/\.[0-9a-f]{32}(?=\.)/, '.…'));
 }
 
-/** Removes the run's handoff file and the `.prev` files of its earlier attempts; never throws. */
-export function removeRunHandoffs(file: string): number {
+/**
+ * Removes the run's handoff file and, when it made more than one attempt (only a later attempt
+ * sets a file aside), the `.prev` files of its earlier ones. Never throws.
+ */
+export function removeRunHandoffs(file: string, attempts: number): number {
+  let removed = 0;
+  try {
+    unlinkSync(file);
+    removed += 1;
+  } catch {
+    // Absent (a timeout), or gone already.
+  }
+  if (attempts <= 1) return removed;
   const dir = path.dirname(file);
   const stem = path.basename(file, '.json');
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return 0;
+    return removed;
   }
-  let removed = 0;
   for (const name of names) {
-    if (name !== `${stem}.json` && !isPrevNameOf(stem, name)) continue;
+    if (!isPrevNameOf(stem, name)) continue;
     try {
       unlinkSync(path.join(dir, name));
       removed += 1;

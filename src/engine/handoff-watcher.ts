@@ -226,6 +226,8 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   return {
     prepare(spot) {
       const watchedDir = path.dirname(path.resolve(spot.file));
+      // A directory watched already exists: a burst of runs makes it once, not once a run.
+      if (directories.has(watchedDir)) return;
       makeAgentDirectory(watchedDir);
       if (closed) return;
       try {

@@ -129,7 +129,7 @@ export function finishRun(services: RunServices, run: Run, result: RunResult, jo
   if (journal) {
     services.journal?.runFinished(result);
     // The result is on record: the run's files are no longer needed, in the agent's directory or anywhere.
-    removeRunHandoffs(run.handoff.file);
+    removeRunHandoffs(run.handoff.file, run.attemptsMade);
   }
   run.emit({ type: 'done', runId: run.runId, result });
   run.log.info(
