@@ -2,8 +2,9 @@
  * Scenario (a), issue 3: a handoff file renamed into place → the run resolved.
  * The engine runs in this process against a fake gateway (in its own process) whose agent
  * never writes; once the run reports `waiting`, the bench writes the handoff beside the
- * handoff dir and renames it in, timing from just before rename(2) to the delegate() promise
- * settling. The reference script is timed the same way, to its exit.
+ * handoff dir and renames it in at the path the prompt named (the agent's own directory, the
+ * run's secret in the name), timing from just before rename(2) to the delegate() promise
+ * settling. The reference script is timed the same way, to its exit, at its public path.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,15 +32,19 @@ const REFERENCE_SAMPLES = 5;
 const REFERENCE_SETTLE_MS = 250;
 const RUN_LIMIT_MS = 10_000;
 
-function stage(workspace: Workspace, runId: string): { from: string; to: string } {
+/** The handoff, written in a staging directory ready to be renamed in. */
+function stage(workspace: Workspace, runId: string): string {
   const staging = path.join(workspace.root, 'staging');
   mkdirSync(staging, { recursive: true });
   const from = path.join(staging, `${runId}.json`);
   writeFileSync(from, handoffText('valid', runId, AGENT));
-  return { from, to: path.join(workspace.handoffDir, `${runId}.json`) };
+  return from;
 }
 
-async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p99s: number[] }> {
+async function engineSamples(
+  workspace: Workspace,
+  promptedPath: (runId: string) => Promise<string | undefined>,
+): Promise<{ p50s: number[]; p99s: number[] }> {
   const config = loadConfig({ ...workspace.env });
   const engine = createEngine({
     settings: engineSettingsOf(config),
@@ -52,7 +57,7 @@ async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p9
     // One bound for the whole measurement rather than a timer per run.
     const limit = AbortSignal.timeout(RUN_LIMIT_MS * 10);
     const once = async (runId: string): Promise<number> => {
-      const { from, to } = stage(workspace, runId);
+      const from = stage(workspace, runId);
       let waiting!: () => void;
       const isWaiting = new Promise<void>((resolve) => (waiting = resolve));
       const onProgress = (progress: RunProgress): void => {
@@ -70,6 +75,8 @@ async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p9
         { onProgress, signal: limit },
       );
       await Promise.race([isWaiting, running]);
+      const to = await promptedPath(runId);
+      if (to === undefined) throw new Error(`run ${runId}: no handoff path in its prompt`);
       const started = performance.now();
       renameSync(from, to);
       const result = await running;
@@ -95,11 +102,12 @@ async function engineSamples(workspace: Workspace): Promise<{ p50s: number[]; p9
   return { p50s, p99s };
 }
 
-async function referenceSamples(workspace: Workspace, nextRun: (runId: string) => Promise<void>): Promise<number[]> {
+async function referenceSamples(workspace: Workspace, nextRun: (runId: string) => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < REFERENCE_SAMPLES; i += 1) {
     const runId = `bench-a-ref-${i}`;
-    const { from, to } = stage(workspace, runId);
+    const from = stage(workspace, runId);
+    const to = path.join(workspace.handoffDir, `${runId}.json`);
     const { command, args } = referenceCommand([
       AGENT,
       'bench: rename latency',
@@ -138,7 +146,7 @@ await runScenario({
     });
     const workspace = createWorkspace('a', { agents: host.ports, engine: { waitForCompletion: false } });
     try {
-      const { p50s, p99s } = await engineSamples(workspace);
+      const { p50s, p99s } = await engineSamples(workspace, host.nextRun);
       const unavailable = referenceUnavailable();
       const reference = unavailable === undefined ? median(await referenceSamples(workspace, host.nextRun)) : undefined;
       if (unavailable) process.stderr.write(`reference not measured: ${unavailable}\n`);

@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config.ts';
+import { agentHandoffDir, handoffFileOf, makeAgentDirectory, newHandoffSecret } from '../src/engine/handoff-path.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { engineSettingsOf } from '../src/engine-settings.ts';
 import { createEventLog } from '../src/engine/event-log.ts';
@@ -47,12 +48,15 @@ async function prepare(port: number): Promise<Prepared> {
   const store = createRunStore(storeFile);
   const now = Date.now();
   const writes: Promise<void>[] = [];
+  makeAgentDirectory(agentHandoffDir(config.paths.handoffDir, AGENT));
   for (let i = 0; i < PENDING_RUNS; i++) {
     const runId = `bench-restart-${String(i).padStart(3, '0')}`;
     const startedAt = now - 60_000 + i;
+    const handoffSecret = newHandoffSecret();
     store.runAccepted({
       runId,
       acceptedAt: startedAt,
+      handoffSecret,
       request: {
         runId,
         agent: AGENT,
@@ -64,7 +68,8 @@ async function prepare(port: number): Promise<Prepared> {
     });
     store.attemptStarted(runId, 1, startedAt, startedAt + 600_000);
     store.attemptSent(runId, 1, `hook-run-${i}`);
-    writes.push(writeFile(path.join(config.paths.handoffDir, `${runId}.json`), handoffText('valid', runId, AGENT)));
+    const file = handoffFileOf(agentHandoffDir(config.paths.handoffDir, AGENT), runId, handoffSecret);
+    writes.push(writeFile(file, handoffText('valid', runId, AGENT)));
   }
   await Promise.all(writes);
   store.close();

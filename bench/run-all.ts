@@ -30,6 +30,7 @@ const SCENARIOS: readonly string[] = [
   'restart-pending.bench.ts',
   // issue 11: trusted handoffs from any host
   'http-handoff.bench.ts',
+  'handoff-polling.bench.ts',
 ];
 
 /**

@@ -126,8 +126,10 @@ async function latencyRound(host: GatewayHost, round: number): Promise<Record<Mo
       { onProgress, signal: AbortSignal.timeout(RUN_LIMIT_MS) },
     );
     await Promise.race([isWaiting, running]);
+    const to = await host.nextRun(runId);
+    if (to === undefined) throw new Error(`run ${runId}: no handoff path in its prompt`);
     const started = performance.now();
-    renameSync(from, path.join(world.workspace.handoffDir, `${runId}.json`));
+    renameSync(from, to);
     const result = await running;
     const elapsed = performance.now() - started;
     expectComplete(result);

@@ -227,14 +227,33 @@ function resolvePaths(file: ConfigFile, baseDir: string): ConfigFile {
   const paths = Object.fromEntries(
     Object.entries(file.paths).map(([key, value]) => [key, path.resolve(baseDir, value)]),
   ) as ConfigFile['paths'];
-  // A CA file is found beside the config that names it, wherever the process started.
+  // A CA file and an agent's own handoff directory are found beside the config that names them.
   const agents = Object.fromEntries(
     Object.entries(file.agents).map(([name, entry]) => [
       name,
-      entry.ca === undefined ? entry : { ...entry, ca: path.resolve(baseDir, entry.ca) },
+      {
+        ...entry,
+        ...(entry.ca === undefined ? {} : { ca: path.resolve(baseDir, entry.ca) }),
+        ...(entry.handoffDir === undefined ? {} : { handoffDir: path.resolve(baseDir, entry.handoffDir) }),
+      },
     ]),
   );
+  refuseSharedHandoffDirs(paths.handoffDir, agents);
   return { ...file, paths, agents };
+}
+
+/** Two agents writing into one directory could answer each other's runs: each needs its own. */
+function refuseSharedHandoffDirs(handoffDir: string, agents: ConfigFile['agents']): void {
+  const owners = new Map<string, string>();
+  for (const [name, agent] of Object.entries(agents)) {
+    const dir = agent.handoffDir ?? path.join(handoffDir, name);
+    const other = owners.get(dir);
+    if (other !== undefined)
+      throw new ConfigError(
+        `agents.${name}.handoffDir: ${dir} is also agent '${other}''s handoff directory; give each agent its own`,
+      );
+    owners.set(dir, name);
+  }
 }
 
 /**

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { chmod, readdir, readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmod, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { isSuccess, type DelegationRequest, type RunResult } from '../src/engine/types.ts';
 import { engineFixture, progressRecorder, tempDir } from './fakes/engine-harness.ts';
-import { closedPort, handoffText, startFakeGateway } from './fakes/fake-gateway.ts';
+import { closedPort, handoffText, startFakeGateway, type FakeRun } from './fakes/fake-gateway.ts';
 
 const TASK = 'Summarise the thermal study';
 
@@ -18,6 +18,15 @@ function request(extra: Partial<DelegationRequest> = {}): DelegationRequest {
 function messages(fixture: { gateway: { hookRequests: { body?: Record<string, unknown> | undefined }[] } }): string[] {
   return fixture.gateway.hookRequests.map((hook) => String(hook.body?.message ?? ''));
 }
+
+/** The path the prompt gave the agent of run `runId` (it carries the run's secret). */
+function promptedPath(fixture: { gateway: { runs: readonly FakeRun[] } }, runId: string): string {
+  const run = fixture.gateway.runs.find((candidate) => candidate.runId === runId);
+  assert.ok(run?.handoffPath, `the gateway saw run ${runId}`);
+  return run.handoffPath;
+}
+
+const SECRET = '0123456789abcdef0123456789abcdef';
 
 describe('engine: outcomes', () => {
   test('a valid handoff completes the run with the handoff fields first, then run metadata', async (t) => {
@@ -114,8 +123,13 @@ describe('engine: outcomes', () => {
       agentEntry: { sessionKey: true },
     });
     const progress = progressRecorder();
+    const agentDir = path.join(fixture.handoffDir, 'tech-lead');
+    const whileRetrying: string[] = [];
     const result = await fixture.engine.delegate(request({ runId: 'run-failed', maxAttempts: 2 }), {
-      onProgress: progress.onProgress,
+      onProgress: (p) => {
+        progress.onProgress(p);
+        if (p.type === 'retrying') whileRetrying.push(...readdirSync(agentDir));
+      },
     });
     assert.equal(result.status, 'failed');
     assert.equal(result.attempts, 2);
@@ -129,7 +143,9 @@ describe('engine: outcomes', () => {
       fixture.gateway.hookRequests.map((hook) => hook.body?.sessionKey),
       ['hook:orchestrate:run-failed:1', 'hook:orchestrate:run-failed:2'],
     );
-    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), ['run-failed.json', 'run-failed.prev.json']);
+    const stem = path.basename(promptedPath(fixture, 'run-failed'), '.json');
+    assert.deepEqual(whileRetrying, [`${stem}.prev.json`], "the first attempt's file set aside");
+    assert.deepEqual(await readdir(agentDir), [], 'both removed once the result is journaled');
     assert.deepEqual(
       progress.seen.filter((p) => p.type === 'retrying'),
       [
@@ -276,12 +292,13 @@ describe('engine: a handoff that cannot be read', () => {
     const result = JSON.parse(stdout) as RunResult;
     assert.equal(result.status, 'error');
     assert.match(String(result.notes), /^Failed to read handoff file: EACCES/);
+    assert.doesNotMatch(String(result.notes), /[0-9a-f]{32}/, "the error names the file without the run's secret");
     assert.equal(result.attempts, 2);
     assert.match(
       String(gateway.hookRequests[1]?.body?.message),
       /Previous attempt failed: error: Failed to read handoff file: EACCES/,
     );
-    assert.deepEqual((await readdir(path.join(root, 'handoffs'))).sort(), ['run-eacces.json', 'run-eacces.prev.json']);
+    assert.deepEqual(await readdir(path.join(root, 'handoffs', 'tech-lead')), [], 'removed once journaled');
   });
 });
 
@@ -409,10 +426,12 @@ describe('engine: the gateway', () => {
     assert.equal(fixture.gateway.runCount, 2);
     const [one, two] = fixture.gateway.hookRequests.map((hook) => hook.idempotencyKey);
     assert.notEqual(one, two);
+    // The same request sent twice, but for the handoff path: each run has its own secret.
+    const [firstPath, secondPath] = fixture.gateway.runs.map((run) => run.handoffPath ?? '');
+    assert.notEqual(firstPath, secondPath);
     assert.equal(
-      fixture.gateway.hookRequests[0]?.body?.message,
-      fixture.gateway.hookRequests[1]?.body?.message,
-      'the same request, sent twice',
+      messages(fixture)[0]?.replace(firstPath ?? '', '<path>'),
+      messages(fixture)[1]?.replace(secondPath ?? '', '<path>'),
     );
   });
 
@@ -498,7 +517,7 @@ describe('engine: between attempts', () => {
     const onProgress = (progress: { type: string }): void => {
       // The previous attempt's agent finishes after the caller gave up on it.
       if (progress.type === 'retrying')
-        writeFileSync(path.join(fixture.handoffDir, 'run-late.json'), handoffText('valid', 'run-late', 'tech-lead'));
+        writeFileSync(promptedPath(fixture, 'run-late'), handoffText('valid', 'run-late', 'tech-lead'));
     };
     const result = await fixture.engine.delegate(request({ runId: 'run-late', maxAttempts: 2, timeoutSeconds: 0.3 }), {
       onProgress,
@@ -538,7 +557,7 @@ describe('engine: between attempts', () => {
     const onProgress = (progress: { type: string }): void => {
       if (progress.type === 'retrying')
         writeFileSync(
-          path.join(fixture.handoffDir, 'run-late-bad.json'),
+          promptedPath(fixture, 'run-late-bad'),
           handoffText('strict-invalid', 'run-late-bad', 'tech-lead'),
         );
     };
@@ -552,31 +571,21 @@ describe('engine: between attempts', () => {
       messages(fixture)[1] ?? '',
       /Previous attempt failed: invalid handoff: Invalid deliverable type: 'essay'/,
     );
-    assert.ok((await readdir(fixture.handoffDir)).includes('run-late-bad.prev.json'));
+    assert.deepEqual(await readdir(path.join(fixture.handoffDir, 'tech-lead')), [], 'set aside, then removed');
   });
 
-  test('.prev files are never overwritten, across attempts and across runs reusing an id', async (t) => {
+  test('.prev files are never overwritten across attempts, and all go once the result is journaled', async (t) => {
     const fixture = await engineFixture(t, { gateway: { script: { agent: { write: 'failed' } } } });
-    await fixture.engine.delegate(request({ runId: 'run-prev', maxAttempts: 3 }));
-    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), [
-      'run-prev.json',
-      'run-prev.prev.1.json',
-      'run-prev.prev.json',
-    ]);
-    // Same id again: the old final file is set aside first, not taken as this run's answer.
-    fixture.gateway.setDefault({ agent: { write: 'valid' } });
-    const again = await fixture.engine.delegate(request({ runId: 'run-prev' }));
-    assert.equal(again.status, 'complete');
-    assert.deepEqual((await readdir(fixture.handoffDir)).sort(), [
-      'run-prev.json',
-      'run-prev.prev.1.json',
-      'run-prev.prev.2.json',
-      'run-prev.prev.json',
-    ]);
-    assert.equal(
-      JSON.parse(await readFile(path.join(fixture.handoffDir, 'run-prev.prev.2.json'), 'utf8')).status,
-      'failed',
-    );
+    const agentDir = path.join(fixture.handoffDir, 'tech-lead');
+    const seen: string[][] = [];
+    await fixture.engine.delegate(request({ runId: 'run-prev', maxAttempts: 3 }), {
+      onProgress: (p) => {
+        if (p.type === 'retrying') seen.push(readdirSync(agentDir).sort());
+      },
+    });
+    const stem = path.basename(promptedPath(fixture, 'run-prev'), '.json');
+    assert.deepEqual(seen, [[`${stem}.prev.json`], [`${stem}.prev.1.json`, `${stem}.prev.json`]]);
+    assert.deepEqual(await readdir(agentDir), []);
   });
 });
 
@@ -670,7 +679,7 @@ describe('engine: the per-agent queue', () => {
     for (const id of ['q-a', 'q-b', 'q-d']) {
       const recorder = id === 'q-a' ? recorders.a : id === 'q-b' ? recorders.b : recorders.d;
       await recorder.until('waiting');
-      writeFileSync(path.join(fixture.handoffDir, `${id}.json`), handoffText('valid', id, 'tech-lead'));
+      writeFileSync(promptedPath(fixture, id), handoffText('valid', id, 'tech-lead'));
     }
     assert.deepEqual([(await a).status, (await b).status, (await d).status], ['complete', 'complete', 'complete']);
     assert.deepEqual(order, ['q-a', 'q-b', 'q-d']);
@@ -700,17 +709,19 @@ describe('engine: resume', () => {
       sent: true,
       attemptStartedAt: now - 5_000,
       deadline: now + 60_000,
+      handoffSecret: SECRET,
       ...extra,
     };
   }
 
+  /** Where a resumed run waits: the journaled secret's path in the agent's directory. */
+  const resumedPath = (fixture: { handoffDir: string }, runId: string): string =>
+    path.join(fixture.handoffDir, 'tech-lead', `${runId}.${SECRET}.json`);
+
   test('a sent attempt is not sent again: the file written meanwhile is picked up', async (t) => {
     const fixture = await engineFixture(t);
-    mkdirSync(fixture.handoffDir, { recursive: true });
-    writeFileSync(
-      path.join(fixture.handoffDir, 'run-resume-1.json'),
-      handoffText('valid', 'run-resume-1', 'tech-lead'),
-    );
+    mkdirSync(path.join(fixture.handoffDir, 'tech-lead'), { recursive: true });
+    writeFileSync(resumedPath(fixture, 'run-resume-1'), handoffText('valid', 'run-resume-1', 'tech-lead'));
     const result = await fixture.engine.resume(pending('run-resume-1', {}));
     assert.equal(result.status, 'complete');
     assert.equal(result.attempts, 1);
@@ -745,10 +756,7 @@ describe('engine: resume', () => {
     const progress = progressRecorder();
     const running = fixture.engine.resume(pending('run-resume-3', {}), { onProgress: progress.onProgress });
     await progress.until('waiting');
-    writeFileSync(
-      path.join(fixture.handoffDir, 'run-resume-3.json'),
-      handoffText('valid', 'run-resume-3', 'tech-lead'),
-    );
+    writeFileSync(resumedPath(fixture, 'run-resume-3'), handoffText('valid', 'run-resume-3', 'tech-lead'));
     assert.equal((await running).status, 'complete');
     assert.equal(fixture.gateway.hookRequests.length, 0);
   });

@@ -1,8 +1,9 @@
 /**
  * Fake OpenClaw gateways (test/fakes/fake-gateway.ts) in their own process, so the process
  * being measured pays neither their CPU nor their memory. The parent forks this file, gets
- * the ports back over IPC, hears of each agent run ({ type: 'run', runId }), and can change
- * the agents' script; the gateways die with the IPC channel.
+ * the ports back over IPC, hears of each agent run ({ type: 'run', runId, handoffPath }: the
+ * path carries the run's secret, so only the prompt tells it), can ask when each agent wrote its
+ * handoff, and can change the agents' script; the gateways die with the IPC channel.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { startFakeGateway, type FakeGateway, type RequestScript } from '../../test/fakes/fake-gateway.ts';
@@ -19,16 +20,22 @@ export interface GatewayHostSpec {
   readonly announceRuns?: boolean;
 }
 
-type ToHost = { readonly type: 'script'; readonly script: RequestScript };
+type ToHost = { readonly type: 'script'; readonly script: RequestScript } | { readonly type: 'handoff-times' };
 type FromHost =
   | { readonly type: 'ready'; readonly ports: Record<string, number> }
-  | { readonly type: 'run'; readonly agent: string; readonly runId: string | undefined }
-  | { readonly type: 'scripted' };
+  | { readonly type: 'run'; readonly agent: string; readonly runId: string | undefined; readonly handoffPath?: string }
+  | { readonly type: 'scripted' }
+  | { readonly type: 'handoff-times'; readonly times: Record<string, number> };
 
 export interface GatewayHost {
   readonly ports: Readonly<Record<string, number>>;
-  /** Resolves when the gateway of `agent` starts the agent run for `runId`. */
-  nextRun(runId: string): Promise<void>;
+  /** Resolves, with the handoff path its prompt named, when a gateway starts the agent run for `runId`. */
+  nextRun(runId: string): Promise<string | undefined>;
+  /**
+   * When each agent finished writing its handoff (wall clock, ms), by run id, since the last
+   * call: collected in the host and sent in one message, so the measured process pays no IPC per run.
+   */
+  handoffTimes(): Promise<Record<string, number>>;
   setScript(script: RequestScript): Promise<void>;
   stop(): Promise<void>;
 }
@@ -40,9 +47,10 @@ export async function startGatewayHost(spec: GatewayHostSpec): Promise<GatewayHo
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [],
   });
-  const runWaiters = new Map<string, () => void>();
-  const seenRuns = new Set<string>();
+  const runWaiters = new Map<string, (handoffPath: string | undefined) => void>();
+  const seenRuns = new Map<string, string | undefined>();
   let scripted: (() => void) | undefined;
+  let timesWaiter: ((times: Record<string, number>) => void) | undefined;
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('gateway host did not start')), START_LIMIT_MS);
     child.once('error', reject);
@@ -56,17 +64,28 @@ export async function startGatewayHost(spec: GatewayHostSpec): Promise<GatewayHo
         const waiter = runWaiters.get(message.runId);
         if (waiter) {
           runWaiters.delete(message.runId);
-          waiter();
-        } else seenRuns.add(message.runId);
+          waiter(message.handoffPath);
+        } else seenRuns.set(message.runId, message.handoffPath);
       } else if (message.type === 'scripted') scripted?.();
+      else if (message.type === 'handoff-times') timesWaiter?.(message.times);
     });
   });
   child.removeAllListeners('exit');
   return {
     ports,
     nextRun(runId) {
-      if (seenRuns.delete(runId)) return Promise.resolve();
+      if (seenRuns.has(runId)) {
+        const handoffPath = seenRuns.get(runId);
+        seenRuns.delete(runId);
+        return Promise.resolve(handoffPath);
+      }
       return new Promise((resolve) => runWaiters.set(runId, resolve));
+    },
+    handoffTimes() {
+      return new Promise((resolve) => {
+        timesWaiter = resolve;
+        child.send({ type: 'handoff-times' } satisfies ToHost);
+      });
     },
     setScript(script) {
       return new Promise((resolve) => {
@@ -85,10 +104,17 @@ export async function startGatewayHost(spec: GatewayHostSpec): Promise<GatewayHo
 
 async function host(spec: GatewayHostSpec): Promise<void> {
   const gateways = new Map<string, FakeGateway>();
+  let times: Record<string, number> = {};
   for (const agent of spec.agents) {
     const gateway = await startFakeGateway({ token: BENCH_HOOKS_TOKEN, script: spec.script });
     if (spec.announceRuns !== false)
-      gateway.on('run', (run) => process.send?.({ type: 'run', agent, runId: run.runId } satisfies FromHost));
+      gateway.on('run', (run) => {
+        const { runId, handoffPath } = run;
+        process.send?.({ type: 'run', agent, runId, ...(handoffPath ? { handoffPath } : {}) } satisfies FromHost);
+      });
+    gateway.on('handoff', (run) => {
+      if (run.runId !== undefined) times[run.runId] = Date.now();
+    });
     gateways.set(agent, gateway);
   }
   const close = async (): Promise<void> => {
@@ -100,6 +126,9 @@ async function host(spec: GatewayHostSpec): Promise<void> {
     if (message.type === 'script') {
       for (const gateway of gateways.values()) gateway.setDefault(message.script);
       process.send?.({ type: 'scripted' } satisfies FromHost);
+    } else if (message.type === 'handoff-times') {
+      process.send?.({ type: 'handoff-times', times } satisfies FromHost);
+      times = {};
     }
   });
   process.on('disconnect', () => void close());

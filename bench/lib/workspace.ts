@@ -32,6 +32,8 @@ export interface WorkspaceOptions {
   readonly agentFields?: Readonly<Record<string, unknown>>;
   /** More top-level config keys (e.g. `handoffListener`). */
   readonly extraConfig?: Readonly<Record<string, unknown>>;
+  /** Merged into an agent's entry in the config file's `agents` (e.g. `handoffPoll`). */
+  readonly agentConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export function createWorkspace(label: string, options: WorkspaceOptions): Workspace {
@@ -50,7 +52,10 @@ export function createWorkspace(label: string, options: WorkspaceOptions): Works
       registryPath: 'AGENTS_REGISTRY.json',
     },
     agents: Object.fromEntries(
-      Object.entries(options.agents).map(([name, port]) => [name, { port, host: '127.0.0.1', ...options.agentFields }]),
+      Object.entries(options.agents).map(([name, port]) => [
+        name,
+        { port, host: '127.0.0.1', ...options.agentFields, ...options.agentConfig?.[name] },
+      ]),
     ),
     ...(options.acl ? { acl: options.acl } : {}),
     ...options.extraConfig,

@@ -51,6 +51,10 @@ export const agentAddressFields = {
     .min(16 * 1_024)
     .max(64 * 1_024 * 1_024)
     .optional(),
+  /** The agent's own handoff directory (relative to the file naming it); default `<handoffDir>/<agent>`. */
+  handoffDir: z.string().min(1).optional(),
+  /** Look at the directory every interval instead of watching it: file events do not cross NFS. */
+  handoffPoll: z.strictObject({ intervalMs: z.int().min(10).max(60_000) }).optional(),
   /** `http`: the agent PUTs its handoff to handoffListener.publicUrl instead of writing a file. */
   handoff: z.enum(['file', 'http']).optional(),
 };
@@ -65,6 +69,8 @@ export interface AgentAddress {
   readonly maxBodyBytes?: number | undefined;
   readonly deliver?: boolean | undefined;
   readonly handoff?: HandoffMode | undefined;
+  readonly handoffDir?: string | undefined;
+  readonly handoffPoll?: { readonly intervalMs: number } | undefined;
 }
 
 /** The rules between fields, for a `superRefine`. */
@@ -94,6 +100,8 @@ export function endpointOf(name: string, entry: AgentAddress, baseDir: string): 
     maxBodyBytes: entry.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ...(entry.deliver === undefined ? {} : { deliver: entry.deliver }),
     ...(entry.handoff === undefined ? {} : { handoff: entry.handoff }),
+    ...(entry.handoffDir === undefined ? {} : { handoffDir: path.resolve(baseDir, entry.handoffDir) }),
+    ...(entry.handoffPoll === undefined ? {} : { handoffPollMs: entry.handoffPoll.intervalMs }),
   };
 }
 

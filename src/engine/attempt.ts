@@ -52,7 +52,9 @@ export function payloadOf(
 export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
   const { startedAt, deadline } = startAttempt(services, run, attempt);
   const watch = services.handoffs();
-  const payload = payloadOf(run, attempt, watch.pathFor(run.runId), services.httpHandoff?.(run.runId, attempt));
+  // The directory exists and is watched before the agent is told the path: it may write at once.
+  watch.prepare(run.handoff);
+  const payload = payloadOf(run, attempt, run.handoff.file, services.httpHandoff?.(run.runId, attempt));
   // Checked when the run was accepted; a long retry note can still push a later attempt over.
   const oversize = oversizeMessage(run.endpoint, bodyBytes(payload), run.request.context);
   if (oversize !== undefined) return { outcome: { kind: 'send_failed', retryable: false, error: oversize }, startedAt };
@@ -61,7 +63,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
   // seen (waitFor() looks once when it registers); the POST never waits for the watcher.
   const waitControl = new AbortController();
   const waitSignal = AbortSignal.any([run.signal, waitControl.signal]);
-  const startWait = (): Promise<WaitResult> => watch.waitFor(run.runId, { signal: waitSignal, deadline });
+  const startWait = (): Promise<WaitResult> => watch.waitFor(run.handoff, { signal: waitSignal, deadline });
 
   try {
     if (!run.completionMode || !run.wait) {
@@ -139,7 +141,7 @@ async function completionAttempt(
       return waitSide;
     }
     // A file whose event is still queued behind a busy loop is not "no handoff": look once.
-    const present = await services.handoffs().peek(run.runId);
+    const present = await services.handoffs().peek(run.handoff.file);
     if (present.kind !== 'absent') return present;
     return { kind: 'no_handoff', completionStatus };
   });
@@ -180,8 +182,8 @@ export async function resumeSentAttempt(
 ): Promise<AttemptEnd> {
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
   const watch = services.handoffs();
-  await watch.ready();
-  const present = await watch.peek(run.runId);
+  watch.prepare(run.handoff);
+  const present = await watch.peek(run.handoff.file);
   if (present.kind !== 'absent') return { outcome: present, startedAt };
   run.emit({
     type: 'waiting',
@@ -191,7 +193,7 @@ export async function resumeSentAttempt(
     startedAt,
     deadline,
   });
-  return { outcome: fileOutcome(await watch.waitFor(run.runId, { signal: run.signal, deadline })), startedAt };
+  return { outcome: fileOutcome(await watch.waitFor(run.handoff, { signal: run.signal, deadline })), startedAt };
 }
 
 function startAttempt(services: RunServices, run: Run, attempt: number): { startedAt: number; deadline: number } {

@@ -2,6 +2,7 @@
  * One directory watched through `fs.watch`, which says which entry changed. `fs.watch` closes on
  * an error, so an error costs a re-arm a little later and then a look at everything; a re-arm
  * that fails leaves the directory unwatched (waits are then judged at their deadlines).
+ * Its sibling `pollDirectory` serves a network filesystem, whose changes raise no file events.
  */
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import type { Logger } from '../log.ts';
@@ -77,4 +78,17 @@ export function watchDirectory(options: DirectoryWatchOptions): DirectoryWatch {
       disarm();
     },
   };
+}
+
+/**
+ * A directory looked at every `intervalMs` instead of watched: each tick is an `onUnknown`, so
+ * the caller looks at the exact files it waits for, never lists the directory.
+ */
+export function pollDirectory(options: {
+  readonly dir: string;
+  readonly intervalMs: number;
+  readonly onUnknown: () => void;
+}): DirectoryWatch {
+  const timer = setInterval(options.onUnknown, options.intervalMs).unref();
+  return { dir: options.dir, close: () => clearInterval(timer) };
 }

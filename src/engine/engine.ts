@@ -16,6 +16,7 @@ import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
 import { createHandoffInbox } from './handoff-inbox.ts';
 import { createMemoryTokenStore, type HandoffTokenStore } from './handoff-tokens.ts';
+import { isHandoffSecret, newHandoffSecret } from './handoff-path.ts';
 import { createHandoffWatcher, type HandoffWatcher } from './handoff-watcher.ts';
 import { createHealthProbe } from './health-probe.ts';
 import { refuseOversizedRequest, UNSETTLED_ALLOWANCE_BYTES } from './request-size.ts';
@@ -66,10 +67,10 @@ export function createEngine(options: EngineOptions): Engine {
   let closed = false;
   // Made on first use: a refused request (bad run id, ACL) touches no file at all.
   let watcher: HandoffWatcher | undefined;
-  const { handoffDir: dir, maxHandoffBytes: maxBytes, handoffSettleMs: settleMs } = settings;
+  const { maxHandoffBytes: maxBytes, handoffSettleMs: settleMs } = settings;
   const services: RunServices = {
     gateway,
-    handoffs: () => (watcher ??= createHandoffWatcher({ dir, maxBytes, settleMs, log })),
+    handoffs: () => (watcher ??= createHandoffWatcher({ maxBytes, settleMs, log })),
     health,
     journal,
     events: (entry) => eventLog.write(entry),
@@ -105,12 +106,21 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function newRun(
-    request: JournalRun['request'],
+    journaled: JournalRun & { handoffSecret: string },
     endpoint: AgentEndpoint,
-    acceptedAt: number,
     options: DelegateOptions,
   ): Run {
-    return createRun({ request, endpoint, acceptedAt, settings, log, shutdown: shutdown.signal, options });
+    const { request, acceptedAt, handoffSecret } = journaled;
+    return createRun({
+      request,
+      endpoint,
+      acceptedAt,
+      handoffSecret,
+      settings,
+      log,
+      shutdown: shutdown.signal,
+      options,
+    });
   }
 
   function refuseWhileClosed(): void {
@@ -139,10 +149,11 @@ export function createEngine(options: EngineOptions): Engine {
       const principal = authorizeOrRefuse(settings, eventLog, runId, endpoint.name, request.principals);
       refuseHttpWithoutListener(endpoint);
       refuseDuplicate(runId);
-      const journaled: JournalRun = { runId, request: { ...request, runId }, acceptedAt };
-      const run = newRun(journaled.request, endpoint, acceptedAt, delegateOptions);
+      const handoffSecret = newHandoffSecret();
+      const journaled = { runId, request: { ...request, runId }, acceptedAt, handoffSecret };
+      const run = newRun(journaled, endpoint, delegateOptions);
       // Refused before anything is sent or journaled: the gateway would answer 413.
-      refuseOversizedRequest(endpoint, payloadOf(run, 1, ''), request.context, UNSETTLED_ALLOWANCE_BYTES);
+      refuseOversizedRequest(endpoint, payloadOf(run, 1, run.handoff.file), request.context, UNSETTLED_ALLOWANCE_BYTES);
       journal?.runAccepted(journaled);
       const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
       run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
@@ -155,8 +166,16 @@ export function createEngine(options: EngineOptions): Engine {
       const endpoint = registry.resolve(pending.request.agent);
       refuseHttpWithoutListener(endpoint);
       refuseDuplicate(runId);
-      // Authorised when it was accepted; resuming continues that decision.
-      const run = newRun({ ...pending.request, runId }, endpoint, pending.acceptedAt, delegateOptions);
+      // Authorised when it was accepted; resuming continues that decision. A run journaled before
+      // handoff secrets existed gets one now: its old public path is not to be trusted.
+      const handoffSecret = isHandoffSecret(pending.handoffSecret) ? pending.handoffSecret : newHandoffSecret();
+      const journaled = {
+        runId,
+        request: { ...pending.request, runId },
+        acceptedAt: pending.acceptedAt,
+        handoffSecret,
+      };
+      const run = newRun(journaled, endpoint, delegateOptions);
       run.attemptsMade = Math.max(0, pending.attempt - (pending.sent ? 0 : 1));
       if (pending.retryNote !== undefined) run.prevError = pending.retryNote;
       run.log.info({ attempt: pending.attempt, sent: pending.sent, deadline: pending.deadline }, 'run resumed');

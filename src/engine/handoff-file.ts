@@ -34,6 +34,11 @@ export function describeError(error: unknown): string {
   return `${errorCode(error) ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/** An error about `file` without its path: the name carries the run's secret. */
+function describeFileError(error: unknown, file: string): string {
+  return describeError(error).replaceAll(`'${file}'`, 'the handoff file').replaceAll(file, 'the handoff file');
+}
+
 /**
  * Synchronous, so a read cannot interleave with the next event for the same file. The buffer is
  * sized to the file (plus one byte, to notice it grew), never to the cap. `onRead` counts reads.
@@ -43,7 +48,7 @@ export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () =
   try {
     stats = lstatSync(file, { throwIfNoEntry: false });
   } catch (error) {
-    return { state: 'read_error', message: describeError(error) };
+    return { state: 'read_error', message: describeFileError(error, file) };
   }
   if (stats === undefined) return { state: 'absent' };
   if (stats.isSymbolicLink()) return { state: 'refused', reason: 'it is a symbolic link' };
@@ -55,7 +60,7 @@ export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () =
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return { state: 'absent' };
     if (errorCode(error) === 'ELOOP') return { state: 'refused', reason: 'it is a symbolic link' };
-    return { state: 'read_error', message: describeError(error) };
+    return { state: 'read_error', message: describeFileError(error, file) };
   }
   try {
     const opened = fstatSync(fd);
@@ -67,7 +72,7 @@ export function inspectHandoffFile(file: string, maxBytes: number, onRead?: () =
     if (raw === undefined) return { state: 'refused', reason: `it is larger than ${maxBytes} bytes` };
     return parse(raw);
   } catch (error) {
-    return { state: 'read_error', message: describeError(error) };
+    return { state: 'read_error', message: describeFileError(error, file) };
   } finally {
     closeSync(fd);
   }
@@ -210,5 +215,5 @@ export async function moveHandoffAside(file: string): Promise<string | undefined
     await unlink(file);
     return target;
   }
-  throw new Error(`more than ${MAX_PREV_FILES} earlier handoff files for run ${path.basename(base)}`);
+  throw new Error(`more than ${MAX_PREV_FILES} earlier handoff files in ${path.dirname(base)}`);
 }

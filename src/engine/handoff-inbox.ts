@@ -4,8 +4,15 @@
  * code. Each open run has at most one pending text, as a run has at most one handoff file: a
  * delivery settles the waiting attempt at once, or waits for the next look (between attempts).
  */
+import path from 'node:path';
 import type { HandoffFileResult } from './handoff-file.ts';
+import type { HandoffSpot } from './handoff-path.ts';
 import type { HandoffWatcher, PeekResult, WaitOptions, WaitResult } from './handoff-watcher.ts';
+
+/** The run a spot belongs to: its file is `<runId>.<secret>.json`, though no file is ever written. */
+function runIdOf(file: string): string {
+  return path.basename(file).replace(/\.[0-9a-f]{32}\.json$/, '');
+}
 
 interface Waiter {
   readonly resolve: (result: WaitResult) => void;
@@ -75,12 +82,12 @@ export function createHandoffInbox(urlFor: (runId: string) => string): HandoffIn
       return true;
     },
 
-    async ready() {},
-    pathFor: urlFor,
+    prepare() {},
     waiting: () => [...boxes.values()].reduce((sum, box) => sum + box.waiters.size, 0),
-    stats: () => ({ events: 0, reads: 0, watches: 0 }),
+    stats: () => ({ events: 0, reads: 0, watches: 0, polls: 0 }),
 
-    waitFor(runId: string, { signal, deadline }: WaitOptions): Promise<WaitResult> {
+    waitFor(spot: HandoffSpot, { signal, deadline }: WaitOptions): Promise<WaitResult> {
+      const runId = runIdOf(spot.file);
       return new Promise<WaitResult>((resolve) => {
         const box = boxes.get(runId);
         if (closed || box === undefined || signal?.aborted) return resolve({ kind: 'aborted' });
@@ -100,11 +107,12 @@ export function createHandoffInbox(urlFor: (runId: string) => string): HandoffIn
       });
     },
 
-    async peek(runId): Promise<PeekResult> {
-      return boxes.get(runId)?.pending ?? { kind: 'absent' };
+    async peek(file): Promise<PeekResult> {
+      return boxes.get(runIdOf(file))?.pending ?? { kind: 'absent' };
     },
 
-    async moveAside(runId) {
+    async moveAside(file) {
+      const runId = runIdOf(file);
       const box = boxes.get(runId);
       if (box?.pending === undefined) return undefined;
       box.pending = undefined;

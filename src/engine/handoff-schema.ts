@@ -31,6 +31,9 @@ export const HandoffProblem = {
   failed: 'failed',
   blocked: 'blocked',
   invalidDeliverable: 'invalid_deliverable',
+  /** The file names a run or an agent other than the one it was asked of. */
+  anotherRun: 'another_run',
+  anotherAgent: 'another_agent',
 } as const;
 export type HandoffProblem = (typeof HandoffProblem)[keyof typeof HandoffProblem];
 
@@ -60,9 +63,22 @@ function deliverableProblem(deliverable: unknown): string | undefined {
   return "Deliverable missing 'summary' field";
 }
 
-/** The checks run in the reference's order, so the first problem reported is the same one. */
-export function validateHandoff(data: unknown, strict: boolean): HandoffValidation {
+/** Whom the handoff must be from: a `runId` or `agent` field, when present, must name them. */
+export interface HandoffOwner {
+  readonly runId: string;
+  readonly agent: string;
+}
+
+/**
+ * The checks run in the reference's order, so the first problem reported is the same one; the
+ * owner check comes first, since a handoff naming another run is no answer to this one at all.
+ */
+export function validateHandoff(data: unknown, strict: boolean, owner?: HandoffOwner): HandoffValidation {
   if (!isRecord(data)) return { ok: false, problem: HandoffProblem.notObject, reason: 'Handoff is not a JSON object' };
+  if (owner !== undefined && Object.hasOwn(data, 'runId') && data.runId !== owner.runId)
+    return { ok: false, problem: HandoffProblem.anotherRun, reason: 'handoff names another run' };
+  if (owner !== undefined && Object.hasOwn(data, 'agent') && data.agent !== owner.agent)
+    return { ok: false, problem: HandoffProblem.anotherAgent, reason: 'handoff names another agent' };
 
   const missing = (strict ? STRICT_FIELDS : REQUIRED_FIELDS).filter((field) => !Object.hasOwn(data, field));
   if (missing.length > 0) {

@@ -1,23 +1,25 @@
 /**
  * Waits for handoff files: one directory watch (directory-watch.ts) serves every run waiting in
- * it, found by file name. An event only marks its file due; due files are read (handoff-file.ts)
- * once that turn's events are in, one read per file. Every wait also looks once when it
- * registers, and judges the file as it is at its deadline.
+ * it, found by exact file name; anything else in the directory is never read. A directory on a
+ * network filesystem is polled instead: each tick looks at the exact files waited for. An event
+ * only marks its file due; due files are read (handoff-file.ts) once that turn's events are in,
+ * one read per file. Every wait also looks once when it registers, and judges the file as it is
+ * at its deadline.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
-import { watchDirectory, type DirectoryWatch } from './directory-watch.ts';
+import { pollDirectory, watchDirectory, type DirectoryWatch } from './directory-watch.ts';
 import {
   createSettlingRead,
   describeError,
+  errorCode,
   inspectHandoffFile,
   moveHandoffAside,
   resultAsItIs,
   type HandoffFileResult,
   type SettlingRead,
 } from './handoff-file.ts';
-import { validateRunId } from './run-id.ts';
+import { makeAgentDirectory, type HandoffSpot } from './handoff-path.ts';
 
 export type WaitResult = HandoffFileResult | { readonly kind: 'timeout' } | { readonly kind: 'aborted' };
 export type PeekResult = HandoffFileResult | { readonly kind: 'absent' };
@@ -29,28 +31,30 @@ export interface WaitOptions {
 }
 
 export interface HandoffWatcher {
-  /** Resolves once the handoff directory is watched; rejects when it cannot be. */
-  ready(): Promise<void>;
-  waitFor(runId: string, options: WaitOptions): Promise<WaitResult>;
+  /**
+   * Makes the spot's directory (owner-only) and watches or polls it, before the agent is told
+   * the path. Throws when the directory cannot be made; a watch that fails is reported by waitFor.
+   */
+  prepare(spot: HandoffSpot): void;
+  waitFor(spot: HandoffSpot, options: WaitOptions): Promise<WaitResult>;
   /** Reads the file present now, once; a file that does not parse is malformed. */
-  peek(runId: string): Promise<PeekResult>;
-  /** Renames `<runId>.json` to `.prev.json`, `.prev.1.json`… without overwriting; returns the new path. */
-  moveAside(runId: string): Promise<string | undefined>;
-  pathFor(runId: string): string;
+  peek(file: string): Promise<PeekResult>;
+  /** Renames `<name>.json` to `.prev.json`, `.prev.1.json`… without overwriting; returns the new path. */
+  moveAside(file: string): Promise<string | undefined>;
   waiting(): number;
   stats(): WatcherStats;
   close(): Promise<void>;
 }
 
-/** Counters since start (`.json` watch events, file reads), and the directories watched now. */
+/** Counters since start (`.json` watch events, file reads), and the directories watched and polled now. */
 interface WatcherStats {
   readonly events: number;
   readonly reads: number;
   readonly watches: number;
+  readonly polls: number;
 }
 
 export interface HandoffWatcherOptions {
-  readonly dir: string;
   readonly maxBytes: number;
   readonly settleMs: number;
   readonly log: Logger;
@@ -73,14 +77,14 @@ interface Slot {
   done: boolean;
 }
 
-/** A directory runs wait in: its watch and its waiting files. */
+/** A directory runs wait in: its watch (or poll) and its waiting files. */
 interface WatchedDirectory {
   readonly watch: DirectoryWatch;
+  readonly polled: boolean;
   readonly slots: Map<string, Slot>;
 }
 
 export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWatcher {
-  const dir = path.resolve(options.dir);
   const { maxBytes, settleMs, log } = options;
   const directories = new Map<string, WatchedDirectory>();
   let closed = false;
@@ -89,11 +93,6 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   const countRead = (): void => {
     reads += 1;
   };
-
-  const fileOf = (runId: string): string => path.join(dir, `${validateRunId(runId)}.json`);
-
-  // The directory exists before this returns, so before any POST: an agent must find it.
-  mkdirSync(dir, { recursive: true });
 
   const due = new Set<Slot>();
   let flushing: NodeJS.Immediate | undefined;
@@ -119,26 +118,33 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     }
   }
 
-  /** Made by the first wait in the directory (or ready()); throws when it cannot be watched. */
-  function directoryOf(watchedDir: string): WatchedDirectory {
+  /**
+   * Made by the first wait in the directory (or prepare()); throws when it cannot be watched. How
+   * it is watched is settled then: an agent's directory and its polling are fixed in its config.
+   */
+  function directoryOf(watchedDir: string, pollIntervalMs: number | undefined): WatchedDirectory {
     const known = directories.get(watchedDir);
     if (known !== undefined) return known;
     const slots = new Map<string, Slot>();
-    const watch = watchDirectory({
-      dir: watchedDir,
-      log,
-      // Only `<runId>.json` can be a handoff (run ids never start with a dot: no temp files).
-      onEntry: (name) => {
-        if (!name.endsWith('.json')) return;
-        events += 1;
-        const slot = slots.get(name);
-        if (slot !== undefined) check(slot);
-      },
-      onUnknown: () => {
-        for (const slot of slots.values()) check(slot);
-      },
-    });
-    const watched = { watch, slots };
+    const onUnknown = (): void => {
+      for (const slot of slots.values()) check(slot);
+    };
+    const watch =
+      pollIntervalMs === undefined
+        ? watchDirectory({
+            dir: watchedDir,
+            log,
+            // Only a waited-for name is read: a file under any other name never touches a run.
+            onEntry: (name) => {
+              if (!name.endsWith('.json')) return;
+              events += 1;
+              const slot = slots.get(name);
+              if (slot !== undefined) check(slot);
+            },
+            onUnknown,
+          })
+        : pollDirectory({ dir: watchedDir, intervalMs: pollIntervalMs, onUnknown });
+    const watched = { watch, slots, polled: pollIntervalMs !== undefined };
     directories.set(watchedDir, watched);
     return watched;
   }
@@ -194,10 +200,11 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
     return slot;
   }
 
-  function register(file: string, waiter: Waiter, signal: AbortSignal | undefined, deadline: number): void {
+  function register(spot: HandoffSpot, waiter: Waiter, signal: AbortSignal | undefined, deadline: number): void {
+    const file = path.resolve(spot.file);
     let home: Map<string, Slot>;
     try {
-      home = directoryOf(path.dirname(file)).slots;
+      home = directoryOf(path.dirname(file), spot.pollIntervalMs).slots;
     } catch (error) {
       log.error({ err: error, dir: path.dirname(file) }, 'handoff directory could not be watched');
       waiter.resolve({ kind: 'read_error', message: `the handoff watcher could not start: ${describeError(error)}` });
@@ -217,30 +224,49 @@ export function createHandoffWatcher(options: HandoffWatcherOptions): HandoffWat
   }
 
   return {
-    async ready() {
-      if (!closed) directoryOf(dir);
+    prepare(spot) {
+      const watchedDir = path.dirname(path.resolve(spot.file));
+      // A directory watched already exists: a burst of runs makes it once, not once a run.
+      if (directories.has(watchedDir)) return;
+      makeAgentDirectory(watchedDir);
+      if (closed) return;
+      try {
+        directoryOf(watchedDir, spot.pollIntervalMs);
+      } catch (error) {
+        log.warn({ err: error, dir: watchedDir }, 'handoff directory could not be watched yet');
+      }
     },
-    pathFor: fileOf,
     waiting: () => {
       let count = 0;
       for (const { slots } of directories.values()) for (const slot of slots.values()) count += slot.waiters.size;
       return count;
     },
-    stats: () => ({ events, reads, watches: directories.size }),
+    stats: () => {
+      const polls = [...directories.values()].filter((watched) => watched.polled).length;
+      return { events, reads, watches: directories.size - polls, polls };
+    },
 
-    waitFor(runId, { signal, deadline }) {
-      const file = fileOf(runId);
+    waitFor(spot, { signal, deadline }) {
       return new Promise<WaitResult>((resolve) => {
         if (closed || signal?.aborted) resolve({ kind: 'aborted' });
-        else register(file, { resolve }, signal, deadline);
+        else register(spot, { resolve }, signal, deadline);
       });
     },
 
-    async peek(runId) {
-      return resultAsItIs(inspectHandoffFile(fileOf(runId), maxBytes)) ?? { kind: 'absent' };
+    async peek(file) {
+      return resultAsItIs(inspectHandoffFile(file, maxBytes)) ?? { kind: 'absent' };
     },
 
-    moveAside: async (runId) => moveHandoffAside(fileOf(runId)),
+    async moveAside(file) {
+      try {
+        return await moveHandoffAside(file);
+      } catch (error) {
+        // Node's message names the file, and its name carries the run's secret.
+        const code = errorCode(error);
+        if (code === undefined) throw error;
+        throw new Error(`the handoff file could not be set aside (${code})`, { cause: error });
+      }
+    },
 
     async close() {
       if (closed) return;

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../errors.ts';
 import type { HandoffFileResult } from './handoff-file.ts';
-import { HandoffProblem, isLowConfidencePartial, validateHandoff } from './handoff-schema.ts';
+import { HandoffProblem, isLowConfidencePartial, validateHandoff, type HandoffOwner } from './handoff-schema.ts';
 import type { EngineSettings } from './settings.ts';
 import type { Handoff } from './types.ts';
 
@@ -73,10 +73,11 @@ export type Verdict =
 
 export const NO_HANDOFF_REASON = 'the agent finished without writing the handoff';
 
-export function classifyOutcome(outcome: AttemptOutcome, strict: boolean): Verdict {
+/** `owner`: the run judged; a handoff naming another run or agent is invalid. */
+export function classifyOutcome(outcome: AttemptOutcome, strict: boolean, owner?: HandoffOwner): Verdict {
   switch (outcome.kind) {
     case 'handoff': {
-      const validation = validateHandoff(outcome.data, strict);
+      const validation = validateHandoff(outcome.data, strict, owner);
       if (validation.ok) {
         if (isLowConfidencePartial(validation.handoff)) {
           return {
@@ -106,7 +107,7 @@ export function classifyOutcome(outcome: AttemptOutcome, strict: boolean): Verdi
             reason: `invalid handoff: ${validation.reason}`,
             detail: validation.reason,
             problem: validation.problem,
-            ...(validation.problem === HandoffProblem.notObject ? {} : { handoff }),
+            ...(isOwnAnswer(validation.problem) ? { handoff } : {}),
           };
       }
     }
@@ -138,6 +139,15 @@ export function classifyOutcome(outcome: AttemptOutcome, strict: boolean): Verdi
         ? { disposition: 'retry', reason: 'Failed to send task', detail: outcome.error }
         : { disposition: 'stop', reason: 'Failed to send task', detail: outcome.error };
   }
+}
+
+/** A handoff that is not an object, or names another run or agent, is nobody's answer to keep. */
+function isOwnAnswer(problem: HandoffProblem): boolean {
+  return (
+    problem !== HandoffProblem.notObject &&
+    problem !== HandoffProblem.anotherRun &&
+    problem !== HandoffProblem.anotherAgent
+  );
 }
 
 /** Whether the loop goes on to attempt `attempt + 1`. */

@@ -45,12 +45,8 @@ export async function runAttempts(services: RunServices, run: Run, start: StartP
     if (start.kind === 'resume-sent' && attempt === first) {
       end = await resumeSentAttempt(services, run, attempt, start.startedAt, start.deadline);
     } else {
-      if (start.kind === 'fresh' && attempt === 1) {
-        // A file from an earlier run that used the same id cannot be this run's answer.
-        const stale = await services.handoffs().moveAside(run.runId);
-        if (stale !== undefined)
-          run.log.warn({ movedTo: stale }, 'a handoff file already existed for this run id; set aside');
-      } else {
+      // A fresh run's path is new (its secret is): only a later attempt can find an earlier one's file.
+      if (start.kind !== 'fresh' || attempt > 1) {
         const late = await takeLateArrival(services, run, attempt, gatewayRunId);
         if (late !== undefined) return late;
       }
@@ -78,7 +74,7 @@ async function judgeAttempt(
 ): Promise<RunResult | undefined> {
   const { outcome, startedAt } = end;
   if (isFileOutcome(outcome)) run.emit({ type: 'handoff_seen', runId: run.runId, attempt });
-  const verdict = classifyOutcome(outcome, run.strict);
+  const verdict = classifyOutcome(outcome, run.strict, run);
   const retry = shouldRetry(verdict, attempt, run.policy);
   // The run's answer: an accepted handoff, or a valid one kept only because no attempt is left.
   const answer = verdict.disposition === 'accept' ? verdict.handoff : retry ? undefined : validHandoffOf(verdict);
@@ -89,7 +85,7 @@ async function judgeAttempt(
   if (answer !== undefined) return finishRun(services, run, resultOf(run, answer));
   if (retry && verdict.disposition !== 'accept') {
     run.prevError = verdict.reason;
-    if (isFileOutcome(outcome)) await services.handoffs().moveAside(run.runId);
+    if (isFileOutcome(outcome)) await services.handoffs().moveAside(run.handoff.file);
     run.emit({
       type: 'retrying',
       runId: run.runId,
@@ -146,9 +142,9 @@ async function takeLateArrival(
   gatewayRunId?: string,
 ): Promise<RunResult | undefined> {
   const watch = services.handoffs();
-  const present = await watch.peek(run.runId);
+  const present = await watch.peek(run.handoff.file);
   if (present.kind === 'absent') return undefined;
-  const verdict = classifyOutcome(present, run.strict);
+  const verdict = classifyOutcome(present, run.strict, run);
   const lateHandoff = validHandoffOf(verdict);
   if (lateHandoff !== undefined) {
     logEvent(services, run, EventName.lateArrival, {
@@ -162,12 +158,9 @@ async function takeLateArrival(
     });
     return finishRun(services, run, resultOf(run, lateHandoff));
   }
-  const movedTo = await watch.moveAside(run.runId);
+  await watch.moveAside(run.handoff.file);
   if (verdict.disposition !== 'accept') {
-    run.log.info(
-      { attempt, movedTo, reason: verdict.detail },
-      'a handoff found between attempts was not valid; set aside',
-    );
+    run.log.info({ attempt, reason: verdict.detail }, 'a handoff found between attempts was not valid; set aside');
     // The freshest word on what the agent did goes into the next retry note.
     run.prevError = verdict.reason;
   }

@@ -4,6 +4,7 @@
  * and our `code` when the run did not produce a usable handoff.
  */
 import { ErrorCode } from '../errors.ts';
+import { HandoffProblem } from './handoff-schema.ts';
 import { NO_HANDOFF_REASON, type AttemptOutcome, type Verdict } from './retry-policy.ts';
 import type { Run } from './run.ts';
 import { RunStatus, type Handoff, type RunResult } from './types.ts';
@@ -79,8 +80,16 @@ function handoffResult(run: Run, outcome: Extract<AttemptOutcome, { kind: 'hando
   const fields =
     verdict.handoff !== undefined
       ? { ...verdict.handoff, status: RunStatus.invalid, notes: verdict.detail }
-      : { status: RunStatus.invalid, result: outcome.data, notes: verdict.detail };
+      : { status: RunStatus.invalid, result: isForeign(verdict) ? null : outcome.data, notes: verdict.detail };
   return resultOf(run, fields, ErrorCode.HANDOFF_INVALID);
+}
+
+/** A handoff naming another run or agent: its text is not shown as this run's result. */
+function isForeign(verdict: Verdict): boolean {
+  return (
+    verdict.disposition === 'retry' &&
+    (verdict.problem === HandoffProblem.anotherRun || verdict.problem === HandoffProblem.anotherAgent)
+  );
 }
 
 /** The result when every attempt has been made and the journal says none answered. */

@@ -5,6 +5,7 @@
 import type { Logger } from '../log.ts';
 import type { EventEntry, EventName } from './event-log.ts';
 import type { GatewayClient } from './gateway-client.ts';
+import { agentHandoffDir, handoffFileOf, removeRunHandoffs, type HandoffSpot } from './handoff-path.ts';
 import type { HandoffWatcher } from './handoff-watcher.ts';
 import type { HealthProbe } from './health-probe.ts';
 import { resolveDeliver } from './prompt.ts';
@@ -28,6 +29,8 @@ export interface Run {
   readonly signal: AbortSignal;
   readonly log: Logger;
   readonly emit: (progress: RunProgress) => void;
+  /** The one file this run reads its answer from; its name carries the run's secret. */
+  readonly handoff: HandoffSpot;
   /** Why the previous attempt failed: the next prompt's retry note. */
   prevError: string | undefined;
   attemptsMade: number;
@@ -50,6 +53,8 @@ export interface NewRun {
   readonly request: DelegationRequest & { readonly runId: string };
   readonly endpoint: AgentEndpoint;
   readonly acceptedAt: number;
+  /** Journaled with the run, so a restarted process waits on the same path. */
+  readonly handoffSecret: string;
   readonly settings: EngineSettings;
   readonly log: Logger;
   /** Aborted when the engine shuts down. */
@@ -72,6 +77,14 @@ export function createRun(input: NewRun): Run {
     wait,
     completionMode: wait && settings.waitForCompletion,
     acceptedAt: input.acceptedAt,
+    handoff: {
+      file: handoffFileOf(
+        agentHandoffDir(settings.handoffDir, endpoint.name, endpoint.handoffDir),
+        request.runId,
+        input.handoffSecret,
+      ),
+      pollIntervalMs: endpoint.handoffPollMs,
+    },
     signal: AbortSignal.any([input.shutdown, ...(options.signal === undefined ? [] : [options.signal])]),
     log: log.child({ runId: request.runId, agent: endpoint.name }),
     emit: (progress) => {
@@ -115,7 +128,11 @@ export function logEvent(
 
 /** The run's end: journaled (unless the run stays open for a resume), told to the caller, logged. */
 export function finishRun(services: RunServices, run: Run, result: RunResult, journal = true): RunResult {
-  if (journal) services.journal?.runFinished(result);
+  if (journal) {
+    services.journal?.runFinished(result);
+    // The result is on record: the run's files are no longer needed, in the agent's directory or anywhere.
+    removeRunHandoffs(run.handoff.file, run.attemptsMade);
+  }
   run.emit({ type: 'done', runId: run.runId, result });
   run.log.info(
     { status: result.status, attempts: result.attempts, latencyMs: result.latencyMs, code: result.code },

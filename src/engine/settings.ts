@@ -6,7 +6,7 @@ import type { Acl } from '../access/acl.ts';
 import type { AgentAddress } from './agent-address.ts';
 
 export interface EngineSettings {
-  /** Where agents write `<runId>.json`. */
+  /** Holds each agent's own directory, `<handoffDir>/<agent>/`, unless the agent names another. */
   readonly handoffDir: string;
   /** AGENTS_REGISTRY.json, read first and re-read when it changes. */
   readonly registryPath: string;

@@ -124,6 +124,10 @@ export interface AgentEndpoint {
   readonly deliver?: boolean;
   /** How the agent hands its answer back; absent means `file`. */
   readonly handoff?: HandoffMode;
+  /** The agent's own handoff directory; default `<handoffDir>/<agent>`. */
+  readonly handoffDir?: string;
+  /** Set when that directory is polled (a network filesystem) rather than watched. */
+  readonly handoffPollMs?: number;
 }
 
 /** `file`: the agent writes `<runId>.json` into the handoff directory; `http`: it PUTs it to the listener. */
@@ -145,6 +149,8 @@ export interface JournalRun {
   readonly runId: string;
   readonly request: DelegationRequest & { readonly runId: string };
   readonly acceptedAt: number;
+  /** The secret in the handoff file's name; absent for a run journaled before there was one. */
+  readonly handoffSecret?: string | undefined;
 }
 
 /** A run as a restarted process finds it: which attempt it was in and until when it may wait. */

@@ -11,6 +11,8 @@ import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './sch
 /** SQL taking a file from version N (the key) to N + 1. */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   1: HANDOFF_TOKENS_DDL,
+  // The secret in a run's handoff file name, so a restarted process waits on the same path.
+  2: 'ALTER TABLE runs ADD COLUMN handoff_secret TEXT;',
 };
 
 function refuse(file: string, why: string, cause?: unknown): HqError {

@@ -19,8 +19,10 @@ function requesterOf(origin: Readonly<Record<string, unknown>> | undefined): str
 export function createRunJournal(db: DatabaseSync, now: () => number): RunJournal {
   const runState = db.prepare('SELECT status, finished_at FROM runs WHERE run_id = ?');
   const insertRun = db.prepare(`
-    INSERT INTO runs (run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at)
-    VALUES (:runId, :agent, '${RUNNING}', :task, :request, :origin, :requesterId, :workflowRunId, :stepId, :acceptedAt)
+    INSERT INTO runs (run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at,
+      handoff_secret)
+    VALUES (:runId, :agent, '${RUNNING}', :task, :request, :origin, :requesterId, :workflowRunId, :stepId, :acceptedAt,
+      :handoffSecret)
     ON CONFLICT (run_id) DO NOTHING`);
   // A sent attempt keeps its original start and deadline: the agent was told that timeout.
   const startAttempt = db.prepare(`
@@ -58,6 +60,7 @@ export function createRunJournal(db: DatabaseSync, now: () => number): RunJourna
         workflowRunId: request.workflowRunId ?? null,
         stepId: request.stepId ?? null,
         acceptedAt: run.acceptedAt,
+        handoffSecret: run.handoffSecret ?? null,
       });
       if (changes > 0) return;
       const existing = runState.get(run.runId);

@@ -174,6 +174,7 @@ function toPendingRun(row: Row): PendingRun {
     runId: String(row.run_id),
     request,
     acceptedAt: Number(row.accepted_at),
+    ...(row.handoff_secret === null ? {} : { handoffSecret: String(row.handoff_secret) }),
     // The reference script tells the next attempt why the last one failed; keep that sentence.
     ...(lastOutcome === undefined
       ? {}
@@ -198,7 +199,7 @@ export function createRunQueries(db: DatabaseSync) {
   // the attempt's end and the run's finish: it is resumed as if it had not ended, so the engine
   // finds the handoff it had accepted rather than sending the task again.
   const resumable = db.prepare(`
-    SELECT r.run_id, r.request_json, r.accepted_at, a.attempt, a.started_at, a.deadline, a.sent,
+    SELECT r.run_id, r.request_json, r.accepted_at, r.handoff_secret, a.attempt, a.started_at, a.deadline, a.sent,
       CASE WHEN a.outcome IS '${ACCEPTED_OUTCOME}' THEN NULL ELSE a.ended_at END AS ended_at,
       e.outcome AS last_outcome, e.detail AS last_detail
     FROM runs r

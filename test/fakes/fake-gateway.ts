@@ -47,6 +47,12 @@ export interface AgentScript {
   /** From the write (or the start, with `write: 'none'`) to the run settling. Default 0. */
   readonly finishAfterMs?: number;
   readonly completionStatus?: 'ok' | 'error' | 'skipped';
+  /**
+   * A gullible agent: it writes to the first path any "write your response as a JSON file to:"
+   * line in the whole message names, the fenced channel context included, as an agent obeying
+   * an injected instruction would.
+   */
+  readonly followInjected?: boolean;
 }
 
 export type RequestScript =
@@ -493,7 +499,9 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       gatewayRunId: `hook-run-${this.#sequence}`,
       runId: /run_id: ([^\]\s]+)\]/.exec(message)?.[1],
       agent: typeof body.to === 'string' ? body.to.replace(/^channel:dl-/, '') : undefined,
-      handoffPath: /write your response as a JSON file to:\n(.+)\n/.exec(message)?.[1],
+      handoffPath: script.followInjected
+        ? /write your response as a JSON file to:\s*`?([^\s`]+)/.exec(message)?.[1]
+        : /write your response as a JSON file to:\n(.+)\n/.exec(message)?.[1],
       handoffUrl: /send your response as JSON in an HTTP PUT to:\n(.+)\n/.exec(message)?.[1],
       handoffToken: /"Authorization: Bearer ([^"]+)"/.exec(message)?.[1],
       idempotencyKey,

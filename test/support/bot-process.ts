@@ -116,7 +116,10 @@ export interface ProcessWorld {
   start(options?: StartOptions): Promise<BotProcess>;
   /** The run store file, opened in the test process (closed at teardown). */
   openStore(): RunStore;
-  /** Writes `<runId>.json` as an agent would (a temp file renamed into place). */
+  /**
+   * Writes the run's handoff as its agent would (a temp file renamed into place), at the path
+   * the prompt named: the agent's directory and the secret the store journaled for the run.
+   */
   writeHandoff(runId: string, agent: string, kind?: HandoffKind): Promise<void>;
 }
 
@@ -210,7 +213,11 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
       return store;
     },
     async writeHandoff(runId, agent, kind = 'valid') {
-      const target = path.join(parsed.paths.handoffDir, `${runId}.json`);
+      const store = createRunStore(path.join(parsed.paths.stateDir, 'runs.sqlite'));
+      const secret = store.listResumable().find((run) => run.runId === runId)?.handoffSecret;
+      store.close();
+      if (secret === undefined) throw new Error(`run ${runId} is not open in the store`);
+      const target = path.join(parsed.paths.handoffDir, agent, `${runId}.${secret}.json`);
       await writeFile(`${target}.tmp`, handoffText(kind, runId, agent));
       await rename(`${target}.tmp`, target);
     },
