@@ -41,7 +41,13 @@ export function createWorkspace(label: string, options: WorkspaceOptions): Works
   const dirs = { handoffDir: 'handoffs', logDir: 'logs', stateDir: 'state' } as const;
   for (const dir of Object.values(dirs)) mkdirSync(path.join(root, dir));
   const registryPath = path.join(root, 'AGENTS_REGISTRY.json');
-  const agents = Object.fromEntries(Object.entries(options.agents).map(([name, port]) => [name, { port }]));
+  // An agent the registry names is reached only as the registry says, so its extra fields go there too.
+  const agents = Object.fromEntries(
+    Object.entries(options.agents).map(([name, port]) => [
+      name,
+      { port, ...options.agentFields, ...options.agentConfig?.[name] },
+    ]),
+  );
   writeFileSync(registryPath, JSON.stringify({ agents }, null, 2));
   const configPath = path.join(root, 'hq-delegate.config.json');
   const config = {
