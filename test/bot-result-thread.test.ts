@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RESULT_THREAD_DELIVERY_KIND } from '../src/discord/delivery/result-thread.ts';
 import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
 
 function delegate(world: World, task: string, agent = 'webster') {
@@ -102,4 +103,28 @@ test('the fake Discord refuses a bad thread name and a second thread for one mes
   assert.equal((await post({ name: '' })).body.code, 50035);
   const second = await post({ name: 'again' });
   assert.deepEqual([second.status, second.body.code], [400, 160004]);
+});
+
+test('a thread opened just before a restart is found, not opened again, and recorded', async (t) => {
+  const world = await startWorld(t);
+  const { fake, channels } = world;
+  const create = 'POST /channels/:channel_id/messages/:message_id/threads';
+  // The first try opens the thread but its answer is lost; Discord then stays down for threads.
+  fake.failNext(create, { status: 502, times: 1, afterHandling: true });
+  const outage = fake.failNext(create, { status: 502, times: Infinity });
+  delegate(world, 'across a restart');
+  await world.waitForLog((entry) => entry.msg === 'the result thread could not be opened now; it stays in the outbox');
+
+  await world.restart();
+  outage.cancel();
+  const embed = fake.messagesIn(channels['dl-webster']!).find((m) => m.embeds.length > 0)!;
+  const reply = await fake.waitForMessage(channels.general!, (m) => m.content.includes(`<#${embed.id}>`), {
+    timeoutMs: 15_000,
+  });
+  assert.ok(reply.content.includes(embed.id), 'the reply links the embed and its thread');
+  assert.equal(fake.threadsIn(channels['dl-webster']!).length, 1, 'one thread');
+  assert.equal(fake.messagesIn(channels['dl-webster']!).filter((m) => m.embeds.length > 0).length, 1, 'one embed');
+  const [run] = world.store!.recentRuns({ limit: 1 });
+  assert.equal(world.store!.getDelivery(run!.runId, RESULT_THREAD_DELIVERY_KIND)?.messageId, embed.id);
+  assertNoPings(world);
 });
