@@ -132,6 +132,8 @@ export const configFileSchema = z.strictObject({
       adminRoleIds: z.array(snowflake).default([]),
       /** Overrides the `dl-<agent>` lookup by name. */
       resultChannels: z.record(agentName, snowflake).default({}),
+      /** Agents whose result embed opens no thread (every other agent's does). */
+      noResultThreadAgents: z.array(agentName).default([]),
       contextMaxChars: z.int().min(200).max(50_000).default(8_000),
       contextFileMaxBytes: z
         .int()

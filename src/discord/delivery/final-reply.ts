@@ -9,7 +9,7 @@ import { renderMachineBlock } from '../render/reply-block.ts';
 import type { ReplyPayload } from './reply-target.ts';
 import type { Delivery, ResultRequester } from './result-post.ts';
 import { describeStatus, formatDuration, renderResultMessage } from '../render/result-embed.ts';
-import { pausedNotice } from '../render/strings.ts';
+import { pausedNotice, resultThreadLink } from '../render/strings.ts';
 import { neutraliseMentions, unmaskLinks } from '../render/agent-text.ts';
 
 /** How much of a failed run's reason the requester's reply carries; the embed has the rest. */
@@ -35,10 +35,21 @@ function agentLine(text: string, max: number): string {
   return neutraliseMentions(escapeMarkdown(truncate(unmaskLinks(text).replace(/\s+/g, ' ').trim(), max)));
 }
 
-export function finalReply(result: RunResult, delivery: Delivery, requester: ResultRequester): ReplyPayload {
+/** `threadId`: the result's thread, linked after the embed's link. */
+export function finalReply(
+  result: RunResult,
+  delivery: Delivery,
+  requester: ResultRequester,
+  threadId?: string,
+): ReplyPayload {
   const summary = summarizeResult(result);
   if (delivery.kind === 'posted') {
-    return { content: truncate(`${summary}\n→ ${delivery.url}`, MAX_MESSAGE_CONTENT), embeds: [], components: [] };
+    const thread = threadId === undefined ? '' : resultThreadLink(threadId);
+    return {
+      content: truncate(`${summary}\n→ ${delivery.url}${thread}`, MAX_MESSAGE_CONTENT),
+      embeds: [],
+      components: [],
+    };
   }
   const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
   return { content: truncate(`${summary}\n⚠️ ${delivery.notice}`, MAX_MESSAGE_CONTENT), ...rendered };

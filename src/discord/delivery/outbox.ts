@@ -24,6 +24,7 @@ import {
 } from './reply-target.ts';
 import { postResult, type Delivery, type ResultRequester } from './result-post.ts';
 import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
+import { openResultThread, RESULT_THREAD_DELIVERY_KIND, resultThreadName, wantsResultThread } from './result-thread.ts';
 import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
@@ -175,6 +176,29 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return posted;
   }
 
+  /**
+   * After the embed: its thread, once. Undefined when there is none (the embed did not land in
+   * #dl-<agent>, the agent is configured without, or Discord refused for good); a bad minute throws.
+   */
+  async function threadOf(job: DeliveryJob, embed: Delivery, runLog: Logger): Promise<string | undefined> {
+    if (embed.kind !== 'posted' || !wantsResultThread(options.config(), job.result.agent)) return undefined;
+    const recorded = ledger.getDelivery(job.runId, RESULT_THREAD_DELIVERY_KIND);
+    if (recorded?.deliveredAt !== undefined) return recorded.messageId;
+    const name = resultThreadName(ledger.getRun(job.runId)?.task ?? '', job.result.agent);
+    let threadId: string;
+    try {
+      threadId = await openResultThread(client, embed.channelId, embed.messageId, name);
+    } catch (error) {
+      noteError(error);
+      if (isTransient(error)) throw error;
+      // No permission to open threads there, or the embed is gone: the result stands without one.
+      runLog.warn({ err: error }, 'the result thread cannot be opened');
+      return undefined;
+    }
+    ledger.markDelivered(job.runId, RESULT_THREAD_DELIVERY_KIND, { channelId: embed.channelId, messageId: threadId });
+    return threadId;
+  }
+
   /** Once per run: the requester's reply stops spinning while the result waits for Discord. */
   async function noteWaiting(job: DeliveryJob, runLog: Logger): Promise<void> {
     if (noted.has(job.runId)) return;
@@ -217,6 +241,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await noteWaiting(job, runLog);
       return 'pending';
     }
+    let threadId: string | undefined;
+    try {
+      threadId = await threadOf(job, embed, runLog);
+    } catch (error) {
+      runLog.warn({ err: error }, 'the result thread could not be opened now; it stays in the outbox');
+      await noteWaiting(job, runLog);
+      return 'pending';
+    }
 
     const replyKind = replyKindOf(origin);
     const recordedReply = ledger.getDelivery(runId, replyKind);
@@ -231,7 +263,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
       // The JSON block is for agents to parse; a person who @mentioned gets the summary.
       const forAgent =
         origin.kind === 'mention' && Object.hasOwn(options.config().discord.agentBots, origin.requesterId);
-      const payload = forAgent ? machineReply(result, embed, requester) : finalReply(result, embed, requester);
+      const payload = forAgent
+        ? machineReply(result, embed, requester)
+        : finalReply(result, embed, requester, threadId);
       try {
         replyAt = await replyFor(job).show(payload);
       } catch (error) {

@@ -247,3 +247,13 @@ export function missingResultChannel(channelName: string, agent: string): string
 export function resultPostFailed(channelName: string, why: string): string {
   return `could not post to #${channelName} (${why}); the result is shown here instead`;
 }
+
+/** A result thread's name when the task leaves nothing to name it after. */
+export function resultThreadFallbackName(agent: string): string {
+  return `${agent} result`;
+}
+
+/** Appended to the requester's reply: a channel mention opens the thread and pings nobody. */
+export function resultThreadLink(threadId: string): string {
+  return ` · Thread: <#${threadId}>`;
+}

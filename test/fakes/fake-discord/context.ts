@@ -1,5 +1,5 @@
 /** Shared context handed to the route modules, and the typed event map of the fake. */
-import type { APIApplicationCommand, APIUser } from 'discord-api-types/v10';
+import type { APIApplicationCommand, APIChannel, APIUser } from 'discord-api-types/v10';
 import type { Dispatcher } from './dispatch.ts';
 import type { TypedEmitter } from './emitter.ts';
 import type { Gateway, GatewayEvents } from './gateway.ts';
@@ -16,6 +16,7 @@ export interface FakeDiscordEvents extends GatewayEvents {
   /** A request was answered by `failNext`, `setDown` or the fake's own rate limiter. */
   request_failed: RequestLogEntry;
   message_create: StoredMessage;
+  thread_create: APIChannel;
   message_update: StoredMessage;
   message_delete: StoredMessage;
   reaction_add: ReactionEvent;

@@ -31,6 +31,7 @@ import type { CallbackRecord, InteractionRecord, RequestLogEntry, StoredFile, St
 import { DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, toBits } from './permissions.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { registerRestRoutes, parseEmoji, syncReactions } from './rest-routes.ts';
+import { registerThreadRoutes } from './thread-routes.ts';
 import { Router, compileMatcher, type RequestMatcher } from './router.ts';
 import { SnowflakeGenerator } from './snowflake.ts';
 import { WorldState, type ChannelState } from './state.ts';
@@ -273,6 +274,7 @@ export class FakeDiscord {
     };
     this.#builder = new InteractionBuilder(this.#ctx, this.#interactions);
     registerRestRoutes(this.#router, this.#ctx);
+    registerThreadRoutes(this.#router, this.#ctx);
     registerInteractionRoutes(this.#router, this.#ctx, this.#interactions);
     this.#http = new HttpFrontend({
       router: this.#router,
@@ -839,6 +841,13 @@ export class FakeDiscord {
 
   channel(channelId: string): APIChannel {
     return this.#state.channelJSON(channelId);
+  }
+
+  /** The threads opened from messages of a channel, oldest first. */
+  threadsIn(parentId: string): APIChannel[] {
+    return [...this.#state.channels.values()]
+      .filter((channel) => channel.thread !== undefined && channel.parentId === parentId)
+      .map((channel) => this.#state.channelJSON(channel.id));
   }
 
   member(guildId: string, userId: string): APIGuildMember {

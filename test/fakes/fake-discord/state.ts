@@ -50,6 +50,8 @@ export interface ChannelState {
   lastMessageId: string | null;
   /** DM recipients (user ids, the bot excluded). */
   recipients: string[];
+  /** A thread's own fields (types 10-12). */
+  thread?: { ownerId: string; autoArchiveDuration: number; createdAt: number };
 }
 
 /** Channel types that can hold messages. */
@@ -203,6 +205,18 @@ export class WorldState {
       flags: 0,
     };
     if (opts.withGuildId !== false) out.guild_id = c.guildId;
+    if (c.thread) {
+      out.owner_id = c.thread.ownerId;
+      out.message_count = this.messagesIn(c.id).length;
+      out.member_count = 1;
+      out.thread_metadata = {
+        archived: false,
+        auto_archive_duration: c.thread.autoArchiveDuration,
+        archive_timestamp: new Date(c.thread.createdAt).toISOString(),
+        locked: false,
+        create_timestamp: new Date(c.thread.createdAt).toISOString(),
+      };
+    }
     if (c.type !== 4) {
       out.topic = c.topic;
       out.last_message_id = c.lastMessageId;
