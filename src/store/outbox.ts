@@ -68,6 +68,10 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
     ON CONFLICT (run_id, kind) DO UPDATE SET delivered_at = excluded.delivered_at, channel_id = excluded.channel_id,
       message_id = excluded.message_id
     WHERE deliveries.delivered_at IS NULL`);
+  // The kind is spelled here, not imported: the store knows no Discord module (result-thread.ts).
+  const runByResultThread = db.prepare(
+    `SELECT run_id FROM deliveries WHERE kind = 'result-thread' AND message_id = ? AND delivered_at IS NOT NULL LIMIT 1`,
+  );
 
   return {
     /** Idempotent: the first enqueue of (runId, kind) wins and later ones return what it stored. */
@@ -100,6 +104,12 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
         messageId: message.messageId,
       });
       return changes > 0;
+    },
+
+    /** The run whose result opened the thread, or undefined for any other thread or channel. */
+    runIdByResultThread(threadId: string): string | undefined {
+      const row = runByResultThread.get(threadId);
+      return row === undefined ? undefined : String(row.run_id);
     },
 
     getDelivery(runId: string, kind: DeliveryKind): Delivery | undefined {

@@ -213,6 +213,10 @@ export function createRunQueries(db: DatabaseSync) {
   const getRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`);
   const attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.run_id = ? ORDER BY a.attempt`);
   const eventsOf = db.prepare(HISTORY_QUERY);
+  // A thread holds few runs; a follow-up's origin names its thread (run-origin.ts).
+  const threadRuns = db.prepare(`
+    SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = :rootRunId OR json_extract(origin_json, '$.threadId') = :threadId
+    ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`);
   const lastResult = db.prepare(`
     SELECT result_json FROM runs WHERE agent = ? AND status <> '${RUNNING}' AND result_json IS NOT NULL
     ORDER BY finished_at DESC, rowid DESC LIMIT 1`);
@@ -246,6 +250,16 @@ export function createRunQueries(db: DatabaseSync) {
         .prepare(`SELECT ${RUN_COLUMNS} FROM runs ${filter} ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`)
         .all(params)
         .map(toRun);
+    },
+
+    /** The runs of a result thread (the one that opened it, then its follow-ups), newest first. */
+    runsOfThread(query: {
+      readonly rootRunId: string;
+      readonly threadId: string;
+      readonly limit: number;
+    }): RunRecord[] {
+      const limit = Math.min(Math.max(Math.trunc(query.limit), 1), MAX_RECENT_RUNS);
+      return threadRuns.all({ rootRunId: query.rootRunId, threadId: query.threadId, limit }).map(toRun);
     },
 
     /** The result of the agent's most recently finished run. */

@@ -8,7 +8,7 @@
  * options are optional (spaces or commas between, each key once; timeout also takes 90s, 5m,
  * 1h); the task is everything after the colon and must not be empty.
  */
-import { MentionRefusal, mentionUsage } from '../render/strings.ts';
+import { FollowUpRefusal, followUpUsage, MentionRefusal, mentionUsage } from '../render/strings.ts';
 
 export interface MentionOptions {
   readonly retries?: number;
@@ -58,6 +58,33 @@ export function parseMentionTask(content: string, botUserId: string, botRoleId?:
   const task = after.slice(1).trim();
   if (task.length === 0) return fail(MentionRefusal.emptyTask(agent.toLowerCase()));
   return { ok: true, agent: agent.toLowerCase(), task, options };
+}
+
+/**
+ * A follow-up in a result thread: `<@BOT_ID> <task>`, the agent being the thread's. A message that
+ * starts with a known agent's name and a colon or options (`<@BOT_ID> webster: <task>`) names an
+ * agent: the thread's is accepted (with its options), another refused. Any other first word is task.
+ */
+export function parseFollowUpTask(
+  content: string,
+  input: { botUserId: string; botRoleId?: string | undefined; agent: string; knownAgents: readonly string[] },
+): MentionParse {
+  const { botUserId, agent } = input;
+  const fail = (why: string): MentionParse => ({ ok: false, reason: `${why}\n${followUpUsage(botUserId, agent)}` });
+  if (!/^\d{1,21}$/.test(botUserId)) return fail(MentionRefusal.badBotId);
+  const role = input.botRoleId !== undefined && /^\d{1,21}$/.test(input.botRoleId) ? `|<@&${input.botRoleId}>` : '';
+  const text = content.trim();
+  const mention = new RegExp(`^(?:<@!?${botUserId}>${role})`).exec(text);
+  if (mention === null) return fail(MentionRefusal.noMention);
+  const rest = text.slice(mention[0].length).trim();
+  const named = /^([a-z0-9][a-z0-9_-]{0,31})\s*[:[]/i.exec(rest)?.[1]?.toLowerCase();
+  if (named !== undefined && input.knownAgents.includes(named)) {
+    if (named !== agent) return fail(FollowUpRefusal.otherAgent(named, agent));
+    const parsed = parseMentionTask(text, botUserId, input.botRoleId);
+    return parsed.ok ? parsed : fail(parsed.reason.split('\n')[0] ?? '');
+  }
+  if (rest.length === 0) return fail(FollowUpRefusal.emptyTask(agent));
+  return { ok: true, agent, task: rest, options: {} };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

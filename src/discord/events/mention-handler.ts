@@ -14,7 +14,8 @@ import type { ChannelCursors } from './channel-cursors.ts';
 import { actorFromMessage, authorizeDelegation, principalsOf } from '../runs/delegation-access.ts';
 import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
-import { parseMentionTask } from './mention-grammar.ts';
+import { followUpContext, resultThreadOf } from './follow-up.ts';
+import { parseFollowUpTask, parseMentionTask } from './mention-grammar.ts';
 import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
 import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
@@ -125,7 +126,16 @@ export function attachMentionHandler(
       missed: options.missed === true,
     });
     const replyingToUs = message.mentions.repliedUser?.id === myId;
-    const parsed = parseMentionTask(message.content, myId, myRoleId);
+    // In a result thread the agent is the thread's (follow-up.ts).
+    const thread = resultThreadOf(context.ledger, message.channelId);
+    const parsed = thread
+      ? parseFollowUpTask(message.content, {
+          botUserId: myId,
+          botRoleId: myRoleId,
+          agent: thread.agent,
+          knownAgents: context.engine.agents().map((endpoint) => endpoint.name),
+        })
+      : parseMentionTask(message.content, myId, myRoleId);
     if (!parsed.ok) {
       untaken.claim(message.id);
       // A bot answering one of our messages ("thanks @HQ") is not a task; refusing would start a ping-pong.
@@ -190,6 +200,10 @@ export function attachMentionHandler(
         taskContext =
           formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
       }
+      if (thread) {
+        const earlier = followUpContext(context.ledger, thread, config.discord.contextMaxChars);
+        taskContext = [earlier, taskContext].filter(Boolean).join('\n\n') || undefined;
+      }
 
       const requesterLabel = callerAgent ?? message.author.username;
       await runDelegation(context, {
@@ -219,6 +233,7 @@ export function attachMentionHandler(
           messageId: message.id,
           depth,
           chainId: chain?.chainId ?? runId,
+          ...(thread ? { threadId: thread.threadId } : {}),
         },
         onStarted: release,
       });

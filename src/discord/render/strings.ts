@@ -188,6 +188,22 @@ export function mentionUsage(botUserId: string): string {
   );
 }
 
+/** In a result thread the agent is the thread's; naming it is allowed, naming another is not. */
+export function followUpUsage(botUserId: string, agent: string): string {
+  return `In this thread: <@${botUserId}> <task> (or <@${botUserId}> ${agent}: <task>) asks ${agent} again.`;
+}
+
+export const FollowUpRefusal = {
+  emptyTask: (agent: string) => `Write the follow-up for ${agent} after the mention.`,
+  otherAgent: (named: string, agent: string) =>
+    `This thread is ${agent}'s: a follow-up here goes to ${agent}, not ${named}. Ask ${named} outside the thread.`,
+};
+
+/** The fenced context block's name for a result thread's earlier runs. */
+export function followUpContextSource(agent: string): string {
+  return `this result thread with ${agent} (earlier tasks and results)`;
+}
+
 export const MentionRefusal = {
   badBotId: 'The bot user id is not a Discord id.',
   noMention: 'A delegation starts with a mention of the bot.',

@@ -30,6 +30,8 @@ const originSchema = z.object({
   tokenExpiresAt: z.number().optional(),
   /** The agent's message, for an @mention. */
   messageId: snowflake.optional(),
+  /** A follow-up's result thread (result-thread.ts), where its @mention was written. */
+  threadId: snowflake.optional(),
 });
 
 export type RunOrigin = z.infer<typeof originSchema>;

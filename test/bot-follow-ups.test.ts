@@ -1,0 +1,111 @@
+/**
+ * Follow-ups: an @mention of the bot in a result thread asks that thread's agent again, with the
+ * thread's earlier task and result as fenced context, under the ACL of any mention. The real
+ * discord.js client against the fake Discord.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StoredMessage } from './fakes/fake-discord/index.ts';
+import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
+
+const JUMP_LINK = /discord\.com\/channels\/\d+\/\d+\/\d+/;
+
+/** A /delegate to webster by alice, finished, and the id of the thread its result opened. */
+async function resultThread(world: World, task: string): Promise<string> {
+  const { fake, channels, users } = world;
+  const handle = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task },
+  });
+  await handle.original((m) => JUMP_LINK.test(m.content) && m.content.includes('<#'), 10_000);
+  const thread = fake.threadsIn(channels['dl-webster']!)[0] as { id: string } | undefined;
+  assert.ok(thread, 'the result opened a thread');
+  return thread.id;
+}
+
+/** A run the gateway must see soon: a missing one fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function followUp(world: World, threadId: string, authorId: string, text: string): StoredMessage {
+  return world.fake.postMessage({ channelId: threadId, authorId, content: `<@${world.fake.botUser.id}> ${text}` });
+}
+
+function botReplyTo(world: World, threadId: string, message: StoredMessage, predicate: (m: StoredMessage) => boolean) {
+  return world.fake
+    .waitForMessage(
+      threadId,
+      (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m),
+      { timeoutMs: 10_000 },
+    )
+    .catch((error: unknown) => {
+      const seen = world.fake
+        .messagesIn(threadId)
+        .map(
+          (m) =>
+            `${m.authorId} ${m.source} ref=${JSON.stringify(m.messageReference)} h=${m.history.length}: ${m.content.slice(0, 200)}`,
+        );
+      throw new Error(`no reply in the thread; it holds:\n${seen.join('\n')}`, { cause: error });
+    });
+}
+
+test('a follow-up @mention in a result thread runs the same agent with the earlier task and result', async (t) => {
+  const world = await startWorld(t);
+  const threadId = await resultThread(world, 'summarise the open PRs');
+  const [first] = world.store!.recentRuns({ limit: 1 });
+  const earlierResult = String(first!.result?.result);
+  assert.ok(earlierResult.length > 0, 'the first run has a result');
+
+  const nextRun = world.gateways.webster.next('run');
+  const asked = followUp(world, threadId, world.users.alice, 'now list the closed ones too');
+  const [run] = await within(nextRun, 'the follow-up run');
+  const prompt = String(run.request.body?.message);
+  assert.match(prompt, /now list the closed ones too/);
+  assert.match(prompt, /<<<BEGIN UNTRUSTED CHANNEL CONTEXT [0-9a-f]{12}>>> \(from this result thread with webster/);
+  const fenced = prompt.slice(prompt.indexOf('<<<BEGIN UNTRUSTED'), prompt.indexOf('<<<END UNTRUSTED'));
+  assert.ok(fenced.includes('Task: summarise the open PRs'), 'the earlier task is inside the fence');
+  assert.ok(fenced.includes(earlierResult), 'the earlier result is inside the fence');
+
+  const reply = await botReplyTo(world, threadId, asked, (m) => m.content.startsWith('✅'));
+  assert.match(reply.content, /webster/);
+  const runs = world.store!.recentRuns({ limit: 2 });
+  assert.equal(runs[0]!.agent, 'webster');
+  assert.equal(runs[0]!.origin?.['threadId'], threadId, 'the thread is in the run origin');
+  assert.equal(runs[0]!.task, 'now list the closed ones too');
+  assertNoPings(world);
+});
+
+test('naming the thread agent is accepted and naming another agent is refused in the thread', async (t) => {
+  const world = await startWorld(t);
+  const threadId = await resultThread(world, 'draft the notes');
+  const nextRun = world.gateways.webster.next('run');
+  followUp(world, threadId, world.users.alice, 'webster: tighten the wording');
+  const [run] = await within(nextRun, 'the follow-up run');
+  assert.match(String(run.request.body?.message), /tighten the wording/);
+
+  const other = followUp(world, threadId, world.users.alice, 'tech-lead: review this');
+  const refusal = await botReplyTo(world, threadId, other, (m) => m.content.startsWith('❌'));
+  assert.match(refusal.content, /This thread is webster's/);
+  assert.equal(refusal.data.mentions.length, 0, 'nobody pinged');
+  assert.equal(world.gateways['tech-lead'].runCount, 0, 'no run to tech-lead');
+  assertNoPings(world);
+});
+
+test('a member without a grant for the agent is refused in the thread', async (t) => {
+  const world = await startWorld(t);
+  const threadId = await resultThread(world, 'collect the metrics');
+  const runsBefore = world.store!.recentRuns({ limit: 10 }).length;
+  const asked = followUp(world, threadId, world.users.erin, 'and the error rates');
+  const refusal = await botReplyTo(world, threadId, asked, (m) => m.content.startsWith('❌'));
+  assert.doesNotMatch(refusal.content, /discord\.|acl|config/i, 'no config keys named');
+  assert.equal(refusal.data.mentions.length, 0, 'nobody pinged');
+  assert.equal(world.store!.recentRuns({ limit: 10 }).length, runsBefore, 'no run started');
+  assertNoPings(world);
+});
