@@ -109,3 +109,47 @@ test('a member without a grant for the agent is refused in the thread', async (t
   assert.equal(world.store!.recentRuns({ limit: 10 }).length, runsBefore, 'no run started');
   assertNoPings(world);
 });
+
+function embedsIn(world: World, channelId: string): StoredMessage[] {
+  return world.fake.messagesIn(channelId).filter((m) => m.authorId === world.fake.botUser.id && m.embeds.length > 0);
+}
+
+test("a follow-up's result embed is posted in its thread, and no second thread is opened", async (t) => {
+  const world = await startWorld(t);
+  const { fake, channels } = world;
+  const threadId = await resultThread(world, 'summarise the open PRs');
+  const asked = followUp(world, threadId, world.users.alice, 'now list the closed ones too');
+  const reply = await botReplyTo(world, threadId, asked, (m) => m.content.startsWith('✅'));
+
+  const inThread = embedsIn(world, threadId);
+  assert.equal(inThread.length, 1, 'the follow-up result embed is in the thread');
+  assert.ok(reply.content.includes(`/${threadId}/${inThread[0]!.id}`), `the reply links the embed: ${reply.content}`);
+  assert.equal(embedsIn(world, channels['dl-webster']!).length, 1, '#dl-webster holds only the first result');
+  assert.equal(fake.threadsIn(channels['dl-webster']!).length, 1, 'no second thread in #dl-webster');
+  assert.equal(fake.threadsIn(threadId).length, 0, 'no thread opened on the follow-up embed');
+  assert.equal(fake.requests('POST /channels/:channel_id/messages/:message_id/threads').length, 1, 'one thread create');
+  assertNoPings(world);
+});
+
+test('a thread that refuses the follow-up result (archived) sends it to #dl-webster with its own thread', async (t) => {
+  const world = await startWorld(t);
+  const { fake, channels } = world;
+  const threadId = await resultThread(world, 'summarise the open PRs');
+  const embedPost = (req: { method: string; path: string; body: unknown }) =>
+    req.method === 'POST' &&
+    req.path === `/channels/${threadId}/messages` &&
+    Array.isArray((req.body as { embeds?: unknown } | null)?.embeds);
+  fake.failNext(embedPost, { status: 400, body: { code: 50083, message: 'Thread is archived' } });
+  const asked = followUp(world, threadId, world.users.alice, 'now list the closed ones too');
+  const reply = await botReplyTo(world, threadId, asked, (m) => m.content.startsWith('✅'));
+
+  const tries = fake.requests(embedPost);
+  assert.equal(tries.length, 1, 'the thread was tried once');
+  assert.equal(tries[0]!.injected, true, 'and refused');
+  assert.equal(embedsIn(world, threadId).length, 0, 'nothing landed in the refusing thread');
+  const inChannel = embedsIn(world, channels['dl-webster']!);
+  assert.equal(inChannel.length, 2, 'the result fell back to #dl-webster');
+  assert.ok(reply.content.includes(inChannel[1]!.id), `the reply links the fallback embed: ${reply.content}`);
+  assert.equal(fake.threadsIn(channels['dl-webster']!).length, 2, 'the fallback embed opened its own thread');
+  assertNoPings(world);
+});

@@ -1,6 +1,6 @@
 /**
- * Each finished run's messages (the result embed in #dl-<agent>, the requester's answer) and a
- * mention's ✅/❌, written to the store before anything is posted, then sent and marked
+ * Each finished run's messages (the result embed in #dl-<agent> or a follow-up's thread, the
+ * requester's answer) and a mention's ✅/❌, written to the store before anything is posted, then sent and marked
  * delivered. Creates carry a nonce per (run, kind) with enforce_nonce, so a repeat after a 5xx or
  * a restart returns the first message (Discord keeps nonces a few minutes only). A moment's failure stays pending and
  * is retried every OUTBOX_RETRY_MS and at the next start; a refusal for good goes inline.
@@ -163,6 +163,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       result,
       requester: requesterOf(origin),
       nonce: ledger.deliveryNonce(runId, RESULT_DELIVERY_KIND),
+      threadId: origin.threadId,
       onError: noteError,
     });
     if (posted.kind === 'posted') {
@@ -179,9 +180,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
   /**
    * After the embed: its thread, once. Undefined when there is none (the embed did not land in
    * #dl-<agent>, the agent is configured without, or Discord refused for good); a bad minute throws.
+   * A follow-up's embed posted in its own thread opens none: the conversation stays in one place.
    */
   async function threadOf(job: DeliveryJob, embed: Delivery, runLog: Logger): Promise<string | undefined> {
     if (embed.kind !== 'posted' || !wantsResultThread(options.config(), job.result.agent)) return undefined;
+    if (embed.channelId === job.origin.threadId) return undefined;
     const recorded = ledger.getDelivery(job.runId, RESULT_THREAD_DELIVERY_KIND);
     if (recorded?.deliveredAt !== undefined) return recorded.messageId;
     const name = resultThreadName(ledger.getRun(job.runId)?.task ?? '', job.result.agent);

@@ -1,5 +1,6 @@
 /**
- * Posts a finished run's result embed to `dl-<agent>` (by name, or `discord.resultChannels`).
+ * Posts a finished run's result embed to `dl-<agent>` (by name, or `discord.resultChannels`), or,
+ * for a follow-up, into the result thread it was asked in.
  * A missing channel is not the run's error: the caller shows the result to the requester instead.
  * The outbox decides when, and records where it landed.
  */
@@ -68,6 +69,39 @@ export async function findResultChannel(
   );
 }
 
+type Rendered = ReturnType<typeof renderResultMessage>;
+
+/** Same embed, pings and nonce wherever it goes: the nonce makes a repeat return the first message. */
+function sendResult(channel: GuildTextBasedChannel, rendered: Rendered, nonce: string): Promise<Message> {
+  return channel.send({ ...rendered, allowedMentions: NO_PINGS, nonce, enforceNonce: true });
+}
+
+/**
+ * A follow-up's result, into its thread. Undefined when Discord refuses for good (the thread is gone,
+ * archived and locked, or closed to the bot): the caller posts in #dl-<agent> rather than lose it.
+ */
+async function postInThread(
+  input: { readonly client: Client; readonly log: Logger; readonly onError?: (error: unknown) => void },
+  threadId: string,
+  rendered: Rendered,
+  nonce: string,
+): Promise<Delivery | undefined> {
+  try {
+    const thread = await input.client.channels.fetch(threadId);
+    if (!thread || thread.isDMBased() || !thread.isThread()) return undefined;
+    const message = await sendResult(thread, rendered, nonce);
+    return { kind: 'posted', channelId: thread.id, messageId: message.id, url: message.url };
+  } catch (error) {
+    input.onError?.(error);
+    if (isTransient(error)) throw error;
+    input.log.warn(
+      { err: error, threadId },
+      'the follow-up thread refused the result; posting it in the agent channel',
+    );
+    return undefined;
+  }
+}
+
 /** A transient failure that outlasted discord.js's retries is thrown: the outbox tries again later. */
 export async function postResult(input: {
   readonly client: Client;
@@ -77,18 +111,24 @@ export async function postResult(input: {
   readonly result: RunResult;
   readonly requester: ResultRequester;
   readonly nonce: string;
+  /** A follow-up's result thread: the embed goes there first. */
+  readonly threadId?: string | undefined;
   readonly onError?: (error: unknown) => void;
 }): Promise<Delivery> {
   const { client, config, log, guildId, result, requester } = input;
+  const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
+  if (input.threadId !== undefined) {
+    const inThread = await postInThread(input, input.threadId, rendered, input.nonce);
+    if (inThread) return inThread;
+  }
   const channel = await findResultChannel(client, config, guildId, result.agent);
   if (!channel) {
     log.warn({ runId: result.runId, agent: result.agent }, 'no result channel; the result stays with the requester');
     return { kind: 'no-channel', notice: missingChannelNotice(result.agent) };
   }
-  const rendered = renderResultMessage(result, { requesterId: requester.id, requesterLabel: requester.label });
   let message: Message;
   try {
-    message = await channel.send({ ...rendered, allowedMentions: NO_PINGS, nonce: input.nonce, enforceNonce: true });
+    message = await sendResult(channel, rendered, input.nonce);
   } catch (error) {
     input.onError?.(error);
     if (isTransient(error)) throw error;
