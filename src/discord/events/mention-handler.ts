@@ -16,10 +16,12 @@ import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { followUpContext, resultThreadOf } from './follow-up.ts';
 import { parseFollowUpTask, parseMentionTask } from './mention-grammar.ts';
+import { isPlainFollowUp } from './plain-follow-up.ts';
 import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
 import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
 import { createChannelReply } from '../delivery/reply-target.ts';
+import { authorRateOf } from '../runs/author-rate.ts';
 import { chainOf } from '../runs/delegation-chain.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
 import {
@@ -30,7 +32,6 @@ import {
   tooManyDelegations,
 } from '../render/strings.ts';
 
-const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again is not taken twice. */
 const CLAIMS_MAX = 10_000;
 
@@ -43,24 +44,6 @@ export interface MentionHandler {
   /** A message that needs nothing (taken before a restart): claimed, and the cursor may pass it. */
   markSeen(message: Message): void;
   detach(): void;
-}
-
-function createRateWindow(now: () => number = Date.now) {
-  const starts = new Map<string, number[]>();
-  return {
-    /** Milliseconds until the author may start another run, or 0 (and it is counted). */
-    take(key: string, limit: number): number {
-      const t = now();
-      const recent = (starts.get(key) ?? []).filter((at) => t - at < WINDOW_MS);
-      if (recent.length >= limit) {
-        starts.set(key, recent);
-        return WINDOW_MS - (t - (recent[0] ?? t));
-      }
-      recent.push(t);
-      starts.set(key, recent);
-      return 0;
-    },
-  };
 }
 
 function createClaims(max = CLAIMS_MAX) {
@@ -83,7 +66,7 @@ export function attachMentionHandler(
   cursors: ChannelCursors,
   track: (work: Promise<unknown>) => void = () => {},
 ): MentionHandler {
-  const rate = createRateWindow();
+  const rate = authorRateOf(context);
   const claims = createClaims();
   /** Seen but not taken (no mention, or refused before a run started): an edit may still make it a task. */
   const untaken = createClaims();
@@ -99,14 +82,17 @@ export function attachMentionHandler(
     // Discord's autocomplete offers the bot's managed role before the bot: a mention of it is a mention of us.
     const myRoleId = message.guild.roles.botRoleFor(me)?.id;
     // A reply pings its author without naming them; only a mention written in the text is a call.
-    if (message.author.id === me.id || !mentionsMe(message.content, me.id, myRoleId)) {
+    const mentioned = message.author.id !== me.id && mentionsMe(message.content, me.id, myRoleId);
+    // With message content read, a member's plain message in a result thread is a call too.
+    const plain = !mentioned && isPlainFollowUp(client, context.ledger, message);
+    if (!mentioned && !plain) {
       if (message.author.id !== me.id) untaken.claim(message.id);
       cursors.seen(message.channelId, message.id);
       return;
     }
     const release = cursors.hold(message.channelId, message.id);
     try {
-      await take(message, me.id, myRoleId, options, release);
+      await take(message, me.id, myRoleId, { ...options, plain }, release);
     } finally {
       release();
     }
@@ -116,7 +102,7 @@ export function attachMentionHandler(
     message: Message<true>,
     myId: string,
     myRoleId: string | undefined,
-    options: MentionOptions,
+    options: MentionOptions & { readonly plain: boolean },
     release: () => void,
   ): Promise<void> {
     const log = context.log.child({
@@ -129,7 +115,7 @@ export function attachMentionHandler(
     // In a result thread the agent is the thread's (follow-up.ts).
     const thread = resultThreadOf(context.ledger, message.channelId);
     const parsed = thread
-      ? parseFollowUpTask(message.content, {
+      ? parseFollowUpTask(options.plain ? `<@${myId}> ${message.content}` : message.content, {
           botUserId: myId,
           botRoleId: myRoleId,
           agent: thread.agent,
