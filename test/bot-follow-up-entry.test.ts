@@ -230,3 +230,42 @@ test('with the intent, a bot’s plain message in the thread and plain messages 
   }
   assertNoPings(world);
 });
+
+test('/runs lists a follow-up as a run of its own, and each run of a thread links the thread', async (t) => {
+  const world = await startWorld(t);
+  const { fake, channels, users } = world;
+  const threadId = await resultThread(world, 'summarise the open PRs');
+  const asked = fake.postMessage({
+    channelId: threadId,
+    authorId: users.alice,
+    content: `<@${fake.botUser.id}> now list the closed ones too`,
+  });
+  await botReplyTo(world, threadId, asked, (m) => m.content.startsWith('✅'));
+  const other = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'secretary', task: 'book the room' },
+  });
+  await other.original((m) => m.content.startsWith('✅') || m.content.startsWith('❌'), 10_000);
+
+  const runs = fake.sendSlashCommand({
+    channelId: threadId,
+    userId: users.alice,
+    name: 'runs',
+    options: { mine: true },
+  });
+  const list = await runs.original((m) => m.embeds.length > 0, 10_000);
+  const lines = (list.embeds[0]?.description ?? '').split('\n');
+  const lineOf = (task: string): string => {
+    const index = lines.findIndex((line) => line.includes(`\`${task}\``));
+    assert.ok(index > 0, `listed: ${task}\n${lines.join('\n')}`);
+    return lines[index - 1]!;
+  };
+  assert.ok(lineOf('now list the closed ones too').includes(`thread <#${threadId}>`), 'the follow-up shows its thread');
+  assert.ok(
+    lineOf('summarise the open PRs').includes(`thread <#${threadId}>`),
+    'the first run shows the thread it opened',
+  );
+  assert.ok(!lineOf('book the room').includes('thread <#'), 'a run without a thread shows none');
+});
