@@ -5,7 +5,7 @@
  * ways: the bot never answers itself, a bot's taskless reply to us is ignored, and each author
  * has a per-minute limit and each delegation chain a maximum depth (delegation-chain.ts).
  */
-import { Events, type Client, type Message } from 'discord.js';
+import { Events, PermissionFlagsBits, type Client, type Message } from 'discord.js';
 import { ErrorCode, HqError } from '../../errors.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { BotContext } from '../bot-context.ts';
@@ -27,6 +27,7 @@ import { runDelegation } from '../runs/run-delegation.ts';
 import {
   chainTooDeep,
   GUILD_ONLY,
+  mentionContextUnreadable,
   missedMentionTooOld,
   RESTARTING_NOTICE,
   tooManyDelegations,
@@ -172,14 +173,18 @@ export function attachMentionHandler(
       }
 
       // A store that cannot write could not keep the run: refused before 👀 and before anything is sent.
+      const count = parsed.options.context ?? 0;
+      const label =
+        'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
+      // Discord answers the message list of a channel the bot may not read with nothing: refused, not sent bare.
+      if (count > 0 && !botReadsHistory(message)) {
+        throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, mentionContextUnreadable(label));
+      }
       context.ledger.assertWritable();
       taken = true;
       await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;
-      const count = parsed.options.context ?? 0;
       if (count > 0) {
-        const label =
-          'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
         const messages = await fetchChannelContext(client.rest, message.channelId, count + 1, label);
         // The mention itself is the task, not context.
         const others = messages.filter((m) => m.id !== message.id).slice(-count);
@@ -235,15 +240,17 @@ export function attachMentionHandler(
   }
 
   async function refuse(message: Message, reason: string, emoji = '❌'): Promise<void> {
+    const payload = {
+      content: truncate(`${emoji} ${reason}`, MAX_MESSAGE_CONTENT),
+      allowedMentions: NO_PINGS,
+      // Read again after a restart, the same refusal comes back as the first one.
+      nonce: context.ledger.deliveryNonce(`mention:${message.id}`, 'refusal'),
+      enforceNonce: true,
+    };
     try {
-      await message.reply({
-        content: truncate(`${emoji} ${reason}`, MAX_MESSAGE_CONTENT),
-        allowedMentions: NO_PINGS,
-        failIfNotExists: false,
-        // Read again after a restart, the same refusal comes back as the first one.
-        nonce: context.ledger.deliveryNonce(`mention:${message.id}`, 'refusal'),
-        enforceNonce: true,
-      });
+      // Discord refuses a reply from a bot that may not read the history (160002): a plain message then.
+      if (message.inGuild() && !botReadsHistory(message)) await message.channel.send(payload);
+      else await message.reply({ ...payload, failIfNotExists: false });
     } catch (error) {
       context.log.warn({ err: error, messageId: message.id }, 'could not answer a mention');
     }
@@ -277,6 +284,13 @@ export function attachMentionHandler(
       client.off(Events.MessageUpdate, onUpdate);
     },
   };
+}
+
+/** Unknown (no cached member or channel) counts as yes: the fetch then says what came back. */
+function botReadsHistory(message: Message<true>): boolean {
+  const me = message.guild.members.me;
+  if (!me || !('permissionsFor' in message.channel)) return true;
+  return message.channel.permissionsFor(me)?.has(PermissionFlagsBits.ReadMessageHistory) ?? true;
 }
 
 function mentionsMe(content: string, myId: string, myRoleId: string | undefined): boolean {

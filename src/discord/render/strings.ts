@@ -280,3 +280,8 @@ export function resultThreadLink(threadId: string): string {
 export const FOLLOW_UP_OUTSIDE_THREAD =
   "/followup works only in a result thread (the thread under an agent's result): " +
   'use it there to ask that agent again, or use /delegate to start a new task.';
+
+/** An @mention asking for context=N where the bot cannot read the history: refused, with the way out. */
+export function mentionContextUnreadable(channel: string): string {
+  return `${botCannotReadHistory(channel)} Ask again with context=0 to send the task without it.`;
+}
