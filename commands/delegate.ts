@@ -135,7 +135,12 @@ function shuttingDown(): HqError {
  * Written before the defer, with the token: a process killed after the defer and before the run
  * is journaled leaves a reply the restart tells to ask again (recovery.ts), not "thinking…" for good.
  */
-function noteReceived(interaction: RepliableInteraction, context: BotContext, runId: string, receivedAt: number): void {
+export function noteReceived(
+  interaction: RepliableInteraction,
+  context: BotContext,
+  runId: string,
+  receivedAt: number,
+): void {
   context.ledger.recordProgressMessage(runId, {
     channelId: interaction.channelId ?? '',
     messageId: ORIGINAL,
@@ -145,7 +150,7 @@ function noteReceived(interaction: RepliableInteraction, context: BotContext, ru
 }
 
 /** Refused or failed before its run began: the marker must not outlive the answer the router gives. */
-async function forgetOnFailure(context: BotContext, runId: string, work: () => Promise<void>): Promise<void> {
+export async function forgetOnFailure(context: BotContext, runId: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (error) {

@@ -20,7 +20,7 @@ import {
 import { MAX_CHOICE_NAME, truncate } from '../src/discord/render/limits.ts';
 import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { onlyOwnRunsOf, RUNS_WITHOUT_STORE } from '../src/discord/render/strings.ts';
-import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
+import { resultMessageUrl, runThreadId } from '../src/discord/delivery/result-link.ts';
 import {
   DEFAULT_RUNS_LISTED,
   MAX_RUNS_LISTED,
@@ -141,7 +141,8 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
   const embed = renderRunsEmbed({
     runs: runs.map((run) => {
       const resultUrl = resultMessageUrl(store, run, interaction.guildId);
-      return resultUrl ? { run, resultUrl } : { run };
+      const threadId = runThreadId(store, run);
+      return { run, ...(resultUrl ? { resultUrl } : {}), ...(threadId ? { threadId } : {}) };
     }),
     filters,
     notes,

@@ -150,6 +150,11 @@ export const configFileSchema = z.strictObject({
       mentionsPerBotPerMinute: z.int().min(1).max(600).default(6),
       maxChainDepth: z.int().min(1).max(10).default(3),
       missedMentionMaxAgeMinutes: z.int().min(1).max(10_080).default(60),
+      /**
+       * Asks Discord for the privileged Message Content intent (enable it for the app in the developer
+       * portal first): a member's plain message in a result thread is then a follow-up, no mention needed.
+       */
+      messageContentIntent: z.boolean().default(false),
     })
     .prefault({}),
   ops: z

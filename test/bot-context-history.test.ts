@@ -56,3 +56,25 @@ test('with context_required, context the bot cannot read refuses the task privat
   );
   assert.equal(world.gateways.webster.runCount, 0, 'nothing was sent to the agent');
 });
+
+test('an agent bot’s @mention with context=N where the bot cannot read the history is refused, not sent bare', async (t) => {
+  const world = await startWorld(t, { channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'] });
+  const { fake, users } = world;
+  const channelId = channelWithoutHistory(world);
+  const asked = fake.postMessage({
+    channelId,
+    authorId: users.websterBot,
+    content: `<@${fake.botUser.id}> secretary [context=5]: summarise the discussion`,
+  });
+  const refusal = await fake.waitForMessage(
+    channelId,
+    (m) => m.authorId === fake.botUser.id && m.content.startsWith('❌'),
+    { timeoutMs: 10_000 },
+  );
+  assert.match(refusal.content, /The bot cannot read the message history of #no-history/);
+  assert.match(refusal.content, /context=0/);
+  assert.equal(refusal.messageReference, undefined, 'not a reply: Discord refuses those without the history');
+  assert.equal(world.gateways.secretary.runCount, 0, 'nothing was sent to the agent');
+  assert.equal(fake.message(asked.id)?.reactionUsers.get('👀')?.has(fake.botUser.id) ?? false, false, 'never taken');
+  assertNoPings(world);
+});

@@ -13,6 +13,12 @@ const MIGRATIONS: Readonly<Record<number, string>> = {
   1: HANDOFF_TOKENS_DDL,
   // The secret in a run's handoff file name, so a restarted process waits on the same path.
   2: 'ALTER TABLE runs ADD COLUMN handoff_secret TEXT;',
+  // A message in any thread asks which run opened it (RUN_BY_RESULT_THREAD_SQL), and a follow-up
+  // reads its thread's runs (THREAD_RUNS_SQL): both by index, not by scanning every row.
+  3: `
+    CREATE INDEX IF NOT EXISTS deliveries_by_message ON deliveries (kind, message_id) WHERE delivered_at IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (json_extract(origin_json, '$.threadId'))
+      WHERE json_extract(origin_json, '$.threadId') IS NOT NULL;`,
 };
 
 function refuse(file: string, why: string, cause?: unknown): HqError {

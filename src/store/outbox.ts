@@ -29,6 +29,13 @@ export interface DeliveredMessage {
   readonly messageId: string;
 }
 
+/**
+ * From a thread to the run whose result opened it, served by the deliveries_by_message index
+ * (migrate.ts). The kind is spelled here, not imported: the store knows no Discord module.
+ */
+export const RUN_BY_RESULT_THREAD_SQL =
+  "SELECT run_id FROM deliveries WHERE kind = 'result-thread' AND message_id = ? AND delivered_at IS NOT NULL LIMIT 1";
+
 export function deliveryNonce(runId: string, kind: string): string {
   return createHash('sha256').update(`${runId}\u0000${kind}`).digest('hex').slice(0, NONCE_LENGTH);
 }
@@ -68,10 +75,7 @@ export function createOutbox(db: DatabaseSync, now: () => number) {
     ON CONFLICT (run_id, kind) DO UPDATE SET delivered_at = excluded.delivered_at, channel_id = excluded.channel_id,
       message_id = excluded.message_id
     WHERE deliveries.delivered_at IS NULL`);
-  // The kind is spelled here, not imported: the store knows no Discord module (result-thread.ts).
-  const runByResultThread = db.prepare(
-    `SELECT run_id FROM deliveries WHERE kind = 'result-thread' AND message_id = ? AND delivered_at IS NOT NULL LIMIT 1`,
-  );
+  const runByResultThread = db.prepare(RUN_BY_RESULT_THREAD_SQL);
 
   return {
     /** Idempotent: the first enqueue of (runId, kind) wins and later ones return what it stored. */

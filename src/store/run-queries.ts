@@ -194,6 +194,11 @@ function toPendingRun(row: Row): PendingRun {
 
 export type RunQueries = ReturnType<typeof createRunQueries>;
 
+/** A thread's runs (its root, then follow-ups), served by the runs_by_thread index (migrate.ts). */
+export const THREAD_RUNS_SQL = `
+  SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = :rootRunId OR json_extract(origin_json, '$.threadId') = :threadId
+  ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`;
+
 export function createRunQueries(db: DatabaseSync) {
   // An attempt that ended accepted, in a run that is still open, is one whose process died between
   // the attempt's end and the run's finish: it is resumed as if it had not ended, so the engine
@@ -214,9 +219,7 @@ export function createRunQueries(db: DatabaseSync) {
   const attemptsOf = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.run_id = ? ORDER BY a.attempt`);
   const eventsOf = db.prepare(HISTORY_QUERY);
   // A thread holds few runs; a follow-up's origin names its thread (run-origin.ts).
-  const threadRuns = db.prepare(`
-    SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = :rootRunId OR json_extract(origin_json, '$.threadId') = :threadId
-    ORDER BY accepted_at DESC, rowid DESC LIMIT :limit`);
+  const threadRuns = db.prepare(THREAD_RUNS_SQL);
   const lastResult = db.prepare(`
     SELECT result_json FROM runs WHERE agent = ? AND status <> '${RUNNING}' AND result_json IS NOT NULL
     ORDER BY finished_at DESC, rowid DESC LIMIT 1`);

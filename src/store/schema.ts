@@ -7,7 +7,7 @@
  */
 import type { RunStatus } from '../engine/types.ts';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A run's status in the store: `running` until the engine reports its result. */
 export type StoredRunStatus = RunStatus | 'sent' | 'running';

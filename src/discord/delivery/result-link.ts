@@ -1,5 +1,6 @@
 /** Where a run's result message is, from its `result-embed` delivery and its origin's guild. */
 import type { RunStore } from '../../store/run-store.ts';
+import { RESULT_THREAD_DELIVERY_KIND } from './result-thread.ts';
 
 export const RESULT_DELIVERY_KIND = 'result-embed';
 
@@ -25,4 +26,16 @@ export function resultMessageUrl(
       ? run.origin['guildId']
       : fallbackGuildId;
   return messageUrl(guildId, delivery.channelId, delivery.messageId);
+}
+
+/** A run's thread: for a follow-up the thread it was asked in, else the one its result opened. */
+export function runThreadId(
+  store: Pick<RunStore, 'getDelivery'>,
+  run: { readonly runId: string; readonly origin?: Readonly<Record<string, unknown>> | undefined },
+): string | undefined {
+  const askedIn = run.origin?.['threadId'];
+  if (typeof askedIn === 'string' && SNOWFLAKE.test(askedIn)) return askedIn;
+  const opened = store.getDelivery(run.runId, RESULT_THREAD_DELIVERY_KIND);
+  if (opened?.deliveredAt === undefined) return undefined;
+  return typeof opened.messageId === 'string' && SNOWFLAKE.test(opened.messageId) ? opened.messageId : undefined;
 }

@@ -5,7 +5,7 @@
  * ways: the bot never answers itself, a bot's taskless reply to us is ignored, and each author
  * has a per-minute limit and each delegation chain a maximum depth (delegation-chain.ts).
  */
-import { Events, type Client, type Message } from 'discord.js';
+import { Events, PermissionFlagsBits, type Client, type Message } from 'discord.js';
 import { ErrorCode, HqError } from '../../errors.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { BotContext } from '../bot-context.ts';
@@ -16,21 +16,23 @@ import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
 import { followUpContext, resultThreadOf } from './follow-up.ts';
 import { parseFollowUpTask, parseMentionTask } from './mention-grammar.ts';
+import { isPlainFollowUp } from './plain-follow-up.ts';
 import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
 import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
 import { createChannelReply } from '../delivery/reply-target.ts';
+import { authorRateOf } from '../runs/author-rate.ts';
 import { chainOf } from '../runs/delegation-chain.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
 import {
   chainTooDeep,
   GUILD_ONLY,
+  mentionContextUnreadable,
   missedMentionTooOld,
   RESTARTING_NOTICE,
   tooManyDelegations,
 } from '../render/strings.ts';
 
-const WINDOW_MS = 60_000;
 /** Message ids remembered as taken, so a mention read again is not taken twice. */
 const CLAIMS_MAX = 10_000;
 
@@ -43,24 +45,6 @@ export interface MentionHandler {
   /** A message that needs nothing (taken before a restart): claimed, and the cursor may pass it. */
   markSeen(message: Message): void;
   detach(): void;
-}
-
-function createRateWindow(now: () => number = Date.now) {
-  const starts = new Map<string, number[]>();
-  return {
-    /** Milliseconds until the author may start another run, or 0 (and it is counted). */
-    take(key: string, limit: number): number {
-      const t = now();
-      const recent = (starts.get(key) ?? []).filter((at) => t - at < WINDOW_MS);
-      if (recent.length >= limit) {
-        starts.set(key, recent);
-        return WINDOW_MS - (t - (recent[0] ?? t));
-      }
-      recent.push(t);
-      starts.set(key, recent);
-      return 0;
-    },
-  };
 }
 
 function createClaims(max = CLAIMS_MAX) {
@@ -83,7 +67,7 @@ export function attachMentionHandler(
   cursors: ChannelCursors,
   track: (work: Promise<unknown>) => void = () => {},
 ): MentionHandler {
-  const rate = createRateWindow();
+  const rate = authorRateOf(context);
   const claims = createClaims();
   /** Seen but not taken (no mention, or refused before a run started): an edit may still make it a task. */
   const untaken = createClaims();
@@ -99,14 +83,17 @@ export function attachMentionHandler(
     // Discord's autocomplete offers the bot's managed role before the bot: a mention of it is a mention of us.
     const myRoleId = message.guild.roles.botRoleFor(me)?.id;
     // A reply pings its author without naming them; only a mention written in the text is a call.
-    if (message.author.id === me.id || !mentionsMe(message.content, me.id, myRoleId)) {
+    const mentioned = message.author.id !== me.id && mentionsMe(message.content, me.id, myRoleId);
+    // With message content read, a member's plain message in a result thread is a call too.
+    const plain = !mentioned && isPlainFollowUp(client, context.ledger, message);
+    if (!mentioned && !plain) {
       if (message.author.id !== me.id) untaken.claim(message.id);
       cursors.seen(message.channelId, message.id);
       return;
     }
     const release = cursors.hold(message.channelId, message.id);
     try {
-      await take(message, me.id, myRoleId, options, release);
+      await take(message, me.id, myRoleId, { ...options, plain }, release);
     } finally {
       release();
     }
@@ -116,7 +103,7 @@ export function attachMentionHandler(
     message: Message<true>,
     myId: string,
     myRoleId: string | undefined,
-    options: MentionOptions,
+    options: MentionOptions & { readonly plain: boolean },
     release: () => void,
   ): Promise<void> {
     const log = context.log.child({
@@ -129,7 +116,7 @@ export function attachMentionHandler(
     // In a result thread the agent is the thread's (follow-up.ts).
     const thread = resultThreadOf(context.ledger, message.channelId);
     const parsed = thread
-      ? parseFollowUpTask(message.content, {
+      ? parseFollowUpTask(options.plain ? `<@${myId}> ${message.content}` : message.content, {
           botUserId: myId,
           botRoleId: myRoleId,
           agent: thread.agent,
@@ -186,14 +173,18 @@ export function attachMentionHandler(
       }
 
       // A store that cannot write could not keep the run: refused before 👀 and before anything is sent.
+      const count = parsed.options.context ?? 0;
+      const label =
+        'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
+      // Discord answers the message list of a channel the bot may not read with nothing: refused, not sent bare.
+      if (count > 0 && !botReadsHistory(message)) {
+        throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, mentionContextUnreadable(label));
+      }
       context.ledger.assertWritable();
       taken = true;
       await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;
-      const count = parsed.options.context ?? 0;
       if (count > 0) {
-        const label =
-          'name' in message.channel && message.channel.name ? `#${message.channel.name}` : `<#${message.channelId}>`;
         const messages = await fetchChannelContext(client.rest, message.channelId, count + 1, label);
         // The mention itself is the task, not context.
         const others = messages.filter((m) => m.id !== message.id).slice(-count);
@@ -249,15 +240,17 @@ export function attachMentionHandler(
   }
 
   async function refuse(message: Message, reason: string, emoji = '❌'): Promise<void> {
+    const payload = {
+      content: truncate(`${emoji} ${reason}`, MAX_MESSAGE_CONTENT),
+      allowedMentions: NO_PINGS,
+      // Read again after a restart, the same refusal comes back as the first one.
+      nonce: context.ledger.deliveryNonce(`mention:${message.id}`, 'refusal'),
+      enforceNonce: true,
+    };
     try {
-      await message.reply({
-        content: truncate(`${emoji} ${reason}`, MAX_MESSAGE_CONTENT),
-        allowedMentions: NO_PINGS,
-        failIfNotExists: false,
-        // Read again after a restart, the same refusal comes back as the first one.
-        nonce: context.ledger.deliveryNonce(`mention:${message.id}`, 'refusal'),
-        enforceNonce: true,
-      });
+      // Discord refuses a reply from a bot that may not read the history (160002): a plain message then.
+      if (message.inGuild() && !botReadsHistory(message)) await message.channel.send(payload);
+      else await message.reply({ ...payload, failIfNotExists: false });
     } catch (error) {
       context.log.warn({ err: error, messageId: message.id }, 'could not answer a mention');
     }
@@ -291,6 +284,13 @@ export function attachMentionHandler(
       client.off(Events.MessageUpdate, onUpdate);
     },
   };
+}
+
+/** Unknown (no cached member or channel) counts as yes: the fetch then says what came back. */
+function botReadsHistory(message: Message<true>): boolean {
+  const me = message.guild.members.me;
+  if (!me || !('permissionsFor' in message.channel)) return true;
+  return message.channel.permissionsFor(me)?.has(PermissionFlagsBits.ReadMessageHistory) ?? true;
 }
 
 function mentionsMe(content: string, myId: string, myRoleId: string | undefined): boolean {

@@ -1,6 +1,6 @@
 /**
  * The `/runs` answer: one embed listing recent runs, newest first, each linking its delivered
- * result. What does not fit leaves the oldest runs out (and says how many), never half a line.
+ * result and its thread (a follow-up is a run of its own, in the thread it was asked in). What does not fit leaves the oldest runs out (and says how many), never half a line.
  * A task is the requester's own text, so it is shown in inline code where nothing renders.
  */
 import { escapeMarkdown, type APIEmbed } from 'discord.js';
@@ -26,6 +26,8 @@ export interface RunsFilters {
 export interface RunLine {
   readonly run: RunRecord;
   readonly resultUrl?: string;
+  /** The run's result thread (result-link.ts runThreadId), shown as a channel link. */
+  readonly threadId?: string;
 }
 
 export interface RunsView {
@@ -55,6 +57,7 @@ export function renderRunLine(line: RunLine): string {
   ];
   if (run.requesterId !== undefined && /^\d{1,20}$/.test(run.requesterId)) head.push(`<@${run.requesterId}>`);
   if (line.resultUrl) head.push(`[result](${line.resultUrl})`);
+  if (line.threadId !== undefined && /^\d{1,20}$/.test(line.threadId)) head.push(`thread <#${line.threadId}>`);
   const task = run.task ?? run.request?.task;
   return task === undefined ? head.join(' · ') : `${head.join(' · ')}\n└ ${inlineCode(task, MAX_TASK_PREVIEW)}`;
 }

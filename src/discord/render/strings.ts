@@ -273,3 +273,15 @@ export function resultThreadFallbackName(agent: string): string {
 export function resultThreadLink(threadId: string): string {
   return ` · Thread: <#${threadId}>`;
 }
+
+// ── Follow-ups by /followup and by plain message (issue 13) ────────────────────────────────
+
+/** /followup outside a result thread: where it works, and the way to start a new conversation. */
+export const FOLLOW_UP_OUTSIDE_THREAD =
+  "/followup works only in a result thread (the thread under an agent's result): " +
+  'use it there to ask that agent again, or use /delegate to start a new task.';
+
+/** An @mention asking for context=N where the bot cannot read the history: refused, with the way out. */
+export function mentionContextUnreadable(channel: string): string {
+  return `${botCannotReadHistory(channel)} Ask again with context=0 to send the task without it.`;
+}
