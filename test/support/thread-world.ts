@@ -33,3 +33,32 @@ export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promi
 export function followUp(world: World, threadId: string, authorId: string, text: string): StoredMessage {
   return world.fake.postMessage({ channelId: threadId, authorId, content: `<@${world.fake.botUser.id}> ${text}` });
 }
+
+/** The bot's reply (created or edited) to `message` in the thread that matches. */
+export function botReplyTo(
+  world: World,
+  threadId: string,
+  message: StoredMessage,
+  predicate: (m: StoredMessage) => boolean,
+): Promise<StoredMessage> {
+  return world.fake.waitForMessage(
+    threadId,
+    (m) => m.messageReference?.message_id === message.id && m.authorId === world.fake.botUser.id && predicate(m),
+    { timeoutMs: 10_000 },
+  );
+}
+
+/** The run a follow-up message started (or queued). */
+export function runOfMessage(world: World, message: StoredMessage) {
+  const run = world.store!.recentRuns({ limit: 50 }).find((r) => r.origin?.['messageId'] === message.id);
+  assert.ok(run, `a run for message ${message.id}`);
+  return run;
+}
+
+/** An agent that writes its handoff only when the test says so. */
+export function holdNextRun(world: World): () => void {
+  let release!: () => void;
+  const until = new Promise<void>((resolve) => (release = resolve));
+  world.gateways.webster.enqueue({ respond: 'admit', agent: { until } });
+  return release;
+}

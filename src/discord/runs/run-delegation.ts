@@ -60,10 +60,14 @@ interface DrivenRun {
   readonly execute: (options: DelegateOptions) => Promise<RunResult>;
 }
 
-export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+/** What the engine is asked (and a queued follow-up journaled with) for this start. */
+export function delegationRequestOf(
+  context: BotContext,
+  start: DelegationStart,
+): DelegationRequest & { readonly runId: string } {
   const { delegation, origin, runId } = start;
   const session = start.session ?? sessionOfRun(context, runId, delegation.agent, origin);
-  const request: DelegationRequest = {
+  return {
     runId,
     ...rememberedDelegationOf(delegation),
     principals: start.principals,
@@ -72,6 +76,11 @@ export function runDelegation(context: BotContext, start: DelegationStart): Prom
     origin: { ...origin },
     ...(session === undefined ? {} : { session }),
   };
+}
+
+export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+  const { delegation, origin, runId } = start;
+  const request = delegationRequestOf(context, start);
   return drive(context, {
     runId,
     delegation,
