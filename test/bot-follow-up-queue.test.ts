@@ -104,3 +104,32 @@ test('only its author may cancel a waiting follow-up; it ends cancelled once and
   assert.equal(gateways.webster.runCount, 2, 'the cancelled follow-up never reached the agent');
   assertNoPings(world);
 });
+
+test('a follow-up still waiting after a restart keeps its note, and its author can cancel it there', async (t) => {
+  const world = await startWorld(t);
+  const { fake, gateways, store, users } = world;
+  const { threadId, release, first, second, waiting } = await queuedBehindHeld(world);
+  const runId = runOfMessage(world, second).runId;
+  await world.restart();
+  assert.equal(store!.getRun(runId)?.status, 'queued', 'still waiting after the restart');
+
+  const delivered = world.waitForLog((entry) => entry.msg === 'result delivered' && entry.runId === runId);
+  const press = fake.clickButton({ messageId: waiting.id, customId: cancelIdOf(waiting), userId: users.alice });
+  assert.match((await privateAnswer(world, press.id)).content, /is cancelled; it never started/);
+  await delivered;
+  assert.match(fake.message(waiting.id)!.content, /Cancelled/, 'the waiting note itself is answered');
+  const replies = fake
+    .messagesIn(threadId)
+    .filter((m) => m.messageReference?.message_id === second.id && m.authorId === fake.botUser.id);
+  assert.deepEqual(
+    replies.map((m) => m.id),
+    [waiting.id],
+    'no second reply',
+  );
+
+  const firstDone = botReplyTo(world, threadId, first, (m) => m.content.startsWith('✅'));
+  release();
+  await firstDone;
+  assert.equal(gateways.webster.runCount, 2, 'the cancelled follow-up never reached the agent');
+  assertNoPings(world);
+});

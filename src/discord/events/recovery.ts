@@ -75,8 +75,10 @@ export async function recoverAfterRestart(
     );
     resumed += 1;
   }
+  // Their waiting notes are their replies: kept, not finished as leftovers.
   const queued = restoreQueuedFollowUps(context, track);
-  if (queued > 0) log.info({ queued }, 'queued follow-ups back in their threads');
+  for (const runId of queued) open.add(runId);
+  if (queued.length > 0) log.info({ queued: queued.length }, 'queued follow-ups back in their threads');
 
   const pendingRuns = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId));
   let progressCleared = 0;

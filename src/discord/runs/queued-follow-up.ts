@@ -182,11 +182,11 @@ export async function cancelQueued(interaction: ButtonInteraction, context: BotC
 
 /**
  * After a restart: the queued follow-ups back in their threads' turns, oldest first, behind the
- * runs resumed there. Called after those runs have entered their turns.
+ * runs resumed there. Called after those runs have entered their turns; returns the run ids.
  */
-export function restoreQueuedFollowUps(context: BotContext, track: (work: Promise<unknown>) => void): number {
+export function restoreQueuedFollowUps(context: BotContext, track: (work: Promise<unknown>) => void): string[] {
   const progress = new Map(context.ledger.progressMessages().map((message) => [message.runId, message] as const));
-  let restored = 0;
+  const restored: string[] = [];
   for (const queued of context.ledger.queuedRuns()) {
     const { runId, request } = queued;
     const origin = parseOrigin(request.origin);
@@ -212,7 +212,7 @@ export function restoreQueuedFollowUps(context: BotContext, track: (work: Promis
       session: request.session,
     };
     track(context.threads.enter(thread.threadId, { runId, start: () => startQueued(context, start, thread) }));
-    restored += 1;
+    restored.push(runId);
   }
   return restored;
 }
