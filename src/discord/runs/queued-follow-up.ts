@@ -112,7 +112,11 @@ async function startQueued(context: BotContext, start: DelegationStart, thread: 
     await runDelegation(context, withThreadContext(context, start, thread));
   } catch (error) {
     if (isHqError(error) && error.code === ErrorCode.SHUTTING_DOWN) return;
-    if (context.ledger.getRun(start.runId)?.status !== QUEUED) throw error;
+    // Accepted by the engine, then stopped by a fault: the journal has it, a restart resumes it.
+    if (context.ledger.getRun(start.runId)?.status !== QUEUED) {
+      context.log.error({ err: error, runId: start.runId }, 'a follow-up failed after its turn came');
+      return;
+    }
     context.log.warn({ err: error, runId: start.runId }, 'a queued follow-up could not start; it ends here');
     const queued = { runId: start.runId, request: run.request, acceptedAt: run.acceptedAt };
     await endQueued(context, queued, start.origin, {
