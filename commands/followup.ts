@@ -12,12 +12,12 @@ import {
 } from 'discord.js';
 import { AccessDeniedError, ErrorCode, HqError, UsageError } from '../src/errors.ts';
 import { newRunId } from '../src/engine/run-id.ts';
-import { followUpContext, resultThreadOf } from '../src/discord/events/follow-up.ts';
+import { resultThreadOf } from '../src/discord/events/follow-up.ts';
 import { CHANNEL_PROGRESS_NONCE_KIND } from '../src/discord/delivery/outbox.ts';
 import { createInteractionReply } from '../src/discord/delivery/reply-target.ts';
 import { authorRateOf } from '../src/discord/runs/author-rate.ts';
 import { actorFromInteraction, authorizeDelegation } from '../src/discord/runs/delegation-access.ts';
-import { runDelegation } from '../src/discord/runs/run-delegation.ts';
+import { runInThread } from '../src/discord/runs/queued-follow-up.ts';
 import {
   FOLLOW_UP_OUTSIDE_THREAD,
   GUILD_ONLY,
@@ -69,7 +69,6 @@ async function followUp(interaction: ChatInputCommandInteraction, context: BotCo
   noteReceived(interaction, context, runId, receivedAt);
   const deferred = await interaction.deferReply({ withResponse: true });
 
-  const taskContext = followUpContext(context.ledger, thread, config.discord.contextMaxChars);
   const ttlMs = config.discord.interactionTokenTtlMs;
   const reply = createInteractionReply(interaction, {
     receivedAt,
@@ -81,25 +80,30 @@ async function followUp(interaction: ChatInputCommandInteraction, context: BotCo
     onMove: (location) => context.ledger.recordProgressMessage(runId, location),
     channelId: thread.threadId,
   });
-  await runDelegation(context, {
-    runId,
-    delegation: { agent: thread.agent, task, ...(taskContext ? { context: taskContext } : {}) },
-    principals,
-    reply,
-    origin: {
-      kind: 'slash',
-      guildId: interaction.guildId,
-      channelId: thread.threadId,
-      requesterId: interaction.user.id,
-      requesterLabel: interaction.user.username,
-      interactionId: interaction.id,
-      applicationId: interaction.applicationId,
-      interactionToken: interaction.token,
-      tokenExpiresAt: receivedAt + ttlMs,
-      depth: 1,
-      threadId: thread.threadId,
+  // runInThread adds the thread's context when the turn starts, and queues behind a running turn.
+  await runInThread(
+    context,
+    {
+      runId,
+      delegation: { agent: thread.agent, task },
+      principals,
+      reply,
+      origin: {
+        kind: 'slash',
+        guildId: interaction.guildId,
+        channelId: thread.threadId,
+        requesterId: interaction.user.id,
+        requesterLabel: interaction.user.username,
+        interactionId: interaction.id,
+        applicationId: interaction.applicationId,
+        interactionToken: interaction.token,
+        tokenExpiresAt: receivedAt + ttlMs,
+        depth: 1,
+        threadId: thread.threadId,
+      },
     },
-  });
+    thread,
+  );
 }
 
 export default { data, execute } satisfies Command;

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './runs/active-runs.ts';
+import { createThreadQueue } from './runs/thread-queue.ts';
 import type { BotContext } from './bot-context.ts';
 import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
@@ -81,6 +82,7 @@ export function startBot(options: StartBotOptions): Bot {
     shutdown: shutdown.signal,
     ledger,
     outbox,
+    threads: createThreadQueue(shutdown.signal),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.store ? { store: options.store } : {}),
   };

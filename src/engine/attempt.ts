@@ -44,6 +44,7 @@ export function payloadOf(
     deliver: run.deliver,
     waitForCompletion: run.completionMode,
     sessionKey: run.endpoint.sessionKey,
+    session: run.request.session,
     agentId: run.endpoint.agentId,
   });
 }

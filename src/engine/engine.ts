@@ -11,6 +11,7 @@ import { AccessDeniedError, ConfigError, ErrorCode, HqError, UsageError } from '
 import type { Logger } from '../log.ts';
 import { createAgentQueue, type AgentQueue, type QueueSlot } from './agent-queue.ts';
 import { createAgentRegistry } from './agent-registry.ts';
+import { withAgentSession } from './agent-session.ts';
 import { payloadOf } from './attempt.ts';
 import { EventName, type EventLog } from './event-log.ts';
 import { createGatewayClient } from './gateway-client.ts';
@@ -150,7 +151,12 @@ export function createEngine(options: EngineOptions): Engine {
       refuseHttpWithoutListener(endpoint);
       refuseDuplicate(runId);
       const handoffSecret = newHandoffSecret();
-      const journaled = { runId, request: { ...request, runId }, acceptedAt, handoffSecret };
+      const journaled = {
+        runId,
+        request: withAgentSession({ ...request, runId }, endpoint),
+        acceptedAt,
+        handoffSecret,
+      };
       const run = newRun(journaled, endpoint, delegateOptions);
       // Refused before anything is sent or journaled: the gateway would answer 413.
       refuseOversizedRequest(endpoint, payloadOf(run, 1, run.handoff.file), request.context, UNSETTLED_ALLOWANCE_BYTES);
@@ -171,7 +177,7 @@ export function createEngine(options: EngineOptions): Engine {
       const handoffSecret = isHandoffSecret(pending.handoffSecret) ? pending.handoffSecret : newHandoffSecret();
       const journaled = {
         runId,
-        request: { ...pending.request, runId },
+        request: withAgentSession({ ...pending.request, runId }, endpoint),
         acceptedAt: pending.acceptedAt,
         handoffSecret,
       };
@@ -187,6 +193,7 @@ export function createEngine(options: EngineOptions): Engine {
     health: async (agent) => health.now(registry.resolve(agent)),
     cachedHealth: (agent) => health.cached(agent),
     queueDepth: (agent) => queue.waiting(agent),
+    recordEvent: (entry) => eventLog.write(entry),
     handoffs: { check: httpHandoffs.check, receive: httpHandoffs.receive },
 
     async close() {

@@ -3,6 +3,8 @@
  * reference script's `send_task` message (a golden test runs the Python function to prove
  * it): agents and their prompts were tuned against that text, so it is not ours to reword.
  */
+import { sessionFieldsOf } from './agent-session.ts';
+import type { AgentSession } from './types.ts';
 
 export interface PromptInput {
   readonly runId: string;
@@ -91,6 +93,7 @@ export interface AgentPayload {
   readonly message: string;
   readonly name: string;
   readonly sessionKey?: string;
+  readonly sessionMode?: 'persistent';
   readonly deliver: boolean;
   readonly channel: 'discord';
   readonly to: string;
@@ -108,6 +111,8 @@ export interface PayloadInput extends PromptInput {
   readonly waitForCompletion: boolean;
   /** Name the agent's session after the run (the gateway must allow request session keys). */
   readonly sessionKey?: boolean | undefined;
+  /** The caller's shared session (a result thread's), joined by the first attempt (agent-session.ts). */
+  readonly session?: AgentSession | undefined;
   /** Which agent, on a gateway that hosts several. */
   readonly agentId?: string | undefined;
 }
@@ -118,7 +123,7 @@ export function buildPayload(input: PayloadInput): AgentPayload {
     name: `orchestrate:${input.runId}`,
     // The per-attempt suffix matters: the gateway serialises requests sharing a session key
     // through completion, so a retry reusing the key would queue behind the attempt it replaces.
-    ...(input.sessionKey === true ? { sessionKey: `hook:orchestrate:${input.runId}:${input.attempt}` } : {}),
+    ...(input.sessionKey === true ? sessionFieldsOf(input.runId, input.attempt, input.session) : {}),
     deliver: input.deliver,
     channel: 'discord',
     to: `channel:dl-${input.agent}`,

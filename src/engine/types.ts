@@ -1,4 +1,5 @@
 /** The engine's vocabulary (Temporal's words): a run has a stable id, attempts, and one terminal status. */
+import type { EventEntry } from './event-log.ts';
 import type { HandoffReceiver } from './http-handoffs.ts';
 
 /** Terminal statuses of a run, as they appear in the CLI's JSON `status` field. */
@@ -41,6 +42,14 @@ export interface DelegationRequest {
   readonly stepId?: string;
   /** Opaque to the engine; stored with the run so the bot knows where to answer after a restart. */
   readonly origin?: Readonly<Record<string, unknown>>;
+  /** A session several runs share; sent only to agents allowing caller session keys (agent-session.ts). */
+  readonly session?: AgentSession;
+}
+
+/** An OpenClaw session a caller names: `key` (prefix `hook:`), kept across runs when `persistent`. */
+export interface AgentSession {
+  readonly key: string;
+  readonly persistent: boolean;
 }
 
 /** The handoff file as the agent wrote it. */
@@ -173,6 +182,8 @@ export interface Engine {
   /** Last known health without probing (autocomplete must never probe per keystroke). */
   cachedHealth(agent: string): AgentHealth | undefined;
   queueDepth(agent: string): number;
+  /** An event-log line about a run the engine never ran (a follow-up cancelled while it waited its turn). */
+  recordEvent(entry: EventEntry): void;
   /** Where a handoff PUT over HTTP enters (src/handoffs/http-listener.ts). */
   readonly handoffs: HandoffReceiver;
   /** Waiting runs are cancelled with their journal intact. */

@@ -5,7 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
 import type { JournalRun, RunJournal, RunResult } from '../engine/types.ts';
-import { RUNNING } from './schema.ts';
+import { QUEUED, RUNNING } from './schema.ts';
 import { jsonOrNull } from './sqlite-rows.ts';
 
 /** The engine's outcome word for an attempt whose handoff became the run's answer. */
@@ -23,7 +23,9 @@ export function createRunJournal(db: DatabaseSync, now: () => number): RunJourna
       handoff_secret)
     VALUES (:runId, :agent, '${RUNNING}', :task, :request, :origin, :requesterId, :workflowRunId, :stepId, :acceptedAt,
       :handoffSecret)
-    ON CONFLICT (run_id) DO NOTHING`);
+    ON CONFLICT (run_id) DO UPDATE SET status = '${RUNNING}', request_json = excluded.request_json,
+      accepted_at = excluded.accepted_at, handoff_secret = excluded.handoff_secret
+    WHERE runs.status = '${QUEUED}'`);
   // A sent attempt keeps its original start and deadline: the agent was told that timeout.
   const startAttempt = db.prepare(`
     INSERT INTO attempts (run_id, attempt, started_at, deadline) VALUES (?, ?, ?, ?)
@@ -45,7 +47,7 @@ export function createRunJournal(db: DatabaseSync, now: () => number): RunJourna
 
   return {
     /**
-     * Records a new run. Announcing a run that is still open again is a no-op (a resumed run);
+     * Records a new run, or starts a queued one. Announcing a run that is still open again is a no-op (a resumed run);
      * reusing the id of a finished run is refused, because its attempts and result are history.
      */
     runAccepted(run: JournalRun): void {

@@ -12,6 +12,7 @@ import { createHandoffTokenBook } from './handoff-tokens.ts';
 import { openDatabase } from './open-database.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 import { createProgressMessageBook, type ProgressMessageBook } from './progress-messages.ts';
+import { createQueuedRunBook, type QueuedRunBook } from './queued-runs.ts';
 import { createRunPruner, type RunPruner } from './retention.ts';
 import { createRunJournal } from './run-journal.ts';
 import { createRunQueries, type RunQueries } from './run-queries.ts';
@@ -21,7 +22,8 @@ export { JOURNAL_SIZE_LIMIT_BYTES } from './open-database.ts';
 export { deliveryNonce, NONCE_LENGTH } from './outbox.ts';
 export type { ProgressMessage } from './progress-messages.ts';
 export { MAX_RECENT_RUNS, type RunRecord } from './run-queries.ts';
-export { RUNNING, type StoredRunStatus } from './schema.ts';
+export { QUEUED, RUNNING, type StoredRunStatus } from './schema.ts';
+export type { QueuedRun } from './queued-runs.ts';
 
 export interface RunStoreOptions {
   readonly busyTimeoutMs?: number;
@@ -34,7 +36,8 @@ export type RunStore = RunJournal &
   ProgressMessageBook &
   ChannelCursors &
   HandoffTokenStore &
-  RunPruner & {
+  RunPruner &
+  QueuedRunBook & {
     readonly file: string;
     healthCheck(): { ok: boolean; detail?: string };
     /** Throws HQ_ERR_STORE_UNWRITABLE while the store cannot take writes (a full disk…). */
@@ -62,6 +65,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...guardVerbs(createChannelCursors(db, now), guard),
     ...guardVerbs(createHandoffTokenBook(db, now), guard),
     ...guardVerbs(createRunPruner(db), guard),
+    ...guardVerbs(createQueuedRunBook(db), guard),
     assertWritable: () => guard.assertWritable(),
     healthCheck() {
       if (!db.isOpen) return { ok: false, detail: 'run store is closed' };

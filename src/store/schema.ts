@@ -10,8 +10,10 @@ import type { RunStatus } from '../engine/types.ts';
 export const SCHEMA_VERSION = 4;
 
 /** A run's status in the store: `running` until the engine reports its result. */
-export type StoredRunStatus = RunStatus | 'sent' | 'running';
+export type StoredRunStatus = RunStatus | 'sent' | 'running' | 'queued';
 export const RUNNING = 'running';
+/** A follow-up waiting behind another run of its thread; `running` once the engine accepts it. */
+export const QUEUED = 'queued';
 
 /** 'HQDG' in the header's application_id: another program's sqlite file is refused, not adopted. */
 export const APPLICATION_ID = 0x48_51_44_47;

@@ -53,6 +53,8 @@ export interface AgentScript {
    * an injected instruction would.
    */
   readonly followInjected?: boolean;
+  /** Held: the agent writes only once this settles (after `afterMs`), or never if the gateway closes first. */
+  readonly until?: Promise<unknown>;
 }
 
 export type RequestScript =
@@ -151,6 +153,9 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   #failedAuth: number[] = [];
   #sequence = 0;
   #closed = false;
+  #close: () => void = () => {};
+  /** Settles when close() begins: a held agent stops waiting. */
+  readonly #closing = new Promise<void>((resolve) => (this.#close = resolve));
   #ignoreWait: boolean;
   #allowSessionKey: boolean;
   #agentIds: readonly string[];
@@ -204,6 +209,7 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#close();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     for (const socket of this.#sockets) socket.destroy();
@@ -528,6 +534,8 @@ export class FakeGateway extends EventEmitter<FakeGatewayEvents> {
       this.#later(script.finishAfterMs ?? 0, settle);
     } else {
       this.#later(script.afterMs ?? 0, async () => {
+        if (script.until !== undefined) await Promise.race([script.until, this.#closing]);
+        if (this.#closed) return;
         await this.#writeHandoff(run, write, script);
         this.emit('handoff', run, run.handoffPath ?? '');
         this.#later(script.finishAfterMs ?? 0, settle);

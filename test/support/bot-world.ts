@@ -53,6 +53,8 @@ export interface WorldOptions {
   readonly store?: boolean;
   /** How often the outbox tries pending deliveries again (after discord.js's own retries). Default 250 ms. */
   readonly deliveryRetryEveryMs?: number;
+  /** More of an agent's config entry than its port (e.g. sessionKey). */
+  readonly agents?: Partial<Record<AgentName, Record<string, unknown>>>;
 }
 
 export interface World {
@@ -169,7 +171,9 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   const { guild, roles, users } = seedGuild(fake, options.channels);
   const base = testConfig({
     root,
-    agents: Object.fromEntries(AGENTS.map((agent) => [agent, { port: gateways[agent].port }])),
+    agents: Object.fromEntries(
+      AGENTS.map((agent) => [agent, { port: gateways[agent].port, ...options.agents?.[agent] }]),
+    ),
     acl: structuredClone(options.acl ?? TEST_ACL) as unknown as Record<string, string[]>,
     ...(options.engine ? { engine: options.engine } : {}),
   });

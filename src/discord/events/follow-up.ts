@@ -4,7 +4,7 @@
  * tasks and results as context, fenced as untrusted like channel context: anyone in the thread
  * wrote the tasks, and an agent wrote the results.
  */
-import type { RunStore } from '../../store/run-store.ts';
+import { QUEUED, type RunStore } from '../../store/run-store.ts';
 import type { RunRecord } from '../../store/run-queries.ts';
 import { formatUntrustedContext, type ContextMessage } from '../context/channel-context.ts';
 import { truncate } from '../render/limits.ts';
@@ -30,13 +30,21 @@ export function resultThreadOf(ledger: Pick<RunStore, 'runIdByResultThread' | 'g
   return { threadId: channelId, rootRunId, agent: root.agent } satisfies ResultThread;
 }
 
-/** The thread's last runs as one fenced block, oldest turns dropped first to fit `maxChars`. */
+/**
+ * The thread's last runs as one fenced block, oldest turns dropped first to fit `maxChars`. Runs
+ * still waiting their turn (and `excludeRunId`, the run being started) are not context yet.
+ */
 export function followUpContext(
   ledger: Pick<RunStore, 'runsOfThread'>,
   thread: ResultThread,
   maxChars: number,
+  excludeRunId?: string,
 ): string | undefined {
-  const runs = ledger.runsOfThread({ ...thread, limit: FOLLOW_UP_CONTEXT_RUNS }).reverse();
+  const runs = ledger
+    .runsOfThread({ ...thread, limit: FOLLOW_UP_CONTEXT_RUNS * 2 })
+    .filter((run) => run.status !== QUEUED && run.runId !== excludeRunId)
+    .slice(0, FOLLOW_UP_CONTEXT_RUNS)
+    .reverse();
   const turns = runs.flatMap((run) => turnsOf(run));
   const text = formatUntrustedContext(turns, { maxChars, source: followUpContextSource(thread.agent) });
   return text === '' ? undefined : text;

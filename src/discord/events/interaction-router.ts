@@ -9,6 +9,7 @@ import { ErrorCode, isHqError } from '../../errors.ts';
 import { InteractionResult } from '../../ops/metrics.ts';
 import type { BotContext } from '../bot-context.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
+import { cancelQueued, QUEUED_CANCEL_PREFIX } from '../runs/queued-follow-up.ts';
 import { BUTTON_NOT_HANDLED, UNEXPECTED_ERROR, unknownCommand } from '../render/strings.ts';
 
 type ButtonHandler = NonNullable<Command['buttons']>[string];
@@ -39,6 +40,9 @@ export function attachInteractionRouter(
       buttons.set(prefix, { command: command.data.name, handle });
     }
   }
+  // A waiting follow-up's Cancel: put there by a mention, not by a command.
+  if (!buttons.has(QUEUED_CANCEL_PREFIX))
+    buttons.set(QUEUED_CANCEL_PREFIX, { command: 'follow-up', handle: cancelQueued });
 
   async function handle(interaction: Interaction): Promise<void> {
     const started = performance.now();

@@ -14,7 +14,7 @@ import type { ChannelCursors } from './channel-cursors.ts';
 import { actorFromMessage, authorizeDelegation, principalsOf } from '../runs/delegation-access.ts';
 import { describeError } from './interaction-router.ts';
 import { MAX_MESSAGE_CONTENT, truncate } from '../render/limits.ts';
-import { followUpContext, resultThreadOf } from './follow-up.ts';
+import { resultThreadOf } from './follow-up.ts';
 import { parseFollowUpTask, parseMentionTask } from './mention-grammar.ts';
 import { isPlainFollowUp } from './plain-follow-up.ts';
 import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
@@ -23,7 +23,8 @@ import { MENTION_PROGRESS_NONCE_KIND } from '../delivery/outbox.ts';
 import { createChannelReply } from '../delivery/reply-target.ts';
 import { authorRateOf } from '../runs/author-rate.ts';
 import { chainOf } from '../runs/delegation-chain.ts';
-import { runDelegation } from '../runs/run-delegation.ts';
+import { runDelegation, type DelegationStart } from '../runs/run-delegation.ts';
+import { runInThread } from '../runs/queued-follow-up.ts';
 import {
   chainTooDeep,
   GUILD_ONLY,
@@ -191,13 +192,10 @@ export function attachMentionHandler(
         taskContext =
           formatUntrustedContext(others, { maxChars: config.discord.contextMaxChars, source: label }) || undefined;
       }
-      if (thread) {
-        const earlier = followUpContext(context.ledger, thread, config.discord.contextMaxChars);
-        taskContext = [earlier, taskContext].filter(Boolean).join('\n\n') || undefined;
-      }
+      // A follow-up's thread context is added when its turn comes (queued-follow-up.ts).
 
       const requesterLabel = callerAgent ?? message.author.username;
-      await runDelegation(context, {
+      const start: DelegationStart = {
         runId,
         delegation: {
           agent: parsed.agent,
@@ -227,7 +225,9 @@ export function attachMentionHandler(
           ...(thread ? { threadId: thread.threadId } : {}),
         },
         onStarted: release,
-      });
+      };
+      // In a result thread one run at a time: a follow-up may wait its turn (queued-follow-up.ts).
+      await (thread ? runInThread(context, start, thread) : runDelegation(context, start));
       // The outbox answers and sets ✅/❌ once the result is delivered.
     } catch (error) {
       const expected = error instanceof HqError;

@@ -17,6 +17,7 @@ import { replyKindOf, restoreReply } from '../delivery/outbox.ts';
 import { isMessageId, ORIGINAL, type ReplyTarget } from '../delivery/reply-target.ts';
 import { RESULT_DELIVERY_KIND } from '../delivery/result-link.ts';
 import { resumeDelegation } from '../runs/run-delegation.ts';
+import { restoreQueuedFollowUps } from '../runs/queued-follow-up.ts';
 import { parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
 
 /** A finished run this recent without any delivery record died before its outbox entry. */
@@ -66,9 +67,18 @@ export async function recoverAfterRestart(
       progress: progress.get(pending.runId),
       ledger,
     });
-    track(resume(context, pending, origin, reply));
+    // A resumed run of a result thread holds the thread's turn: its queued follow-ups wait behind it.
+    const resuming = (): Promise<void> => resume(context, pending, origin, reply);
+    const threadId = origin.threadId;
+    track(
+      threadId === undefined ? resuming() : context.threads.enter(threadId, { runId: pending.runId, start: resuming }),
+    );
     resumed += 1;
   }
+  // Their waiting notes are their replies: kept, not finished as leftovers.
+  const queued = restoreQueuedFollowUps(context, track);
+  for (const runId of queued) open.add(runId);
+  if (queued.length > 0) log.info({ queued: queued.length }, 'queued follow-ups back in their threads');
 
   const pendingRuns = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId));
   let progressCleared = 0;

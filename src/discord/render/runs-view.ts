@@ -15,6 +15,7 @@ export const MAX_RUNS_LISTED = 25;
 export const DEFAULT_RUNS_LISTED = 10;
 
 const RUNNING_STYLE: StatusStyle = { word: 'Running', emoji: '⏳', color: BLURPLE };
+const QUEUED_STYLE: StatusStyle = { word: 'Queued', emoji: '🕒', color: BLURPLE };
 
 export interface RunsFilters {
   readonly agent?: string;
@@ -38,6 +39,7 @@ export interface RunsView {
 }
 
 export function describeRunStatus(status: string): StatusStyle {
+  if (status === 'queued') return QUEUED_STYLE;
   return status === 'running' ? RUNNING_STYLE : describeStatus(status);
 }
 

@@ -285,3 +285,20 @@ export const FOLLOW_UP_OUTSIDE_THREAD =
 export function mentionContextUnreadable(channel: string): string {
   return `${botCannotReadHistory(channel)} Ask again with context=0 to send the task without it.`;
 }
+// ── Follow-ups waiting their turn in a thread (thread-queue.ts) ──────────────────────────────
+
+export function followUpQueued(runId: string, aheadRunId: string): string {
+  return `⏳ Run \`${runId}\` waits behind run \`${aheadRunId}\` in this thread; it starts when that one ends.`;
+}
+
+export function queuedCancelNotAllowed(requesterId: string): string {
+  return `Only <@${requesterId}>, who sent this follow-up, can cancel it while it waits.`;
+}
+
+export const QUEUED_NO_LONGER_WAITING = 'This follow-up is no longer waiting: it has started or ended.';
+
+export function queuedCancelled(runId: string): string {
+  return `🚫 Run \`${runId}\` is cancelled; it never started.`;
+}
+
+export const QUEUED_CANCELLED_NOTE = 'Cancelled by its author while it waited for its turn in the thread';

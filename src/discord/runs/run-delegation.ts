@@ -4,7 +4,14 @@
  * the result to the outbox. A run stopped by the bot's own shutdown stays open for the restart.
  */
 import { ErrorCode } from '../../errors.ts';
-import type { DelegationRequest, DelegateOptions, ResumableRun, RunProgress, RunResult } from '../../engine/types.ts';
+import type {
+  AgentSession,
+  DelegationRequest,
+  DelegateOptions,
+  ResumableRun,
+  RunProgress,
+  RunResult,
+} from '../../engine/types.ts';
 import { RunStatus } from '../../engine/types.ts';
 import { rememberedDelegationOf, type RememberedDelegation } from './active-runs.ts';
 import type { BotContext } from '../bot-context.ts';
@@ -19,6 +26,7 @@ import {
 import type { ReplyTarget } from '../delivery/reply-target.ts';
 import { runStopped } from '../render/strings.ts';
 import type { RunOrigin } from './run-origin.ts';
+import { sessionOfRun } from './thread-session.ts';
 
 /** How often a waiting run's reply is refreshed when nothing else happens. */
 export const PROGRESS_TICK_MS = 10_000;
@@ -31,6 +39,8 @@ export interface DelegationStart {
   readonly reply: ReplyTarget;
   /** Called once the engine has journaled or refused the run: a mention's cursor may then pass it. */
   readonly onStarted?: () => void;
+  /** Absent: the run's thread session, if it has one (thread-session.ts). */
+  readonly session?: AgentSession | undefined;
 }
 
 export type DelegationOutcome =
@@ -50,16 +60,27 @@ interface DrivenRun {
   readonly execute: (options: DelegateOptions) => Promise<RunResult>;
 }
 
-export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+/** What the engine is asked (and a queued follow-up journaled with) for this start. */
+export function delegationRequestOf(
+  context: BotContext,
+  start: DelegationStart,
+): DelegationRequest & { readonly runId: string } {
   const { delegation, origin, runId } = start;
-  const request: DelegationRequest = {
+  const session = start.session ?? sessionOfRun(context, runId, delegation.agent, origin);
+  return {
     runId,
     ...rememberedDelegationOf(delegation),
     principals: start.principals,
     // The bot's embed is the delivery; the gateway must not announce the run itself.
     deliver: false,
     origin: { ...origin },
+    ...(session === undefined ? {} : { session }),
   };
+}
+
+export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+  const { delegation, origin, runId } = start;
+  const request = delegationRequestOf(context, start);
   return drive(context, {
     runId,
     delegation,
