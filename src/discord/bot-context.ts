@@ -7,6 +7,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { ActiveRuns } from './runs/active-runs.ts';
 import type { Outbox } from './delivery/outbox.ts';
+import type { ApprovalGate } from './approvals/approval-gate.ts';
 
 export interface BotContext {
   /** A getter, so a hot-reloaded config applies to the next command. */
@@ -23,4 +24,6 @@ export interface BotContext {
   /** What the bot must finish after a restart: the run store, or an in-memory stand-in. */
   readonly ledger: RunStore;
   readonly outbox: Outbox;
+  /** Holds delegations a rule says need a human's approval (absent: none ever waits). */
+  readonly approvals?: ApprovalGate;
 }

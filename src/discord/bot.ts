@@ -6,11 +6,13 @@
 import { Events, Status } from 'discord.js';
 import { once } from 'node:events';
 import type { Config } from '../config.ts';
+import type { EventLog } from '../engine/event-log.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './runs/active-runs.ts';
+import { createApprovalGate } from './approvals/approval-gate.ts';
 import type { BotContext } from './bot-context.ts';
 import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
@@ -36,6 +38,8 @@ export interface StartBotOptions {
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
   readonly deliveryRetryEveryMs?: number;
+  /** The engine's event log: approval decisions are appended to it. */
+  readonly eventLog?: Pick<EventLog, 'write'>;
 }
 
 export interface DiscordHealth {
@@ -72,6 +76,7 @@ export function startBot(options: StartBotOptions): Bot {
     shutdown: shutdown.signal,
     retryEveryMs: options.deliveryRetryEveryMs,
   });
+  const approvals = createApprovalGate({ events: options.eventLog, track: (work) => track(work) });
   const context: BotContext = {
     config,
     engine,
@@ -81,6 +86,7 @@ export function startBot(options: StartBotOptions): Bot {
     shutdown: shutdown.signal,
     ledger,
     outbox,
+    approvals,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.store ? { store: options.store } : {}),
   };
@@ -128,6 +134,7 @@ export function startBot(options: StartBotOptions): Bot {
     healthTimer = setInterval(refreshHealth, options.healthRefreshMs ?? HEALTH_REFRESH_MS);
     healthTimer.unref();
     outbox.start();
+    approvals.restore(context);
   })();
   // A caller that never awaits `ready` must not crash the process.
   ready.catch(() => {});
@@ -145,6 +152,7 @@ export function startBot(options: StartBotOptions): Bot {
     if (shutdown.signal.aborted) return;
     shutdown.abort();
     outbox.stop();
+    approvals.stop();
     if (healthTimer) clearInterval(healthTimer);
   };
 

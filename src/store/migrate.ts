@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
+import { APPROVALS_DDL } from './approvals.ts';
 import { HANDOFF_TOKENS_DDL } from './handoff-tokens.ts';
 import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './schema.ts';
 
@@ -13,6 +14,8 @@ const MIGRATIONS: Readonly<Record<number, string>> = {
   1: HANDOFF_TOKENS_DDL,
   // The secret in a run's handoff file name, so a restarted process waits on the same path.
   2: 'ALTER TABLE runs ADD COLUMN handoff_secret TEXT;',
+  // Delegations held for approval (approvals.ts).
+  3: APPROVALS_DDL,
 };
 
 function refuse(file: string, why: string, cause?: unknown): HqError {

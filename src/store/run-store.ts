@@ -7,6 +7,7 @@
  */
 import type { HandoffTokenStore } from '../engine/handoff-tokens.ts';
 import type { RunJournal } from '../engine/types.ts';
+import { createApprovalBook, type ApprovalBook } from './approvals.ts';
 import { createChannelCursors, type ChannelCursors } from './channel-cursors.ts';
 import { createHandoffTokenBook } from './handoff-tokens.ts';
 import { openDatabase } from './open-database.ts';
@@ -34,6 +35,7 @@ export type RunStore = RunJournal &
   ProgressMessageBook &
   ChannelCursors &
   HandoffTokenStore &
+  ApprovalBook &
   RunPruner & {
     readonly file: string;
     healthCheck(): { ok: boolean; detail?: string };
@@ -61,6 +63,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...guardVerbs(createProgressMessageBook(db, now), guard),
     ...guardVerbs(createChannelCursors(db, now), guard),
     ...guardVerbs(createHandoffTokenBook(db, now), guard),
+    ...guardVerbs(createApprovalBook(db, now), guard),
     ...guardVerbs(createRunPruner(db), guard),
     assertWritable: () => guard.assertWritable(),
     healthCheck() {

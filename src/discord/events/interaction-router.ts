@@ -39,6 +39,9 @@ export function attachInteractionRouter(
       buttons.set(prefix, { command: command.data.name, handle });
     }
   }
+  // The approval card's buttons belong to no command (discord/approvals/).
+  for (const [prefix, handle] of Object.entries(context.approvals?.buttons ?? {}))
+    if (!buttons.has(prefix)) buttons.set(prefix, { command: 'approval', handle });
 
   async function handle(interaction: Interaction): Promise<void> {
     const started = performance.now();

@@ -31,11 +31,14 @@ export interface DelegationStart {
   readonly reply: ReplyTarget;
   /** Called once the engine has journaled or refused the run: a mention's cursor may then pass it. */
   readonly onStarted?: () => void;
+  /** Set when an approver let it through (discord/approvals/): it is not held again. */
+  readonly approved?: boolean;
 }
 
 export type DelegationOutcome =
   | { readonly kind: 'finished'; readonly runId: string; readonly result: RunResult; readonly delivery: DeliveryState }
-  | { readonly kind: 'paused'; readonly runId: string };
+  | { readonly kind: 'paused'; readonly runId: string }
+  | { readonly kind: 'awaiting-approval'; readonly runId: string };
 
 interface DrivenRun {
   readonly runId: string;
@@ -50,8 +53,11 @@ interface DrivenRun {
   readonly execute: (options: DelegateOptions) => Promise<RunResult>;
 }
 
-export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+export async function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
   const { delegation, origin, runId } = start;
+  // The one place a delegation may be held for a human before it starts.
+  if (start.approved !== true && (await context.approvals?.hold(context, start)) === true)
+    return { kind: 'awaiting-approval', runId };
   const request: DelegationRequest = {
     runId,
     ...rememberedDelegationOf(delegation),
