@@ -151,7 +151,16 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
   return {
     hold,
     restore(context) {
-      for (const record of context.ledger.awaitingApprovals()) arm(context, record.runId, record.expiresAt);
+      for (const record of context.ledger.awaitingApprovals()) {
+        const held = record.card === undefined ? readHeld(record) : undefined;
+        if (held === undefined) {
+          arm(context, record.runId, record.expiresAt);
+          continue;
+        }
+        // Killed between sending the card and recording it: the same nonce gives back the first card.
+        const posted = postCard(context, held).then(() => arm(context, record.runId, record.expiresAt));
+        track(posted.catch(() => {}));
+      }
     },
     stop() {
       stopped = true;
