@@ -118,17 +118,22 @@ test('a run for an agent under approval waits with a card; Approve sends it, onc
   assertNoPings(world);
 });
 
-test('Reject ends the run: nothing is sent, the requester is told, the card shows it', async (t) => {
+test('Reject (with a reason) ends the run: nothing is sent, the requester is told, the card shows it', async (t) => {
   const world = await approvalWorld(t);
   const { fake, users, gateways } = world;
   const ask = askWebster(world);
   const card = await waitForCard(world);
-  fake.clickButton({ messageId: card.id, customId: buttonOf(card, 'reject'), userId: users.dana });
+  const press = fake.clickButton({ messageId: card.id, customId: buttonOf(card, 'reject'), userId: users.dana });
+  assert.equal((await press.acknowledged()).type, 9, 'Reject asks for a reason in a modal');
+  assert.equal(gateways.webster.runCount, 0);
+  fake.submitModal({ from: press, userId: users.dana, fields: { reason: 'not during the freeze' } });
   const told = await ask.original((m) => /rejected/.test(m.content), 10_000);
-  assert.match(told.content, new RegExp(`rejected by <@${users.dana}>`));
-  await fake.waitForMessage(world.channels.approvals!, (m) => m.id === card.id && /Rejected by/.test(decision(m)), {
-    timeoutMs: 10_000,
-  });
+  assert.match(told.content, new RegExp(`rejected by <@${users.dana}>: not during the freeze`));
+  await fake.waitForMessage(
+    world.channels.approvals!,
+    (m) => m.id === card.id && /Rejected by .*not during the freeze/.test(decision(m)),
+    { timeoutMs: 10_000 },
+  );
   assert.ok(buttonsDisabled(world, card.id));
   assert.equal(gateways.webster.runCount, 0, 'no POST after a rejection');
   assert.deepEqual(
@@ -138,6 +143,7 @@ test('Reject ends the run: nothing is sent, the requester is told, the card show
       ['approval_rejected', users.dana],
     ],
   );
+  assert.equal((await approvalEvents(world)).at(-1)?.reason, 'not during the freeze');
   assertNoPings(world);
 });
 

@@ -7,7 +7,8 @@ import { ApprovalState } from '../../store/schema.ts';
 import type { BotContext } from '../bot-context.ts';
 import { FAILED, react, TAKEN, unreact } from '../delivery/mention-reactions.ts';
 import { NO_PINGS } from '../render/no-pings.ts';
-import { approvedBy, expiredAt, rejectedBy, runApprovalExpired, runRejected } from '../render/strings.ts';
+import { describeError } from '../events/interaction-router.ts';
+import { approvedBy, expiredAt, rejectedBy, runApprovalExpired, runRejected, runStopped } from '../render/strings.ts';
 import { runDelegation } from '../runs/run-delegation.ts';
 import { renderApprovalCard, type ApprovalCard } from './approval-card.ts';
 import { cardInputOf, heldReply, type HeldApproval } from './approval-record.ts';
@@ -101,12 +102,20 @@ export async function tellRequesterEnded(
 
 /** Approved: the run starts as if asked just now, answering in the requester's reply. */
 export async function startApproved(context: BotContext, held: HeldApproval): Promise<void> {
-  await runDelegation(context, {
-    runId: held.record.runId,
-    delegation: held.request.delegation,
-    principals: held.request.principals,
-    origin: held.origin,
-    reply: heldReply(context, held),
-    approved: true,
-  });
+  const reply = heldReply(context, held);
+  try {
+    await runDelegation(context, {
+      runId: held.record.runId,
+      delegation: held.request.delegation,
+      principals: held.request.principals,
+      origin: held.origin,
+      reply,
+      approved: true,
+    });
+  } catch (error) {
+    // Refused by the engine (the ACL or registry changed while it waited): the reply must not still wait.
+    await reply.show({ content: runStopped(describeError(error)), embeds: [], components: [] }).catch(() => {});
+    context.ledger.clearProgressMessage(held.record.runId);
+    throw error;
+  }
 }

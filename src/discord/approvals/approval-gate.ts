@@ -5,6 +5,7 @@
  * channel. Its buttons (approval-buttons.ts) and the expiry timers decide; everything is in the
  * store, so `restore` re-arms the timers from the request time after a restart and old cards work.
  */
+import type { ModalSubmitInteraction } from 'discord.js';
 import { approvalRuleFor, type ApprovalRule } from '../../access/approval-policy.ts';
 import { ErrorCode, HqError } from '../../errors.ts';
 import { ApprovalState } from '../../store/schema.ts';
@@ -24,6 +25,11 @@ export const APPROVAL_CARD_NONCE_KIND = 'approval-card';
 const MAX_TIMER_MS = 2_147_483_647;
 
 type ButtonHandler = NonNullable<Command['buttons']>[string];
+export type ModalHandler = (
+  interaction: ModalSubmitInteraction,
+  context: BotContext,
+  argument: string,
+) => Promise<void>;
 
 export interface ApprovalGate {
   /** True when the delegation now waits for an approver (the caller stops there). */
@@ -33,6 +39,8 @@ export interface ApprovalGate {
   /** Disarms the timers; the approvals stay in the store for the next start. */
   stop(): void;
   readonly buttons: Readonly<Record<string, ButtonHandler>>;
+  /** The Reject button's reason modal, by custom_id prefix. */
+  readonly modals: Readonly<Record<string, ModalHandler>>;
 }
 
 export interface ApprovalGateOptions {
@@ -166,6 +174,6 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
       stopped = true;
       for (const runId of [...timers.keys()]) disarm(runId);
     },
-    buttons: createApprovalButtons({ events, disarm }),
+    ...createApprovalButtons({ events, disarm }),
   };
 }

@@ -70,6 +70,13 @@ export function attachInteractionRouter(
         name = `button:${prefix}`;
         if (!owner) throw new UnhandledInteraction(BUTTON_NOT_HANDLED);
         await owner.handle(interaction, context, argument);
+      } else if (interaction.isModalSubmit()) {
+        const cut = interaction.customId.indexOf(BUTTON_ID_SEPARATOR);
+        const prefix = cut === -1 ? interaction.customId : interaction.customId.slice(0, cut);
+        const handle = context.approvals?.modals[prefix];
+        name = `modal:${prefix}`;
+        if (!handle) throw new UnhandledInteraction(BUTTON_NOT_HANDLED);
+        await handle(interaction, context, cut === -1 ? '' : interaction.customId.slice(cut + 1));
       } else {
         return;
       }

@@ -333,3 +333,6 @@ export function approvalAlreadyDecided(state: string, byUserId: string | undefin
 
 export const APPROVAL_CARD_FAILED =
   'The approval card could not be posted, so nobody could approve this run: ask an admin of this bot to check the approval channel.';
+
+export const REJECT_MODAL_TITLE = 'Reject this run';
+export const REJECT_REASON_LABEL = 'Why? (optional, shown to the requester)';
