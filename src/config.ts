@@ -55,6 +55,21 @@ function refuseSharedAddresses(agents: Record<string, z.infer<typeof fallbackAge
   const [first, second, address] = shared;
   context.addIssue({ code: 'custom', message: `agents '${first}' and '${second}' share the address ${address}` });
 }
+/** Who must approve a delegation before it starts (access/approval-policy.ts combines the levels). */
+const approvalRuleSchema = z
+  .strictObject({
+    approverRoleIds: z.array(snowflake).default([]),
+    approverUserIds: z.array(snowflake).default([]),
+    /** The channel the approval card is posted in. */
+    channel: snowflake,
+    /** Counted from the request; fractions allowed (tests use a few seconds). */
+    ttlMinutes: z.number().min(0.01).max(10_080).default(60),
+    allowSelfApproval: z.boolean().default(false),
+  })
+  .refine((rule) => rule.approverRoleIds.length + rule.approverUserIds.length > 0, {
+    message: 'at least one approver: approverRoleIds or approverUserIds',
+  });
+
 /** Where agents PUT their handoffs; it may face other hosts, so it is configured apart from `ops`. */
 const handoffListenerSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -155,6 +170,13 @@ export const configFileSchema = z.strictObject({
        * portal first): a member's plain message in a result thread is then a follow-up, no mention needed.
        */
       messageContentIntent: z.boolean().default(false),
+      /** Per agent; per principal a rule replaces the agent's for that principal's runs, `false` exempts them. */
+      approval: z
+        .strictObject({
+          agents: z.record(agentName, approvalRuleSchema).default({}),
+          principals: z.record(principalName, z.union([approvalRuleSchema, z.literal(false)])).default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   ops: z

@@ -64,10 +64,11 @@ async function main(): Promise<number> {
   const metrics = createMetrics({
     queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const),
   });
+  const eventLog = createEventLog({ dir: config.paths.logDir });
   const engine = createEngine({
     settings: engineSettingsOf(liveConfig(config, current)),
     log,
-    eventLog: createEventLog({ dir: config.paths.logDir }),
+    eventLog,
     journal: withMetrics(store, metrics),
     handoffTokens: store,
   });
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
   }
   const { commands, skipped } = await loadCommands();
   for (const skip of skipped) log.warn(skip, 'command module skipped');
-  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands });
+  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands, eventLog });
   const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);
   watcher = await watchConfig({

@@ -61,7 +61,7 @@ test('a version 1 run store is migrated: its runs kept, the handoff_tokens table
   const check = new DatabaseSync(file);
   t.after(() => check.close());
   assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, SCHEMA_VERSION);
-  assert.equal(SCHEMA_VERSION, 4);
+  assert.equal(SCHEMA_VERSION, 5);
 });
 
 test('handoffListener is off unless configured; publicUrl must be http(s) and loses its trailing slash', () => {

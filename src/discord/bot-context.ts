@@ -8,6 +8,7 @@ import type { RunStore } from '../store/run-store.ts';
 import type { ActiveRuns } from './runs/active-runs.ts';
 import type { Outbox } from './delivery/outbox.ts';
 import type { ThreadQueue } from './runs/thread-queue.ts';
+import type { ApprovalGate } from './approvals/approval-gate.ts';
 
 export interface BotContext {
   /** A getter, so a hot-reloaded config applies to the next command. */
@@ -26,4 +27,6 @@ export interface BotContext {
   readonly outbox: Outbox;
   /** One run at a time per result thread; follow-ups wait their turn. */
   readonly threads: ThreadQueue;
+  /** Holds delegations a rule says need a human's approval (absent: none ever waits). */
+  readonly approvals?: ApprovalGate;
 }

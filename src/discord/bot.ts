@@ -6,12 +6,14 @@
 import { Events, Status } from 'discord.js';
 import { once } from 'node:events';
 import type { Config } from '../config.ts';
+import type { EventLog } from '../engine/event-log.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { createRunStore, type RunStore } from '../store/run-store.ts';
 import { createActiveRuns } from './runs/active-runs.ts';
 import { createThreadQueue } from './runs/thread-queue.ts';
+import { createApprovalGate } from './approvals/approval-gate.ts';
 import type { BotContext } from './bot-context.ts';
 import { createChannelCursors } from './events/channel-cursors.ts';
 import { createDiscordClient } from './client.ts';
@@ -37,6 +39,8 @@ export interface StartBotOptions {
   readonly healthRefreshMs?: number;
   readonly metrics?: Metrics;
   readonly deliveryRetryEveryMs?: number;
+  /** The engine's event log: approval decisions are appended to it. */
+  readonly eventLog?: Pick<EventLog, 'write'>;
 }
 
 export interface DiscordHealth {
@@ -73,6 +77,7 @@ export function startBot(options: StartBotOptions): Bot {
     shutdown: shutdown.signal,
     retryEveryMs: options.deliveryRetryEveryMs,
   });
+  const approvals = createApprovalGate({ events: options.eventLog, track: (work) => track(work) });
   const context: BotContext = {
     config,
     engine,
@@ -83,6 +88,7 @@ export function startBot(options: StartBotOptions): Bot {
     ledger,
     outbox,
     threads: createThreadQueue(shutdown.signal),
+    approvals,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.store ? { store: options.store } : {}),
   };
@@ -130,6 +136,7 @@ export function startBot(options: StartBotOptions): Bot {
     healthTimer = setInterval(refreshHealth, options.healthRefreshMs ?? HEALTH_REFRESH_MS);
     healthTimer.unref();
     outbox.start();
+    approvals.restore(context);
   })();
   // A caller that never awaits `ready` must not crash the process.
   ready.catch(() => {});
@@ -147,6 +154,7 @@ export function startBot(options: StartBotOptions): Bot {
     if (shutdown.signal.aborted) return;
     shutdown.abort();
     outbox.stop();
+    approvals.stop();
     if (healthTimer) clearInterval(healthTimer);
   };
 

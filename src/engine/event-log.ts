@@ -20,6 +20,11 @@ export const EventName = {
   invalid: 'invalid',
   cancelled: 'cancelled',
   queued: 'queued',
+  // Written by the Discord side (discord/approvals/), through the EventLog interface.
+  approvalRequested: 'approval_requested',
+  approvalApproved: 'approval_approved',
+  approvalRejected: 'approval_rejected',
+  approvalExpired: 'approval_expired',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];
 

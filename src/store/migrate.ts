@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
+import { APPROVALS_DDL } from './approvals.ts';
 import { HANDOFF_TOKENS_DDL } from './handoff-tokens.ts';
 import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_TABLES, SCHEMA_VERSION } from './schema.ts';
 
@@ -19,6 +20,8 @@ const MIGRATIONS: Readonly<Record<number, string>> = {
     CREATE INDEX IF NOT EXISTS deliveries_by_message ON deliveries (kind, message_id) WHERE delivered_at IS NOT NULL;
     CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (json_extract(origin_json, '$.threadId'))
       WHERE json_extract(origin_json, '$.threadId') IS NOT NULL;`,
+  // Delegations held for approval (approvals.ts).
+  4: APPROVALS_DDL,
 };
 
 function refuse(file: string, why: string, cause?: unknown): HqError {

@@ -7,6 +7,7 @@
  */
 import type { HandoffTokenStore } from '../engine/handoff-tokens.ts';
 import type { RunJournal } from '../engine/types.ts';
+import { createApprovalBook, type ApprovalBook } from './approvals.ts';
 import { createChannelCursors, type ChannelCursors } from './channel-cursors.ts';
 import { createHandoffTokenBook } from './handoff-tokens.ts';
 import { openDatabase } from './open-database.ts';
@@ -36,6 +37,7 @@ export type RunStore = RunJournal &
   ProgressMessageBook &
   ChannelCursors &
   HandoffTokenStore &
+  ApprovalBook &
   RunPruner &
   QueuedRunBook & {
     readonly file: string;
@@ -64,6 +66,7 @@ export function createRunStore(file: string, options: RunStoreOptions = {}): Run
     ...guardVerbs(createProgressMessageBook(db, now), guard),
     ...guardVerbs(createChannelCursors(db, now), guard),
     ...guardVerbs(createHandoffTokenBook(db, now), guard),
+    ...guardVerbs(createApprovalBook(db, now), guard),
     ...guardVerbs(createRunPruner(db), guard),
     ...guardVerbs(createQueuedRunBook(db), guard),
     assertWritable: () => guard.assertWritable(),

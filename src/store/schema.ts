@@ -7,13 +7,22 @@
  */
 import type { RunStatus } from '../engine/types.ts';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** A run's status in the store: `running` until the engine reports its result. */
 export type StoredRunStatus = RunStatus | 'sent' | 'running' | 'queued';
 export const RUNNING = 'running';
 /** A follow-up waiting behind another run of its thread; `running` once the engine accepts it. */
 export const QUEUED = 'queued';
+
+/** A delegation held for a human (store/approvals.ts): awaiting until one decision ends it. */
+export const ApprovalState = {
+  awaiting: 'awaiting_approval',
+  approved: 'approved',
+  rejected: 'rejected',
+  expired: 'expired',
+} as const;
+export type ApprovalState = (typeof ApprovalState)[keyof typeof ApprovalState];
 
 /** 'HQDG' in the header's application_id: another program's sqlite file is refused, not adopted. */
 export const APPLICATION_ID = 0x48_51_44_47;
@@ -95,4 +104,5 @@ export const SCHEMA_TABLES = [
   'progress_messages',
   'channel_cursors',
   'handoff_tokens',
+  'approvals',
 ] as const;

@@ -40,8 +40,10 @@ export const TEST_ACL = {
 export interface WorldOptions {
   /** Channels beside `general` and the dl- channels. Default: dl-webster and dl-tech-lead (no dl-secretary). */
   readonly channels?: readonly string[];
-  /** Merged into the `discord` section; a function gets the seeded users' ids. */
-  readonly discord?: Record<string, unknown> | ((users: TestUsers) => Record<string, unknown>);
+  /** Merged into the `discord` section; a function gets the seeded users', channels' and roles' ids. */
+  readonly discord?:
+    | Record<string, unknown>
+    | ((users: TestUsers, channels: Readonly<Record<string, string>>, roles: TestRoles) => Record<string, unknown>);
   /** Default TEST_ACL. */
   readonly acl?: Record<string, readonly string[]>;
   readonly script?: RequestScript;
@@ -180,7 +182,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   const discord = configFileSchema.shape.discord.parse({
     ...discordSettings(fake, guild, roles, users),
     progressEditIntervalMs: 250,
-    ...(typeof options.discord === 'function' ? options.discord(users) : options.discord),
+    ...(typeof options.discord === 'function' ? options.discord(users, guild.channels, roles) : options.discord),
   });
   const config: Config = {
     ...base,
@@ -194,10 +196,11 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   if (store) onTeardown(() => store.close());
   const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
+    const eventLog = createEventLog({ dir: config.paths.logDir });
     const engine = createEngine({
       settings: engineSettingsOf(config),
       log,
-      eventLog: createEventLog({ dir: config.paths.logDir }),
+      eventLog,
       journal: withMetrics(store, metrics),
       sendRetryDelaysMs: [0, 0],
     });
@@ -209,6 +212,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       commands,
       healthRefreshMs: 60_000,
       deliveryRetryEveryMs: options.deliveryRetryEveryMs ?? 250,
+      eventLog,
       ...(store ? { store } : {}),
     });
     countDiscordErrors(bot.client, metrics);

@@ -43,6 +43,9 @@ export function attachInteractionRouter(
   // A waiting follow-up's Cancel: put there by a mention, not by a command.
   if (!buttons.has(QUEUED_CANCEL_PREFIX))
     buttons.set(QUEUED_CANCEL_PREFIX, { command: 'follow-up', handle: cancelQueued });
+  // The approval card's buttons belong to no command (discord/approvals/).
+  for (const [prefix, handle] of Object.entries(context.approvals?.buttons ?? {}))
+    if (!buttons.has(prefix)) buttons.set(prefix, { command: 'approval', handle });
 
   async function handle(interaction: Interaction): Promise<void> {
     const started = performance.now();
@@ -71,6 +74,13 @@ export function attachInteractionRouter(
         name = `button:${prefix}`;
         if (!owner) throw new UnhandledInteraction(BUTTON_NOT_HANDLED);
         await owner.handle(interaction, context, argument);
+      } else if (interaction.isModalSubmit()) {
+        const cut = interaction.customId.indexOf(BUTTON_ID_SEPARATOR);
+        const prefix = cut === -1 ? interaction.customId : interaction.customId.slice(0, cut);
+        const handle = context.approvals?.modals[prefix];
+        name = `modal:${prefix}`;
+        if (!handle) throw new UnhandledInteraction(BUTTON_NOT_HANDLED);
+        await handle(interaction, context, cut === -1 ? '' : interaction.customId.slice(cut + 1));
       } else {
         return;
       }

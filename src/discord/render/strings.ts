@@ -302,3 +302,65 @@ export function queuedCancelled(runId: string): string {
 }
 
 export const QUEUED_CANCELLED_NOTE = 'Cancelled by its author while it waited for its turn in the thread';
+// ── Approval before sensitive agents run (discord/approvals/) ─────────────────────────────
+
+/** `<t:…>` renders in each reader's own time zone. */
+export function discordTime(epochMs: number, style: 'f' | 'R' = 'f'): string {
+  return `<t:${Math.floor(epochMs / 1_000)}:${style}>`;
+}
+
+/** Roles and users as mentions; the message carrying them pings nobody (NO_PINGS). */
+export function approverList(roleIds: readonly string[], userIds: readonly string[]): string {
+  return [...roleIds.map((id) => `<@&${id}>`), ...userIds.map((id) => `<@${id}>`)].join(', ');
+}
+
+export function approvalCardTitle(agent: string): string {
+  return `Approval needed: a run for ${agent}`;
+}
+
+export function awaitingApproval(agent: string, approvers: string, expiresAt: number): string {
+  return (
+    `⏳ Waiting for approval before **${agent}** starts: one of ${approvers} must approve it ` +
+    `(expires ${discordTime(expiresAt, 'R')}). Nothing is sent to the agent until then.`
+  );
+}
+
+export function approvedBy(userId: string, at: number): string {
+  return `✅ Approved by <@${userId}> ${discordTime(at, 'R')}`;
+}
+
+export function rejectedBy(userId: string, at: number, reason?: string): string {
+  return `❌ Rejected by <@${userId}> ${discordTime(at, 'R')}${reason ? `: ${reason}` : ''}`;
+}
+
+export function expiredAt(at: number): string {
+  return `⌛ Expired ${discordTime(at, 'R')}: nobody approved it in time`;
+}
+
+export function runRejected(agent: string, userId: string, reason?: string): string {
+  return `❌ Your run for **${agent}** was rejected by <@${userId}>${reason ? `: ${reason}` : ''}. Nothing was sent to the agent.`;
+}
+
+export function runApprovalExpired(agent: string, at: number): string {
+  return `⌛ Your run for **${agent}** was not approved before ${discordTime(at)}, so it was dropped. Nothing was sent to the agent.`;
+}
+
+export function notAnApprover(approvers: string): string {
+  return `Only ${approvers} may decide on this run.`;
+}
+
+export const SELF_APPROVAL_REFUSED =
+  'You asked for this run, so someone else must approve it (you may still reject it).';
+
+export const APPROVAL_UNKNOWN = 'This approval card is not known to the bot any more.';
+
+export function approvalAlreadyDecided(state: string, byUserId: string | undefined): string {
+  const word = state === 'approved' ? 'approved' : state === 'rejected' ? 'rejected' : 'expired';
+  return `This run was already ${word}${byUserId ? ` by <@${byUserId}>` : ''}.`;
+}
+
+export const APPROVAL_CARD_FAILED =
+  'The approval card could not be posted, so nobody could approve this run: ask an admin of this bot to check the approval channel.';
+
+export const REJECT_MODAL_TITLE = 'Reject this run';
+export const REJECT_REASON_LABEL = 'Why? (optional, shown to the requester)';

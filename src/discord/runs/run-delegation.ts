@@ -41,11 +41,14 @@ export interface DelegationStart {
   readonly onStarted?: () => void;
   /** Absent: the run's thread session, if it has one (thread-session.ts). */
   readonly session?: AgentSession | undefined;
+  /** Set when an approver let it through (discord/approvals/): it is not held again. */
+  readonly approved?: boolean;
 }
 
 export type DelegationOutcome =
   | { readonly kind: 'finished'; readonly runId: string; readonly result: RunResult; readonly delivery: DeliveryState }
-  | { readonly kind: 'paused'; readonly runId: string };
+  | { readonly kind: 'paused'; readonly runId: string }
+  | { readonly kind: 'awaiting-approval'; readonly runId: string };
 
 interface DrivenRun {
   readonly runId: string;
@@ -78,8 +81,11 @@ export function delegationRequestOf(
   };
 }
 
-export function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
+export async function runDelegation(context: BotContext, start: DelegationStart): Promise<DelegationOutcome> {
   const { delegation, origin, runId } = start;
+  // The one place a delegation may be held for a human before it starts.
+  if (start.approved !== true && (await context.approvals?.hold(context, start)) === true)
+    return { kind: 'awaiting-approval', runId };
   const request = delegationRequestOf(context, start);
   return drive(context, {
     runId,
