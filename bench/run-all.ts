@@ -31,6 +31,9 @@ const SCENARIOS: readonly string[] = [
   // issue 11: trusted handoffs from any host
   'http-handoff.bench.ts',
   'handoff-polling.bench.ts',
+  // issue 13: conversations with agents
+  'thread-follow-up-burst.bench.ts',
+  'thread-result-post.bench.ts',
 ];
 
 /**
