@@ -1,6 +1,8 @@
 /**
  * Issue 13: 50 members @mention the bot at once in a result thread → how long each follow-up
- * waits for its 👀. Target: p99 ≤ 250 ms, as for the deferred `/delegate` (issue 4).
+ * waits for its 👀. Target: p99 ≤ 250 ms, as for the deferred `/delegate` (issue 4). Unlike a
+ * defer, a reaction counts against the bot's global request limit, which discord.js enforces
+ * and which each follow-up's other requests share.
  */
 import { withBotWorld } from './lib/bot-world.ts';
 import { runScenario } from './lib/scenario.ts';
@@ -99,7 +101,7 @@ await runScenario({
   id: 'thread follow-up burst',
   issue: 13,
   title: `${BURST} follow-up @mentions at once in one result thread → 👀`,
-  method: `the real bot (discord.js + engine) against the fake Discord and 3 fake gateways, all in this process; each round opens a result thread with a /delegate, then ${BURST} members (role leads) each post one @mention follow-up in it, MESSAGE_CREATE dispatched back to back; time from each dispatch to the bot's 👀 PUT handled at the fake; agents answer after ${AGENT_MS} ms and each round waits for every verdict (✅ or ❌, the ❌ counted); ${ROUNDS} rounds after one warm-up round, median of the rounds' nearest-rank p50/p99, max over all rounds. For comparison, the same with each follow-up in a thread of its own (${SPREAD_ROUNDS} rounds after one warm-up): discord.js sends one channel's reactions one at a time, Discord's own limit for them being per channel`,
+  method: `the real bot (discord.js + engine) against the fake Discord and 3 fake gateways, all in this process; each round opens a result thread with a /delegate, then ${BURST} members (role leads) each post one @mention follow-up in it, MESSAGE_CREATE dispatched back to back; time from each dispatch to the bot's 👀 PUT handled at the fake; agents answer after ${AGENT_MS} ms and each round waits for every verdict (✅ or ❌, the ❌ counted); ${ROUNDS} rounds after one warm-up round, median of the rounds' nearest-rank p50/p99, max over all rounds. For comparison, the same with each follow-up in a thread of its own (${SPREAD_ROUNDS} rounds after one warm-up): discord.js sends one channel's reactions one at a time, and holds every request but an interaction callback to Discord's global 50 a second`,
   limitMs: 235_000,
   async run() {
     return withBotWorld(
