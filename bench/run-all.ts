@@ -33,6 +33,8 @@ const SCENARIOS: readonly string[] = [
   'handoff-polling.bench.ts',
   // issue 13: conversations with agents
   'approval-click-to-post.bench.ts',
+  'thread-follow-up-burst.bench.ts',
+  'thread-result-post.bench.ts',
 ];
 
 /**

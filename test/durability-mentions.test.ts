@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoredMessage } from './fakes/fake-discord/index.ts';
-import { startProcessWorld, type ProcessWorld } from './support/bot-process.ts';
+import type { ProcessWorld } from './support/bot-process.ts';
 import { assertNoPings } from './support/bot-world.ts';
+import { killAtReaction, startMentionWorld } from './support/mention-kill.ts';
 
 const LONG = 30_000;
 const TWO_HOURS = 2 * 60 * 60_000;
@@ -31,11 +32,7 @@ test(
   'mentions sent while the bot was down are taken after the restart, and one older than the limit is told so',
   { timeout: 90_000 },
   async (t) => {
-    const world = await startProcessWorld(t, {
-      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
-      script: { respond: 'admit', agent: { write: 'valid' } },
-      discord: { missedMentionMaxAgeMinutes: 60 },
-    });
+    const world = await startMentionWorld(t, { discord: { missedMentionMaxAgeMinutes: 60 } });
     const first = await world.start();
     const seen = mention(world, 'secretary: the one before the restart');
     await replyTo(world, seen, (m) => m.content.includes('```json'));
@@ -79,25 +76,13 @@ test(
   'SIGKILL right after 👀, before the run is journaled: the restarted bot takes the mention, once',
   { timeout: 90_000 },
   async (t) => {
-    const world = await startProcessWorld(t, {
-      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
-      script: { respond: 'admit', agent: { write: 'valid' } },
-    });
+    const world = await startMentionWorld(t);
     const first = await world.start();
     // Handled before the mention (events come in order), so #general has a cursor to read after.
     world.fake.postMessage({ channelId: world.channels.general!, authorId: world.users.alice, content: 'hello' });
     const asked = mention(world, 'secretary: survive the kill');
     // Killed the moment Discord has stored 👀, before the bot hears back and journals the run.
-    const marked = new Promise<void>((resolve) => {
-      const off = world.fake.on('reaction_add', (event) => {
-        if (event.messageId !== asked.id || event.emoji !== '👀') return;
-        first.kill('SIGKILL');
-        off();
-        resolve();
-      });
-    });
-    await marked;
-    await first.exited;
+    await killAtReaction(world, first, (c) => c.messageId === asked.id && c.added && c.emoji === '👀');
     assert.equal(world.openStore().recentRuns({ limit: 10 }).length, 0, 'the dead process journaled nothing');
     assert.equal(world.gateways.secretary.runCount, 0, 'nor sent anything');
 
@@ -117,26 +102,11 @@ test(
   'SIGKILL between the answer and the ✅: the restarted bot sets ✅ and takes 👀 off',
   { timeout: 90_000 },
   async (t) => {
-    const world = await startProcessWorld(t, {
-      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
-      script: { respond: 'admit', agent: { write: 'valid' } },
-    });
+    const world = await startMentionWorld(t);
     const first = await world.start();
     const asked = mention(world, 'secretary: mark me done');
     // Killed at the first change of marks after 👀, whichever the bot makes first.
-    const settling = new Promise<void>((resolve) => {
-      const kill = (event: { messageId: string; emoji: string }, added: boolean): void => {
-        if (event.messageId !== asked.id || (added && event.emoji === '👀')) return;
-        first.kill('SIGKILL');
-        offAdd();
-        offRemove();
-        resolve();
-      };
-      const offAdd = world.fake.on('reaction_add', (event) => kill(event, true));
-      const offRemove = world.fake.on('reaction_remove', (event) => kill(event, false));
-    });
-    await settling;
-    await first.exited;
+    await killAtReaction(world, first, (c) => c.messageId === asked.id && !(c.added && c.emoji === '👀'));
     await replyTo(world, asked, (m) => m.content.includes('```json'));
 
     const second = await world.start();
@@ -163,10 +133,7 @@ test(
   'mentions sent while the bot was down in a new channel and a new thread are taken after the restart',
   { timeout: 90_000 },
   async (t) => {
-    const world = await startProcessWorld(t, {
-      channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
-      script: { respond: 'admit', agent: { write: 'valid' } },
-    });
+    const world = await startMentionWorld(t);
     const { fake, guild, users } = world;
     const first = await world.start();
     const seen = mention(world, 'secretary: the one before the restart');
