@@ -3,6 +3,7 @@
  * file in a temp dir) and once on PostgreSQL (a fresh database in this file's throwaway cluster,
  * started on first use and stopped after the file's tests).
  */
+import { DatabaseSync } from 'node:sqlite';
 import { after, type TestContext } from 'node:test';
 import { openRunStore, type AsyncRunStore } from '../../src/store/store-api.ts';
 import type { Fence } from '../../src/store/postgres/session.ts';
@@ -17,6 +18,8 @@ export interface StoreOpenOptions {
 /** One store's worth of state; each `open` is another process's view of it (closed after the test). */
 export interface StorePlace {
   open(options?: StoreOpenOptions): Promise<AsyncRunStore>;
+  /** Rows of `table` for the run, read past the store (another connection). */
+  countRows(table: string, runId: string): Promise<number>;
 }
 
 export interface StoreBackend {
@@ -26,8 +29,13 @@ export interface StoreBackend {
   fresh(t: TestContext): Promise<StorePlace>;
 }
 
-function opener(t: TestContext, open: (options: StoreOpenOptions) => Promise<AsyncRunStore>): StorePlace {
+function place(
+  t: TestContext,
+  open: (options: StoreOpenOptions) => Promise<AsyncRunStore>,
+  countRows: StorePlace['countRows'],
+): StorePlace {
   return {
+    countRows,
     async open(options = {}) {
       const store = await open(options);
       t.after(() => store.close());
@@ -40,7 +48,18 @@ export const sqliteBackend: StoreBackend = {
   name: 'sqlite',
   async fresh(t) {
     const file = await tempFile(t);
-    return opener(t, ({ now }) => openRunStore({ kind: 'sqlite', file, ...(now === undefined ? {} : { now }) }));
+    return place(
+      t,
+      ({ now }) => openRunStore({ kind: 'sqlite', file, ...(now === undefined ? {} : { now }) }),
+      async (table, runId) => {
+        const raw = new DatabaseSync(file, { readOnly: true });
+        try {
+          return Number(raw.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId)?.n);
+        } finally {
+          raw.close();
+        }
+      },
+    );
   },
 };
 
@@ -59,7 +78,15 @@ export function postgresBackend(): StoreBackend & { cluster(): Promise<PgCluster
     async fresh(t) {
       const pg = await cluster();
       const url = await pg.createDatabase();
-      return opener(t, (options) => openRunStore({ kind: 'postgres', url, password: pg.password, ...options }));
+      const database = new URL(url).pathname.slice(1);
+      return place(
+        t,
+        (options) => openRunStore({ kind: 'postgres', url, password: pg.password, ...options }),
+        async (table, runId) => {
+          const sql = `SELECT count(*)::int AS n FROM ${table} WHERE run_id = '${runId.replaceAll("'", "''")}'`;
+          return Number((await pg.query(sql, database)).rows[0].n);
+        },
+      );
     },
   };
 }

@@ -11,7 +11,7 @@ const PRUNABLE = `
 
 export function createPgRunPruner(session: PgSession) {
   return {
-    pruneFinished(query: PruneQuery): Promise<number> {
+    async pruneFinished(query: PruneQuery): Promise<number> {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
       validatePruneQuery(olderThan, limit);
