@@ -31,6 +31,8 @@ const SCENARIOS: readonly string[] = [
   // issue 11: trusted handoffs from any host
   'http-handoff.bench.ts',
   'handoff-polling.bench.ts',
+  // issue 14: the run store on PostgreSQL
+  'pg-store-overhead.bench.ts',
 ];
 
 /**
