@@ -4,6 +4,7 @@ import type { JournalRun, RunResult } from '../../engine/types.ts';
 import { RUNNING } from '../schema.ts';
 import { jsonOrNull } from '../sqlite-rows.ts';
 import type { PgSession } from './session.ts';
+import { encodeText } from './text.ts';
 
 function requesterOf(origin: Readonly<Record<string, unknown>> | undefined): string | null {
   const id = origin?.['requesterId'];
@@ -11,7 +12,7 @@ function requesterOf(origin: Readonly<Record<string, unknown>> | undefined): str
 }
 
 const INSERT_RUN = `
-  INSERT INTO runs (run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id,
+  INSERT INTO runs (run_id, agent, status, task_json, request_json, origin_json, requester_id, workflow_run_id, step_id,
     accepted_at, handoff_secret)
   VALUES ($1, $2, '${RUNNING}', $3, $4, $5, $6, $7, $8, $9, $10)
   ON CONFLICT (run_id) DO NOTHING`;
@@ -25,8 +26,8 @@ const SEND_ATTEMPT = `
   ON CONFLICT (run_id, attempt) DO UPDATE SET sent = true, sent_at = excluded.sent_at,
     gateway_run_id = coalesce(excluded.gateway_run_id, attempts.gateway_run_id)`;
 const END_ATTEMPT = `
-  INSERT INTO attempts (run_id, attempt, started_at, outcome, detail, ended_at) VALUES ($1, $2, $3, $4, $5, $3)
-  ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail,
+  INSERT INTO attempts (run_id, attempt, started_at, outcome, detail_json, ended_at) VALUES ($1, $2, $3, $4, $5, $3)
+  ON CONFLICT (run_id, attempt) DO UPDATE SET outcome = excluded.outcome, detail_json = excluded.detail_json,
     ended_at = excluded.ended_at`;
 // Inserted whole for a run the store never saw accepted.
 const FINISH_RUN = `
@@ -45,7 +46,7 @@ export function createPgRunJournal(session: PgSession, now: () => number) {
         const { rowCount } = await query(INSERT_RUN, [
           run.runId,
           request.agent,
-          request.task,
+          encodeText(request.task),
           JSON.stringify(request),
           jsonOrNull(request.origin),
           requesterOf(request.origin),
@@ -70,7 +71,7 @@ export function createPgRunJournal(session: PgSession, now: () => number) {
       write(async (query) => void (await query(SEND_ATTEMPT, [runId, attempt, now(), gatewayRunId ?? null]))),
 
     attemptEnded: (runId: string, attempt: number, outcome: string, detail: string): Promise<void> =>
-      write(async (query) => void (await query(END_ATTEMPT, [runId, attempt, now(), outcome, detail]))),
+      write(async (query) => void (await query(END_ATTEMPT, [runId, attempt, now(), outcome, encodeText(detail)]))),
 
     runFinished: (result: RunResult): Promise<void> =>
       write(async (query) => {

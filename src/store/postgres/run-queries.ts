@@ -20,11 +20,12 @@ import {
 import { RUNNING } from '../schema.ts';
 import { int, json, type Row } from '../sqlite-rows.ts';
 import type { PgSession } from './session.ts';
+import { decodeColumns } from './text.ts';
 
 const ATTEMPT_COLUMNS = `a.run_id, a.attempt, a.started_at, a.deadline, a.sent::int AS sent, a.sent_at, a.gateway_run_id,
-  a.outcome, a.detail, a.ended_at`;
+  a.outcome, a.detail_json AS detail, a.ended_at`;
 
-const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id,
+const RUN_COLUMNS = `run_id, agent, status, task_json AS task, request_json, origin_json, requester_id, workflow_run_id, step_id,
   accepted_at, greatest(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0))
   AS current_attempt, finished_at, result_json`;
 
@@ -39,9 +40,9 @@ const HISTORY_QUERY = `
       FROM attempts WHERE run_id = $1
     UNION ALL SELECT attempt * 4 + 2, 0, 'attempt_sent', sent_at, attempt, gateway_run_id, NULL, NULL
       FROM attempts WHERE run_id = $1 AND sent
-    UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail, NULL
+    UNION ALL SELECT attempt * 4 + 3, 0, 'attempt_ended', ended_at, attempt, outcome, detail_json, NULL
       FROM attempts WHERE run_id = $1 AND ended_at IS NOT NULL
-    UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, result_json::jsonb ->> 'code', NULL
+    UNION ALL SELECT ${FINISHED_PHASE}, 0, 'finished', finished_at, NULL, status, result_json, NULL
       FROM runs WHERE run_id = $1 AND finished_at IS NOT NULL
     UNION ALL SELECT ${FINISHED_PHASE} + 1, 0, 'delivery_enqueued', enqueued_at, NULL, kind, NULL, NULL
       FROM deliveries WHERE run_id = $1 AND NOT (target_json IS NULL AND enqueued_at = delivered_at)
@@ -54,7 +55,7 @@ const RESUMABLE = `
   SELECT r.run_id, r.request_json, r.accepted_at, r.handoff_secret, a.attempt, a.started_at, a.deadline,
     a.sent::int AS sent,
     CASE WHEN a.outcome IS NOT DISTINCT FROM '${ACCEPTED_OUTCOME}' THEN NULL ELSE a.ended_at END AS ended_at,
-    e.outcome AS last_outcome, e.detail AS last_detail
+    e.outcome AS last_outcome, e.detail_json AS last_detail
   FROM runs r
   LEFT JOIN attempts a ON a.run_id = r.run_id
     AND a.attempt = (SELECT max(attempt) FROM attempts WHERE run_id = r.run_id)
@@ -65,11 +66,22 @@ const RESUMABLE = `
   ORDER BY r.accepted_at, r.run_id`;
 
 const THREAD_RUNS = `
-  SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 OR origin_json::jsonb ->> 'threadId' = $2
+  SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 OR origin_json::json ->> 'threadId' = $2
   ORDER BY accepted_at DESC, seq DESC LIMIT $3`;
 const LAST_RESULT = `
   SELECT result_json FROM runs WHERE agent = $1 AND status <> '${RUNNING}' AND result_json IS NOT NULL
   ORDER BY finished_at DESC, seq DESC LIMIT 1`;
+
+/** The finished row carries the whole result (its code is read here: a result may hold a \u0000). */
+function historyRow(row: Row): Row {
+  if (row.type === 'attempt_ended') return decodeColumns(row, ['v2']);
+  if (row.type !== 'finished') return row;
+  const code = json<{ code?: unknown }>(row.v2)?.code;
+  if (code === undefined || code === null) return { ...row, v2: null };
+  return { ...row, v2: typeof code === 'object' ? JSON.stringify(code) : String(code) };
+}
+
+const run = (row: Row): RunRecord => toRun(decodeColumns(row, ['task']));
 
 export function createPgRunQueries(session: PgSession) {
   const rows = async (sql: string, params: readonly unknown[] = []): Promise<Row[]> =>
@@ -77,7 +89,7 @@ export function createPgRunQueries(session: PgSession) {
 
   return {
     async listResumable(): Promise<PendingRun[]> {
-      return (await rows(RESUMABLE)).map(toPendingRun);
+      return (await rows(RESUMABLE)).map((row) => toPendingRun(decodeColumns(row, ['last_detail'])));
     },
 
     async getRun(runId: string): Promise<RunDetail | undefined> {
@@ -86,7 +98,7 @@ export function createPgRunQueries(session: PgSession) {
       const attempts = await rows(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.run_id = $1 ORDER BY a.attempt`, [
         runId,
       ]);
-      return { ...toRun(row), attempts: attempts.map(toAttempt) };
+      return { ...run(row), attempts: attempts.map((attempt) => toAttempt(decodeColumns(attempt, ['detail']))) };
     },
 
     async recentRuns(query: RecentRunsQuery = {}): Promise<RunRecord[]> {
@@ -102,7 +114,7 @@ export function createPgRunQueries(session: PgSession) {
       params.push(limit);
       const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
       const sql = `SELECT ${RUN_COLUMNS} FROM runs ${filter} ORDER BY accepted_at DESC, seq DESC LIMIT $${params.length}`;
-      return (await rows(sql, params)).map(toRun);
+      return (await rows(sql, params)).map(run);
     },
 
     async runsOfThread(query: {
@@ -111,7 +123,7 @@ export function createPgRunQueries(session: PgSession) {
       readonly limit: number;
     }): Promise<RunRecord[]> {
       const limit = Math.min(Math.max(Math.trunc(query.limit), 1), MAX_RECENT_RUNS);
-      return (await rows(THREAD_RUNS, [query.rootRunId, query.threadId, limit])).map(toRun);
+      return (await rows(THREAD_RUNS, [query.rootRunId, query.threadId, limit])).map(run);
     },
 
     async lastResult(agent: string): Promise<RunResult | undefined> {
@@ -122,7 +134,7 @@ export function createPgRunQueries(session: PgSession) {
     async runEvents(runId: string): Promise<RunEvent[]> {
       return (await rows(HISTORY_QUERY, [runId])).map((row, index) => {
         const attempt = int(row.attempt);
-        const data = historyData(String(row.type), row);
+        const data = historyData(String(row.type), historyRow(row));
         return {
           id: index + 1,
           runId,

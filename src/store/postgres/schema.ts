@@ -3,7 +3,7 @@
  * COLLATE "C" so they sort byte by byte as in SQLite; epoch ms are bigint; JSON stays text, written
  * and read exactly as the SQLite store writes and reads it. `seq` stands in for SQLite's rowid, the
  * tie-breaker of "newest first". Bump PG_SCHEMA_VERSION with a step in migrate.ts; never edit a
- * released DDL in place.
+ * released DDL in place. Free text (a task, an attempt's detail) is stored JSON-encoded (text.ts).
  */
 export const PG_SCHEMA_VERSION = 1;
 
@@ -21,7 +21,8 @@ CREATE TABLE runs (
   seq             bigint GENERATED ALWAYS AS IDENTITY,
   agent           text COLLATE "C" NOT NULL,
   status          text COLLATE "C" NOT NULL,
-  task            text,
+  -- free text is kept as a JSON string: PostgreSQL's text cannot hold the NUL that SQLite's can
+  task_json       text,
   request_json    text,
   origin_json     text,
   requester_id    text COLLATE "C",
@@ -48,7 +49,7 @@ CREATE TABLE attempts (
   sent_at        bigint,
   gateway_run_id text,
   outcome        text,
-  detail         text,
+  detail_json    text,
   ended_at       bigint,
   PRIMARY KEY (run_id, attempt)
 );
