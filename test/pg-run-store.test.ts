@@ -4,6 +4,9 @@
  * stays out of every message.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { openRunStore, type AsyncRunStore } from '../src/store/store-api.ts';
@@ -150,5 +153,42 @@ describe('the PostgreSQL store', { skip }, () => {
       assert.ok(!error.message.includes(cluster.password));
       return true;
     });
+  });
+
+  test('every write a verb resolved survives the process being killed', async (t) => {
+    const cluster = await backend.cluster();
+    const url = await cluster.createDatabase();
+    const storeApi = new URL('../src/store/store-api.ts', import.meta.url).href;
+    // The child reports each run id only once its verbs resolved, then keeps writing until killed.
+    const source = `
+      const { openRunStore } = await import(${JSON.stringify(storeApi)});
+      const store = await openRunStore({ kind: 'postgres', url: ${JSON.stringify(url)} });
+      for (let i = 0; ; i++) {
+        const runId = 'killed-' + i;
+        await store.runAccepted({ runId, acceptedAt: i, request: { runId, agent: 'webster', task: 't', principals: ['m'] } });
+        await store.attemptStarted(runId, 1, i, i + 1000);
+        await store.attemptSent(runId, 1, 'gw-' + i);
+        process.stdout.write(runId + '\\n');
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, HQ_STORE_PASSWORD: cluster.password },
+    });
+    t.after(() => child.kill('SIGKILL'));
+    const reported: string[] = [];
+    for await (const line of createInterface({ input: child.stdout })) {
+      reported.push(line);
+      if (reported.length === 200) break;
+    }
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    assert.equal((await exited)[1], 'SIGKILL');
+
+    const store = await openRunStore({ kind: 'postgres', url, password: cluster.password });
+    t.after(() => store.close());
+    const resumable = new Map((await store.listResumable()).map((run) => [run.runId, run]));
+    for (const runId of reported) {
+      assert.equal(resumable.get(runId)?.sent, true, `${runId} was reported written, so it must be there, sent`);
+    }
   });
 });
