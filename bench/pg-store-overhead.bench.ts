@@ -18,6 +18,8 @@ import { percentile } from './lib/stats.ts';
 const WARM_UP = 100;
 const SAMPLES = 1_000;
 const AGENT = 'webster';
+const AGENTS = ['manager', 'tech-lead', 'secretary', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster'];
+const FAN_OUT = 500;
 
 interface Samples {
   readonly run: number[];
@@ -43,12 +45,41 @@ async function timeRuns(store: AsyncRunStore, prefix: string, count: number): Pr
   return samples;
 }
 
-async function measure(store: AsyncRunStore): Promise<Samples> {
-  await timeRuns(store, 'warm', WARM_UP);
-  return timeRuns(store, 'run', SAMPLES);
+/**
+ * FAN_OUT runs over the agents, all sent; then every handoff arrives at once (as when the agents
+ * answer together after their delay), timed from there to the last run resolved (its attempt's
+ * end and its finish written).
+ */
+async function fanOut(store: AsyncRunStore, prefix: string): Promise<number> {
+  const runs = Array.from({ length: FAN_OUT }, (_, i) => ({
+    runId: `${prefix}-${i}`,
+    agent: AGENTS[i % AGENTS.length]!,
+  }));
+  await Promise.all(
+    runs.map(async ({ runId, agent }, i) => {
+      const request = { runId, agent, task: 'bench task', principals: ['manager'] };
+      await store.runAccepted({ runId, acceptedAt: Date.now(), request });
+      await store.attemptStarted(runId, 1, Date.now(), Date.now() + 300_000);
+      await store.attemptSent(runId, 1, `gw-${i}`);
+    }),
+  );
+  const started = performance.now();
+  await Promise.all(
+    runs.map(async ({ runId, agent }) => {
+      await store.attemptEnded(runId, 1, 'accepted', 'complete');
+      await store.runFinished({ status: 'complete', result: 'ok', runId, agent, latencyMs: 1, attempts: 1 });
+    }),
+  );
+  return performance.now() - started;
 }
 
-function figures(name: string, samples: Samples, target: boolean): Figure[] {
+async function measure(store: AsyncRunStore): Promise<Samples & { fanOut: number }> {
+  await timeRuns(store, 'warm', WARM_UP);
+  const samples = await timeRuns(store, 'run', SAMPLES);
+  return { ...samples, fanOut: await fanOut(store, 'burst') };
+}
+
+function figures(name: string, samples: Samples & { fanOut: number }, target: boolean): Figure[] {
   const limits = (max: number) => (target ? { target: { max } } : {});
   const figure = (metric: string, values: number[], p: number, max: number): Figure => ({
     metric: `${name}: ${metric} p${p}`,
@@ -61,6 +92,12 @@ function figures(name: string, samples: Samples, target: boolean): Figure[] {
     figure('accepted → finished (5 verbs)', samples.run, 99, 20),
     figure('handoff → resolved (2 verbs)', samples.handoff, 50, 5),
     figure('handoff → resolved (2 verbs)', samples.handoff, 99, 20),
+    {
+      metric: `${name}: ${FAN_OUT} handoffs at once → last resolved`,
+      value: samples.fanOut,
+      unit: 'ms',
+      ...limits(600),
+    },
   ];
 }
 
@@ -72,7 +109,9 @@ await runScenario({
     `${SAMPLES} runs one after another after ${WARM_UP} warm-up runs, each timed from runAccepted to runFinished ` +
     'and from the handoff (attemptEnded) to runFinished; nearest-rank percentiles; PostgreSQL: a throwaway durable ' +
     'cluster on 127.0.0.1, pool of 10, every write a transaction checking the leader lease (FOR SHARE); SQLite: ' +
-    `the same verbs through the async adapter; load average ${os.loadavg()[0]!.toFixed(1)} on ` +
+    `the same verbs through the async adapter; then ${FAN_OUT} runs over ${AGENTS.length} agents accepted and sent, ` +
+    'and their handoffs all at once → last resolved (store only: the engine does not await this store yet); ' +
+    `load average ${os.loadavg()[0]!.toFixed(1)} on ` +
     `${os.availableParallelism()} CPUs at the start`,
   limitMs: 200_000,
   async run(): Promise<readonly Figure[]> {

@@ -29,7 +29,9 @@ export const STORE_FENCED_MESSAGE = 'This process no longer leads; another repli
 
 // The lease row is read FOR SHARE: a takeover's UPDATE of it waits until every write that saw the
 // old epoch has committed, so no write of a deposed leader lands after the new leader starts.
-const FENCE_CHECK = "SELECT 1 FROM hq_lease WHERE name = 'leader' AND epoch = $1 AND expires_at > now() FOR SHARE";
+// Sent with BEGIN in one round trip (a simple query takes no parameters: the epoch, an integer, is inlined).
+const beginFenced = (epoch: number): string =>
+  `BEGIN; SELECT 1 FROM hq_lease WHERE name = 'leader' AND epoch = ${epoch} AND expires_at > now() FOR SHARE`;
 
 const PROBE = `INSERT INTO runs (run_id, agent, status, accepted_at, request_json)
   VALUES ('hq-write-probe', 'probe', 'running', 0, repeat('0', 8192))`;
@@ -68,10 +70,12 @@ export function createSession(pool: pg.Pool, now: () => number, fence: Fence | u
     const client = await pool.connect();
     let broken: unknown;
     try {
-      await client.query('BEGIN');
-      if (fence !== undefined) {
-        const epoch = fence();
-        if (epoch === undefined || (await client.query(FENCE_CHECK, [epoch])).rowCount === 0) throw fencedError();
+      const epoch = fence?.();
+      if (fence === undefined) await client.query('BEGIN');
+      else if (epoch === undefined || !Number.isSafeInteger(epoch)) throw fencedError();
+      else {
+        const [, lease] = (await client.query(beginFenced(epoch))) as unknown as pg.QueryResult[];
+        if (lease?.rowCount !== 1) throw fencedError();
       }
       const value = await fn((sql, params) => client.query(sql, params as unknown[]));
       await client.query('COMMIT');
