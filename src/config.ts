@@ -82,6 +82,35 @@ const handoffListenerSchema = z.strictObject({
   trustProxy: z.boolean().default(false),
 });
 
+/** A postgres store names its database; the URL never carries the password, which is not a config value. */
+function checkStoreUrl(store: { kind: string; url?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (store.kind === 'postgres' && store.url === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: 'store.kind "postgres" needs store.url: postgres://user@host/db',
+    });
+  }
+  if (store.url === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(store.url);
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a URL: postgres://user@host:5432/database' });
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'must start with postgres://' });
+  }
+  if (url.password !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: 'must not hold the password: set HQ_STORE_PASSWORD instead',
+    });
+  }
+}
+
 export const configFileSchema = z.strictObject({
   paths: z
     .strictObject({
@@ -194,7 +223,12 @@ export const configFileSchema = z.strictObject({
        * (their attempts, deliveries and progress message with them); 0 keeps every run.
        */
       retentionDays: z.int().min(0).max(36_500).default(30),
+      /** sqlite (the default, a file under paths.stateDir) or postgres (issue 14; main.ts does not open it yet). */
+      kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** postgres://user@host:5432/database, without the password (HQ_STORE_PASSWORD or PGPASSWORD). */
+      url: z.string().min(1).optional(),
     })
+    .superRefine(checkStoreUrl)
     .prefault({}),
 });
 

@@ -22,6 +22,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'HQ_ERR_RATE_LIMITED',
   DISCORD: 'HQ_ERR_DISCORD',
   STORE_UNWRITABLE: 'HQ_ERR_STORE_UNWRITABLE',
+  /** A replica that lost the leader lease tried to write: another replica leads now. */
+  STORE_FENCED: 'HQ_ERR_STORE_FENCED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -19,6 +19,8 @@ const RESTART_ONLY_KEYS = [
   'handoffListener',
   'discord.apiBase',
   'discord.messageContentIntent',
+  'store.kind',
+  'store.url',
 ] as const;
 
 export function liveConfig(initial: Config, current: () => Config): Config {

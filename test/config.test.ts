@@ -127,3 +127,25 @@ test('an agents entry takes url, ca (beside the config), agentId, sessionKey; co
     /agents: agents 'webster' and 'manager' share the address http:\/\/127\.0\.0\.1:18800/,
   );
 });
+
+test('store.kind defaults to sqlite; postgres needs a URL without a password, and a change needs a restart', () => {
+  assert.deepEqual(parseConfigFile('{}', '/x/hq.json').store, { retentionDays: 30, kind: 'sqlite' });
+  const url = 'postgres://hq@db.internal:5432/hq';
+  assert.deepEqual(parseConfigFile(JSON.stringify({ store: { kind: 'postgres', url } }), '/x/hq.json').store, {
+    retentionDays: 30,
+    kind: 'postgres',
+    url,
+  });
+  assert.throws(() => parseConfigFile('{"store":{"kind":"postgres"}}', '/x/hq.json'), /store\.url/);
+  const secret = 's3cret-in-url';
+  assert.throws(
+    () =>
+      parseConfigFile(
+        JSON.stringify({ store: { kind: 'postgres', url: `postgres://hq:${secret}@db/hq` } }),
+        '/x/hq.json',
+      ),
+    (error: unknown) =>
+      error instanceof ConfigError && /HQ_STORE_PASSWORD/.test(error.message) && !error.message.includes(secret),
+  );
+  assert.throws(() => parseConfigFile('{"store":{"kind":"mysql"}}', '/x/hq.json'), ConfigError);
+});

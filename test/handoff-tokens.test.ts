@@ -18,6 +18,7 @@ import { APPLICATION_ID, SCHEMA_DDL, SCHEMA_VERSION } from '../src/store/schema.
 import { createRunStore } from '../src/store/run-store.ts';
 import { tempDir } from './fakes/engine-harness.ts';
 import { journalRun, tempFile } from './support/run-store-fixtures.ts';
+import { storeBackends } from './support/store-backends.ts';
 
 function tokenSuite(name: string, make: (t: TestContext) => Promise<HandoffTokenStore>): void {
   test(`${name}: a token is single-use, bound to its run, and stored only as its hash`, async (t) => {
@@ -37,6 +38,34 @@ function tokenSuite(name: string, make: (t: TestContext) => Promise<HandoffToken
 }
 
 tokenSuite('in memory', async () => createMemoryTokenStore());
+
+// The same verbs through the async store, on both backends (the engine awaits them once converted).
+for (const backend of storeBackends()) {
+  test(
+    `the ${backend.name} store: a token is single-use, bound to its run, stored only as its hash`,
+    { skip: backend.skip },
+    async (t) => {
+      const store = await (await backend.fresh(t)).open();
+      for (const runId of ['run-a', 'run-b']) await store.runAccepted(journalRun(runId));
+      await store.tokenIssued('run-a', 1, hashToken('token-a'));
+      await store.tokenIssued('run-a', 1, hashToken('token-a'));
+      await store.tokenIssued('run-b', 1, hashToken('token-b'));
+      assert.deepEqual(await store.tokenHashes('run-a'), [{ tokenHash: hashToken('token-a'), used: false }]);
+      assert.deepEqual(await store.tokenHashes('run-c'), []);
+      assert.equal(
+        await store.consumeToken('run-a', hashToken('token-b')),
+        false,
+        "run b's token is no good for run a",
+      );
+      assert.equal(await store.consumeToken('run-a', hashToken('token-a')), true);
+      assert.equal(await store.consumeToken('run-a', hashToken('token-a')), false, 'used once only');
+      assert.deepEqual(await store.tokenHashes('run-a'), [{ tokenHash: hashToken('token-a'), used: true }]);
+      assert.equal((await store.tokenHashes('run-b'))[0]?.used, false, 'the other run is untouched');
+      const raced = await Promise.all([1, 2, 3].map(() => store.consumeToken('run-b', hashToken('token-b'))));
+      assert.equal(raced.filter(Boolean).length, 1, 'of PUTs racing with one token, one wins');
+    },
+  );
+}
 tokenSuite('in the run store', async (t) => {
   const store = createRunStore(await tempFile(t));
   t.after(() => store.close());

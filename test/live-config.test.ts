@@ -33,3 +33,9 @@ test('a restart-only key is still refused naming the file and key', () => {
       /^\/etc\/hq\/hq\.json: ops: changed, but it is read only at start-up/.test(error.message),
   );
 });
+
+test('store.kind and store.url are read at start-up only', () => {
+  const running = config({});
+  const next = config({ store: { kind: 'postgres', url: 'postgres://hq@db/hq' } });
+  assert.throws(() => assertHotReloadable(running, next), /store\.kind: changed, but it is read only at start-up/);
+});

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { createRunStore, JOURNAL_SIZE_LIMIT_BYTES } from '../src/store/run-store
 import { SCHEMA_VERSION } from '../src/store/schema.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 import { journalRun, open, storeChild, tempFile } from './support/run-store-fixtures.ts';
+import { storeBackends } from './support/store-backends.ts';
 
 test('a new file is created in WAL mode with the current schema version', async (t) => {
   const file = await tempFile(t);
@@ -93,14 +94,6 @@ test('writers on other threads share one file without losing a write', async (t)
   );
   assert.equal(store.listResumable().length, 600);
   assert.equal(store.lastSeen('1000000000000000'), '1000000000000199');
-});
-
-test('the health check passes on an open store and fails once it is closed', async (t) => {
-  const store = open(t, await tempFile(t));
-  assert.deepEqual(store.healthCheck(), { ok: true });
-  store.close();
-  assert.equal(store.healthCheck().ok, false);
-  store.close();
 });
 
 test('sqlite checkpoints the WAL as it grows, so it stays within its size limit', async (t) => {
@@ -203,3 +196,32 @@ test('a process killed between an accepted attempt and its result resumes the ru
   // Resumed as sent, the engine looks for the handoff first and finds the one it had accepted.
   assert.deepEqual([run?.runId, run?.attempt, run?.sent, run?.deadline], ['killed-after-accept', 1, true, 1002]);
 });
+
+for (const backend of storeBackends()) {
+  describe(backend.name, { skip: backend.skip }, () => {
+    test('the health check passes on an open store and fails once it is closed', async (t) => {
+      const store = await (await backend.fresh(t)).open();
+      assert.deepEqual(await store.healthCheck(), { ok: true });
+      await store.close();
+      assert.equal((await store.healthCheck()).ok, false);
+      await store.close();
+    });
+
+    test('stores writing to one place at once lose no write', async (t) => {
+      const place = await backend.fresh(t);
+      const stores = await Promise.all([place.open(), place.open(), place.open()]);
+      await Promise.all(
+        stores.map(async (store, s) => {
+          for (let i = 0; i < 100; i++) {
+            const runId = `w${s}-${i}`;
+            await store.runAccepted(journalRun(runId, {}, i));
+            await store.attemptStarted(runId, 1, i, i + 1000);
+            await store.setLastSeen('1000000000000000', String(1000000000000000n + BigInt(s * 100 + i)));
+          }
+        }),
+      );
+      assert.equal((await stores[0]!.listResumable()).length, 300);
+      assert.equal(await stores[1]!.lastSeen('1000000000000000'), '1000000000000299');
+    });
+  });
+}

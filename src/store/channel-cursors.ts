@@ -14,7 +14,7 @@ export interface ChannelCursor {
 
 const SNOWFLAKE = /^\d{1,20}$/;
 
-function normalizeSnowflake(what: string, value: string): bigint {
+export function normalizeSnowflake(what: string, value: string): bigint {
   if (typeof value !== 'string' || !SNOWFLAKE.test(value)) {
     throw new HqError(
       ErrorCode.USAGE,

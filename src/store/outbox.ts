@@ -40,9 +40,9 @@ export function deliveryNonce(runId: string, kind: string): string {
   return createHash('sha256').update(`${runId}\u0000${kind}`).digest('hex').slice(0, NONCE_LENGTH);
 }
 
-const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
+export const DELIVERY_COLUMNS = 'run_id, kind, target_json, enqueued_at, delivered_at, channel_id, message_id';
 
-function toDelivery(row: Row): Delivery {
+export function toDelivery(row: Row): Delivery {
   const runId = String(row.run_id);
   const kind = String(row.kind);
   return {

@@ -25,6 +25,18 @@ export interface PruneQuery {
 
 export type RunPruner = ReturnType<typeof createRunPruner>;
 
+/** The same refusals from both stores (postgres/retention.ts). */
+export function validatePruneQuery(olderThan: number, limit: number): void {
+  if (!Number.isFinite(olderThan))
+    throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRUNE_BATCH) {
+    throw new HqError(
+      ErrorCode.USAGE,
+      `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`,
+    );
+  }
+}
+
 export function createRunPruner(db: DatabaseSync) {
   const transaction = createTransaction(db);
   // accepted_at <= finished_at, so the accepted_at bound lets runs_by_accepted skip every recent
@@ -47,14 +59,7 @@ export function createRunPruner(db: DatabaseSync) {
     pruneFinished(query: PruneQuery): number {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
-      if (!Number.isFinite(olderThan))
-        throw new HqError(ErrorCode.USAGE, `pruneFinished: olderThan must be epoch ms, not ${String(olderThan)}`);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRUNE_BATCH) {
-        throw new HqError(
-          ErrorCode.USAGE,
-          `pruneFinished: limit must be an integer from 1 to ${MAX_PRUNE_BATCH}, not ${String(limit)}`,
-        );
-      }
+      validatePruneQuery(olderThan, limit);
       return transaction(() => {
         const ids = prunable.all({ olderThan, limit }).map((row) => String(row.run_id));
         if (ids.length === 0) return 0;
@@ -69,7 +74,8 @@ export function createRunPruner(db: DatabaseSync) {
 }
 
 export interface RetentionOptions {
-  readonly store: RunPruner;
+  /** Either store: the SQLite one answers at once, the PostgreSQL one with a promise. */
+  readonly store: { pruneFinished(query: PruneQuery): number | Promise<number> };
   /** Read at each prune; 0 keeps every run. */
   readonly retentionDays: () => number;
   readonly log: Logger;
@@ -99,7 +105,7 @@ export function startRetention(options: RetentionOptions): Retention {
     let removed = 0;
     try {
       for (;;) {
-        const batch = store.pruneFinished({ olderThan, limit });
+        const batch = await store.pruneFinished({ olderThan, limit });
         removed += batch;
         if (batch < limit || stopped) break;
         await new Promise((resolve) => setImmediate(resolve));

@@ -97,7 +97,7 @@ const HISTORY_QUERY = `
       FROM deliveries WHERE run_id = :runId AND delivered_at IS NOT NULL
   ) ORDER BY phase, at, rank, v1`;
 
-function historyData(type: string, row: Row): Record<string, unknown> | undefined {
+export function historyData(type: string, row: Row): Record<string, unknown> | undefined {
   const { v1, v2, v3 } = row;
   switch (type) {
     case 'accepted':
@@ -119,7 +119,7 @@ function historyData(type: string, row: Row): Record<string, unknown> | undefine
   }
 }
 
-const RECENT_FILTERS = [
+export const RECENT_FILTERS = [
   ['agent', 'agent'],
   ['status', 'status'],
   ['requesterId', 'requester_id'],
@@ -129,7 +129,7 @@ const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, req
   max(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0)) AS current_attempt,
   finished_at, result_json`;
 
-function toRun(row: Row): RunRecord {
+export function toRun(row: Row): RunRecord {
   const request = json<JournalRun['request']>(row.request_json);
   const origin = json<Record<string, unknown>>(row.origin_json);
   const result = json<RunResult>(row.result_json);
@@ -150,7 +150,7 @@ function toRun(row: Row): RunRecord {
   };
 }
 
-function toAttempt(row: Row): AttemptRecord {
+export function toAttempt(row: Row): AttemptRecord {
   return {
     attempt: Number(row.attempt),
     startedAt: Number(row.started_at),
@@ -164,7 +164,7 @@ function toAttempt(row: Row): AttemptRecord {
   };
 }
 
-function toPendingRun(row: Row): PendingRun {
+export function toPendingRun(row: Row): PendingRun {
   const current = Number(row.attempt ?? 0);
   const request =
     json<JournalRun['request']>(row.request_json) ?? ({ runId: String(row.run_id) } as JournalRun['request']);

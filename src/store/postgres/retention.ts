@@ -1,0 +1,29 @@
+/** Pruning on PostgreSQL: ../retention.ts's pruneFinished, one batch in one transaction. */
+import { RUNNING } from '../schema.ts';
+import { DEFAULT_PRUNE_BATCH, validatePruneQuery, type PruneQuery } from '../retention.ts';
+import type { PgSession } from './session.ts';
+
+const PRUNABLE = `
+  SELECT run_id FROM runs r
+  WHERE accepted_at < $1 AND status <> '${RUNNING}' AND finished_at IS NOT NULL AND finished_at < $1
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.run_id AND d.delivered_at IS NULL)
+  ORDER BY accepted_at LIMIT $2`;
+
+export function createPgRunPruner(session: PgSession) {
+  return {
+    async pruneFinished(query: PruneQuery): Promise<number> {
+      const { olderThan } = query;
+      const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
+      validatePruneQuery(olderThan, limit);
+      return session.write(async (sql) => {
+        const ids = (await sql(PRUNABLE, [olderThan, limit])).rows.map((row) => String(row.run_id));
+        if (ids.length === 0) return 0;
+        // Only attempts and tokens cascade from runs; deliveries and progress messages carry no foreign key.
+        await sql('DELETE FROM deliveries WHERE run_id = ANY($1)', [ids]);
+        await sql('DELETE FROM progress_messages WHERE run_id = ANY($1)', [ids]);
+        await sql('DELETE FROM runs WHERE run_id = ANY($1)', [ids]);
+        return ids.length;
+      });
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The PostgreSQL store's tables: the SQLite tables (../schema.ts) in PostgreSQL's words. Ids are
+ * COLLATE "C" so they sort byte by byte as in SQLite; epoch ms are bigint; JSON stays text, written
+ * and read exactly as the SQLite store writes and reads it. `seq` stands in for SQLite's rowid, the
+ * tie-breaker of "newest first". Bump PG_SCHEMA_VERSION with a step in migrate.ts; never edit a
+ * released DDL in place. Free text (a task, an attempt's detail) is stored JSON-encoded (text.ts).
+ */
+export const PG_SCHEMA_VERSION = 1;
+
+/** Taken in the migration transaction, so processes starting together migrate one after another. */
+export const MIGRATION_LOCK_KEY = 0x48_51_44_47;
+
+export const PG_SCHEMA_V1 = `
+CREATE TABLE schema_version (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  version  integer NOT NULL
+);
+
+CREATE TABLE runs (
+  run_id          text COLLATE "C" PRIMARY KEY,
+  seq             bigint GENERATED ALWAYS AS IDENTITY,
+  agent           text COLLATE "C" NOT NULL,
+  status          text COLLATE "C" NOT NULL,
+  -- free text is kept as a JSON string: PostgreSQL's text cannot hold the NUL that SQLite's can
+  task_json       text,
+  request_json    text,
+  origin_json     text,
+  requester_id    text COLLATE "C",
+  workflow_run_id text,
+  step_id         text,
+  accepted_at     bigint NOT NULL,
+  attempts        integer NOT NULL DEFAULT 0,
+  finished_at     bigint,
+  result_json     text,
+  handoff_secret  text
+);
+CREATE INDEX runs_by_accepted ON runs (accepted_at);
+CREATE INDEX runs_by_agent ON runs (agent, accepted_at);
+CREATE INDEX runs_by_status ON runs (status, accepted_at);
+CREATE INDEX runs_by_requester ON runs (requester_id, accepted_at) WHERE requester_id IS NOT NULL;
+CREATE INDEX runs_finished_by_agent ON runs (agent, finished_at) WHERE status <> 'running';
+
+CREATE TABLE attempts (
+  run_id         text COLLATE "C" NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  attempt        integer NOT NULL,
+  started_at     bigint NOT NULL,
+  deadline       bigint,
+  sent           boolean NOT NULL DEFAULT false,
+  sent_at        bigint,
+  gateway_run_id text,
+  outcome        text,
+  detail_json    text,
+  ended_at       bigint,
+  PRIMARY KEY (run_id, attempt)
+);
+
+CREATE TABLE deliveries (
+  run_id       text COLLATE "C" NOT NULL,
+  kind         text COLLATE "C" NOT NULL,
+  target_json  text,
+  enqueued_at  bigint NOT NULL,
+  delivered_at bigint,
+  channel_id   text,
+  message_id   text,
+  PRIMARY KEY (run_id, kind)
+);
+CREATE INDEX deliveries_pending ON deliveries (enqueued_at) WHERE delivered_at IS NULL;
+
+CREATE TABLE progress_messages (
+  run_id            text COLLATE "C" PRIMARY KEY,
+  channel_id        text NOT NULL,
+  message_id        text NOT NULL,
+  interaction_token text,
+  token_expires_at  bigint,
+  recorded_at       bigint NOT NULL
+);
+
+CREATE TABLE channel_cursors (
+  channel_id text COLLATE "C" PRIMARY KEY,
+  message_id text NOT NULL,
+  updated_at bigint NOT NULL
+);
+
+CREATE TABLE handoff_tokens (
+  run_id     text COLLATE "C" NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  token_hash text NOT NULL,
+  attempt    integer NOT NULL,
+  issued_at  bigint NOT NULL,
+  used_at    bigint,
+  PRIMARY KEY (run_id, token_hash)
+);
+
+-- The leader lease (leader-lease.ts): one row per lease, its epoch the fencing token of every write.
+CREATE TABLE hq_lease (name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL);
+`;
