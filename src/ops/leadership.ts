@@ -52,6 +52,8 @@ export interface LeadershipOptions extends LeaseLogin {
 
 interface LeadershipEvents {
   acquired: [epoch: number];
+  /** An attempt found another process leading. */
+  standby: [];
   /** The caller must stop acting and exit. */
   lost: [reason: string];
   released: [epoch: number];
@@ -71,7 +73,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   #done = false;
   #client: pg.Client | undefined;
   #lease: LeaderLease | undefined;
-  #attempting = false;
+  /** The attempt under way, if any. */
+  #inFlight: Promise<void> | undefined;
+  #wonWhileStopping: number | undefined;
   #attemptAgain = false;
   #failing = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -119,8 +123,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
     if (this.#done) return false;
     this.#done = true;
     this.#clearTimers();
+    await this.#inFlight;
     const lease = this.#lease;
-    const epoch = this.#role === 'leader' ? this.#epoch : undefined;
+    const epoch = this.#role === 'leader' ? this.#epoch : this.#wonWhileStopping;
     let released = false;
     if (lease !== undefined && epoch !== undefined) {
       try {
@@ -148,27 +153,14 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
 
   async #attempt(): Promise<void> {
     if (this.#done || this.#role === 'leader') return;
-    if (this.#attempting) {
+    if (this.#inFlight !== undefined) {
       this.#attemptAgain = true;
       return;
     }
-    this.#attempting = true;
     clearTimeout(this.#retryTimer);
-    try {
-      const lease = await this.#connected();
-      const sentAt = performance.now();
-      const epoch = await lease.acquire();
-      if (this.#failing) this.#log.info('the lease database answers again');
-      this.#failing = false;
-      if (epoch !== undefined && !this.#done) this.#becomeLeader(epoch, sentAt);
-    } catch (error) {
-      // Once per outage at warn: a standby retries every second while the database is away.
-      if (!this.#failing) this.#log.warn({ err: error }, 'cannot reach the lease database; retrying');
-      this.#failing = true;
-      await this.#dropClient();
-    } finally {
-      this.#attempting = false;
-    }
+    this.#inFlight = this.#tryOnce();
+    await this.#inFlight;
+    this.#inFlight = undefined;
     // Re-read through role(): the await above may have made this process the leader.
     if (this.#done || this.role() === 'leader') return;
     if (this.#attemptAgain) {
@@ -176,6 +168,25 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
       void this.#attempt();
     } else {
       this.#retryTimer = setTimeout(() => void this.#attempt(), this.retryMs);
+    }
+  }
+
+  async #tryOnce(): Promise<void> {
+    try {
+      const lease = await this.#connected();
+      const sentAt = performance.now();
+      const epoch = await lease.acquire();
+      if (this.#failing) this.#log.info('the lease database answers again');
+      this.#failing = false;
+      // Won while stopping: release() hands it back rather than leave it to run out.
+      if (this.#done) this.#wonWhileStopping = epoch;
+      else if (epoch !== undefined) this.#becomeLeader(epoch, sentAt);
+      else this.emit('standby');
+    } catch (error) {
+      // Once per outage at warn: a standby retries every second while the database is away.
+      if (!this.#failing && !this.#done) this.#log.warn({ err: error }, 'cannot reach the lease database; retrying');
+      this.#failing = true;
+      await this.#dropClient();
     }
   }
 
