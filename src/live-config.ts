@@ -11,7 +11,7 @@ import { ConfigError } from './errors.ts';
 const LIVE_SECTIONS = ['acl', 'operatorPrincipal', 'discord', 'store'] as const;
 
 /** Dotted keys (or sections) that only a restart applies. */
-const RESTART_ONLY_KEYS = ['paths', 'agents', 'engine', 'ops', 'handoffListener', 'discord.apiBase'] as const;
+const RESTART_ONLY_KEYS = ['paths', 'agents', 'engine', 'ops', 'handoffListener', 'lease', 'discord.apiBase'] as const;
 
 export function liveConfig(initial: Config, current: () => Config): Config {
   const view = { ...initial };

@@ -127,3 +127,16 @@ test('an agents entry takes url, ca (beside the config), agentId, sessionKey; co
     /agents: agents 'webster' and 'manager' share the address http:\/\/127\.0\.0\.1:18800/,
   );
 });
+
+test('lease.ttlSeconds defaults to 10, retryMs is optional, and a bad value names the key', () => {
+  assert.deepEqual(parseConfigFile('{}', '/x/hq.json').lease, { ttlSeconds: 10 });
+  assert.deepEqual(parseConfigFile('{"lease":{"ttlSeconds":4,"retryMs":250}}', '/x/hq.json').lease, {
+    ttlSeconds: 4,
+    retryMs: 250,
+  });
+  assert.throws(
+    () => parseConfigFile('{"lease":{"ttlSeconds":0}}', '/x/hq.json'),
+    /\/x\/hq\.json: lease\.ttlSeconds: /,
+  );
+  assert.throws(() => parseConfigFile('{"lease":{"ttl":4}}', '/x/hq.json'), /lease: Unrecognized key: "ttl"/);
+});

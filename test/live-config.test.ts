@@ -33,3 +33,10 @@ test('a restart-only key is still refused naming the file and key', () => {
       /^\/etc\/hq\/hq\.json: ops: changed, but it is read only at start-up/.test(error.message),
   );
 });
+
+test('the lease timings are read only at start-up', () => {
+  assert.throws(
+    () => assertHotReloadable(config({}), config({ lease: { ttlSeconds: 5 } })),
+    (error: unknown) => error instanceof ConfigError && /: lease: changed, but it is read only/.test(error.message),
+  );
+});
