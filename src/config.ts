@@ -230,6 +230,16 @@ export const configFileSchema = z.strictObject({
     })
     .superRefine(checkStoreUrl)
     .prefault({}),
+  /**
+   * The leader lease, used only with the PostgreSQL store: a standby takes over a dead leader
+   * within about `ttlSeconds` (plus one retry), and tries every `retryMs` (default 1000).
+   */
+  lease: z
+    .strictObject({
+      ttlSeconds: z.int().min(1).max(300).default(10),
+      retryMs: z.int().min(50).max(60_000).optional(),
+    })
+    .prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -17,6 +17,7 @@ const RESTART_ONLY_KEYS = [
   'engine',
   'ops',
   'handoffListener',
+  'lease',
   'discord.apiBase',
   'discord.messageContentIntent',
   'store.kind',

@@ -149,3 +149,16 @@ test('store.kind defaults to sqlite; postgres needs a URL without a password, an
   );
   assert.throws(() => parseConfigFile('{"store":{"kind":"mysql"}}', '/x/hq.json'), ConfigError);
 });
+
+test('lease.ttlSeconds defaults to 10, retryMs is optional, and a bad value names the key', () => {
+  assert.deepEqual(parseConfigFile('{}', '/x/hq.json').lease, { ttlSeconds: 10 });
+  assert.deepEqual(parseConfigFile('{"lease":{"ttlSeconds":4,"retryMs":250}}', '/x/hq.json').lease, {
+    ttlSeconds: 4,
+    retryMs: 250,
+  });
+  assert.throws(
+    () => parseConfigFile('{"lease":{"ttlSeconds":0}}', '/x/hq.json'),
+    /\/x\/hq\.json: lease\.ttlSeconds: /,
+  );
+  assert.throws(() => parseConfigFile('{"lease":{"ttl":4}}', '/x/hq.json'), /lease: Unrecognized key: "ttl"/);
+});

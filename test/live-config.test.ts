@@ -39,3 +39,10 @@ test('store.kind and store.url are read at start-up only', () => {
   const next = config({ store: { kind: 'postgres', url: 'postgres://hq@db/hq' } });
   assert.throws(() => assertHotReloadable(running, next), /store\.kind: changed, but it is read only at start-up/);
 });
+
+test('the lease timings are read only at start-up', () => {
+  assert.throws(
+    () => assertHotReloadable(config({}), config({ lease: { ttlSeconds: 5 } })),
+    (error: unknown) => error instanceof ConfigError && /: lease: changed, but it is read only/.test(error.message),
+  );
+});

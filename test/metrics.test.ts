@@ -57,3 +57,20 @@ test('default process metrics carry the same prefix', async () => {
   const metrics = createMetrics();
   assert.match(await metrics.text(), /^hq_delegate_process_cpu_seconds_total /m);
 });
+
+test('hq_delegate_leader is 1 for a lone process, follows the role, and lease events are counted', async () => {
+  const alone = createMetrics({ defaultMetrics: false });
+  assert.match(await alone.text(), /^hq_delegate_leader 1$/m);
+
+  let role: 'leader' | 'standby' = 'standby';
+  const metrics = createMetrics({ defaultMetrics: false, role: () => role });
+  assert.match(await metrics.text(), /^hq_delegate_leader 0$/m);
+  role = 'leader';
+  metrics.leaseEvent('acquired');
+  metrics.leaseEvent('lost');
+  metrics.leaseEvent('acquired');
+  const text = await metrics.text();
+  assert.match(text, /^hq_delegate_leader 1$/m);
+  assert.match(text, /^hq_delegate_leader_lease_events_total\{event="acquired"\} 2$/m);
+  assert.match(text, /^hq_delegate_leader_lease_events_total\{event="lost"\} 1$/m);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/ops/metrics.ts';
-import { startOpsServer, type HealthCheck, type OpsServer } from '../src/ops/ops-server.ts';
+import { startOpsServer, whenLeading, type HealthCheck, type OpsServer } from '../src/ops/ops-server.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
 
 function captureLog(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
@@ -15,7 +15,11 @@ function captureLog(): { log: ReturnType<typeof createLogger>; lines: Array<Reco
   return { log, lines };
 }
 
-async function start(t: TestContext, checks: Record<string, HealthCheck>, extra: { checkTimeoutMs?: number } = {}) {
+async function start(
+  t: TestContext,
+  checks: Record<string, HealthCheck>,
+  extra: { checkTimeoutMs?: number; role?: () => 'leader' | 'standby' } = {},
+) {
   const metrics = createMetrics({ defaultMetrics: false });
   const { log, lines } = captureLog();
   const server: OpsServer = await startOpsServer({ port: 0, checks, metrics, log, ...extra });
@@ -35,6 +39,7 @@ test('healthz answers 200 with every check when all pass', async (t) => {
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
   assert.deepEqual(await response.json(), {
     ok: true,
+    role: 'leader',
     checks: { discord: { ok: true, detail: 'ready, ping 42 ms' }, store: { ok: true } },
   });
 });
@@ -56,6 +61,7 @@ test('healthz answers 503 naming the failing, throwing and hanging checks, and l
   assert.equal(response.status, 503);
   assert.deepEqual(await response.json(), {
     ok: false,
+    role: 'leader',
     checks: {
       discord: { ok: true },
       store: { ok: false, detail: 'database is locked' },
@@ -69,6 +75,36 @@ test('healthz answers 503 naming the failing, throwing and hanging checks, and l
     1,
     'a second failing scrape is not logged again',
   );
+});
+
+test('healthz reports the role: a standby answers 200 with role standby, passing the leader-only checks', async (t) => {
+  let role: 'leader' | 'standby' = 'standby';
+  const { server } = await start(
+    t,
+    {
+      discord: whenLeading(
+        () => role,
+        () => ({ ok: false, detail: 'not logged in' }),
+      ),
+      store: () => ({ ok: true }),
+    },
+    { role: () => role },
+  );
+  const standby = await fetch(`${server.url}/healthz`);
+  assert.equal(standby.status, 200);
+  assert.deepEqual(await standby.json(), {
+    ok: true,
+    role: 'standby',
+    checks: { discord: { ok: true, detail: 'standby: not leading' }, store: { ok: true } },
+  });
+  role = 'leader';
+  const leader = await fetch(`${server.url}/healthz`);
+  assert.equal(leader.status, 503, 'once leading, the Discord check counts');
+  assert.deepEqual(await leader.json(), {
+    ok: false,
+    role: 'leader',
+    checks: { discord: { ok: false, detail: 'not logged in' }, store: { ok: true } },
+  });
 });
 
 test('metrics answers the Prometheus text of the registry', async (t) => {

@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RunStatus } from '../engine/types.ts';
+import type { Role } from './leadership.ts';
 
 export const METRIC_PREFIX = 'hq_delegate_';
 export const OTHER_LABEL = 'other';
@@ -30,7 +31,12 @@ interface MetricsOptions {
   /** Read at scrape time, so the gauge is never stale. */
   readonly queueDepth?: () => Iterable<readonly [agent: string, depth: number]>;
   readonly maxLabelValues?: number;
+  /** Read at scrape time. Without it the process leads alone (the SQLite store). */
+  readonly role?: () => Role;
 }
+
+export type LeaseEvent = 'acquired' | 'lost' | 'released';
+const LEASE_EVENTS: ReadonlySet<string> = new Set<LeaseEvent>(['acquired', 'lost', 'released']);
 
 export interface Metrics {
   readonly registry: Registry;
@@ -45,6 +51,7 @@ export interface Metrics {
   /** A Discord call failed: `rate_limited`, `rest_5xx`, `missing_permissions`, `token_expired`… */
   discordError(kind: string): void;
   interaction(command: string, result: InteractionResult): void;
+  leaseEvent(event: LeaseEvent): void;
   text(): Promise<string>;
 }
 
@@ -114,6 +121,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['command', 'result'] as const,
     registers: [registry],
   });
+  const role = options.role ?? (() => 'leader');
+  new Gauge({
+    name: `${METRIC_PREFIX}leader`,
+    help: '1 while this process leads (holds the leader lease), 0 on standby.',
+    registers: [registry],
+    collect(this: Gauge) {
+      this.set(role() === 'leader' ? 1 : 0);
+    },
+  });
+  const leaseEvents = new Counter({
+    name: `${METRIC_PREFIX}leader_lease_events_total`,
+    help: 'Leader lease acquisitions, losses and releases by this process.',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -138,6 +160,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         command: commandLabel(command),
         result: INTERACTION_RESULTS.has(result) ? result : OTHER_LABEL,
       });
+    },
+    leaseEvent(event) {
+      leaseEvents.inc({ event: LEASE_EVENTS.has(event) ? event : OTHER_LABEL });
     },
     text() {
       return registry.metrics();

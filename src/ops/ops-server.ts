@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, HqError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Role } from './leadership.ts';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
 
@@ -28,6 +29,8 @@ interface OpsServerOptions {
   readonly log: Logger;
   /** A check that has not answered by then counts as failing. */
   readonly checkTimeoutMs?: number;
+  /** Reported as `role`; without it the process leads alone (the SQLite store). */
+  readonly role?: () => Role;
 }
 
 export interface OpsServer {
@@ -35,6 +38,11 @@ export interface OpsServer {
   readonly port: number;
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** A check that only the leader can pass (Discord, the engine): a standby passes it, saying so. */
+export function whenLeading(role: () => Role, check: HealthCheck): HealthCheck {
+  return () => (role() === 'leader' ? check() : { ok: true, detail: 'standby: not leading' });
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -94,7 +102,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       else log.warn({ failing }, 'unhealthy');
       lastHealthy = ok;
     }
-    sendJson(res, ok ? 200 : 503, { ok, checks: results });
+    sendJson(res, ok ? 200 : 503, { ok, role: options.role?.() ?? 'leader', checks: results });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
