@@ -35,6 +35,7 @@ const SCENARIOS: readonly string[] = [
   'approval-click-to-post.bench.ts',
   'thread-follow-up-burst.bench.ts',
   'thread-result-post.bench.ts',
+  'thread-followup-defer-burst.bench.ts',
   // issue 14: the run store on PostgreSQL
   'pg-store-overhead.bench.ts',
 ];
