@@ -5,6 +5,7 @@
  * and which each follow-up's other requests share.
  */
 import { withBotWorld } from './lib/bot-world.ts';
+import { openResultThread } from './lib/result-thread.ts';
 import { runScenario } from './lib/scenario.ts';
 import { max, median, percentile } from './lib/stats.ts';
 import type { World } from '../test/support/bot-world.ts';
@@ -20,19 +21,6 @@ const VERDICT_WAIT_MS = 150_000;
 const TAKEN = '👀';
 const SUCCEEDED = '✅';
 const FAILED = '❌';
-
-/** A finished /delegate to webster by alice, and the thread its result opened (from the reply's link). */
-async function openResultThread(world: World, name: string): Promise<string> {
-  const { fake, channels, users } = world;
-  const handle = fake.sendSlashCommand({
-    channelId: channels.general!,
-    userId: users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task: `thread for ${name}` },
-  });
-  const reply = await handle.original((m) => /<#\d+>/.test(m.content), WAIT_MS);
-  return /<#(\d+)>/.exec(reply.content)![1]!;
-}
 
 /** Resolves, once every message has one of `emojis` from the bot at the fake's REST, with when and which. */
 function reactionTimes(
@@ -118,11 +106,13 @@ await runScenario({
           (_, i) => fake.createMember({ guildId: guild.id, username: `member-${i}`, roles: [roles.leads] }).id,
         );
         const oneThread = await measure(ROUNDS, async (n) => {
-          const threadId = await openResultThread(world, `round ${n}`);
+          const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
           return burst(world, members, () => threadId);
         });
         const ownThreads = await measure(SPREAD_ROUNDS, async (n) => {
-          const threads = await Promise.all(members.map((_, i) => openResultThread(world, `round ${n}, thread ${i}`)));
+          const threads = await Promise.all(
+            members.map((_, i) => openResultThread(world, `round ${n}, thread ${i}`, WAIT_MS)),
+          );
           return burst(world, members, (i) => threads[i]!);
         });
         return [

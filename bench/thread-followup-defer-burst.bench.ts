@@ -7,6 +7,7 @@
 import type { InteractionHandle } from '../test/fakes/fake-discord/index.ts';
 import type { World } from '../test/support/bot-world.ts';
 import { withBotWorld } from './lib/bot-world.ts';
+import { openResultThread } from './lib/result-thread.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median, percentile } from './lib/stats.ts';
 
@@ -14,18 +15,6 @@ const BURST = 50;
 const ROUNDS = 3;
 const AGENT_MS = 20;
 const WAIT_MS = 120_000;
-
-/** A finished /delegate to webster by alice, and the thread its result opened (from the reply's link). */
-async function openResultThread(world: World, name: string): Promise<string> {
-  const handle = world.fake.sendSlashCommand({
-    channelId: world.channels.general!,
-    userId: world.users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task: `thread for ${name}` },
-  });
-  const reply = await handle.original((m) => /<#\d+>/.test(m.content), WAIT_MS);
-  return /<#(\d+)>/.exec(reply.content)![1]!;
-}
 
 /** Resolves once webster's gateway has seen `count` more handoffs: the round's runs have all ended. */
 function handoffs(world: World, count: number): Promise<void> {
@@ -64,7 +53,7 @@ await runScenario({
           (_, i) => fake.createMember({ guildId: guild.id, username: `member-${i}`, roles: [roles.leads] }).id,
         );
         const round = async (n: number): Promise<number[]> => {
-          const threadId = await openResultThread(world, `round ${n}`);
+          const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
           const ended = handoffs(world, BURST);
           const handles: InteractionHandle[] = members.map((userId, i) =>
             fake.sendSlashCommand({

@@ -7,32 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoredMessage } from './fakes/fake-discord/index.ts';
 import { assertNoPings, startWorld, type World } from './support/bot-world.ts';
-
-const JUMP_LINK = /discord\.com\/channels\/\d+\/\d+\/\d+/;
-
-/** A /delegate to webster by alice, finished, and the id of the thread its result opened. */
-async function resultThread(world: World, task: string): Promise<string> {
-  const { fake, channels, users } = world;
-  const handle = fake.sendSlashCommand({
-    channelId: channels.general!,
-    userId: users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task },
-  });
-  await handle.original((m) => JUMP_LINK.test(m.content) && m.content.includes('<#'), 10_000);
-  const thread = fake.threadsIn(channels['dl-webster']!)[0] as { id: string } | undefined;
-  assert.ok(thread, 'the result opened a thread');
-  return thread.id;
-}
-
-/** A run the gateway must see soon: a missing one fails the test instead of hanging it. */
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+import { resultThread, within } from './support/thread-world.ts';
 
 function followUp(world: World, threadId: string, authorId: string, text: string): StoredMessage {
   return world.fake.postMessage({ channelId: threadId, authorId, content: `<@${world.fake.botUser.id}> ${text}` });
