@@ -7,7 +7,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { ErrorCode, HqError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { RUNNING } from './schema.ts';
+import { ApprovalState, RUNNING } from './schema.ts';
 import { createTransaction } from './sqlite-rows.ts';
 
 const DEFAULT_RETENTION_INTERVAL_MS = 60 * 60_000;
@@ -50,17 +50,24 @@ export function createRunPruner(db: DatabaseSync) {
   const pruneDeliveries = db.prepare('DELETE FROM deliveries WHERE run_id IN (SELECT value FROM json_each(?))');
   const pruneProgress = db.prepare('DELETE FROM progress_messages WHERE run_id IN (SELECT value FROM json_each(?))');
   const pruneRuns = db.prepare('DELETE FROM runs WHERE run_id IN (SELECT value FROM json_each(?))');
+  // A decided approval is history like a finished run; one still waiting is never pruned.
+  const pruneApprovals = db.prepare(`
+    DELETE FROM approvals WHERE run_id IN (
+      SELECT run_id FROM approvals
+      WHERE state <> '${ApprovalState.awaiting}' AND decided_at < :olderThan LIMIT :limit)`);
 
   return {
     /**
      * Deletes up to `limit` runs that finished before `olderThan` and have nothing left to deliver,
      * with their attempts, deliveries and progress message, in one transaction; returns how many.
+     * Approvals decided before `olderThan` go in the same transaction (not counted).
      */
     pruneFinished(query: PruneQuery): number {
       const { olderThan } = query;
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
       validatePruneQuery(olderThan, limit);
       return transaction(() => {
+        pruneApprovals.run({ olderThan, limit });
         const ids = prunable.all({ olderThan, limit }).map((row) => String(row.run_id));
         if (ids.length === 0) return 0;
         const list = JSON.stringify(ids);
