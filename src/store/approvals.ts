@@ -62,7 +62,8 @@ export interface ApprovalDecision {
 const COLUMNS = `run_id, agent, state, request_json, origin_json, rule_json, reply_json, requester_id, requested_at,
   expires_at, card_channel_id, card_message_id, decided_by, decided_at, reason`;
 
-function toRecord(row: Row): ApprovalRecord {
+/** Also reads the PostgreSQL store's rows (postgres/approvals.ts). */
+export function toRecord(row: Row): ApprovalRecord {
   const cardChannel = text(row.card_channel_id);
   const cardMessage = text(row.card_message_id);
   const decidedBy = text(row.decided_by);

@@ -5,10 +5,12 @@
  */
 import type { HandoffTokenStore } from '../engine/handoff-tokens.ts';
 import type { RunJournal } from '../engine/types.ts';
+import type { ApprovalBook } from './approvals.ts';
 import type { ChannelCursors } from './channel-cursors.ts';
 import type { Outbox } from './outbox.ts';
 import type { Fence } from './postgres/session.ts';
 import type { ProgressMessageBook } from './progress-messages.ts';
+import type { QueuedRunBook } from './queued-runs.ts';
 import type { RunPruner } from './retention.ts';
 import type { RunQueries } from './run-queries.ts';
 
@@ -24,7 +26,9 @@ export type StoreVerbs = RunJournal &
   ProgressMessageBook &
   ChannelCursors &
   HandoffTokenStore &
-  RunPruner;
+  ApprovalBook &
+  RunPruner &
+  QueuedRunBook;
 
 export interface StoreHealth {
   readonly ok: boolean;

@@ -6,10 +6,13 @@
  */
 import type pg from 'pg';
 import { ErrorCode, HqError } from '../../errors.ts';
-import { MIGRATION_LOCK_KEY, PG_SCHEMA_V1, PG_SCHEMA_VERSION } from './schema.ts';
+import { MIGRATION_LOCK_KEY, PG_SCHEMA_V1, PG_SCHEMA_V2, PG_SCHEMA_VERSION } from './schema.ts';
 
 /** SQL taking a database from version N (the key) to N + 1. */
-const MIGRATIONS: Readonly<Record<number, string>> = {};
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  // Approvals and the thread indexes (schema.ts).
+  1: PG_SCHEMA_V2,
+};
 
 function refuse(where: string, why: string): HqError {
   return new HqError(ErrorCode.CONFIG_INVALID, `${where}: ${why}`);

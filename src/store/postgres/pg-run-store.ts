@@ -2,12 +2,14 @@
  * The run store on PostgreSQL: one pool shared by one module per aggregate, as run-store.ts composes
  * the SQLite ones. Every write is one transaction, committed when its promise resolves.
  */
+import { createPgApprovalBook } from './approvals.ts';
 import { createPgChannelCursors } from './channel-cursors.ts';
 import { createPgHandoffTokenBook } from './handoff-tokens.ts';
 import { migratePostgres } from './migrate.ts';
 import { describePgError, openPool, redactedUrl } from './open-pool.ts';
 import { createPgOutbox } from './outbox.ts';
 import { createPgProgressMessageBook } from './progress-messages.ts';
+import { createPgQueuedRunBook } from './queued-runs.ts';
 import { createPgRunPruner } from './retention.ts';
 import { createPgRunJournal } from './run-journal.ts';
 import { createPgRunQueries } from './run-queries.ts';
@@ -56,7 +58,9 @@ export async function openPgRunStore(options: PgRunStoreOptions): Promise<AsyncR
     ...createPgProgressMessageBook(session, now),
     ...createPgChannelCursors(session, now),
     ...createPgHandoffTokenBook(session, now),
+    ...createPgApprovalBook(session, now),
     ...createPgRunPruner(session),
+    ...createPgQueuedRunBook(session),
     assertWritable: () => session.assertWritable(),
     async healthCheck() {
       if (closed) return { ok: false, detail: 'run store is closed' };

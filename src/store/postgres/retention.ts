@@ -1,5 +1,5 @@
-/** Pruning on PostgreSQL: ../retention.ts's pruneFinished, one batch in one transaction. */
-import { RUNNING } from '../schema.ts';
+/** Pruning on PostgreSQL: ../retention.ts's pruneFinished (decided approvals too), one batch in one transaction. */
+import { ApprovalState, RUNNING } from '../schema.ts';
 import { DEFAULT_PRUNE_BATCH, validatePruneQuery, type PruneQuery } from '../retention.ts';
 import type { PgSession } from './session.ts';
 
@@ -8,6 +8,10 @@ const PRUNABLE = `
   WHERE accepted_at < $1 AND status <> '${RUNNING}' AND finished_at IS NOT NULL AND finished_at < $1
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.run_id AND d.delivered_at IS NULL)
   ORDER BY accepted_at LIMIT $2`;
+// A decided approval is history like a finished run; one still waiting is never pruned.
+const PRUNE_APPROVALS = `
+  DELETE FROM approvals WHERE run_id IN (
+    SELECT run_id FROM approvals WHERE state <> '${ApprovalState.awaiting}' AND decided_at < $1 LIMIT $2)`;
 
 export function createPgRunPruner(session: PgSession) {
   return {
@@ -16,6 +20,7 @@ export function createPgRunPruner(session: PgSession) {
       const limit = query.limit ?? DEFAULT_PRUNE_BATCH;
       validatePruneQuery(olderThan, limit);
       return session.write(async (sql) => {
+        await sql(PRUNE_APPROVALS, [olderThan, limit]);
         const ids = (await sql(PRUNABLE, [olderThan, limit])).rows.map((row) => String(row.run_id));
         if (ids.length === 0) return 0;
         // Only attempts and tokens cascade from runs; deliveries and progress messages carry no foreign key.

@@ -1,7 +1,7 @@
 /** The run journal on PostgreSQL: ../run-journal.ts's verbs, statement for statement. */
 import { ErrorCode, HqError } from '../../errors.ts';
 import type { JournalRun, RunResult } from '../../engine/types.ts';
-import { RUNNING } from '../schema.ts';
+import { QUEUED, RUNNING } from '../schema.ts';
 import { jsonOrNull } from '../sqlite-rows.ts';
 import type { PgSession } from './session.ts';
 import { encodeText } from './text.ts';
@@ -15,7 +15,9 @@ const INSERT_RUN = `
   INSERT INTO runs (run_id, agent, status, task_json, request_json, origin_json, requester_id, workflow_run_id, step_id,
     accepted_at, handoff_secret)
   VALUES ($1, $2, '${RUNNING}', $3, $4, $5, $6, $7, $8, $9, $10)
-  ON CONFLICT (run_id) DO NOTHING`;
+  ON CONFLICT (run_id) DO UPDATE SET status = '${RUNNING}', request_json = excluded.request_json,
+    accepted_at = excluded.accepted_at, handoff_secret = excluded.handoff_secret
+  WHERE runs.status = '${QUEUED}'`;
 // A sent attempt keeps its original start and deadline: the agent was told that timeout.
 const START_ATTEMPT = `
   INSERT INTO attempts (run_id, attempt, started_at, deadline) VALUES ($1, $2, $3, $4)
@@ -39,7 +41,10 @@ const FINISH_RUN = `
 export function createPgRunJournal(session: PgSession, now: () => number) {
   const { write } = session;
   return {
-    /** As ../run-journal.ts: an open run announced again is a no-op, a finished run's id is refused. */
+    /**
+     * As ../run-journal.ts: a queued run starts, an open run announced again is a no-op, a finished run's id is
+     * refused.
+     */
     runAccepted: (run: JournalRun): Promise<void> =>
       write(async (query) => {
         const { request } = run;

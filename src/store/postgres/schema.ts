@@ -5,7 +5,7 @@
  * tie-breaker of "newest first". Bump PG_SCHEMA_VERSION with a step in migrate.ts; never edit a
  * released DDL in place. Free text (a task, an attempt's detail) is stored JSON-encoded (text.ts).
  */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** Taken in the migration transaction, so processes starting together migrate one after another. */
 export const MIGRATION_LOCK_KEY = 0x48_51_44_47;
@@ -92,4 +92,35 @@ CREATE TABLE handoff_tokens (
 
 -- The leader lease (leader-lease.ts): one row per lease, its epoch the fencing token of every write.
 CREATE TABLE hq_lease (name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL);
+`;
+
+/**
+ * Version 2: what the SQLite store gained after version 1 (../migrate.ts steps 3 and 4): approvals
+ * (../approvals.ts; the reason is free text, so JSON-encoded as a task is) and the index of the
+ * result-thread lookup. No expression index on the origin's threadId: PostgreSQL's JSON parser
+ * refuses a \u0000 anywhere in the text, so such an index would fail the insert of a run whose
+ * origin holds one. Queued runs need no DDL: a queued run is a row of runs with status 'queued'.
+ */
+export const PG_SCHEMA_V2 = `
+CREATE TABLE approvals (
+  run_id          text COLLATE "C" PRIMARY KEY,
+  agent           text COLLATE "C" NOT NULL,
+  state           text COLLATE "C" NOT NULL,
+  request_json    text NOT NULL,
+  origin_json     text NOT NULL,
+  rule_json       text NOT NULL,
+  reply_json      text,
+  requester_id    text COLLATE "C" NOT NULL,
+  requested_at    bigint NOT NULL,
+  expires_at      bigint NOT NULL,
+  card_channel_id text,
+  card_message_id text,
+  decided_by      text,
+  decided_at      bigint,
+  reason_json     text
+);
+CREATE INDEX approvals_awaiting ON approvals (expires_at, run_id) WHERE state = 'awaiting_approval';
+CREATE INDEX approvals_decided ON approvals (decided_at) WHERE state <> 'awaiting_approval';
+
+CREATE INDEX deliveries_by_message ON deliveries (kind, message_id) WHERE delivered_at IS NOT NULL;
 `;
