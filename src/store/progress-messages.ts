@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { StoredRunStatus } from './schema.ts';
-import { int, text } from './sqlite-rows.ts';
+import { int, text, type Row } from './sqlite-rows.ts';
 
 export interface ProgressMessageInput {
   readonly channelId: string;
@@ -24,6 +24,22 @@ export interface ProgressMessage extends ProgressMessageInput {
 }
 
 export type ProgressMessageBook = ReturnType<typeof createProgressMessageBook>;
+
+/** A row of the progress list as the bot reads it; a token past its expiry at `at` is left out. */
+export function toProgressMessage(row: Row, at: number): ProgressMessage {
+  const expiresAt = int(row.token_expires_at);
+  const token = text(row.interaction_token);
+  const live = token !== undefined && (expiresAt === undefined || expiresAt > at);
+  return {
+    runId: String(row.run_id),
+    channelId: String(row.channel_id),
+    messageId: String(row.message_id),
+    recordedAt: Number(row.recorded_at),
+    ...(live ? { interactionToken: token } : {}),
+    ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }),
+    ...(row.run_status === null ? {} : { runStatus: String(row.run_status) as StoredRunStatus }),
+  };
+}
 
 export function createProgressMessageBook(db: DatabaseSync, now: () => number) {
   const upsert = db.prepare(`
@@ -77,20 +93,7 @@ export function createProgressMessageBook(db: DatabaseSync, now: () => number) {
     /** Those not yet cleared, with their run's status; a token past its expiry is left out. */
     progressMessages(): ProgressMessage[] {
       const at = now();
-      return list.all().map((row) => {
-        const expiresAt = int(row.token_expires_at);
-        const token = text(row.interaction_token);
-        const live = token !== undefined && (expiresAt === undefined || expiresAt > at);
-        return {
-          runId: String(row.run_id),
-          channelId: String(row.channel_id),
-          messageId: String(row.message_id),
-          recordedAt: Number(row.recorded_at),
-          ...(live ? { interactionToken: token } : {}),
-          ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }),
-          ...(row.run_status === null ? {} : { runStatus: String(row.run_status) as StoredRunStatus }),
-        };
-      });
+      return list.all().map((row) => toProgressMessage(row, at));
     },
 
     /** The progress message shows its final state: forget it (and its token). */

@@ -129,6 +129,20 @@ const RUN_COLUMNS = `run_id, agent, status, task, request_json, origin_json, req
   max(runs.attempts, coalesce((SELECT max(a.attempt) FROM attempts a WHERE a.run_id = runs.run_id), 0)) AS current_attempt,
   finished_at, result_json`;
 
+/** One row of HISTORY_QUERY, the `index`-th of the run's history, as /runs shows it. */
+export function toRunEvent(runId: string, row: Row, index: number): RunEvent {
+  const attempt = int(row.attempt);
+  const data = historyData(String(row.type), row);
+  return {
+    id: index + 1,
+    runId,
+    at: Number(row.at),
+    type: String(row.type),
+    ...(attempt === undefined ? {} : { attempt }),
+    ...(data === undefined ? {} : { data }),
+  };
+}
+
 export function toRun(row: Row): RunRecord {
   const request = json<JournalRun['request']>(row.request_json);
   const origin = json<Record<string, unknown>>(row.origin_json);
@@ -272,18 +286,7 @@ export function createRunQueries(db: DatabaseSync) {
 
     /** Oldest first. */
     runEvents(runId: string): RunEvent[] {
-      return eventsOf.all({ runId }).map((row, index) => {
-        const attempt = int(row.attempt);
-        const data = historyData(String(row.type), row);
-        return {
-          id: index + 1,
-          runId,
-          at: Number(row.at),
-          type: String(row.type),
-          ...(attempt === undefined ? {} : { attempt }),
-          ...(data === undefined ? {} : { data }),
-        };
-      });
+      return eventsOf.all({ runId }).map((row, index) => toRunEvent(runId, row, index));
     },
   };
 }

@@ -2,9 +2,7 @@
  * Progress messages and interaction tokens on PostgreSQL (../progress-messages.ts). The JSON stays
  * text; a token is taken out of it here, as SQLite's json_remove takes it out (compact, order kept).
  */
-import type { ProgressMessage, ProgressMessageInput } from '../progress-messages.ts';
-import type { StoredRunStatus } from '../schema.ts';
-import { int, text } from '../sqlite-rows.ts';
+import { toProgressMessage, type ProgressMessage, type ProgressMessageInput } from '../progress-messages.ts';
 import type { PgSession, Query } from './session.ts';
 
 const UPSERT = `
@@ -118,20 +116,7 @@ export function createPgProgressMessageBook(session: PgSession, now: () => numbe
 
     async progressMessages(): Promise<ProgressMessage[]> {
       const at = now();
-      return (await read(LIST)).rows.map((row) => {
-        const expiresAt = int(row.token_expires_at);
-        const token = text(row.interaction_token);
-        const live = token !== undefined && (expiresAt === undefined || expiresAt > at);
-        return {
-          runId: String(row.run_id),
-          channelId: String(row.channel_id),
-          messageId: String(row.message_id),
-          recordedAt: Number(row.recorded_at),
-          ...(live ? { interactionToken: token } : {}),
-          ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }),
-          ...(row.run_status === null ? {} : { runStatus: String(row.run_status) as StoredRunStatus }),
-        };
-      });
+      return (await read(LIST)).rows.map((row) => toProgressMessage(row, at));
     },
 
     clearProgressMessage: (runId: string): Promise<boolean> =>

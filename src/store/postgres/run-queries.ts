@@ -5,7 +5,7 @@
 import type { RunResult } from '../../engine/types.ts';
 import { ACCEPTED_OUTCOME } from '../run-journal.ts';
 import {
-  historyData,
+  toRunEvent,
   MAX_RECENT_RUNS,
   RECENT_FILTERS,
   toAttempt,
@@ -18,7 +18,7 @@ import {
   type RunRecord,
 } from '../run-queries.ts';
 import { RUNNING } from '../schema.ts';
-import { int, json, type Row } from '../sqlite-rows.ts';
+import { json, type Row } from '../sqlite-rows.ts';
 import type { PgSession } from './session.ts';
 import { decodeColumns } from './text.ts';
 
@@ -132,18 +132,7 @@ export function createPgRunQueries(session: PgSession) {
     },
 
     async runEvents(runId: string): Promise<RunEvent[]> {
-      return (await rows(HISTORY_QUERY, [runId])).map((row, index) => {
-        const attempt = int(row.attempt);
-        const data = historyData(String(row.type), historyRow(row));
-        return {
-          id: index + 1,
-          runId,
-          at: Number(row.at),
-          type: String(row.type),
-          ...(attempt === undefined ? {} : { attempt }),
-          ...(data === undefined ? {} : { data }),
-        };
-      });
+      return (await rows(HISTORY_QUERY, [runId])).map((row, index) => toRunEvent(runId, historyRow(row), index));
     },
   };
 }
