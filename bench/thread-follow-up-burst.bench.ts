@@ -5,7 +5,7 @@
  * and which each follow-up's other requests share.
  */
 import { withBotWorld } from './lib/bot-world.ts';
-import { openResultThread } from './lib/result-thread.ts';
+import { burstWorldOptions, leadMembers, openResultThread } from './lib/result-thread.ts';
 import { runScenario } from './lib/scenario.ts';
 import { max, median, percentile } from './lib/stats.ts';
 import type { World } from '../test/support/bot-world.ts';
@@ -92,38 +92,26 @@ await runScenario({
   method: `the real bot (discord.js + engine) against the fake Discord and 3 fake gateways, all in this process; each round opens a result thread with a /delegate, then ${BURST} members (role leads) each post one @mention follow-up in it, MESSAGE_CREATE dispatched back to back; time from each dispatch to the bot's 👀 PUT handled at the fake; agents answer after ${AGENT_MS} ms and each round waits for every verdict (✅ or ❌, the ❌ counted); ${ROUNDS} rounds after one warm-up round, median of the rounds' nearest-rank p50/p99, max over all rounds. For comparison, the same with each follow-up in a thread of its own (${SPREAD_ROUNDS} rounds after one warm-up): discord.js sends one channel's reactions one at a time, and holds every request but an interaction callback to Discord's global 50 a second`,
   limitMs: 235_000,
   async run() {
-    return withBotWorld(
-      {
-        engine: { maxConcurrentPerAgent: BURST },
-        script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_MS } },
-        // One follow-up per member per round: far under any per-author limit.
-        discord: { mentionsPerBotPerMinute: 60 },
-      },
-      async (world) => {
-        const { fake, guild, roles } = world;
-        const members = Array.from(
-          { length: BURST },
-          (_, i) => fake.createMember({ guildId: guild.id, username: `member-${i}`, roles: [roles.leads] }).id,
+    return withBotWorld(burstWorldOptions(BURST, AGENT_MS), async (world) => {
+      const members = leadMembers(world, BURST);
+      const oneThread = await measure(ROUNDS, async (n) => {
+        const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
+        return burst(world, members, () => threadId);
+      });
+      const ownThreads = await measure(SPREAD_ROUNDS, async (n) => {
+        const threads = await Promise.all(
+          members.map((_, i) => openResultThread(world, `round ${n}, thread ${i}`, WAIT_MS)),
         );
-        const oneThread = await measure(ROUNDS, async (n) => {
-          const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
-          return burst(world, members, () => threadId);
-        });
-        const ownThreads = await measure(SPREAD_ROUNDS, async (n) => {
-          const threads = await Promise.all(
-            members.map((_, i) => openResultThread(world, `round ${n}, thread ${i}`, WAIT_MS)),
-          );
-          return burst(world, members, (i) => threads[i]!);
-        });
-        return [
-          { metric: 'follow-up → 👀 p50', value: oneThread.p50, unit: 'ms' },
-          { metric: 'follow-up → 👀 p99', value: oneThread.p99, unit: 'ms', target: { max: 250 } },
-          { metric: 'follow-up → 👀 max', value: oneThread.max, unit: 'ms' },
-          { metric: `p50, ${BURST} threads`, value: ownThreads.p50, unit: 'ms' },
-          { metric: `p99, ${BURST} threads`, value: ownThreads.p99, unit: 'ms' },
-          { metric: 'follow-ups ended ❌', value: oneThread.failed + ownThreads.failed, unit: 'count' },
-        ];
-      },
-    );
+        return burst(world, members, (i) => threads[i]!);
+      });
+      return [
+        { metric: 'follow-up → 👀 p50', value: oneThread.p50, unit: 'ms' },
+        { metric: 'follow-up → 👀 p99', value: oneThread.p99, unit: 'ms', target: { max: 250 } },
+        { metric: 'follow-up → 👀 max', value: oneThread.max, unit: 'ms' },
+        { metric: `p50, ${BURST} threads`, value: ownThreads.p50, unit: 'ms' },
+        { metric: `p99, ${BURST} threads`, value: ownThreads.p99, unit: 'ms' },
+        { metric: 'follow-ups ended ❌', value: oneThread.failed + ownThreads.failed, unit: 'count' },
+      ];
+    });
   },
 });

@@ -7,7 +7,7 @@
 import type { InteractionHandle } from '../test/fakes/fake-discord/index.ts';
 import type { World } from '../test/support/bot-world.ts';
 import { withBotWorld } from './lib/bot-world.ts';
-import { openResultThread } from './lib/result-thread.ts';
+import { burstWorldOptions, leadMembers, openResultThread } from './lib/result-thread.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median, percentile } from './lib/stats.ts';
 
@@ -40,46 +40,35 @@ await runScenario({
   method: `the real bot (discord.js + engine) against the fake Discord and 3 fake gateways, all in this process; each round opens a result thread with a /delegate, then ${BURST} members (role leads) each send /followup in it, INTERACTION_CREATE dispatched back to back; time from each dispatch to its type-5 callback at the fake; the follow-ups then run one at a time (one turn per thread), agents answering after ${AGENT_MS} ms, and the round waits for every one; ${ROUNDS} rounds after one warm-up round, median of the rounds' nearest-rank p50/p99`,
   limitMs: 400_000,
   async run() {
-    return withBotWorld(
-      {
-        engine: { maxConcurrentPerAgent: BURST },
-        script: { respond: 'admit', agent: { write: 'valid', afterMs: AGENT_MS } },
-        discord: { mentionsPerBotPerMinute: 60 },
-      },
-      async (world) => {
-        const { fake, guild, roles } = world;
-        const members = Array.from(
-          { length: BURST },
-          (_, i) => fake.createMember({ guildId: guild.id, username: `member-${i}`, roles: [roles.leads] }).id,
+    return withBotWorld(burstWorldOptions(BURST, AGENT_MS), async (world) => {
+      const members = leadMembers(world, BURST);
+      const round = async (n: number): Promise<number[]> => {
+        const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
+        const ended = handoffs(world, BURST);
+        const handles: InteractionHandle[] = members.map((userId, i) =>
+          world.fake.sendSlashCommand({
+            channelId: threadId,
+            userId,
+            name: 'followup',
+            options: { task: `follow-up ${i}` },
+          }),
         );
-        const round = async (n: number): Promise<number[]> => {
-          const threadId = await openResultThread(world, `round ${n}`, WAIT_MS);
-          const ended = handoffs(world, BURST);
-          const handles: InteractionHandle[] = members.map((userId, i) =>
-            fake.sendSlashCommand({
-              channelId: threadId,
-              userId,
-              name: 'followup',
-              options: { task: `follow-up ${i}` },
-            }),
-          );
-          const acks = await Promise.all(handles.map((handle) => handle.acknowledged(10_000)));
-          await ended;
-          return acks.map((ack) => ack.elapsedMs);
-        };
-        await round(0);
-        const p50s: number[] = [];
-        const p99s: number[] = [];
-        for (let n = 1; n <= ROUNDS; n += 1) {
-          const samples = await round(n);
-          p50s.push(percentile(samples, 50));
-          p99s.push(percentile(samples, 99));
-        }
-        return [
-          { metric: '/followup deferred p50', value: median(p50s), unit: 'ms' },
-          { metric: '/followup deferred p99', value: median(p99s), unit: 'ms', target: { max: 250 } },
-        ];
-      },
-    );
+        const acks = await Promise.all(handles.map((handle) => handle.acknowledged(10_000)));
+        await ended;
+        return acks.map((ack) => ack.elapsedMs);
+      };
+      await round(0);
+      const p50s: number[] = [];
+      const p99s: number[] = [];
+      for (let n = 1; n <= ROUNDS; n += 1) {
+        const samples = await round(n);
+        p50s.push(percentile(samples, 50));
+        p99s.push(percentile(samples, 99));
+      }
+      return [
+        { metric: '/followup deferred p50', value: median(p50s), unit: 'ms' },
+        { metric: '/followup deferred p99', value: median(p99s), unit: 'ms', target: { max: 250 } },
+      ];
+    });
   },
 });
