@@ -23,6 +23,7 @@ import type { Figure } from './lib/report.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median } from './lib/stats.ts';
 import { createWorkspace } from './lib/workspace.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 const AGENT = 'webster';
 const PENDING_RUNS = 500;
@@ -90,7 +91,7 @@ async function restart(prepared: Prepared): Promise<Restart> {
     settings: engineSettingsOf(prepared.config),
     log: silent,
     eventLog: createEventLog({ dir: prepared.config.paths.logDir }),
-    journal: store,
+    journal: asAsyncStore(store),
   });
   try {
     if (pending.length !== PENDING_RUNS || !pending.every((run) => run.sent && run.deadline !== undefined)) {

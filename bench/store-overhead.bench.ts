@@ -35,6 +35,7 @@ import type { Figure } from './lib/report.ts';
 import { runScenario } from './lib/scenario.ts';
 import { median, percentile } from './lib/stats.ts';
 import { createWorkspace, type Workspace } from './lib/workspace.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 const AGENTS = ['manager', 'tech-lead', 'secretary', 'auditor', 'optimizer', 'study-builder', 'nx-expert', 'webster'];
 const AGENT = 'webster';
@@ -75,7 +76,7 @@ function createWorld(host: GatewayHost, mode: Mode, engineSettings: Record<strin
     settings: engineSettingsOf(config),
     log: createLogger({ level: 'warn' }),
     eventLog: createEventLog({ dir: config.paths.logDir }),
-    journal: store,
+    journal: store && asAsyncStore(store),
   });
   return {
     workspace,

@@ -14,8 +14,9 @@ import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { actorFromInteraction, visibleAgents } from '../src/discord/runs/delegation-access.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
 import type { AgentHealth, Engine } from '../src/engine/types.ts';
-import type { RunStore } from '../src/store/run-store.ts';
+
 import type { BotContext, Command } from './index.ts';
+import type { AsyncRunStore } from '../src/store/store-api.ts';
 
 /** Twice the bot's background refresh: a cached answer younger than this is shown as it is. */
 export const HEALTH_STALE_MS = 60_000;
@@ -39,7 +40,7 @@ export interface GatherOptions {
 
 export async function gatherAgentStatuses(
   engine: Pick<Engine, 'agents' | 'health' | 'cachedHealth' | 'queueDepth'>,
-  store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'> | undefined,
+  store: Pick<AsyncRunStore, 'lastResult' | 'getRun' | 'getDelivery'> | undefined,
   options: GatherOptions = {},
 ): Promise<AgentStatus[]> {
   const now = options.now ?? Date.now;
@@ -56,16 +57,18 @@ export async function gatherAgentStatuses(
   });
   const probed = await probeWithin(engine, stale, options.budgetMs ?? PROBE_BUDGET_MS, now);
 
-  return names.map((name) => {
-    const health = probed.get(name) ?? engine.cachedHealth(name) ?? cached.get(name);
-    const status: AgentStatus = {
-      name,
-      queueDepth: engine.queueDepth(name),
-      ...(health ? { health } : {}),
-      ...(stale.includes(name) && !probed.has(name) ? { probePending: true } : {}),
-    };
-    return store ? { ...status, lastRun: lastRunOf(store, name, options.guildId) } : status;
-  });
+  return Promise.all(
+    names.map(async (name) => {
+      const health = probed.get(name) ?? engine.cachedHealth(name) ?? cached.get(name);
+      const status: AgentStatus = {
+        name,
+        queueDepth: engine.queueDepth(name),
+        ...(health ? { health } : {}),
+        ...(stale.includes(name) && !probed.has(name) ? { probePending: true } : {}),
+      };
+      return store ? { ...status, lastRun: await lastRunOf(store, name, options.guildId) } : status;
+    }),
+  );
 }
 
 /** What answered within `budgetMs`; the rest keep running and fill the cache. */
@@ -103,15 +106,15 @@ async function probeWithin(
   return new Map(answers);
 }
 
-function lastRunOf(
-  store: Pick<RunStore, 'lastResult' | 'getRun' | 'getDelivery'>,
+async function lastRunOf(
+  store: Pick<AsyncRunStore, 'lastResult' | 'getRun' | 'getDelivery'>,
   agent: string,
   guildId: string | null | undefined,
-): AgentLastRun | null {
-  const result = store.lastResult(agent);
+): Promise<AgentLastRun | null> {
+  const result = await store.lastResult(agent);
   if (!result) return null;
-  const run = store.getRun(result.runId);
-  const url = resultMessageUrl(store, { runId: result.runId, origin: run?.origin }, guildId);
+  const run = await store.getRun(result.runId);
+  const url = await resultMessageUrl(store, { runId: result.runId, origin: run?.origin }, guildId);
   return {
     result,
     ...(run?.finishedAt !== undefined ? { finishedAt: run.finishedAt } : {}),

@@ -135,13 +135,13 @@ function shuttingDown(): HqError {
  * Written before the defer, with the token: a process killed after the defer and before the run
  * is journaled leaves a reply the restart tells to ask again (recovery.ts), not "thinking…" for good.
  */
-export function noteReceived(
+export async function noteReceived(
   interaction: RepliableInteraction,
   context: BotContext,
   runId: string,
   receivedAt: number,
-): void {
-  context.ledger.recordProgressMessage(runId, {
+): Promise<void> {
+  await context.ledger.recordProgressMessage(runId, {
     channelId: interaction.channelId ?? '',
     messageId: ORIGINAL,
     interactionToken: interaction.token,
@@ -155,7 +155,7 @@ export async function forgetOnFailure(context: BotContext, runId: string, work: 
     await work();
   } catch (error) {
     try {
-      context.ledger.clearProgressMessage(runId);
+      await context.ledger.clearProgressMessage(runId);
     } catch (clearError) {
       context.log.warn({ err: clearError, runId }, 'could not forget a delegation that did not start');
     }
@@ -182,8 +182,8 @@ async function delegateCommand(
   const principals = authorizeDelegation(actor, agent, config, context.engine);
   if (!interaction.inGuild()) throw new AccessDeniedError(GUILD_ONLY);
   // A store that cannot write could not keep the run: refused privately, before anything is sent.
-  context.ledger.assertWritable();
-  noteReceived(interaction, context, runId, receivedAt);
+  await context.ledger.assertWritable();
+  await noteReceived(interaction, context, runId, receivedAt);
   // Acknowledge next: Discord allows 3 s, and everything below may be slow.
   const deferred = await interaction.deferReply({ withResponse: true });
 
@@ -341,7 +341,7 @@ async function retryRun(
 ): Promise<void> {
   const receivedAt = Date.now();
   if (context.shutdown.aborted) throw shuttingDown();
-  const delegation = context.runs.recall(runId) ?? recallFromStore(context, runId);
+  const delegation = context.runs.recall(runId) ?? (await recallFromStore(context, runId));
   if (!delegation) throw new HqError(ErrorCode.USAGE, tooOldToRetry(runId));
   // The presser's own rights, not the original requester's; a lookup, so refused before deferring.
   const principals = authorizeDelegation(
@@ -350,17 +350,17 @@ async function retryRun(
     context.config(),
     context.engine,
   );
-  context.ledger.assertWritable();
+  await context.ledger.assertWritable();
   const claim = { channelId: interaction.user.id, messageId: interaction.id };
-  if (!context.ledger.markDelivered(runId, RETRY_CLAIM_KIND, claim)) {
-    const holder = context.ledger.getDelivery(runId, RETRY_CLAIM_KIND)?.channelId;
+  if (!(await context.ledger.markDelivered(runId, RETRY_CLAIM_KIND, claim))) {
+    const holder = (await context.ledger.getDelivery(runId, RETRY_CLAIM_KIND))?.channelId;
     throw new HqError(ErrorCode.USAGE, alreadyRetried(runId, holder));
   }
-  noteReceived(interaction, context, newRun, receivedAt);
+  await noteReceived(interaction, context, newRun, receivedAt);
   const deferred = await interaction.deferReply({ flags: MessageFlags.Ephemeral, withResponse: true });
   await disableRetryButton(interaction, context);
   // A reply that outlives its token continues where the run was first asked for, not in #dl-<agent>.
-  const askedIn = parseOrigin(context.ledger.getRun(runId)?.origin)?.channelId;
+  const askedIn = parseOrigin((await context.ledger.getRun(runId))?.origin)?.channelId;
   await delegateAndAnswer(
     interaction,
     context,
@@ -394,8 +394,8 @@ async function disableRetryButton(interaction: ButtonInteraction, context: BotCo
 }
 
 /** After a restart the in-memory list is empty; the store still has the run's inputs. */
-function recallFromStore(context: BotContext, runId: string): RememberedDelegation | undefined {
-  const request = context.store?.getRun(runId)?.request;
+async function recallFromStore(context: BotContext, runId: string): Promise<RememberedDelegation | undefined> {
+  const request = (await context.store?.getRun(runId))?.request;
   return request ? rememberedDelegationOf(request) : undefined;
 }
 

@@ -55,7 +55,7 @@ async function followUp(interaction: ChatInputCommandInteraction, context: BotCo
   if (context.shutdown.aborted) throw new HqError(ErrorCode.SHUTTING_DOWN, RESTARTING_NOTICE);
   if (!interaction.inGuild() || interaction.channelId === null) throw new AccessDeniedError(GUILD_ONLY);
   // Every refusal below comes before the defer: the router answers it privately.
-  const thread = resultThreadOf(context.ledger, interaction.channelId);
+  const thread = await resultThreadOf(context.ledger, interaction.channelId);
   if (!thread) throw new UsageError(FOLLOW_UP_OUTSIDE_THREAD);
   const config = context.config();
   const principals = authorizeDelegation(actorFromInteraction(interaction), thread.agent, config, context.engine);
@@ -65,8 +65,8 @@ async function followUp(interaction: ChatInputCommandInteraction, context: BotCo
   const perMinute = config.discord.mentionsPerBotPerMinute;
   const waitMs = authorRateOf(context).take(interaction.user.id, perMinute);
   if (waitMs > 0) throw new HqError(ErrorCode.RATE_LIMITED, tooManyDelegations(perMinute, waitMs));
-  context.ledger.assertWritable();
-  noteReceived(interaction, context, runId, receivedAt);
+  await context.ledger.assertWritable();
+  await noteReceived(interaction, context, runId, receivedAt);
   const deferred = await interaction.deferReply({ withResponse: true });
 
   const ttlMs = config.discord.interactionTokenTtlMs;

@@ -30,8 +30,9 @@ import {
 } from '../src/discord/render/runs-view.ts';
 import { RunStatus } from '../src/engine/types.ts';
 import { ErrorCode, HqError } from '../src/errors.ts';
-import { RUNNING, type RunRecord, type RunStore, type StoredRunStatus } from '../src/store/run-store.ts';
+import { RUNNING, type RunRecord, type StoredRunStatus } from '../src/store/run-store.ts';
 import type { BotContext, Command } from './index.ts';
+import type { AsyncRunStore } from '../src/store/store-api.ts';
 
 /** Every status a stored run can have, in the order a person scans them. */
 export const RUN_STATUS_CHOICES: readonly StoredRunStatus[] = [RUNNING, ...Object.values(RunStatus), 'sent'];
@@ -78,11 +79,11 @@ export interface VisibleRuns {
 }
 
 /** Asks the store once per visible agent and once for the caller's own runs, so the limit is exact. */
-export function findVisibleRuns(
-  store: Pick<RunStore, 'recentRuns'>,
+export async function findVisibleRuns(
+  store: Pick<AsyncRunStore, 'recentRuns'>,
   filters: RunsFilters,
   audience: RunsAudience,
-): VisibleRuns {
+): Promise<VisibleRuns> {
   const base = {
     limit: filters.limit,
     ...(filters.agent !== undefined ? { agent: filters.agent } : {}),
@@ -90,7 +91,7 @@ export function findVisibleRuns(
   };
   if (audience.seesAll || filters.mine === true) {
     return {
-      runs: store.recentRuns({ ...base, ...(filters.mine === true ? { requesterId: audience.userId } : {}) }),
+      runs: await store.recentRuns({ ...base, ...(filters.mine === true ? { requesterId: audience.userId } : {}) }),
       notes: [],
     };
   }
@@ -101,10 +102,10 @@ export function findVisibleRuns(
     if (agents.length === 0) notes.push(onlyOwnRunsOf(filters.agent));
   }
   const byId = new Map<string, RunRecord>();
-  const batches = [
+  const batches = await Promise.all([
     store.recentRuns({ ...base, requesterId: audience.userId }),
     ...agents.map((agent) => store.recentRuns({ ...base, agent })),
-  ];
+  ]);
   for (const batch of batches) for (const run of batch) byId.set(run.runId, run);
   const runs = [...byId.values()]
     .sort((a, b) => b.acceptedAt - a.acceptedAt || b.runId.localeCompare(a.runId))
@@ -133,17 +134,19 @@ async function execute(interaction: ChatInputCommandInteraction, context: BotCon
     ...(interaction.options.getBoolean('mine') === true ? { mine: true } : {}),
   };
   const seesAll = isAdmin(actor, config.discord);
-  const { runs, notes } = findVisibleRuns(store, filters, {
+  const { runs, notes } = await findVisibleRuns(store, filters, {
     userId: interaction.user.id,
     seesAll,
     agents: seesAll ? [] : reachableAgents(actor, config, context.engine),
   });
   const embed = renderRunsEmbed({
-    runs: runs.map((run) => {
-      const resultUrl = resultMessageUrl(store, run, interaction.guildId);
-      const threadId = runThreadId(store, run);
-      return { run, ...(resultUrl ? { resultUrl } : {}), ...(threadId ? { threadId } : {}) };
-    }),
+    runs: await Promise.all(
+      runs.map(async (run) => {
+        const resultUrl = await resultMessageUrl(store, run, interaction.guildId);
+        const threadId = await runThreadId(store, run);
+        return { run, ...(resultUrl ? { resultUrl } : {}), ...(threadId ? { threadId } : {}) };
+      }),
+    ),
     filters,
     notes,
   });

@@ -1,31 +1,51 @@
 /**
- * Wiring only: dotenv → config → logger → store → engine → handoff listener → Discord → retention
- * → config watcher → ops server. SIGTERM/SIGINT take no new work and close the engine under the waiting runs (the
- * journal keeps them open for the next start), then everything else, and exit 0.
+ * Wiring only: dotenv → config → logger → (the leader lease, with PostgreSQL) → store → config
+ * watcher → ops server → once leading: engine, handoff listener, Discord, retention
+ * (leader-services.ts). With SQLite the process leads alone. SIGTERM/SIGINT take no new work and
+ * close the engine under the waiting runs (the store keeps them open for the next leader), release
+ * the lease so a standby takes over at once, then close the rest and exit 0. A leader that loses
+ * its lease exits 1 at once: the store already refuses its writes, and its supervisor restarts it
+ * as a standby.
  */
 import { config as loadDotenv } from 'dotenv';
-import { loadCommands } from '../commands/index.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
 import { loadConfig, type Config } from './config.ts';
-import { startBot } from './discord/bot.ts';
-import { createEngine } from './engine/engine.ts';
 import { createEventLog } from './engine/event-log.ts';
-import { engineSettingsOf } from './engine-settings.ts';
-import { countDiscordErrors } from './discord/error-metrics.ts';
 import { ConfigError, isHqError } from './errors.ts';
-import { startHandoffListener, type HandoffListener } from './handoffs/http-listener.ts';
-import { withMetrics } from './ops/journal-metrics.ts';
-import { assertHotReloadable, liveConfig } from './live-config.ts';
-import { createLogger } from './log.ts';
+import { startLeaderServices, type LeaderServices } from './leader-services.ts';
+import { assertHotReloadable } from './live-config.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { Leadership } from './ops/leadership.ts';
 import { createMetrics } from './ops/metrics.ts';
-import { startOpsServer } from './ops/ops-server.ts';
-import { createRunStore } from './store/run-store.ts';
-import { startRetention } from './store/retention.ts';
+import { startOpsServer, whenLeading } from './ops/ops-server.ts';
+import { openRunStore, type AsyncRunStore } from './store/store-api.ts';
 
 const STOP_DEADLINE_MS = 10_000;
 const STORE_FILE = 'runs.sqlite';
+
+async function startLeadershipOf(config: Config, log: Logger): Promise<Leadership | undefined> {
+  if (config.store.kind !== 'postgres' || config.store.url === undefined) return undefined;
+  const { startLeadership } = await import('./ops/leadership.ts');
+  const { passwordFromEnvironment } = await import('./store/postgres/open-pool.ts');
+  const password = passwordFromEnvironment();
+  return startLeadership({
+    url: config.store.url,
+    ...(password === undefined ? {} : { password }),
+    ttlMs: config.lease.ttlSeconds * 1_000,
+    ...(config.lease.retryMs === undefined ? {} : { retryMs: config.lease.retryMs }),
+    log,
+  });
+}
+
+function openStore(config: Config, leadership: Leadership | undefined): Promise<AsyncRunStore> {
+  if (config.store.kind === 'postgres' && config.store.url !== undefined) {
+    // Every write carries the lease's epoch; a standby's (none) or a stale one is refused.
+    return openRunStore({ kind: 'postgres', url: config.store.url, fence: () => leadership?.state().epoch });
+  }
+  return openRunStore({ kind: 'sqlite', file: path.join(config.paths.stateDir, STORE_FILE) });
+}
 
 async function main(): Promise<number> {
   loadDotenv({ quiet: true });
@@ -45,12 +65,15 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger({ level: config.logLevel });
-  let store: ReturnType<typeof createRunStore>;
+  let leadership: Leadership | undefined;
+  let store: AsyncRunStore;
   try {
     for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir])
       mkdirSync(dir, { recursive: true });
-    store = createRunStore(path.join(config.paths.stateDir, STORE_FILE));
+    leadership = await startLeadershipOf(config, log);
+    store = await openStore(config, leadership);
   } catch (error) {
+    await leadership?.close();
     console.error(
       isHqError(error)
         ? error.message
@@ -58,41 +81,21 @@ async function main(): Promise<number> {
     );
     return 1;
   }
+  const role = leadership === undefined ? undefined : () => leadership.role();
   // eslint-disable-next-line prefer-const -- assigned below, read by current() before then
   let watcher: ConfigWatcher<Config> | undefined;
   const current = (): Config => watcher?.current() ?? config;
+  let services: LeaderServices | undefined;
   const metrics = createMetrics({
-    queueDepth: () => engine.agents().map((agent) => [agent.name, engine.queueDepth(agent.name)] as const),
+    ...(role === undefined ? {} : { role }),
+    queueDepth: () =>
+      services?.engine.agents().map((agent) => [agent.name, services!.engine.queueDepth(agent.name)] as const) ?? [],
   });
-  const eventLog = createEventLog({ dir: config.paths.logDir });
-  const engine = createEngine({
-    settings: engineSettingsOf(liveConfig(config, current)),
-    log,
-    eventLog,
-    journal: withMetrics(store, metrics),
-    handoffTokens: store,
-  });
-  let handoffListener: HandoffListener | undefined;
-  if (config.handoffListener !== undefined) {
-    try {
-      handoffListener = await startHandoffListener({
-        ...config.handoffListener,
-        receiver: engine.handoffs,
-        maxBytes: config.engine.maxHandoffBytes,
-        log,
-      });
-    } catch (error) {
-      console.error(isHqError(error) ? error.message : `cannot start the handoff listener: ${String(error)}`);
-      await engine.close();
-      store.close();
-      return 1;
-    }
+  if (leadership !== undefined) {
+    const { countLeaseEvents } = await import('./ops/leadership.ts');
+    countLeaseEvents(leadership, metrics);
   }
-  const { commands, skipped } = await loadCommands();
-  for (const skip of skipped) log.warn(skip, 'command module skipped');
-  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands, eventLog });
-  const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
-  countDiscordErrors(bot.client, metrics);
+  const eventLog = createEventLog({ dir: config.paths.logDir });
   watcher = await watchConfig({
     configPath: config.configPath,
     registryPath: config.paths.registryPath,
@@ -101,32 +104,40 @@ async function main(): Promise<number> {
     log,
     initial: config,
   });
+  const discordCheck = () => services?.discordHealth() ?? { ok: false, detail: 'Discord is not started yet' };
   const ops = await startOpsServer({
     host: config.ops.host,
     port: config.ops.port,
     log,
     metrics,
-    checks: { discord: () => bot.health(), store: () => store.healthCheck() },
+    ...(role === undefined ? {} : { role }),
+    checks: {
+      discord: role === undefined ? discordCheck : whenLeading(role, discordCheck),
+      store: () => store.healthCheck(),
+    },
   });
 
   let stopping = false;
+  let starting: Promise<LeaderServices> | undefined;
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
   const stop = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    requestStop();
     log.info({ signal }, 'stopping');
     const deadline = setTimeout(() => {
       log.error('did not stop within 10 s; exiting');
       process.exit(1);
     }, STOP_DEADLINE_MS);
     deadline.unref();
-    bot.beginShutdown();
-    await engine.close();
-    await handoffListener?.close();
-    await bot.stop();
+    // A stop while the services start waits for them, to stop them too.
+    const started = services ?? (await starting?.catch(() => undefined));
+    await started?.stop();
+    // After everything is persisted: a standby takes over at once instead of after the lease's ttl.
+    await leadership?.release();
     await watcher?.close();
     await ops.close();
-    await retention.stop();
-    store.close();
+    await store.close();
     log.info({ signal }, 'stopped; open runs are kept for the next start');
     await new Promise<void>((resolve) => log.flush(() => resolve()));
     // Nothing is left to wait for; an idle keep-alive socket must not hold the exit.
@@ -135,8 +146,26 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 
+  if (leadership !== undefined) {
+    leadership.once('lost', () => {
+      log.fatal('exiting: another process may lead now; restart this one to stand by');
+      log.flush(() => process.exit(1));
+    });
+    if (leadership.role() !== 'leader') log.info({ holder: leadership.holder }, 'standing by for the leader lease');
+    await Promise.race([leadership.whenLeader(), stopRequested]);
+    if (stopping) return 0;
+  }
+
   try {
-    await bot.ready;
+    starting = startLeaderServices({ config, current, log, metrics, store, eventLog });
+    services = await starting;
+  } catch (error) {
+    console.error(isHqError(error) ? error.message : `cannot start: ${String(error)}`);
+    await stop('startup failure', 1);
+    return 1;
+  }
+  try {
+    await services.bot.ready;
   } catch (error) {
     if (stopping) return 0;
     log.fatal({ err: error }, 'could not connect to Discord');

@@ -23,6 +23,7 @@ import { createEventLog } from '../src/engine/event-log.ts';
 import { captureLog, tempDir, testConfig } from './fakes/engine-harness.ts';
 import { FakeDiscord, type OptionInput } from './fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway } from './fakes/fake-gateway.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 const GUILD = '100000000000000001';
 const CHANNEL = '200000000000000002';
@@ -135,7 +136,7 @@ test('/agents shows health and latency, queue depth and the last result with a l
     depth: { webster: 2 },
   });
 
-  const agents = await gatherAgentStatuses(engine, store, { guildId: GUILD });
+  const agents = await gatherAgentStatuses(engine, asAsyncStore(store), { guildId: GUILD });
   assert.deepEqual(probed, [], 'fresh cached health is not probed again');
   const embed = renderAgentsEmbed({ agents, storeConfigured: true });
 
@@ -264,13 +265,17 @@ test('/runs lists runs newest first, each linking its delivered result, with the
   store.markDelivered('run-1', 'result-embed', { channelId: CHANNEL, messageId: '400000000000000006' });
   accept(store, 'run-2', 'scout', BOB, T0 + 1_000);
 
-  const { runs } = findVisibleRuns(store, { limit: 10 }, { userId: ALICE, seesAll: true, agents: [] });
+  const { runs } = await findVisibleRuns(
+    asAsyncStore(store),
+    { limit: 10 },
+    { userId: ALICE, seesAll: true, agents: [] },
+  );
   assert.deepEqual(
     runs.map((r) => r.runId),
     ['run-2', 'run-1'],
   );
   const embed = renderRunsEmbed({
-    runs: runs.map((run) => ({ run, ...withUrl(store, run) })),
+    runs: await Promise.all(runs.map(async (run) => ({ run, ...(await withUrl(store, run)) }))),
     filters: { limit: 10 },
   });
   assert.deepEqual(embedLimitViolations([embed]), []);
@@ -289,8 +294,8 @@ test('/runs lists runs newest first, each linking its delivered result, with the
   assert.equal(embed.footer?.text, '2 shown, newest first (limit 10)');
 });
 
-function withUrl(store: RunStore, run: RunRecord): { resultUrl?: string } {
-  const url = resultMessageUrl(store, run, GUILD);
+async function withUrl(store: RunStore, run: RunRecord): Promise<{ resultUrl?: string }> {
+  const url = await resultMessageUrl(asAsyncStore(store), run, GUILD);
   return url ? { resultUrl: url } : {};
 }
 
@@ -302,15 +307,22 @@ test('/runs filters by agent, status and mine, and the limit is exact', async (t
     if (i % 4 === 0) finish(store, `run-${String(i).padStart(2, '0')}`, agent, 'failed');
   }
   const admin = { userId: ALICE, seesAll: true, agents: [] };
-  const ids = (filters: Parameters<typeof findVisibleRuns>[1], audience = admin) =>
-    findVisibleRuns(store, filters, audience).runs.map((r) => r.runId);
+  const ids = async (filters: Parameters<typeof findVisibleRuns>[1], audience = admin) =>
+    (await findVisibleRuns(asAsyncStore(store), filters, audience)).runs.map((r) => r.runId);
 
-  assert.deepEqual(ids({ limit: 3 }), ['run-11', 'run-10', 'run-09']);
-  assert.deepEqual(ids({ limit: 25, agent: 'scout' }), ['run-11', 'run-09', 'run-07', 'run-05', 'run-03', 'run-01']);
-  assert.deepEqual(ids({ limit: 25, status: 'failed' }), ['run-08', 'run-04', 'run-00']);
-  assert.deepEqual(ids({ limit: 25, status: 'running', agent: 'webster' }), ['run-10', 'run-06', 'run-02']);
-  assert.deepEqual(ids({ limit: 25, mine: true }), ['run-09', 'run-06', 'run-03', 'run-00']);
-  assert.deepEqual(ids({ limit: 2, mine: true, agent: 'webster' }), ['run-06', 'run-00']);
+  assert.deepEqual(await ids({ limit: 3 }), ['run-11', 'run-10', 'run-09']);
+  assert.deepEqual(await ids({ limit: 25, agent: 'scout' }), [
+    'run-11',
+    'run-09',
+    'run-07',
+    'run-05',
+    'run-03',
+    'run-01',
+  ]);
+  assert.deepEqual(await ids({ limit: 25, status: 'failed' }), ['run-08', 'run-04', 'run-00']);
+  assert.deepEqual(await ids({ limit: 25, status: 'running', agent: 'webster' }), ['run-10', 'run-06', 'run-02']);
+  assert.deepEqual(await ids({ limit: 25, mine: true }), ['run-09', 'run-06', 'run-03', 'run-00']);
+  assert.deepEqual(await ids({ limit: 2, mine: true, agent: 'webster' }), ['run-06', 'run-00']);
 });
 
 test('/runs shows someone who is not an admin their own runs and the runs of agents they may reach', async (t) => {
@@ -321,7 +333,7 @@ test('/runs shows someone who is not an admin their own runs and the runs of age
   accept(store, 'bob-webster', 'webster', BOB, T0 + 4_000);
   const alice = { userId: ALICE, seesAll: false, agents: ['scout', 'webster'] };
 
-  const all = findVisibleRuns(store, { limit: 10 }, alice);
+  const all = await findVisibleRuns(asAsyncStore(store), { limit: 10 }, alice);
   assert.deepEqual(
     all.runs.map((r) => r.runId),
     ['bob-webster', 'alice-secret', 'bob-scout'],
@@ -329,11 +341,11 @@ test('/runs shows someone who is not an admin their own runs and the runs of age
   assert.deepEqual(all.notes, []);
 
   assert.deepEqual(
-    findVisibleRuns(store, { limit: 2 }, alice).runs.map((r) => r.runId),
+    (await findVisibleRuns(asAsyncStore(store), { limit: 2 }, alice)).runs.map((r) => r.runId),
     ['bob-webster', 'alice-secret'],
   );
 
-  const secret = findVisibleRuns(store, { limit: 10, agent: 'secret' }, alice);
+  const secret = await findVisibleRuns(asAsyncStore(store), { limit: 10, agent: 'secret' }, alice);
   assert.deepEqual(
     secret.runs.map((r) => r.runId),
     ['alice-secret'],
@@ -350,7 +362,7 @@ test('/runs shows someone who is not an admin their own runs and the runs of age
 
   const unmapped = { userId: ALICE, seesAll: false, agents: [] };
   assert.deepEqual(
-    findVisibleRuns(store, { limit: 10 }, unmapped).runs.map((r) => r.runId),
+    (await findVisibleRuns(asAsyncStore(store), { limit: 10 }, unmapped)).runs.map((r) => r.runId),
     ['alice-secret'],
   );
 });
@@ -397,17 +409,17 @@ test('a result link needs a delivered message and three snowflakes', async (t) =
   const store = await openStore(t);
   accept(store, 'run-cli', 'webster', ALICE, T0);
   const run = store.getRun('run-cli')!;
-  assert.equal(resultMessageUrl(store, run, GUILD), undefined, 'not enqueued');
+  assert.equal(await resultMessageUrl(asAsyncStore(store), run, GUILD), undefined, 'not enqueued');
   store.enqueueDelivery({ runId: 'run-cli', kind: 'result-embed', target: {} });
-  assert.equal(resultMessageUrl(store, run, GUILD), undefined, 'enqueued, not delivered');
+  assert.equal(await resultMessageUrl(asAsyncStore(store), run, GUILD), undefined, 'enqueued, not delivered');
   store.markDelivered('run-cli', 'result-embed', { channelId: CHANNEL, messageId: '400000000000000007' });
   assert.equal(
-    resultMessageUrl(store, run, GUILD),
+    await resultMessageUrl(asAsyncStore(store), run, GUILD),
     `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`,
   );
-  assert.equal(resultMessageUrl(store, { runId: 'run-cli' }, null), undefined, 'no guild anywhere');
+  assert.equal(await resultMessageUrl(asAsyncStore(store), { runId: 'run-cli' }, null), undefined, 'no guild anywhere');
   assert.equal(
-    resultMessageUrl(store, { runId: 'run-cli' }, GUILD),
+    await resultMessageUrl(asAsyncStore(store), { runId: 'run-cli' }, GUILD),
     `https://discord.com/channels/${GUILD}/${CHANNEL}/400000000000000007`,
   );
   assert.equal(messageUrl(GUILD, CHANNEL, '../../evil'), undefined);
@@ -486,11 +498,18 @@ async function startE2eWorld(t: TestContext, options: { store: boolean }): Promi
     settings: engineSettingsOf(config),
     log,
     eventLog: createEventLog({ dir: config.paths.logDir }),
-    journal: store,
+    journal: store && asAsyncStore(store),
     sendRetryDelaysMs: [0, 0],
   });
   teardown.push(() => engine.close());
-  const bot = startBot({ config, engine, log, commands, healthRefreshMs: 60_000, ...(store ? { store } : {}) });
+  const bot = startBot({
+    config,
+    engine,
+    log,
+    commands,
+    healthRefreshMs: 60_000,
+    ...(store ? { store: asAsyncStore(store) } : {}),
+  });
   teardown.push(() => bot.stop());
   await bot.ready;
   return { fake, channels: guild.channels, users, gateways, bot, store };

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { createChannelCursors } from '../src/discord/events/channel-cursors.ts';
 import { createLogger } from '../src/log.ts';
 import { createRunStore } from '../src/store/run-store.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 const CHANNEL = '100000000000000001';
 const id = (n: number): string => String(200000000000000000n + BigInt(n));
@@ -10,7 +11,7 @@ const id = (n: number): string => String(200000000000000000n + BigInt(n));
 function setup(t: { after(fn: () => unknown): void }) {
   const store = createRunStore(':memory:');
   t.after(() => store.close());
-  const cursors = createChannelCursors(store, createLogger({ level: 'silent' }));
+  const cursors = createChannelCursors(asAsyncStore(store), createLogger({ level: 'silent' }));
   return { store, cursors, at: () => store.lastSeen(CHANNEL) };
 }
 

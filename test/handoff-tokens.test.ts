@@ -19,21 +19,30 @@ import { createRunStore } from '../src/store/run-store.ts';
 import { tempDir } from './fakes/engine-harness.ts';
 import { journalRun, tempFile } from './support/run-store-fixtures.ts';
 import { storeBackends } from './support/store-backends.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 function tokenSuite(name: string, make: (t: TestContext) => Promise<HandoffTokenStore>): void {
   test(`${name}: a token is single-use, bound to its run, and stored only as its hash`, async (t) => {
     const store = await make(t);
-    const token = issueToken(store, 'run-a', 1);
-    const other = issueToken(store, 'run-b', 1);
+    const token = await issueToken(store, 'run-a', 1);
+    const other = await issueToken(store, 'run-b', 1);
     assert.ok(Buffer.from(token, 'base64url').length >= 16, 'at least 128 random bits');
-    assert.deepEqual(store.tokenHashes('run-a'), [{ tokenHash: hashToken(token), used: false }]);
-    assert.deepEqual(matchToken(store, 'run-a', other), { kind: 'mismatch' }, "run b's token is no good for run a");
-    assert.deepEqual(matchToken(store, 'run-a', undefined), { kind: 'mismatch' });
-    assert.deepEqual(matchToken(store, 'run-c', token), { kind: 'no-tokens' });
-    assert.equal(store.consumeToken('run-a', hashToken(token)), true);
-    assert.equal(store.consumeToken('run-a', hashToken(token)), false, 'used once only');
-    assert.deepEqual(matchToken(store, 'run-a', token), { kind: 'match', tokenHash: hashToken(token), used: true });
-    assert.equal(store.tokenHashes('run-b')[0]?.used, false, 'the other run is untouched');
+    assert.deepEqual(await store.tokenHashes('run-a'), [{ tokenHash: hashToken(token), used: false }]);
+    assert.deepEqual(
+      await matchToken(store, 'run-a', other),
+      { kind: 'mismatch' },
+      "run b's token is no good for run a",
+    );
+    assert.deepEqual(await matchToken(store, 'run-a', undefined), { kind: 'mismatch' });
+    assert.deepEqual(await matchToken(store, 'run-c', token), { kind: 'no-tokens' });
+    assert.equal(await store.consumeToken('run-a', hashToken(token)), true);
+    assert.equal(await store.consumeToken('run-a', hashToken(token)), false, 'used once only');
+    assert.deepEqual(await matchToken(store, 'run-a', token), {
+      kind: 'match',
+      tokenHash: hashToken(token),
+      used: true,
+    });
+    assert.equal((await store.tokenHashes('run-b'))[0]?.used, false, 'the other run is untouched');
   });
 }
 
@@ -70,7 +79,7 @@ tokenSuite('in the run store', async (t) => {
   const store = createRunStore(await tempFile(t));
   t.after(() => store.close());
   for (const runId of ['run-a', 'run-b']) store.runAccepted(journalRun(runId));
-  return store;
+  return asAsyncStore(store);
 });
 
 test('a version 1 run store is migrated: its runs kept, the handoff_tokens table added', async (t) => {

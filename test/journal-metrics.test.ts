@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from '../src/ops/metrics.ts';
 import { createRunStore, type RunStore } from '../src/store/run-store.ts';
 import { captureLog, testConfig } from './fakes/engine-harness.ts';
 import { startFakeGateway } from './fakes/fake-gateway.ts';
+import { asAsyncStore } from '../src/store/sqlite-async.ts';
 
 async function world(t: TestContext): Promise<{ root: string; store: RunStore; metrics: Metrics }> {
   const root = await mkdtemp(path.join(tmpdir(), 'hq-journal-metrics-'));
@@ -38,13 +39,13 @@ function sample(text: string, series: string): number | undefined {
 test('a run through the journal is counted by status, its attempts by outcome, and its handoff wait per agent', async (t) => {
   const { store, metrics } = await world(t);
   const now = 50_000;
-  const journal = withMetrics(store, metrics, { now: () => now });
+  const journal = withMetrics(asAsyncStore(store), metrics, { now: () => now });
 
-  journal.runAccepted(accepted('run-a', 'tech-lead'));
-  journal.attemptStarted('run-a', 1, 43_000, 343_000);
-  journal.attemptSent('run-a', 1, 'gw-1');
-  journal.attemptEnded('run-a', 1, 'accepted', 'complete');
-  journal.runFinished(finished('run-a', 'tech-lead', 'complete'));
+  await journal.runAccepted(accepted('run-a', 'tech-lead'));
+  await journal.attemptStarted('run-a', 1, 43_000, 343_000);
+  await journal.attemptSent('run-a', 1, 'gw-1');
+  await journal.attemptEnded('run-a', 1, 'accepted', 'complete');
+  await journal.runFinished(finished('run-a', 'tech-lead', 'complete'));
 
   const text = await metrics.text();
   assert.equal(sample(text, 'hq_delegate_engine_runs_total{status="complete"}'), 1);
@@ -60,16 +61,16 @@ test('a run through the journal is counted by status, its attempts by outcome, a
 test('only attempts that ended with a handoff are timed, each once', async (t) => {
   const { store, metrics } = await world(t);
   let now = 10_000;
-  const journal = withMetrics(store, metrics, { now: () => now });
-  journal.runAccepted(accepted('run-b', 'webster'));
-  journal.attemptStarted('run-b', 1, 10_000, 20_000);
+  const journal = withMetrics(asAsyncStore(store), metrics, { now: () => now });
+  await journal.runAccepted(accepted('run-b', 'webster'));
+  await journal.attemptStarted('run-b', 1, 10_000, 20_000);
   now = 20_000;
-  journal.attemptEnded('run-b', 1, 'timeout', 'no handoff within 10 s');
-  journal.attemptStarted('run-b', 2, 20_000, 30_000);
+  await journal.attemptEnded('run-b', 1, 'timeout', 'no handoff within 10 s');
+  await journal.attemptStarted('run-b', 2, 20_000, 30_000);
   now = 22_000;
-  journal.attemptEnded('run-b', 2, 'malformed', 'Invalid JSON in handoff file');
-  journal.attemptEnded('run-b', 2, 'malformed', 'reported twice');
-  journal.runFinished(finished('run-b', 'webster', 'malformed'));
+  await journal.attemptEnded('run-b', 2, 'malformed', 'Invalid JSON in handoff file');
+  await journal.attemptEnded('run-b', 2, 'malformed', 'reported twice');
+  await journal.runFinished(finished('run-b', 'webster', 'malformed'));
 
   const text = await metrics.text();
   assert.equal(sample(text, 'hq_delegate_engine_attempts_total{outcome="timeout"}'), 1);
@@ -81,12 +82,12 @@ test('only attempts that ended with a handoff are timed, each once', async (t) =
 
 test('a write the store refuses is not counted', async (t) => {
   const { store, metrics } = await world(t);
-  const journal = withMetrics(store, metrics);
+  const journal = withMetrics(asAsyncStore(store), metrics);
   // No such run: the attempts table's foreign key refuses the row.
-  assert.throws(() => journal.attemptEnded('run-ghost', 1, 'timeout', ''));
-  journal.runAccepted(accepted('run-c', 'webster'));
-  journal.runFinished(finished('run-c', 'webster', 'failed'));
-  assert.throws(() => journal.runAccepted(accepted('run-c', 'webster')), /already used/);
+  await assert.rejects(journal.attemptEnded('run-ghost', 1, 'timeout', ''));
+  await journal.runAccepted(accepted('run-c', 'webster'));
+  await journal.runFinished(finished('run-c', 'webster', 'failed'));
+  await assert.rejects(journal.runAccepted(accepted('run-c', 'webster')), /already used/);
 
   const text = await metrics.text();
   assert.equal(sample(text, 'hq_delegate_engine_attempts_total{outcome="timeout"}'), undefined);
@@ -96,14 +97,14 @@ test('a write the store refuses is not counted', async (t) => {
 test('open runs are tracked up to a bound; the oldest beyond it is counted but not timed', async (t) => {
   const { store, metrics } = await world(t);
   const now = 5_000;
-  const journal = withMetrics(store, metrics, { now: () => now, maxTrackedRuns: 2 });
+  const journal = withMetrics(asAsyncStore(store), metrics, { now: () => now, maxTrackedRuns: 2 });
   for (const runId of ['run-1', 'run-2', 'run-3']) {
-    journal.runAccepted(accepted(runId, 'secretary'));
-    journal.attemptStarted(runId, 1, 4_000, 9_000);
+    await journal.runAccepted(accepted(runId, 'secretary'));
+    await journal.attemptStarted(runId, 1, 4_000, 9_000);
   }
   for (const runId of ['run-1', 'run-2', 'run-3']) {
-    journal.attemptEnded(runId, 1, 'handoff', '');
-    journal.runFinished(finished(runId, 'secretary', 'complete'));
+    await journal.attemptEnded(runId, 1, 'handoff', '');
+    await journal.runFinished(finished(runId, 'secretary', 'complete'));
   }
   const text = await metrics.text();
   assert.equal(sample(text, 'hq_delegate_engine_handoff_latency_seconds_count{agent="secretary"}'), 2);
@@ -114,8 +115,8 @@ test('open runs are tracked up to a bound; the oldest beyond it is counted but n
 test('without a store the decorator still counts', async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   const journal = withMetrics(undefined, metrics);
-  journal.runAccepted(accepted('run-d', 'webster'));
-  journal.runFinished(finished('run-d', 'webster', 'sent'));
+  await journal.runAccepted(accepted('run-d', 'webster'));
+  await journal.runFinished(finished('run-d', 'webster', 'sent'));
   assert.equal(sample(await metrics.text(), 'hq_delegate_engine_runs_total{status="sent"}'), 1);
 });
 
@@ -129,7 +130,7 @@ test("the engine's own outcome words reach /metrics: a malformed handoff retried
     settings: engineSettingsOf(config),
     log: captureLog().log,
     eventLog: createEventLog({ dir: config.paths.logDir }),
-    journal: withMetrics(store, metrics),
+    journal: withMetrics(asAsyncStore(store), metrics),
   });
   t.after(() => engine.close());
 

@@ -4,11 +4,12 @@ import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { RunStore } from '../store/run-store.ts';
+
 import type { ActiveRuns } from './runs/active-runs.ts';
 import type { Outbox } from './delivery/outbox.ts';
 import type { ThreadQueue } from './runs/thread-queue.ts';
 import type { ApprovalGate } from './approvals/approval-gate.ts';
+import type { AsyncRunStore } from '../store/store-api.ts';
 
 export interface BotContext {
   /** A getter, so a hot-reloaded config applies to the next command. */
@@ -21,9 +22,9 @@ export interface BotContext {
   readonly shutdown: AbortSignal;
   readonly metrics?: Metrics;
   /** Absent when the bot runs without one (/runs and /agents say so). */
-  readonly store?: RunStore;
+  readonly store?: AsyncRunStore;
   /** What the bot must finish after a restart: the run store, or an in-memory stand-in. */
-  readonly ledger: RunStore;
+  readonly ledger: AsyncRunStore;
   readonly outbox: Outbox;
   /** One run at a time per result thread; follow-ups wait their turn. */
   readonly threads: ThreadQueue;

@@ -10,7 +10,7 @@ import type { EventLog } from '../engine/event-log.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { createRunStore, type RunStore } from '../store/run-store.ts';
+import { openSqliteAsync } from '../store/sqlite-async.ts';
 import { createActiveRuns } from './runs/active-runs.ts';
 import { createThreadQueue } from './runs/thread-queue.ts';
 import { createApprovalGate } from './approvals/approval-gate.ts';
@@ -22,6 +22,7 @@ import { attachInteractionRouter, type InteractionRouter } from './events/intera
 import { attachMentionHandler, type MentionHandler } from './events/mention-handler.ts';
 import { createOutbox } from './delivery/outbox.ts';
 import { recoverAfterRestart, type RecoveryReport } from './events/recovery.ts';
+import type { AsyncRunStore } from '../store/store-api.ts';
 
 /** Autocomplete shows the last background health answer. */
 export const HEALTH_REFRESH_MS = 30_000;
@@ -33,7 +34,7 @@ export interface StartBotOptions {
   readonly engine: Engine;
   readonly log: Logger;
   readonly commands: ReadonlyMap<string, Command>;
-  readonly store?: RunStore;
+  readonly store?: AsyncRunStore;
   /** The config in force right now (hot reload); defaults to `config`. */
   readonly currentConfig?: () => Config;
   readonly healthRefreshMs?: number;
@@ -66,7 +67,7 @@ export function startBot(options: StartBotOptions): Bot {
   const log = options.log.child({ component: 'discord' });
   const client = createDiscordClient(options.config);
   const shutdown = new AbortController();
-  const ledger = options.store ?? createRunStore(':memory:');
+  const ledger = options.store ?? openSqliteAsync(':memory:');
   const config = options.currentConfig ?? (() => options.config);
   const outbox = createOutbox({
     client,
@@ -136,7 +137,7 @@ export function startBot(options: StartBotOptions): Bot {
     healthTimer = setInterval(refreshHealth, options.healthRefreshMs ?? HEALTH_REFRESH_MS);
     healthTimer.unref();
     outbox.start();
-    approvals.restore(context);
+    await approvals.restore(context);
   })();
   // A caller that never awaits `ready` must not crash the process.
   ready.catch(() => {});
@@ -185,7 +186,7 @@ export function startBot(options: StartBotOptions): Bot {
         router?.detach();
         mentions?.detach();
         await client.destroy();
-        if (!options.store) ledger.close();
+        if (!options.store) await ledger.close();
         log.info('discord client closed');
       })();
       return stopped;

@@ -51,11 +51,11 @@ export function payloadOf(
 
 /** A new attempt: journaled and logged as started, then sent and waited for. */
 export async function performAttempt(services: RunServices, run: Run, attempt: number): Promise<AttemptEnd> {
-  const { startedAt, deadline } = startAttempt(services, run, attempt);
+  const { startedAt, deadline } = await startAttempt(services, run, attempt);
   const watch = services.handoffs();
   // The directory exists and is watched before the agent is told the path: it may write at once.
   watch.prepare(run.handoff);
-  const payload = payloadOf(run, attempt, run.handoff.file, services.httpHandoff?.(run.runId, attempt));
+  const payload = payloadOf(run, attempt, run.handoff.file, await services.httpHandoff?.(run.runId, attempt));
   // Checked when the run was accepted; a long retry note can still push a later attempt over.
   const oversize = oversizeMessage(run.endpoint, bodyBytes(payload), run.request.context);
   if (oversize !== undefined) return { outcome: { kind: 'send_failed', retryable: false, error: oversize }, startedAt };
@@ -77,7 +77,7 @@ export async function performAttempt(services: RunServices, run: Run, attempt: n
       const waiting = run.wait ? startWait() : undefined;
       const sent = await sending;
       if (!sent.ok) return { outcome: sendFailure(sent), startedAt };
-      markSent(services, run, attempt, { startedAt, deadline }, sent.gatewayRunId);
+      await markSent(services, run, attempt, { startedAt, deadline }, sent.gatewayRunId);
       if (waiting === undefined) return { sentOnly: true, gatewayRunId: sent.gatewayRunId };
       const outcome = fileOutcome(await waiting);
       return { outcome, startedAt, gatewayRunId: sent.gatewayRunId };
@@ -106,7 +106,8 @@ async function completionAttempt(
   const postControl = new AbortController();
   const postSignal = AbortSignal.any([run.signal, postControl.signal]);
   let gatewayRunId: string | undefined;
-  let sentMarked = false;
+  // Journaled as sent once; awaited before the attempt is decided, so a failed write is not lost.
+  let sentMarked: Promise<void> | undefined;
   // Once the file has decided the attempt, a failure of the POST still open is no send error of it.
   let decided = false;
   const logSendError = sendErrorLogger(services, run, attempt, startedAt);
@@ -119,9 +120,8 @@ async function completionAttempt(
       else logSendError(failure);
     },
     onRequestSent: () => {
-      if (sentMarked) return;
-      sentMarked = true;
-      markSent(services, run, attempt, { startedAt, deadline }, undefined);
+      sentMarked ??= markSent(services, run, attempt, { startedAt, deadline }, undefined);
+      sentMarked.catch(() => undefined);
     },
   });
   const waitSide = startWait().then(fileOutcome);
@@ -152,6 +152,7 @@ async function completionAttempt(
   let outcome: AttemptOutcome;
   try {
     outcome = await Promise.race([sendSide, waitSide]);
+    await sentMarked;
     decided = true;
   } catch (error) {
     postControl.abort();
@@ -197,23 +198,27 @@ export async function resumeSentAttempt(
   return { outcome: fileOutcome(await watch.waitFor(run.handoff, { signal: run.signal, deadline })), startedAt };
 }
 
-function startAttempt(services: RunServices, run: Run, attempt: number): { startedAt: number; deadline: number } {
+async function startAttempt(
+  services: RunServices,
+  run: Run,
+  attempt: number,
+): Promise<{ startedAt: number; deadline: number }> {
   const startedAt = Date.now();
   const deadline = startedAt + run.policy.attemptTimeoutMs;
   run.attemptsMade = Math.max(run.attemptsMade, attempt);
-  services.journal?.attemptStarted(run.runId, attempt, startedAt, deadline);
+  await services.journal?.attemptStarted(run.runId, attempt, startedAt, deadline);
   logEvent(services, run, EventName.attemptStart, { detail: run.request.task.slice(0, TASK_PREVIEW_CHARS), attempt });
   return { startedAt, deadline };
 }
 
-function markSent(
+async function markSent(
   services: RunServices,
   run: Run,
   attempt: number,
   window: { startedAt: number; deadline: number },
   gatewayRunId: string | undefined,
-): void {
-  services.journal?.attemptSent(run.runId, attempt, gatewayRunId);
+): Promise<void> {
+  await services.journal?.attemptSent(run.runId, attempt, gatewayRunId);
   run.log.info({ attempt, gatewayRunId }, 'run sent to the gateway');
   const maxAttempts = run.policy.maximumAttempts;
   run.emit({

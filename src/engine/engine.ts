@@ -95,7 +95,7 @@ export function createEngine(options: EngineOptions): Engine {
         return await runAttempts(http ? httpServices : services, run, startPoint);
       } catch (error) {
         if (!(error instanceof RunCancelled) && !run.signal.aborted) throw error;
-        return cancelled(services, run, shutdown.signal.aborted);
+        return await cancelled(services, run, shutdown.signal.aborted);
       } finally {
         slot?.release();
         if (http) inbox.closeRun(run.runId);
@@ -160,7 +160,7 @@ export function createEngine(options: EngineOptions): Engine {
       const run = newRun(journaled, endpoint, delegateOptions);
       // Refused before anything is sent or journaled: the gateway would answer 413.
       refuseOversizedRequest(endpoint, payloadOf(run, 1, run.handoff.file), request.context, UNSETTLED_ALLOWANCE_BYTES);
-      journal?.runAccepted(journaled);
+      await journal?.runAccepted(journaled);
       const { maximumAttempts: maxAttempts, timeoutSeconds } = run.policy;
       run.log.info({ principal, maxAttempts, timeoutSeconds }, 'run accepted');
       return execute(run, { kind: 'fresh' });
@@ -228,14 +228,14 @@ async function takeQueueSlot(queue: AgentQueue, services: RunServices, run: Run)
 }
 
 /** The result of a run whose signal aborted: by its caller, or by the engine shutting down. */
-function cancelled(services: RunServices, run: Run, byShutdown: boolean): RunResult {
+async function cancelled(services: RunServices, run: Run, byShutdown: boolean): Promise<RunResult> {
   const notes = byShutdown
     ? 'Cancelled: hq-delegate is shutting down (the run can be resumed)'
     : 'Cancelled by the caller';
   logEvent(services, run, EventName.cancelled, { detail: notes, attempt: Math.max(run.attemptsMade, 1) });
   // On shutdown the journal keeps the run open, so a restarted process resumes it.
   if (!byShutdown && run.attemptsMade > 0)
-    services.journal?.attemptEnded(run.runId, run.attemptsMade, 'cancelled', notes);
+    await services.journal?.attemptEnded(run.runId, run.attemptsMade, 'cancelled', notes);
   const result = errorResult(run, RunStatus.cancelled, notes, byShutdown ? ErrorCode.SHUTTING_DOWN : undefined);
   return finishRun(services, run, result, !byShutdown);
 }

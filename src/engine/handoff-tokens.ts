@@ -14,10 +14,10 @@ export interface IssuedTokenHash {
 
 /** Where the hashes are kept; the run store implements it (src/store/handoff-tokens.ts). */
 export interface HandoffTokenStore {
-  tokenIssued(runId: string, attempt: number, tokenHash: string): void;
-  tokenHashes(runId: string): readonly IssuedTokenHash[];
+  tokenIssued(runId: string, attempt: number, tokenHash: string): Promise<void>;
+  tokenHashes(runId: string): Promise<readonly IssuedTokenHash[]>;
   /** Marks the token used; false when it already was (or is not the run's). */
-  consumeToken(runId: string, tokenHash: string): boolean;
+  consumeToken(runId: string, tokenHash: string): Promise<boolean>;
 }
 
 export function hashToken(token: string): string {
@@ -25,9 +25,9 @@ export function hashToken(token: string): string {
 }
 
 /** A new token for one attempt; its hash is stored before the token leaves this function. */
-export function issueToken(store: HandoffTokenStore, runId: string, attempt: number): string {
+export async function issueToken(store: HandoffTokenStore, runId: string, attempt: number): Promise<string> {
   const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  store.tokenIssued(runId, attempt, hashToken(token));
+  await store.tokenIssued(runId, attempt, hashToken(token));
   return token;
 }
 
@@ -40,8 +40,12 @@ export type TokenMatch =
  * Which of the run's tokens `presented` is. Hashes have one length, so timingSafeEqual compares
  * them in constant time; every stored hash is compared, so the time says nothing of which matched.
  */
-export function matchToken(store: HandoffTokenStore, runId: string, presented: string | undefined): TokenMatch {
-  const issued = store.tokenHashes(runId);
+export async function matchToken(
+  store: HandoffTokenStore,
+  runId: string,
+  presented: string | undefined,
+): Promise<TokenMatch> {
+  const issued = await store.tokenHashes(runId);
   if (issued.length === 0) return { kind: 'no-tokens' };
   const presentedHash = Buffer.from(hashToken(presented ?? ''), 'hex');
   let found: IssuedTokenHash | undefined;
@@ -57,13 +61,13 @@ export function matchToken(store: HandoffTokenStore, runId: string, presented: s
 export function createMemoryTokenStore(): HandoffTokenStore {
   const byRun = new Map<string, Map<string, boolean>>();
   return {
-    tokenIssued(runId, _attempt, tokenHash) {
+    async tokenIssued(runId, _attempt, tokenHash) {
       const tokens = byRun.get(runId) ?? new Map<string, boolean>();
       if (!tokens.has(tokenHash)) tokens.set(tokenHash, false);
       byRun.set(runId, tokens);
     },
-    tokenHashes: (runId) => [...(byRun.get(runId) ?? [])].map(([tokenHash, used]) => ({ tokenHash, used })),
-    consumeToken(runId, tokenHash) {
+    tokenHashes: async (runId) => [...(byRun.get(runId) ?? [])].map(([tokenHash, used]) => ({ tokenHash, used })),
+    async consumeToken(runId, tokenHash) {
       const tokens = byRun.get(runId);
       if (tokens?.get(tokenHash) !== false) return false;
       tokens.set(tokenHash, true);

@@ -16,14 +16,14 @@ export type HandoffReceipt = Exclude<HandoffCheck, 'ok'> | 'accepted' | 'malform
 
 export interface HandoffReceiver {
   /** Cheap, and reads no body: the listener asks before it reads one. */
-  check(runId: string, token: string | undefined): HandoffCheck;
+  check(runId: string, token: string | undefined): Promise<HandoffCheck>;
   /** Takes the body to the run as its handoff text and uses the token up, or says why not. */
-  receive(runId: string, token: string | undefined, text: string): HandoffReceipt;
+  receive(runId: string, token: string | undefined, text: string): Promise<HandoffReceipt>;
 }
 
 export interface HttpHandoffs extends HandoffReceiver {
   /** The prompt's PUT target and a new token for this attempt. */
-  issue(runId: string, attempt: number): { readonly url: string; readonly token: string };
+  issue(runId: string, attempt: number): Promise<{ readonly url: string; readonly token: string }>;
 }
 
 export function handoffUrl(publicUrl: string, runId: string): string {
@@ -38,9 +38,9 @@ export function createHttpHandoffs(options: {
 }): HttpHandoffs {
   const { tokens, inbox, publicUrl, log } = options;
 
-  function check(runId: string, token: string | undefined): HandoffCheck {
+  async function check(runId: string, token: string | undefined): Promise<HandoffCheck> {
     if (!RUN_ID_PATTERN.test(runId)) return 'unknown-run';
-    const match = matchToken(tokens, runId, token);
+    const match = await matchToken(tokens, runId, token);
     if (match.kind === 'no-tokens') return 'unknown-run';
     if (match.kind === 'mismatch') return 'unauthorized';
     if (match.used) return 'already-used';
@@ -48,18 +48,18 @@ export function createHttpHandoffs(options: {
   }
 
   return {
-    issue(runId, attempt) {
+    async issue(runId, attempt) {
       if (publicUrl === undefined) throw new Error('issue() needs handoffListener.publicUrl');
-      return { url: handoffUrl(publicUrl, runId), token: issueToken(tokens, runId, attempt) };
+      return { url: handoffUrl(publicUrl, runId), token: await issueToken(tokens, runId, attempt) };
     },
     check,
-    receive(runId, token, text) {
-      const verdict = check(runId, token);
+    async receive(runId, token, text) {
+      const verdict = await check(runId, token);
       if (verdict !== 'ok') return verdict;
       // Text that does not parse leaves the token unused: the agent may PUT it again, fixed.
       if (parseHandoffText(text).kind === 'malformed') return 'malformed';
-      const match = matchToken(tokens, runId, token);
-      if (match.kind !== 'match' || !tokens.consumeToken(runId, match.tokenHash)) return 'already-used';
+      const match = await matchToken(tokens, runId, token);
+      if (match.kind !== 'match' || !(await tokens.consumeToken(runId, match.tokenHash))) return 'already-used';
       inbox.deliver(runId, text);
       log.info({ runId, bytes: Buffer.byteLength(text) }, 'handoff received over HTTP');
       return 'accepted';

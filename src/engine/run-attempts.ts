@@ -79,8 +79,8 @@ async function judgeAttempt(
   // The run's answer: an accepted handoff, or a valid one kept only because no attempt is left.
   const answer = verdict.disposition === 'accept' ? verdict.handoff : retry ? undefined : validHandoffOf(verdict);
   logAttemptEnd(services, run, attempt, end, verdict, answer);
-  if (answer !== undefined) services.journal?.attemptEnded(run.runId, attempt, 'accepted', answer.status);
-  else services.journal?.attemptEnded(run.runId, attempt, outcome.kind, reasonOf(verdict));
+  if (answer !== undefined) await services.journal?.attemptEnded(run.runId, attempt, 'accepted', answer.status);
+  else await services.journal?.attemptEnded(run.runId, attempt, outcome.kind, reasonOf(verdict));
 
   if (answer !== undefined) return finishRun(services, run, resultOf(run, answer));
   if (retry && verdict.disposition !== 'accept') {

@@ -46,7 +46,7 @@ export interface RunServices {
   readonly events: (entry: EventEntry) => void;
   readonly completionGraceMs: number;
   /** Only for a run of an `http` agent: a new PUT target and token for the attempt's prompt. */
-  readonly httpHandoff?: ((runId: string, attempt: number) => { url: string; token: string }) | undefined;
+  readonly httpHandoff?: ((runId: string, attempt: number) => Promise<{ url: string; token: string }>) | undefined;
 }
 
 export interface NewRun {
@@ -127,9 +127,14 @@ export function logEvent(
 }
 
 /** The run's end: journaled (unless the run stays open for a resume), told to the caller, logged. */
-export function finishRun(services: RunServices, run: Run, result: RunResult, journal = true): RunResult {
+export async function finishRun(
+  services: RunServices,
+  run: Run,
+  result: RunResult,
+  journal = true,
+): Promise<RunResult> {
   if (journal) {
-    services.journal?.runFinished(result);
+    await services.journal?.runFinished(result);
     // The result is on record: the run's files are no longer needed, in the agent's directory or anywhere.
     removeRunHandoffs(run.handoff.file, run.attemptsMade);
   }

@@ -147,11 +147,11 @@ export type HandoffMode = 'file' | 'http';
  * runs up again. Synchronous on purpose: a state change is on disk before the engine acts on it.
  */
 export interface RunJournal {
-  runAccepted(run: JournalRun): void;
-  attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void;
-  attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void;
-  attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void;
-  runFinished(result: RunResult): void;
+  runAccepted(run: JournalRun): Promise<void>;
+  attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): Promise<void>;
+  attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): Promise<void>;
+  attemptEnded(runId: string, attempt: number, outcome: string, detail: string): Promise<void>;
+  runFinished(result: RunResult): Promise<void>;
 }
 
 export interface JournalRun {

@@ -114,7 +114,7 @@ export async function startHandoffListener(options: HandoffListenerOptions): Pro
       return { status: 429, body, headers: { 'retry-after': String(waitSeconds) } };
     }
     const token = bearerOf(req.headers.authorization);
-    const check = receiver.check(runId, token);
+    const check = await receiver.check(runId, token);
     if (check !== 'ok') {
       if (check === 'unauthorized') {
         throttle.recordFailure(client);
@@ -127,7 +127,7 @@ export async function startHandoffListener(options: HandoffListenerOptions): Pro
     if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge;
     const text = await readCapped(req, maxBytes);
     if (text === undefined) return tooLarge;
-    const receipt = receiver.receive(runId, token, text);
+    const receipt = await receiver.receive(runId, token, text);
     switch (receipt) {
       case 'accepted':
         return { status: 202, body: { ok: true, runId } };

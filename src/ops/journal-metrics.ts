@@ -36,24 +36,24 @@ export function withMetrics(
   const open = new Map<string, OpenRun>();
 
   return {
-    runAccepted(run: JournalRun): void {
-      journal?.runAccepted(run);
+    async runAccepted(run: JournalRun): Promise<void> {
+      await journal?.runAccepted(run);
       if (open.has(run.runId)) return;
       if (open.size >= maxTracked) open.delete(open.keys().next().value!);
       open.set(run.runId, { agent: run.request.agent, attempt: 0, startedAt: Number.NaN });
     },
-    attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): void {
-      journal?.attemptStarted(runId, attempt, startedAt, deadline);
+    async attemptStarted(runId: string, attempt: number, startedAt: number, deadline: number): Promise<void> {
+      await journal?.attemptStarted(runId, attempt, startedAt, deadline);
       const run = open.get(runId);
       if (run === undefined) return;
       run.attempt = attempt;
       run.startedAt = startedAt;
     },
-    attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): void {
-      journal?.attemptSent(runId, attempt, gatewayRunId);
+    async attemptSent(runId: string, attempt: number, gatewayRunId: string | undefined): Promise<void> {
+      await journal?.attemptSent(runId, attempt, gatewayRunId);
     },
-    attemptEnded(runId: string, attempt: number, outcome: string, detail: string): void {
-      journal?.attemptEnded(runId, attempt, outcome, detail);
+    async attemptEnded(runId: string, attempt: number, outcome: string, detail: string): Promise<void> {
+      await journal?.attemptEnded(runId, attempt, outcome, detail);
       metrics.attemptEnded(outcome);
       const run = open.get(runId);
       if (run === undefined || run.attempt !== attempt || Number.isNaN(run.startedAt)) return;
@@ -61,8 +61,8 @@ export function withMetrics(
       // One observation per attempt, however often its end is reported.
       run.startedAt = Number.NaN;
     },
-    runFinished(result: RunResult): void {
-      journal?.runFinished(result);
+    async runFinished(result: RunResult): Promise<void> {
+      await journal?.runFinished(result);
       metrics.runFinished(result.status);
       open.delete(result.runId);
     },

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { HandoffTokenStore } from '../engine/handoff-tokens.ts';
+import type { Synchronous } from './store-api.ts';
 
 /** The migration step that adds the table (migrate.ts); self-contained, so it can be renumbered. */
 export const HANDOFF_TOKENS_DDL = `
@@ -18,7 +19,7 @@ CREATE TABLE IF NOT EXISTS handoff_tokens (
 ) STRICT, WITHOUT ROWID;
 `;
 
-export function createHandoffTokenBook(db: DatabaseSync, now: () => number): HandoffTokenStore {
+export function createHandoffTokenBook(db: DatabaseSync, now: () => number): Synchronous<HandoffTokenStore> {
   const insert = db.prepare(`
     INSERT INTO handoff_tokens (run_id, token_hash, attempt, issued_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (run_id, token_hash) DO NOTHING`);

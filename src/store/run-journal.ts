@@ -7,6 +7,7 @@ import { ErrorCode, HqError } from '../errors.ts';
 import type { JournalRun, RunJournal, RunResult } from '../engine/types.ts';
 import { QUEUED, RUNNING } from './schema.ts';
 import { jsonOrNull } from './sqlite-rows.ts';
+import type { Synchronous } from './store-api.ts';
 
 /** The engine's outcome word for an attempt whose handoff became the run's answer. */
 export const ACCEPTED_OUTCOME = 'accepted';
@@ -16,7 +17,7 @@ function requesterOf(origin: Readonly<Record<string, unknown>> | undefined): str
   return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : null;
 }
 
-export function createRunJournal(db: DatabaseSync, now: () => number): RunJournal {
+export function createRunJournal(db: DatabaseSync, now: () => number): Synchronous<RunJournal> {
   const runState = db.prepare('SELECT status, finished_at FROM runs WHERE run_id = ?');
   const insertRun = db.prepare(`
     INSERT INTO runs (run_id, agent, status, task, request_json, origin_json, requester_id, workflow_run_id, step_id, accepted_at,

@@ -17,6 +17,7 @@ import { createQueuedRunBook, type QueuedRunBook } from './queued-runs.ts';
 import { createRunPruner, type RunPruner } from './retention.ts';
 import { createRunJournal } from './run-journal.ts';
 import { createRunQueries, type RunQueries } from './run-queries.ts';
+import type { Synchronous } from './store-api.ts';
 import { createWriteGuard, guardVerbs } from './write-guard.ts';
 
 export { JOURNAL_SIZE_LIMIT_BYTES } from './open-database.ts';
@@ -31,12 +32,12 @@ export interface RunStoreOptions {
   readonly now?: () => number;
 }
 
-export type RunStore = RunJournal &
+export type RunStore = Synchronous<RunJournal> &
   RunQueries &
   Outbox &
   ProgressMessageBook &
   ChannelCursors &
-  HandoffTokenStore &
+  Synchronous<HandoffTokenStore> &
   ApprovalBook &
   RunPruner &
   QueuedRunBook & {

@@ -19,13 +19,18 @@ export type Promised<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K];
 };
 
+/** Each verb of T, returning what its promise resolved to: the engine's async interfaces as SQLite implements them. */
+export type Synchronous<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : T[K];
+};
+
 /** Every verb of the SQLite store that reads or writes rows. */
-export type StoreVerbs = RunJournal &
+export type StoreVerbs = Synchronous<RunJournal> &
   RunQueries &
   Outbox &
   ProgressMessageBook &
   ChannelCursors &
-  HandoffTokenStore &
+  Synchronous<HandoffTokenStore> &
   ApprovalBook &
   RunPruner &
   QueuedRunBook;

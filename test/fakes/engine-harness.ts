@@ -103,17 +103,17 @@ export function recordingJournal(): RunJournal & { readonly calls: JournalCall[]
   const calls: JournalCall[] = [];
   const record =
     (method: keyof RunJournal) =>
-    (...args: unknown[]): void => {
+    async (...args: unknown[]): Promise<void> => {
       calls.push({ method, args });
     };
   return {
     calls,
     methods: () => calls.map((call) => call.method),
-    runAccepted: record('runAccepted') as (run: JournalRun) => void,
+    runAccepted: record('runAccepted') as (run: JournalRun) => Promise<void>,
     attemptStarted: record('attemptStarted'),
     attemptSent: record('attemptSent'),
     attemptEnded: record('attemptEnded'),
-    runFinished: record('runFinished') as (result: RunResult) => void,
+    runFinished: record('runFinished') as (result: RunResult) => Promise<void>,
   };
 }
 

@@ -88,6 +88,10 @@ export interface ProcessWorldOptions {
   readonly engine?: Record<string, unknown>;
   readonly script?: RequestScript;
   readonly fake?: FakeDiscordOptions;
+  /** Merged into the config file (the PostgreSQL store and its lease, say). */
+  readonly file?: Record<string, unknown>;
+  /** Added to every process's environment. */
+  readonly env?: Record<string, string>;
 }
 
 export interface StartOptions {
@@ -95,6 +99,8 @@ export interface StartOptions {
   readonly clockOffsetMs?: number;
   /** SIGUSR2 then stops the store's file from growing (store-cap.ts): a full disk. */
   readonly storeCap?: boolean;
+  /** The log line `start` resolves on; default "hq-delegate is running" (a leader, ready). */
+  readonly until?: string;
 }
 
 export interface ProcessWorld {
@@ -157,6 +163,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
     },
     discord: { ...discordSettings(fake, guild, roles, users), progressEditIntervalMs: 250, ...options.discord },
     ops: { port: 0 },
+    ...options.file,
   };
   const text = JSON.stringify(file, null, 2);
   await writeFile(configPath, text);
@@ -194,7 +201,13 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
       }
     },
     async start(startOptions = {}) {
-      const env = { DISCORD_TOKEN: fake.token, HQ_CONFIG: configPath, HQ_HOOKS_TOKEN: HOOKS_TOKEN, LOG_LEVEL: 'info' };
+      const env = {
+        ...options.env,
+        DISCORD_TOKEN: fake.token,
+        HQ_CONFIG: configPath,
+        HQ_HOOKS_TOKEN: HOOKS_TOKEN,
+        LOG_LEVEL: 'info',
+      };
       const offset = startOptions.clockOffsetMs;
       const bot = spawnBot(dir, offset === undefined ? env : { ...env, TEST_CLOCK_OFFSET_MS: String(offset) }, [
         ...(offset === undefined ? [] : ['--import', CLOCK_OFFSET]),
@@ -204,7 +217,8 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
         if (bot.child.exitCode === null && bot.child.signalCode === null) bot.kill('SIGKILL');
         await bot.exited;
       });
-      await bot.waitForLog((line) => line.msg === 'hq-delegate is running');
+      const until = startOptions.until ?? 'hq-delegate is running';
+      await bot.waitForLog((line) => line.msg === until);
       return bot;
     },
     openStore() {

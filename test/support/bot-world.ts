@@ -25,6 +25,7 @@ import { createLogger, type Logger } from '../../src/log.ts';
 import { testConfig } from '../fakes/engine-harness.ts';
 import { FakeDiscord, type FakeGuild, type StoredMessage } from '../fakes/fake-discord/index.ts';
 import { startFakeGateway, type FakeGateway, type RequestScript } from '../fakes/fake-gateway.ts';
+import { asAsyncStore } from '../../src/store/sqlite-async.ts';
 
 export const AGENTS = ['webster', 'tech-lead', 'secretary'] as const;
 export type AgentName = (typeof AGENTS)[number];
@@ -194,6 +195,8 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
   await registerCommands(config, fake.token, commands);
   const store = options.store === false ? undefined : createRunStore(path.join(config.paths.stateDir, 'runs.sqlite'));
   if (store) onTeardown(() => store.close());
+  // The bot and engine take the async interface; tests read the same connection synchronously.
+  const asyncStore = store && asAsyncStore(store);
   const metrics = createMetrics({ defaultMetrics: false });
   const launch = async (): Promise<{ engine: Engine; bot: Bot; stop: () => Promise<void> }> => {
     const eventLog = createEventLog({ dir: config.paths.logDir });
@@ -201,7 +204,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       settings: engineSettingsOf(config),
       log,
       eventLog,
-      journal: withMetrics(store, metrics),
+      journal: withMetrics(asyncStore, metrics),
       sendRetryDelaysMs: [0, 0],
     });
     const bot = startBot({
@@ -213,7 +216,7 @@ export async function startWorld(t: Scope, options: WorldOptions = {}): Promise<
       healthRefreshMs: 60_000,
       deliveryRetryEveryMs: options.deliveryRetryEveryMs ?? 250,
       eventLog,
-      ...(store ? { store } : {}),
+      ...(asyncStore ? { store: asyncStore } : {}),
     });
     countDiscordErrors(bot.client, metrics);
     // As main does: stop taking work, close the engine under the runs, then the connection.

@@ -16,6 +16,7 @@ import { startHandoffListener, type HandoffListener } from '../../src/handoffs/h
 import { createRunStore, type RunStore } from '../../src/store/run-store.ts';
 import { captureLog, tempDir, testConfig, type CapturedLog, type EngineTuning } from '../fakes/engine-harness.ts';
 import { closedPort, startFakeGateway, type FakeGateway, type FakeGatewayOptions } from '../fakes/fake-gateway.ts';
+import { asAsyncStore } from '../../src/store/sqlite-async.ts';
 
 export interface HttpWorld {
   readonly root: string;
@@ -80,8 +81,8 @@ export async function httpWorld(t: TestContext, options: HttpWorldOptions = {}):
       settings: engineSettingsOf(config),
       log: captured.log,
       eventLog: createEventLog({ dir: config.paths.logDir }),
-      journal: store,
-      handoffTokens: store,
+      journal: asAsyncStore(store),
+      handoffTokens: asAsyncStore(store),
       sendRetryDelaysMs: [0, 0],
     });
     const listener = await startHandoffListener({

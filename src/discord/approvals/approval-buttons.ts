@@ -42,15 +42,15 @@ interface ButtonDeps {
   readonly disarm: (runId: string) => void;
 }
 
-function heldFor(context: BotContext, runId: string): HeldApproval {
-  const record = context.ledger.getApproval(runId);
+async function heldFor(context: BotContext, runId: string): Promise<HeldApproval> {
+  const record = await context.ledger.getApproval(runId);
   const held = record && readHeld(record);
   if (!held) throw new HqError(ErrorCode.USAGE, APPROVAL_UNKNOWN);
   return held;
 }
 
-function alreadyDecided(context: BotContext, runId: string): HqError {
-  const now = context.ledger.getApproval(runId);
+async function alreadyDecided(context: BotContext, runId: string): Promise<HqError> {
+  const now = await context.ledger.getApproval(runId);
   return new HqError(ErrorCode.USAGE, approvalAlreadyDecided(now?.state ?? ApprovalState.expired, now?.decidedBy));
 }
 
@@ -77,13 +77,13 @@ export function createApprovalButtons(deps: ButtonDeps) {
   const { events, disarm } = deps;
 
   async function approve(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
-    const held = heldFor(context, runId);
+    const held = await heldFor(context, runId);
     checkPresser(interaction, held, true);
-    if (held.record.state !== ApprovalState.awaiting) throw alreadyDecided(context, runId);
-    context.ledger.assertWritable();
+    if (held.record.state !== ApprovalState.awaiting) throw await alreadyDecided(context, runId);
+    await context.ledger.assertWritable();
     const by = interaction.user.id;
-    if (!context.ledger.decideApproval(runId, { state: ApprovalState.approved, by }))
-      throw alreadyDecided(context, runId);
+    if (!(await context.ledger.decideApproval(runId, { state: ApprovalState.approved, by })))
+      throw await alreadyDecided(context, runId);
     disarm(runId);
     logDecision(events, held, ApprovalState.approved, by);
     context.log.info({ runId, agent: held.record.agent, by }, 'approval granted');
@@ -94,9 +94,9 @@ export function createApprovalButtons(deps: ButtonDeps) {
 
   /** Asks for a reason first (optional); the modal's submit decides. */
   async function reject(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
-    const held = heldFor(context, runId);
+    const held = await heldFor(context, runId);
     checkPresser(interaction, held, false);
-    if (held.record.state !== ApprovalState.awaiting) throw alreadyDecided(context, runId);
+    if (held.record.state !== ApprovalState.awaiting) throw await alreadyDecided(context, runId);
     await interaction.showModal({
       custom_id: `${REJECT_MODAL}${BUTTON_ID_SEPARATOR}${runId}`,
       title: REJECT_MODAL_TITLE,
@@ -123,14 +123,20 @@ export function createApprovalButtons(deps: ButtonDeps) {
     context: BotContext,
     runId: string,
   ): Promise<void> {
-    const held = heldFor(context, runId);
+    const held = await heldFor(context, runId);
     // Checked again: the modal could be submitted by someone whose roles changed since.
     checkPresser(interaction, held, false);
-    context.ledger.assertWritable();
+    await context.ledger.assertWritable();
     const by = interaction.user.id;
     const reason = interaction.fields.getTextInputValue(REASON_INPUT).trim().slice(0, REASON_MAX_CHARS) || undefined;
-    if (!context.ledger.decideApproval(runId, { state: ApprovalState.rejected, by, ...(reason ? { reason } : {}) }))
-      throw alreadyDecided(context, runId);
+    if (
+      !(await context.ledger.decideApproval(runId, {
+        state: ApprovalState.rejected,
+        by,
+        ...(reason ? { reason } : {}),
+      }))
+    )
+      throw await alreadyDecided(context, runId);
     disarm(runId);
     logDecision(events, held, ApprovalState.rejected, by, reason);
     context.log.info({ runId, agent: held.record.agent, by }, 'approval rejected');

@@ -93,7 +93,7 @@ export async function tellRequesterEnded(
     context.log.warn({ err: error, runId: record.runId }, 'could not tell the requester their run will not start');
   }
   // The run never started: no progress record may outlive it (a restart would call it interrupted).
-  context.ledger.clearProgressMessage(record.runId);
+  await context.ledger.clearProgressMessage(record.runId);
   if (origin.kind === 'mention' && origin.messageId !== undefined) {
     await unreact(context.client, origin.channelId, origin.messageId, TAKEN, context.log);
     await react(context.client, origin.channelId, origin.messageId, FAILED, context.log);
@@ -115,7 +115,7 @@ export async function startApproved(context: BotContext, held: HeldApproval): Pr
   } catch (error) {
     // Refused by the engine (the ACL or registry changed while it waited): the reply must not still wait.
     await reply.show({ content: runStopped(describeError(error)), embeds: [], components: [] }).catch(() => {});
-    context.ledger.clearProgressMessage(held.record.runId);
+    await context.ledger.clearProgressMessage(held.record.runId);
     throw error;
   }
 }

@@ -35,7 +35,7 @@ export interface ApprovalGate {
   /** True when the delegation now waits for an approver (the caller stops there). */
   hold(context: BotContext, start: DelegationStart): Promise<boolean>;
   /** After a restart: every waiting approval's expiry re-armed from its request time. */
-  restore(context: BotContext): void;
+  restore(context: BotContext): Promise<void>;
   /** Disarms the timers; the approvals stay in the store for the next start. */
   stop(): void;
   readonly buttons: Readonly<Record<string, ButtonHandler>>;
@@ -77,9 +77,9 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
   };
 
   async function expire(context: BotContext, runId: string): Promise<void> {
-    const record = context.ledger.getApproval(runId);
+    const record = await context.ledger.getApproval(runId);
     const held = record && readHeld(record);
-    if (!held || !context.ledger.decideApproval(runId, { state: ApprovalState.expired })) return;
+    if (!held || !(await context.ledger.decideApproval(runId, { state: ApprovalState.expired }))) return;
     logDecision(events, held, ApprovalState.expired, undefined);
     context.log.info({ runId, agent: held.record.agent }, 'approval expired');
     await editCard(context, held, decidedCard(held, ApprovalState.expired, undefined));
@@ -89,10 +89,10 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
   async function hold(context: BotContext, start: DelegationStart): Promise<boolean> {
     const rule = approvalRuleFor(context.config().discord.approval, start.delegation.agent, start.principals);
     if (rule === undefined) return false;
-    context.ledger.assertWritable();
+    await context.ledger.assertWritable();
     const requestedAt = Date.now();
     const request: HeldRequest = { delegation: start.delegation, principals: start.principals };
-    context.ledger.approvalRequested({
+    await context.ledger.approvalRequested({
       runId: start.runId,
       agent: start.delegation.agent,
       request,
@@ -102,7 +102,7 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
       requestedAt,
       expiresAt: requestedAt + Math.round(rule.ttlMinutes * 60_000),
     });
-    const held = readHeld(context.ledger.getApproval(start.runId)!)!;
+    const held = readHeld((await context.ledger.getApproval(start.runId))!)!;
     logDecision(events, held, ApprovalState.awaiting, start.origin.requesterId);
     context.log.info({ runId: start.runId, agent: held.record.agent }, 'delegation held for approval');
     // Journaled: a mention's cursor may pass it, a restart finds it in the store.
@@ -126,9 +126,9 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
       embeds: [],
       components: [],
     });
-    context.ledger.approvalReplyMoved(start.runId, where);
+    await context.ledger.approvalReplyMoved(start.runId, where);
     // Not a run in progress: a restart must not take the reply for an interrupted run.
-    context.ledger.clearProgressMessage(start.runId);
+    await context.ledger.clearProgressMessage(start.runId);
   }
 
   async function postCard(context: BotContext, held: HeldApproval): Promise<void> {
@@ -142,12 +142,12 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
         nonce: context.ledger.deliveryNonce(runId, APPROVAL_CARD_NONCE_KIND),
         enforceNonce: true,
       });
-      context.ledger.approvalCardPosted(runId, { channelId: sent.channelId, messageId: sent.id });
+      await context.ledger.approvalCardPosted(runId, { channelId: sent.channelId, messageId: sent.id });
     } catch (error) {
       // Nobody could approve it: end it now, with the reason, rather than let it expire unseen.
       const reason = 'the approval card could not be posted';
       context.log.error({ err: error, runId }, reason);
-      if (context.ledger.decideApproval(runId, { state: ApprovalState.rejected, reason })) {
+      if (await context.ledger.decideApproval(runId, { state: ApprovalState.rejected, reason })) {
         disarm(runId);
         logDecision(events, held, ApprovalState.rejected, undefined, reason);
         await tellRequesterEnded(context, held, ApprovalState.rejected, undefined, reason);
@@ -158,8 +158,8 @@ export function createApprovalGate(options: ApprovalGateOptions = {}): ApprovalG
 
   return {
     hold,
-    restore(context) {
-      for (const record of context.ledger.awaitingApprovals()) {
+    async restore(context) {
+      for (const record of await context.ledger.awaitingApprovals()) {
         const held = record.card === undefined ? readHeld(record) : undefined;
         if (held === undefined) {
           arm(context, record.runId, record.expiresAt);

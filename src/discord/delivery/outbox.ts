@@ -11,7 +11,7 @@ import type { RunResult } from '../../engine/types.ts';
 import { isSuccess } from '../../engine/types.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../ops/metrics.ts';
-import type { ProgressMessage, RunStore } from '../../store/run-store.ts';
+import type { ProgressMessage } from '../../store/run-store.ts';
 import { discordErrorKind, isTransient } from './discord-errors.ts';
 import { finalReply, machineReply, pausedReply } from './final-reply.ts';
 import { markSettled } from './mention-reactions.ts';
@@ -26,6 +26,7 @@ import { postResult, type Delivery, type ResultRequester } from './result-post.t
 import { messageUrl, RESULT_DELIVERY_KIND } from './result-link.ts';
 import { openResultThread, RESULT_THREAD_DELIVERY_KIND, resultThreadName, wantsResultThread } from './result-thread.ts';
 import { liveToken, parseOrigin, type RunOrigin } from '../runs/run-origin.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 export const REQUESTER_REPLY_KIND = 'requester-reply';
 export const MENTION_REPLY_KIND = 'mention-reply';
@@ -48,7 +49,7 @@ export interface DeliveryJob {
 
 export interface Outbox {
   /** Writes the run's deliveries to the store (idempotent), before anything is posted. */
-  enqueue(job: DeliveryJob): void;
+  enqueue(job: DeliveryJob): Promise<void>;
   /** Sends what is still pending for the run; one delivery per run at a time. */
   deliver(runId: string): Promise<DeliveryState>;
   /** Every pending delivery, oldest first. */
@@ -61,7 +62,7 @@ export interface Outbox {
 
 export interface OutboxOptions {
   readonly client: Client;
-  readonly ledger: RunStore;
+  readonly ledger: AsyncRunStore;
   readonly config: () => Config;
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
@@ -85,11 +86,11 @@ export function restoreReply(input: {
   readonly runId: string;
   readonly origin: RunOrigin;
   readonly progress: ProgressMessage | undefined;
-  readonly ledger: Pick<RunStore, 'deliveryNonce' | 'recordProgressMessage'>;
+  readonly ledger: Pick<AsyncRunStore, 'deliveryNonce' | 'recordProgressMessage'>;
   readonly now?: number;
 }): ReplyTarget {
   const { client, log, runId, origin, progress, ledger } = input;
-  const onMove = (location: ReplyLocation): void => ledger.recordProgressMessage(runId, location);
+  const onMove = (location: ReplyLocation): Promise<void> => ledger.recordProgressMessage(runId, location);
   if (origin.kind === 'mention') {
     return createChannelReply({
       client,
@@ -129,16 +130,16 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let timer: ReturnType<typeof setInterval> | undefined;
   let draining: Promise<void> | undefined;
 
-  function jobFromStore(runId: string): DeliveryJob | undefined {
-    const run = ledger.getRun(runId);
+  async function jobFromStore(runId: string): Promise<DeliveryJob | undefined> {
+    const run = await ledger.getRun(runId);
     const origin = parseOrigin(run?.origin);
     if (!run?.result || !origin) return undefined;
     return { runId, result: run.result, origin };
   }
 
-  function replyFor(job: DeliveryJob): ReplyTarget {
+  async function replyFor(job: DeliveryJob): Promise<ReplyTarget> {
     if (job.reply) return job.reply;
-    const progress = ledger.progressMessages().find((message) => message.runId === job.runId);
+    const progress = (await ledger.progressMessages()).find((message) => message.runId === job.runId);
     return restoreReply({ client, log, runId: job.runId, origin: job.origin, progress, ledger });
   }
 
@@ -150,7 +151,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   async function embedOf(job: DeliveryJob): Promise<Delivery> {
     const { runId, origin, result } = job;
-    const recorded = ledger.getDelivery(runId, RESULT_DELIVERY_KIND);
+    const recorded = await ledger.getDelivery(runId, RESULT_DELIVERY_KIND);
     if (recorded?.deliveredAt !== undefined) {
       const url = messageUrl(origin.guildId, recorded.channelId, recorded.messageId) ?? '';
       return { kind: 'posted', channelId: recorded.channelId ?? '', messageId: recorded.messageId ?? '', url };
@@ -167,7 +168,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       onError: noteError,
     });
     if (posted.kind === 'posted') {
-      const first = ledger.markDelivered(runId, RESULT_DELIVERY_KIND, {
+      const first = await ledger.markDelivered(runId, RESULT_DELIVERY_KIND, {
         channelId: posted.channelId,
         messageId: posted.messageId,
       });
@@ -185,9 +186,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function threadOf(job: DeliveryJob, embed: Delivery, runLog: Logger): Promise<string | undefined> {
     if (embed.kind !== 'posted' || !wantsResultThread(options.config(), job.result.agent)) return undefined;
     if (embed.channelId === job.origin.threadId) return undefined;
-    const recorded = ledger.getDelivery(job.runId, RESULT_THREAD_DELIVERY_KIND);
+    const recorded = await ledger.getDelivery(job.runId, RESULT_THREAD_DELIVERY_KIND);
     if (recorded?.deliveredAt !== undefined) return recorded.messageId;
-    const name = resultThreadName(ledger.getRun(job.runId)?.task ?? '', job.result.agent);
+    const name = resultThreadName((await ledger.getRun(job.runId))?.task ?? '', job.result.agent);
     let threadId: string;
     try {
       threadId = await openResultThread(client, embed.channelId, embed.messageId, name);
@@ -198,7 +199,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       runLog.warn({ err: error }, 'the result thread cannot be opened');
       return undefined;
     }
-    ledger.markDelivered(job.runId, RESULT_THREAD_DELIVERY_KIND, { channelId: embed.channelId, messageId: threadId });
+    await ledger.markDelivered(job.runId, RESULT_THREAD_DELIVERY_KIND, {
+      channelId: embed.channelId,
+      messageId: threadId,
+    });
     return threadId;
   }
 
@@ -207,7 +211,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (noted.has(job.runId)) return;
     noted.add(job.runId);
     try {
-      await replyFor(job).show(pausedReply(job.runId, true, !shutdown.aborted));
+      await (await replyFor(job)).show(pausedReply(job.runId, true, !shutdown.aborted));
     } catch (error) {
       runLog.debug({ err: error }, 'could not say the result is waiting');
     }
@@ -217,7 +221,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   async function settleVerdict(job: DeliveryJob, runLog: Logger): Promise<DeliveryState> {
     const { runId, origin, result } = job;
     if (origin.kind !== 'mention' || origin.messageId === undefined) return 'delivered';
-    if (ledger.getDelivery(runId, MENTION_VERDICT_KIND)?.deliveredAt !== undefined) return 'delivered';
+    if ((await ledger.getDelivery(runId, MENTION_VERDICT_KIND))?.deliveredAt !== undefined) return 'delivered';
     try {
       await markSettled(client, origin.channelId, origin.messageId, isSuccess(result.status));
     } catch (error) {
@@ -229,7 +233,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       // The mention is gone or the bot may not react there: no later try would do better.
       runLog.warn({ err: error }, 'the mention cannot be marked ✅/❌');
     }
-    ledger.markDelivered(runId, MENTION_VERDICT_KIND, { channelId: origin.channelId, messageId: origin.messageId });
+    await ledger.markDelivered(runId, MENTION_VERDICT_KIND, {
+      channelId: origin.channelId,
+      messageId: origin.messageId,
+    });
     return 'delivered';
   }
 
@@ -254,7 +261,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
 
     const replyKind = replyKindOf(origin);
-    const recordedReply = ledger.getDelivery(runId, replyKind);
+    const recordedReply = await ledger.getDelivery(runId, replyKind);
     let replyAt: ReplyLocation;
     if (recordedReply?.deliveredAt !== undefined) {
       replyAt = {
@@ -270,7 +277,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         ? machineReply(result, embed, requester)
         : finalReply(result, embed, requester, threadId);
       try {
-        replyAt = await replyFor(job).show(payload);
+        replyAt = await (await replyFor(job)).show(payload);
       } catch (error) {
         noteError(error);
         if (isTransient(error)) {
@@ -284,14 +291,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
         }
         return 'pending';
       }
-      ledger.markDelivered(runId, replyKind, { channelId: replyAt.channelId, messageId: replyAt.messageId });
+      await ledger.markDelivered(runId, replyKind, { channelId: replyAt.channelId, messageId: replyAt.messageId });
     }
     if ((await settleVerdict(job, runLog)) === 'pending') return 'pending';
     // Not posted in #dl-<agent>: the result went out inline with the answer, so that is where it is.
     if (embed.kind !== 'posted')
-      ledger.markDelivered(runId, RESULT_DELIVERY_KIND, { channelId: replyAt.channelId, messageId: replyAt.messageId });
-    ledger.clearProgressMessage(runId);
-    ledger.forgetInteractionToken(runId);
+      await ledger.markDelivered(runId, RESULT_DELIVERY_KIND, {
+        channelId: replyAt.channelId,
+        messageId: replyAt.messageId,
+      });
+    await ledger.clearProgressMessage(runId);
+    await ledger.forgetInteractionToken(runId);
     jobs.delete(runId);
     givenUp.delete(runId);
     noted.delete(runId);
@@ -302,9 +312,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
   function deliver(runId: string): Promise<DeliveryState> {
     const running = inFlight.get(runId);
     if (running) return running;
-    const job = jobs.get(runId) ?? jobFromStore(runId);
-    if (!job) return Promise.resolve('pending');
-    const started = attempt(job)
+    const started = (async (): Promise<DeliveryState> => {
+      const job = jobs.get(runId) ?? (await jobFromStore(runId));
+      return job ? attempt(job) : 'pending';
+    })()
       .catch((error: unknown) => {
         log.error({ err: error, runId }, 'delivery failed');
         return 'pending' as const;
@@ -316,7 +327,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   async function drainOnce(): Promise<void> {
     const seen = new Set<string>();
-    for (const delivery of ledger.pendingDeliveries()) {
+    for (const delivery of await ledger.pendingDeliveries()) {
       if (shutdown.aborted) return;
       if (seen.has(delivery.runId) || givenUp.has(delivery.runId)) continue;
       seen.add(delivery.runId);
@@ -334,9 +345,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   /** Interaction tokens are credentials: none is kept in the store past its 15 minutes. */
-  function forgetExpiredTokens(): void {
+  async function forgetExpiredTokens(): Promise<void> {
     try {
-      const forgotten = ledger.forgetExpiredTokens();
+      const forgotten = await ledger.forgetExpiredTokens();
       if (forgotten > 0) log.debug({ forgotten }, 'forgot expired interaction tokens');
     } catch (error) {
       log.warn({ err: error }, 'could not forget expired interaction tokens');
@@ -344,12 +355,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   return {
-    enqueue(job) {
+    async enqueue(job) {
       const target = { origin: job.origin };
-      ledger.enqueueDelivery({ runId: job.runId, kind: RESULT_DELIVERY_KIND, target });
-      ledger.enqueueDelivery({ runId: job.runId, kind: replyKindOf(job.origin), target });
+      await ledger.enqueueDelivery({ runId: job.runId, kind: RESULT_DELIVERY_KIND, target });
+      await ledger.enqueueDelivery({ runId: job.runId, kind: replyKindOf(job.origin), target });
       if (job.origin.kind === 'mention' && job.origin.messageId !== undefined)
-        ledger.enqueueDelivery({ runId: job.runId, kind: MENTION_VERDICT_KIND, target });
+        await ledger.enqueueDelivery({ runId: job.runId, kind: MENTION_VERDICT_KIND, target });
       jobs.set(job.runId, job);
     },
     deliver(runId) {
@@ -359,10 +370,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     drain,
     start() {
       if (timer !== undefined) return;
-      forgetExpiredTokens();
+      void forgetExpiredTokens();
       timer = setInterval(() => {
-        forgetExpiredTokens();
-        if (jobs.size > 0 || ledger.pendingDeliveries().length > 0) void drain();
+        void (async () => {
+          await forgetExpiredTokens();
+          if (jobs.size > 0 || (await ledger.pendingDeliveries()).length > 0) await drain();
+        })().catch((error: unknown) => log.warn({ err: error }, 'the periodic outbox drain failed'));
       }, options.retryEveryMs ?? OUTBOX_RETRY_MS);
       timer.unref();
     },

@@ -58,7 +58,7 @@ export interface ChannelReplyOptions {
   /** A line every version starts with. */
   readonly note?: string | (() => string) | undefined;
   readonly nonce: string;
-  readonly onMove?: ((location: ReplyLocation) => void) | undefined;
+  readonly onMove?: ((location: ReplyLocation) => void | Promise<void>) | undefined;
   readonly onCreated?: (() => Promise<void>) | undefined;
 }
 
@@ -99,7 +99,7 @@ export function createChannelReply(options: ChannelReplyOptions): ReplyTarget {
       });
       messageId = sent.id;
       where = { channelId, messageId };
-      options.onMove?.(where);
+      await options.onMove?.(where);
       await options.onCreated?.();
       return where;
     },
@@ -119,7 +119,7 @@ export interface TokenReplyOptions {
   /** A channel message that already continues this reply (a restart finds it in the store). */
   readonly channelMessageId?: string | undefined;
   readonly nonce: string;
-  readonly onMove?: ((location: ReplyLocation) => void) | undefined;
+  readonly onMove?: ((location: ReplyLocation) => void | Promise<void>) | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -147,9 +147,9 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
     note: () =>
       originalDeleted ? replyDeletedInChannel(options.requesterId) : continuedInChannel(options.requesterId),
     nonce: options.nonce,
-    onMove: (location) => {
+    onMove: async (location) => {
       where = location;
-      options.onMove?.(location);
+      await options.onMove?.(location);
     },
     onCreated: correctOriginal,
   });
@@ -189,7 +189,7 @@ function createTokenReply(options: TokenReplyOptions): ReplyTarget {
             interactionToken: options.token,
             tokenExpiresAt: options.expiresAt,
           };
-          if (moved) options.onMove?.(where);
+          if (moved) await options.onMove?.(where);
           return where;
         } catch (error) {
           if (isUnknownMessage(error)) {

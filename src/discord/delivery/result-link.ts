@@ -1,6 +1,7 @@
 /** Where a run's result message is, from its `result-embed` delivery and its origin's guild. */
-import type { RunStore } from '../../store/run-store.ts';
+
 import { RESULT_THREAD_DELIVERY_KIND } from './result-thread.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 export const RESULT_DELIVERY_KIND = 'result-embed';
 
@@ -14,12 +15,12 @@ export function messageUrl(guildId: unknown, channelId: unknown, messageId: unkn
 }
 
 /** Undefined while not delivered; `fallbackGuildId` covers runs whose origin names no guild (the CLI's). */
-export function resultMessageUrl(
-  store: Pick<RunStore, 'getDelivery'>,
+export async function resultMessageUrl(
+  store: Pick<AsyncRunStore, 'getDelivery'>,
   run: { readonly runId: string; readonly origin?: Readonly<Record<string, unknown>> | undefined },
   fallbackGuildId: string | null | undefined,
-): string | undefined {
-  const delivery = store.getDelivery(run.runId, RESULT_DELIVERY_KIND);
+): Promise<string | undefined> {
+  const delivery = await store.getDelivery(run.runId, RESULT_DELIVERY_KIND);
   if (delivery?.deliveredAt === undefined) return undefined;
   const guildId =
     typeof run.origin?.['guildId'] === 'string' && run.origin['guildId'] !== ''
@@ -29,13 +30,13 @@ export function resultMessageUrl(
 }
 
 /** A run's thread: for a follow-up the thread it was asked in, else the one its result opened. */
-export function runThreadId(
-  store: Pick<RunStore, 'getDelivery'>,
+export async function runThreadId(
+  store: Pick<AsyncRunStore, 'getDelivery'>,
   run: { readonly runId: string; readonly origin?: Readonly<Record<string, unknown>> | undefined },
-): string | undefined {
+): Promise<string | undefined> {
   const askedIn = run.origin?.['threadId'];
   if (typeof askedIn === 'string' && SNOWFLAKE.test(askedIn)) return askedIn;
-  const opened = store.getDelivery(run.runId, RESULT_THREAD_DELIVERY_KIND);
+  const opened = await store.getDelivery(run.runId, RESULT_THREAD_DELIVERY_KIND);
   if (opened?.deliveredAt === undefined) return undefined;
   return typeof opened.messageId === 'string' && SNOWFLAKE.test(opened.messageId) ? opened.messageId : undefined;
 }

@@ -3,8 +3,9 @@
  * is held until its run is journaled (or refused), and the cursor never passes a held one: a
  * cursor that lags is harmless, one that runs ahead loses a delegation.
  */
-import type { RunStore } from '../../store/run-store.ts';
+
 import type { Logger } from '../../log.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 export interface ChannelCursors {
   /** A message that needs nothing more from the bot. */
@@ -20,7 +21,7 @@ interface ChannelState {
 
 const SNOWFLAKE = /^\d{1,20}$/;
 
-export function createChannelCursors(store: Pick<RunStore, 'setLastSeen'>, log: Logger): ChannelCursors {
+export function createChannelCursors(store: Pick<AsyncRunStore, 'setLastSeen'>, log: Logger): ChannelCursors {
   const channels = new Map<string, ChannelState>();
 
   function stateOf(channelId: string): ChannelState {
@@ -33,12 +34,10 @@ export function createChannelCursors(store: Pick<RunStore, 'setLastSeen'>, log: 
   }
 
   function write(channelId: string, id: bigint): void {
-    try {
-      store.setLastSeen(channelId, id.toString());
-    } catch (error) {
-      // A lost cursor write costs a re-read after a restart, never a delegation.
-      log.warn({ err: error, channelId }, 'could not record the channel cursor');
-    }
+    // A lost cursor write costs a re-read after a restart, never a delegation.
+    store
+      .setLastSeen(channelId, id.toString())
+      .catch((error: unknown) => log.warn({ err: error, channelId }, 'could not record the channel cursor'));
   }
 
   function advance(channelId: string, state: ChannelState): void {

@@ -4,11 +4,12 @@
  * tasks and results as context, fenced as untrusted like channel context: anyone in the thread
  * wrote the tasks, and an agent wrote the results.
  */
-import { QUEUED, type RunStore } from '../../store/run-store.ts';
+import { QUEUED } from '../../store/run-store.ts';
 import type { RunRecord } from '../../store/run-queries.ts';
 import { formatUntrustedContext, type ContextMessage } from '../context/channel-context.ts';
 import { truncate } from '../render/limits.ts';
 import { followUpContextSource } from '../render/strings.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 /** Earlier runs of a thread carried into a follow-up, newest kept. */
 export const FOLLOW_UP_CONTEXT_RUNS = 5;
@@ -23,9 +24,12 @@ export interface ResultThread {
 }
 
 /** The result thread a channel is, or undefined for any other channel or thread. */
-export function resultThreadOf(ledger: Pick<RunStore, 'runIdByResultThread' | 'getRun'>, channelId: string) {
-  const rootRunId = ledger.runIdByResultThread(channelId);
-  const root = rootRunId === undefined ? undefined : ledger.getRun(rootRunId);
+export async function resultThreadOf(
+  ledger: Pick<AsyncRunStore, 'runIdByResultThread' | 'getRun'>,
+  channelId: string,
+): Promise<ResultThread | undefined> {
+  const rootRunId = await ledger.runIdByResultThread(channelId);
+  const root = rootRunId === undefined ? undefined : await ledger.getRun(rootRunId);
   if (rootRunId === undefined || root === undefined) return undefined;
   return { threadId: channelId, rootRunId, agent: root.agent } satisfies ResultThread;
 }
@@ -34,14 +38,13 @@ export function resultThreadOf(ledger: Pick<RunStore, 'runIdByResultThread' | 'g
  * The thread's last runs as one fenced block, oldest turns dropped first to fit `maxChars`. Runs
  * still waiting their turn (and `excludeRunId`, the run being started) are not context yet.
  */
-export function followUpContext(
-  ledger: Pick<RunStore, 'runsOfThread'>,
+export async function followUpContext(
+  ledger: Pick<AsyncRunStore, 'runsOfThread'>,
   thread: ResultThread,
   maxChars: number,
   excludeRunId?: string,
-): string | undefined {
-  const runs = ledger
-    .runsOfThread({ ...thread, limit: FOLLOW_UP_CONTEXT_RUNS * 2 })
+): Promise<string | undefined> {
+  const runs = (await ledger.runsOfThread({ ...thread, limit: FOLLOW_UP_CONTEXT_RUNS * 2 }))
     .filter((run) => run.status !== QUEUED && run.runId !== excludeRunId)
     .slice(0, FOLLOW_UP_CONTEXT_RUNS)
     .reverse();

@@ -85,15 +85,15 @@ export function attachMentionHandler(
     const myRoleId = message.guild.roles.botRoleFor(me)?.id;
     // A reply pings its author without naming them; only a mention written in the text is a call.
     const mentioned = message.author.id !== me.id && mentionsMe(message.content, me.id, myRoleId);
-    // With message content read, a member's plain message in a result thread is a call too.
-    const plain = !mentioned && isPlainFollowUp(client, context.ledger, message);
-    if (!mentioned && !plain) {
-      if (message.author.id !== me.id) untaken.claim(message.id);
-      cursors.seen(message.channelId, message.id);
-      return;
-    }
+    // Held before the store is asked anything: a newer message seen meanwhile must not move the cursor past it.
     const release = cursors.hold(message.channelId, message.id);
     try {
+      // With message content read, a member's plain message in a result thread is a call too.
+      const plain = !mentioned && (await isPlainFollowUp(client, context.ledger, message));
+      if (!mentioned && !plain) {
+        if (message.author.id !== me.id) untaken.claim(message.id);
+        return;
+      }
       await take(message, me.id, myRoleId, { ...options, plain }, release);
     } finally {
       release();
@@ -115,7 +115,7 @@ export function attachMentionHandler(
     });
     const replyingToUs = message.mentions.repliedUser?.id === myId;
     // In a result thread the agent is the thread's (follow-up.ts).
-    const thread = resultThreadOf(context.ledger, message.channelId);
+    const thread = await resultThreadOf(context.ledger, message.channelId);
     const parsed = thread
       ? parseFollowUpTask(options.plain ? `<@${myId}> ${message.content}` : message.content, {
           botUserId: myId,
@@ -156,7 +156,7 @@ export function attachMentionHandler(
       const callerAgent = message.author.bot ? config.discord.agentBots[message.author.id] : undefined;
       const runId = newRunId();
       const chain = callerAgent
-        ? chainOf(context.ledger, {
+        ? await chainOf(context.ledger, {
             agent: callerAgent,
             authorId: message.author.id,
             content: message.content,
@@ -181,7 +181,7 @@ export function attachMentionHandler(
       if (count > 0 && !botReadsHistory(message)) {
         throw new HqError(ErrorCode.CONTEXT_UNAVAILABLE, mentionContextUnreadable(label));
       }
-      context.ledger.assertWritable();
+      await context.ledger.assertWritable();
       taken = true;
       await react(client, message.channelId, message.id, TAKEN, log);
       let taskContext: string | undefined;

@@ -43,7 +43,7 @@ export async function takeMissedMentions(
   const me = client.user;
   if (!me) return { channels: 0, messages: 0, mentions: 0 };
   const taken = new Set<string>();
-  for (const run of ledger.recentRuns({ limit: MAX_RECENT_RUNS })) {
+  for (const run of await ledger.recentRuns({ limit: MAX_RECENT_RUNS })) {
     const messageId = parseOrigin(run.origin)?.messageId;
     if (messageId !== undefined) taken.add(messageId);
   }
@@ -51,7 +51,7 @@ export async function takeMissedMentions(
   const take = (messages: readonly Message[]): Promise<void> =>
     handOver(mentions, track, { myId: me.id, taken, messages, report });
 
-  const cursors = ledger.allCursors();
+  const cursors = await ledger.allCursors();
   for (const cursor of cursors) {
     if (context.shutdown.aborted) break;
     const messages = await readOrWarn(context, cursor.channelId, () =>

@@ -5,21 +5,22 @@
  * the thread too, and taking those as tasks would start a loop, so bots must still @mention.
  */
 import { GatewayIntentBits, type Client, type Message } from 'discord.js';
-import type { RunStore } from '../../store/run-store.ts';
+
 import { resultThreadOf } from './follow-up.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 export function readsMessageContent(client: Client): boolean {
   return client.options.intents.has(GatewayIntentBits.MessageContent);
 }
 
 /** True for a person's non-empty, non-system message in a result thread, when content is read. */
-export function isPlainFollowUp(
+export async function isPlainFollowUp(
   client: Client,
-  ledger: Pick<RunStore, 'runIdByResultThread' | 'getRun'>,
+  ledger: Pick<AsyncRunStore, 'runIdByResultThread' | 'getRun'>,
   message: Message,
-): boolean {
+): Promise<boolean> {
   if (!readsMessageContent(client) || !message.inGuild()) return false;
   if (message.author.bot || message.webhookId !== null || message.system) return false;
   if (message.content.trim() === '') return false;
-  return resultThreadOf(ledger, message.channelId) !== undefined;
+  return (await resultThreadOf(ledger, message.channelId)) !== undefined;
 }

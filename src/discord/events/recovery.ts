@@ -37,19 +37,19 @@ export async function recoverAfterRestart(
   track: (work: Promise<unknown>) => void,
 ): Promise<RecoveryReport> {
   const { ledger, log } = context;
-  const forgotten = enqueueForgotten(context);
+  const forgotten = await enqueueForgotten(context);
   if (forgotten > 0)
     log.warn(
       { runs: forgotten },
       'finished runs without an outbox entry (the process died in between) are delivered now',
     );
-  const undelivered = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId)).size;
+  const undelivered = new Set((await ledger.pendingDeliveries()).map((delivery) => delivery.runId)).size;
   const delivering = context.outbox.drain();
 
-  const progress = new Map(ledger.progressMessages().map((message) => [message.runId, message] as const));
+  const progress = new Map((await ledger.progressMessages()).map((message) => [message.runId, message] as const));
   const open = new Set<string>();
   let resumed = 0;
-  for (const pending of ledger.listResumable()) {
+  for (const pending of await ledger.listResumable()) {
     open.add(pending.runId);
     const origin = parseOrigin(pending.request.origin);
     if (!origin) {
@@ -76,11 +76,11 @@ export async function recoverAfterRestart(
     resumed += 1;
   }
   // Their waiting notes are their replies: kept, not finished as leftovers.
-  const queued = restoreQueuedFollowUps(context, track);
+  const queued = await restoreQueuedFollowUps(context, track);
   for (const runId of queued) open.add(runId);
   if (queued.length > 0) log.info({ queued: queued.length }, 'queued follow-ups back in their threads');
 
-  const pendingRuns = new Set(ledger.pendingDeliveries().map((delivery) => delivery.runId));
+  const pendingRuns = new Set((await ledger.pendingDeliveries()).map((delivery) => delivery.runId));
   let progressCleared = 0;
   for (const message of progress.values()) {
     if (open.has(message.runId) || pendingRuns.has(message.runId)) continue;
@@ -118,10 +118,10 @@ async function resume(
       attempts: Math.max(0, pending.attempt - (pending.sent ? 0 : 1)),
       ...(isHqError(error) ? { code: error.code } : {}),
     };
-    context.ledger.runFinished(result);
+    await context.ledger.runFinished(result);
     // Ended here, not by the engine, so the engine's metrics journal never sees it: count it.
     context.metrics?.runFinished(result.status);
-    context.outbox.enqueue({ runId: pending.runId, result, origin, reply });
+    await context.outbox.enqueue({ runId: pending.runId, result, origin, reply });
     await context.outbox.deliver(pending.runId);
   }
 }
@@ -149,7 +149,7 @@ async function finishLeftover(context: BotContext, message: ProgressMessage): Pr
       );
     }
   }
-  context.ledger.clearProgressMessage(message.runId);
+  await context.ledger.clearProgressMessage(message.runId);
   context.log.info(
     { runId: message.runId, journaled: message.runStatus !== undefined },
     'progress message left by the previous process finished',
@@ -157,19 +157,19 @@ async function finishLeftover(context: BotContext, message: ProgressMessage): Pr
 }
 
 /** Finished in the journal, absent from the outbox; the window keeps a store older than the outbox quiet. */
-function enqueueForgotten(context: BotContext): number {
+async function enqueueForgotten(context: BotContext): Promise<number> {
   const since = Date.now() - FORGOTTEN_RESULT_WINDOW_MS;
   let count = 0;
-  for (const run of context.ledger.recentRuns({ limit: RECENT_RUNS_SCANNED })) {
+  for (const run of await context.ledger.recentRuns({ limit: RECENT_RUNS_SCANNED })) {
     if (run.finishedAt === undefined || run.finishedAt < since || run.result === undefined) continue;
     const origin = parseOrigin(run.origin);
     if (!origin) continue;
     if (
-      context.ledger.getDelivery(run.runId, RESULT_DELIVERY_KIND) ||
-      context.ledger.getDelivery(run.runId, replyKindOf(origin))
+      (await context.ledger.getDelivery(run.runId, RESULT_DELIVERY_KIND)) ||
+      (await context.ledger.getDelivery(run.runId, replyKindOf(origin)))
     )
       continue;
-    context.outbox.enqueue({ runId: run.runId, result: run.result, origin });
+    await context.outbox.enqueue({ runId: run.runId, result: run.result, origin });
     count += 1;
   }
   return count;

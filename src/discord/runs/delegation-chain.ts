@@ -5,10 +5,11 @@
  * busy with unrelated chains do not add up each other's levels, and a ping-pong between two bots
  * climbs even when each run ends before the next mention.
  */
-import type { RunRecord, RunStore } from '../../store/run-store.ts';
+import type { RunRecord } from '../../store/run-store.ts';
 import { MENTION_REPLY_KIND, REQUESTER_REPLY_KIND } from '../delivery/outbox.ts';
 import { RESULT_DELIVERY_KIND } from '../delivery/result-link.ts';
 import { parseOrigin, type RunOrigin } from './run-origin.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 /** A run delegated to an agent still counts as what the agent works on this long after it ended. */
 export const CHAIN_WINDOW_MS = 15 * 60_000;
@@ -36,18 +37,18 @@ interface KnownRun {
 }
 
 /** Where the new run sits; undefined when it starts a chain of its own. */
-export function chainOf(
-  ledger: Pick<RunStore, 'recentRuns' | 'getDelivery'>,
+export async function chainOf(
+  ledger: Pick<AsyncRunStore, 'recentRuns' | 'getDelivery'>,
   mention: MentionInChain,
-): ChainLink | undefined {
-  const known = (query: Parameters<RunStore['recentRuns']>[0]): KnownRun[] =>
-    ledger.recentRuns({ ...query, limit: CANDIDATES }).flatMap((record) => {
+): Promise<ChainLink | undefined> {
+  const known = async (query: Parameters<AsyncRunStore['recentRuns']>[0]): Promise<KnownRun[]> =>
+    (await ledger.recentRuns({ ...query, limit: CANDIDATES })).flatMap((record) => {
       const origin = parseOrigin(record.origin);
       return origin ? [{ record, origin }] : [];
     });
   const live = ({ record }: KnownRun): boolean =>
     record.finishedAt === undefined || mention.now - record.finishedAt <= CHAIN_WINDOW_MS;
-  const workedOn = known({ agent: mention.agent }).filter(live);
+  const workedOn = (await known({ agent: mention.agent })).filter(live);
   const below = ({ record, origin }: KnownRun): ChainLink => ({
     chainId: origin.chainId ?? record.runId,
     depth: origin.depth + 1,
@@ -57,11 +58,11 @@ export function chainOf(
   const named = workedOn.find(({ record }) => mention.content.includes(record.runId));
   if (named) return below(named);
   if (mention.replyTo !== undefined) {
-    const answered = (run: KnownRun): boolean => isAbout(ledger, run, mention.replyTo!);
-    const replied = workedOn.find(answered);
+    const answered = (runs: KnownRun[]): Promise<KnownRun | undefined> => findAbout(ledger, runs, mention.replyTo!);
+    const replied = await answered(workedOn);
     if (replied) return below(replied);
     // A follow-up to its own earlier delegation sits at the same level, in the same chain.
-    const own = known({ requesterId: mention.authorId }).filter(live).find(answered);
+    const own = await answered((await known({ requesterId: mention.authorId })).filter(live));
     if (own) return { chainId: own.origin.chainId ?? own.record.runId, depth: own.origin.depth };
   }
   // Otherwise the run it was handed last: a loop between two bots climbs instead of restarting.
@@ -69,10 +70,16 @@ export function chainOf(
   return latest ? below(latest) : undefined;
 }
 
-/** The run's mention, or a message the bot posted for it. */
-function isAbout(ledger: Pick<RunStore, 'getDelivery'>, { record, origin }: KnownRun, messageId: string): boolean {
-  if (origin.messageId === messageId) return true;
-  return [MENTION_REPLY_KIND, REQUESTER_REPLY_KIND, RESULT_DELIVERY_KIND].some(
-    (kind) => ledger.getDelivery(record.runId, kind)?.messageId === messageId,
-  );
+/** The first run `messageId` is about: its mention, or a message the bot posted for it. */
+async function findAbout(
+  ledger: Pick<AsyncRunStore, 'getDelivery'>,
+  runs: readonly KnownRun[],
+  messageId: string,
+): Promise<KnownRun | undefined> {
+  for (const run of runs) {
+    if (run.origin.messageId === messageId) return run;
+    for (const kind of [MENTION_REPLY_KIND, REQUESTER_REPLY_KIND, RESULT_DELIVERY_KIND])
+      if ((await ledger.getDelivery(run.record.runId, kind))?.messageId === messageId) return run;
+  }
+  return undefined;
 }

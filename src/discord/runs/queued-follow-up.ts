@@ -60,15 +60,15 @@ export async function runInThread(context: BotContext, start: DelegationStart, t
   if (ahead === undefined) {
     let failure: { readonly error: unknown } | undefined;
     const run = (): Promise<unknown> =>
-      runDelegation(context, withThreadContext(context, start, thread)).catch(
-        (error: unknown) => (failure = { error }),
-      );
+      withThreadContext(context, start, thread)
+        .then((withContext) => runDelegation(context, withContext))
+        .catch((error: unknown) => (failure = { error }));
     await context.threads.enter(threadId, { runId, start: run });
     if (failure !== undefined) throw failure.error;
     return;
   }
-  const request = delegationRequestOf(context, start);
-  context.ledger.runQueued({ runId, request, acceptedAt: Date.now() });
+  const request = await delegationRequestOf(context, start);
+  await context.ledger.runQueued({ runId, request, acceptedAt: Date.now() });
   context.engine.recordEvent({
     runId,
     agent: request.agent,
@@ -96,9 +96,13 @@ export async function runInThread(context: BotContext, start: DelegationStart, t
  * The thread's earlier tasks and results, as they stand when the run's turn comes (a queued
  * follow-up sees the result of the run it waited for), before the caller's own context.
  */
-function withThreadContext(context: BotContext, start: DelegationStart, thread: ResultThread): DelegationStart {
+async function withThreadContext(
+  context: BotContext,
+  start: DelegationStart,
+  thread: ResultThread,
+): Promise<DelegationStart> {
   const maxChars = context.config().discord.contextMaxChars;
-  const earlier = followUpContext(context.ledger, thread, maxChars, start.runId);
+  const earlier = await followUpContext(context.ledger, thread, maxChars, start.runId);
   const merged = [earlier, start.delegation.context].filter(Boolean).join('\n\n');
   const { context: _own, ...delegation } = start.delegation;
   return { ...start, delegation: merged === '' ? delegation : { ...delegation, context: merged } };
@@ -106,14 +110,14 @@ function withThreadContext(context: BotContext, start: DelegationStart, thread: 
 
 /** The queued run's turn: started, unless it ended meanwhile; a refusal ends it, delivered like any result. */
 async function startQueued(context: BotContext, start: DelegationStart, thread: ResultThread): Promise<void> {
-  const run = context.ledger.getRun(start.runId);
+  const run = await context.ledger.getRun(start.runId);
   if (run?.status !== QUEUED || run.request === undefined) return;
   try {
-    await runDelegation(context, withThreadContext(context, start, thread));
+    await runDelegation(context, await withThreadContext(context, start, thread));
   } catch (error) {
     if (isHqError(error) && error.code === ErrorCode.SHUTTING_DOWN) return;
     // Accepted by the engine, then stopped by a fault: the journal has it, a restart resumes it.
-    if (context.ledger.getRun(start.runId)?.status !== QUEUED) {
+    if ((await context.ledger.getRun(start.runId))?.status !== QUEUED) {
       context.log.error({ err: error, runId: start.runId }, 'a follow-up failed after its turn came');
       return;
     }
@@ -145,7 +149,7 @@ async function endQueued(
     attempts: 0,
     ...(end.code === undefined ? {} : { code: end.code }),
   };
-  context.ledger.runFinished(result);
+  await context.ledger.runFinished(result);
   // A refusal at the start was logged by the engine (acl_denied…); a cancel never reached it.
   if (end.by !== undefined)
     context.engine.recordEvent({
@@ -157,13 +161,13 @@ async function endQueued(
     });
   context.metrics?.runFinished(result.status);
   // The reply is the waiting note, found through the store.
-  context.outbox.enqueue({ runId, result, origin });
+  await context.outbox.enqueue({ runId, result, origin });
   await context.outbox.deliver(runId);
 }
 
 /** The Cancel button: its author's alone, once; the run ends cancelled without reaching the agent. */
 export async function cancelQueued(interaction: ButtonInteraction, context: BotContext, runId: string): Promise<void> {
-  const run = context.ledger.getRun(runId);
+  const run = await context.ledger.getRun(runId);
   const origin = parseOrigin(run?.origin);
   if (run?.status !== QUEUED || run.request === undefined || origin === undefined)
     throw new HqError(ErrorCode.USAGE, QUEUED_NO_LONGER_WAITING);
@@ -188,13 +192,18 @@ export async function cancelQueued(interaction: ButtonInteraction, context: BotC
  * After a restart: the queued follow-ups back in their threads' turns, oldest first, behind the
  * runs resumed there. Called after those runs have entered their turns; returns the run ids.
  */
-export function restoreQueuedFollowUps(context: BotContext, track: (work: Promise<unknown>) => void): string[] {
-  const progress = new Map(context.ledger.progressMessages().map((message) => [message.runId, message] as const));
+export async function restoreQueuedFollowUps(
+  context: BotContext,
+  track: (work: Promise<unknown>) => void,
+): Promise<string[]> {
+  const progress = new Map(
+    (await context.ledger.progressMessages()).map((message) => [message.runId, message] as const),
+  );
   const restored: string[] = [];
-  for (const queued of context.ledger.queuedRuns()) {
+  for (const queued of await context.ledger.queuedRuns()) {
     const { runId, request } = queued;
     const origin = parseOrigin(request.origin);
-    const thread = origin?.threadId === undefined ? undefined : resultThreadOf(context.ledger, origin.threadId);
+    const thread = origin?.threadId === undefined ? undefined : await resultThreadOf(context.ledger, origin.threadId);
     if (origin === undefined || thread === undefined) {
       context.log.warn({ runId }, 'a queued run without a thread is not the bot’s to start; left as it is');
       continue;

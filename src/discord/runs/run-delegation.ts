@@ -64,12 +64,12 @@ interface DrivenRun {
 }
 
 /** What the engine is asked (and a queued follow-up journaled with) for this start. */
-export function delegationRequestOf(
+export async function delegationRequestOf(
   context: BotContext,
   start: DelegationStart,
-): DelegationRequest & { readonly runId: string } {
+): Promise<DelegationRequest & { readonly runId: string }> {
   const { delegation, origin, runId } = start;
-  const session = start.session ?? sessionOfRun(context, runId, delegation.agent, origin);
+  const session = start.session ?? (await sessionOfRun(context, runId, delegation.agent, origin));
   return {
     runId,
     ...rememberedDelegationOf(delegation),
@@ -86,7 +86,7 @@ export async function runDelegation(context: BotContext, start: DelegationStart)
   // The one place a delegation may be held for a human before it starts.
   if (start.approved !== true && (await context.approvals?.hold(context, start)) === true)
     return { kind: 'awaiting-approval', runId };
-  const request = delegationRequestOf(context, start);
+  const request = await delegationRequestOf(context, start);
   return drive(context, {
     runId,
     delegation,
@@ -153,7 +153,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
   context.runs.remember(runId, delegation);
   // Recorded before the run starts: a restart must find the reply even if nothing was shown yet.
   const where = reply.location();
-  if (where) context.ledger.recordProgressMessage(runId, where);
+  if (where) await context.ledger.recordProgressMessage(runId, where);
 
   let started = false;
   const markStarted = (): void => {
@@ -216,8 +216,8 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
     await settle(throttle);
     if (shown)
       await reply.show({ content: runStopped((error as Error).message), embeds: [], components: [] }).catch(() => {});
-    context.ledger.clearProgressMessage(runId);
-    context.ledger.forgetInteractionToken(runId);
+    await context.ledger.clearProgressMessage(runId);
+    await context.ledger.forgetInteractionToken(runId);
     throw error;
   } finally {
     clearInterval(ticker);
@@ -236,7 +236,7 @@ async function drive(context: BotContext, run: DrivenRun): Promise<DelegationOut
   }
   log.info({ status: result.status, attempts: result.attempts, latencyMs: result.latencyMs }, 'delegation finished');
   // Written down before anything is posted: from here a restart delivers it, and only once.
-  context.outbox.enqueue({ runId, result, origin, reply });
+  await context.outbox.enqueue({ runId, result, origin, reply });
   if (context.shutdown.aborted) {
     await reply
       .show(pausedReply(runId, true))

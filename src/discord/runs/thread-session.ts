@@ -6,10 +6,11 @@
  * context in the prompt alone.
  */
 import type { AgentSession } from '../../engine/types.ts';
-import type { RunStore } from '../../store/run-store.ts';
+
 import type { BotContext } from '../bot-context.ts';
 import { wantsResultThread } from '../delivery/result-thread.ts';
 import type { RunOrigin } from './run-origin.ts';
+import type { AsyncRunStore } from '../../store/store-api.ts';
 
 /** `hook:` is the prefix a gateway admitting caller keys must allow (NOTES.md §1.3). */
 export const THREAD_SESSION_PREFIX = 'hook:hq:thread:';
@@ -22,14 +23,14 @@ export function threadSession(rootRunId: string): AgentSession {
  * The session of a run: its thread's for a follow-up, its own future thread's for a run whose
  * result opens one; none for a run that will have no thread.
  */
-export function sessionOfRun(
-  context: Pick<BotContext, 'config'> & { readonly ledger: Pick<RunStore, 'runIdByResultThread'> },
+export async function sessionOfRun(
+  context: Pick<BotContext, 'config'> & { readonly ledger: Pick<AsyncRunStore, 'runIdByResultThread'> },
   runId: string,
   agent: string,
   origin: Pick<RunOrigin, 'threadId'>,
-): AgentSession | undefined {
+): Promise<AgentSession | undefined> {
   if (origin.threadId !== undefined) {
-    const rootRunId = context.ledger.runIdByResultThread(origin.threadId);
+    const rootRunId = await context.ledger.runIdByResultThread(origin.threadId);
     return rootRunId === undefined ? undefined : threadSession(rootRunId);
   }
   return wantsResultThread(context.config(), agent) ? threadSession(runId) : undefined;

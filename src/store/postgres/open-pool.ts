@@ -32,6 +32,11 @@ export function redactedUrl(url: string): string {
   }
 }
 
+/** The store's password as the environment gives it: the first of PASSWORD_VARIABLES that is set. */
+export function passwordFromEnvironment(): string | undefined {
+  return PASSWORD_VARIABLES.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
+}
+
 function refuse(why: string): HqError {
   return new HqError(ErrorCode.CONFIG_INVALID, `store.url: ${why}`);
 }
@@ -51,7 +56,7 @@ export function poolConfig(options: PoolOptions): pg.PoolConfig {
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (database === '' || url.username === '') throw refuse('must name a user and a database: postgres://user@host/db');
-  const password = options.password ?? PASSWORD_VARIABLES.map((name) => process.env[name]).find((v) => v !== undefined);
+  const password = options.password ?? passwordFromEnvironment();
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? 5432 : Number(url.port),

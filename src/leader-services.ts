@@ -1,0 +1,81 @@
+/**
+ * What runs only while this process leads (always, with the SQLite store): the engine, the handoff
+ * listener, the Discord client and retention. main.ts starts them once the lease is held and stops
+ * them on SIGTERM; the run store, config watcher and ops server outlive them.
+ */
+import { loadCommands } from '../commands/index.ts';
+import type { Config } from './config.ts';
+import { startBot, type Bot } from './discord/bot.ts';
+import { countDiscordErrors } from './discord/error-metrics.ts';
+import { createEngine } from './engine/engine.ts';
+import type { EventLog } from './engine/event-log.ts';
+import type { Engine } from './engine/types.ts';
+import { engineSettingsOf } from './engine-settings.ts';
+import { startHandoffListener, type HandoffListener } from './handoffs/http-listener.ts';
+import { liveConfig } from './live-config.ts';
+import type { Logger } from './log.ts';
+import { withMetrics } from './ops/journal-metrics.ts';
+import type { Metrics } from './ops/metrics.ts';
+import type { HealthCheck } from './ops/ops-server.ts';
+import { startRetention } from './store/retention.ts';
+import type { AsyncRunStore } from './store/store-api.ts';
+
+export interface LeaderServicesOptions {
+  readonly config: Config;
+  readonly current: () => Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly store: AsyncRunStore;
+  readonly eventLog: EventLog;
+}
+
+export interface LeaderServices {
+  readonly engine: Engine;
+  readonly bot: Bot;
+  readonly discordHealth: HealthCheck;
+  /** Takes no new work, closes the engine under the waiting runs (the store keeps them), then the rest. */
+  stop(): Promise<void>;
+}
+
+export async function startLeaderServices(options: LeaderServicesOptions): Promise<LeaderServices> {
+  const { config, current, log, metrics, store, eventLog } = options;
+  const engine = createEngine({
+    settings: engineSettingsOf(liveConfig(config, current)),
+    log,
+    eventLog,
+    journal: withMetrics(store, metrics),
+    handoffTokens: store,
+  });
+  let handoffListener: HandoffListener | undefined;
+  if (config.handoffListener !== undefined) {
+    try {
+      handoffListener = await startHandoffListener({
+        ...config.handoffListener,
+        receiver: engine.handoffs,
+        maxBytes: config.engine.maxHandoffBytes,
+        log,
+      });
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+  }
+  const { commands, skipped } = await loadCommands();
+  for (const skip of skipped) log.warn(skip, 'command module skipped');
+  const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands, eventLog });
+  const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
+  countDiscordErrors(bot.client, metrics);
+
+  return {
+    engine,
+    bot,
+    discordHealth: () => bot.health(),
+    async stop() {
+      bot.beginShutdown();
+      await engine.close();
+      await handoffListener?.close();
+      await bot.stop();
+      await retention.stop();
+    },
+  };
+}
