@@ -35,6 +35,8 @@ async function startLeadershipOf(config: Config, log: Logger): Promise<Leadershi
     ...(password === undefined ? {} : { password }),
     ttlMs: config.lease.ttlSeconds * 1_000,
     ...(config.lease.retryMs === undefined ? {} : { retryMs: config.lease.retryMs }),
+    // Lets an operator find (or cut) this process's lease connection in pg_stat_activity.
+    applicationName: `hq-delegate lease pid ${process.pid}`,
     log,
   });
 }
