@@ -194,7 +194,11 @@ export function createEngine(options: EngineOptions): Engine {
     cachedHealth: (agent) => health.cached(agent),
     queueDepth: (agent) => queue.waiting(agent),
     recordEvent: (entry) => eventLog.write(entry),
-    handoffs: { check: httpHandoffs.check, receive: httpHandoffs.receive },
+    handoffs: {
+      check: httpHandoffs.check,
+      receive: httpHandoffs.receive,
+      deliverRelayed: httpHandoffs.deliverRelayed,
+    },
 
     async close() {
       if (closed) return;

@@ -41,7 +41,7 @@ export type TokenMatch =
  * them in constant time; every stored hash is compared, so the time says nothing of which matched.
  */
 export async function matchToken(
-  store: HandoffTokenStore,
+  store: Pick<HandoffTokenStore, 'tokenHashes'>,
   runId: string,
   presented: string | undefined,
 ): Promise<TokenMatch> {

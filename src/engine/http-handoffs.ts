@@ -21,13 +21,60 @@ export interface HandoffReceiver {
   receive(runId: string, token: string | undefined, text: string): Promise<HandoffReceipt>;
 }
 
-export interface HttpHandoffs extends HandoffReceiver {
+/** The engine's handoffs: a PUT's way in, and a body another replica took (its token used there). */
+export interface EngineHandoffs extends HandoffReceiver {
+  /** Hands the text to the open run; false when this process has no such run open. */
+  deliverRelayed(runId: string, text: string): boolean;
+}
+
+export interface HttpHandoffs extends EngineHandoffs {
   /** The prompt's PUT target and a new token for this attempt. */
   issue(runId: string, attempt: number): Promise<{ readonly url: string; readonly token: string }>;
 }
 
 export function handoffUrl(publicUrl: string, runId: string): string {
   return `${publicUrl}/v1/handoffs/${encodeURIComponent(runId)}`;
+}
+
+export interface HandoffReceiverOptions {
+  readonly tokens: Pick<HandoffTokenStore, 'tokenHashes'>;
+  /** Whether the run waits for a handoff. */
+  isOpen(runId: string): boolean | Promise<boolean>;
+  /** Uses the token up and hands the text on, or false when the token already was used. */
+  take(runId: string, tokenHash: string, text: string): Promise<boolean>;
+  readonly log: Logger;
+}
+
+/**
+ * The checks every PUT goes through, wherever its text then goes: the run id's shape, one of the
+ * run's tokens not yet used, an open run, and text that parses. The engine takes the text
+ * itself; a replica that does not lead stores it for the leader (src/handoffs/relay-receiver.ts).
+ */
+export function createHandoffReceiver(options: HandoffReceiverOptions): HandoffReceiver {
+  const { tokens, isOpen, take, log } = options;
+
+  async function check(runId: string, token: string | undefined): Promise<HandoffCheck> {
+    if (!RUN_ID_PATTERN.test(runId)) return 'unknown-run';
+    const match = await matchToken(tokens, runId, token);
+    if (match.kind === 'no-tokens') return 'unknown-run';
+    if (match.kind === 'mismatch') return 'unauthorized';
+    if (match.used) return 'already-used';
+    return (await isOpen(runId)) ? 'ok' : 'unknown-run';
+  }
+
+  return {
+    check,
+    async receive(runId, token, text) {
+      const verdict = await check(runId, token);
+      if (verdict !== 'ok') return verdict;
+      // Text that does not parse leaves the token unused: the agent may PUT it again, fixed.
+      if (parseHandoffText(text).kind === 'malformed') return 'malformed';
+      const match = await matchToken(tokens, runId, token);
+      if (match.kind !== 'match' || !(await take(runId, match.tokenHash, text))) return 'already-used';
+      log.info({ runId, bytes: Buffer.byteLength(text) }, 'handoff received over HTTP');
+      return 'accepted';
+    },
+  };
 }
 
 export function createHttpHandoffs(options: {
@@ -37,32 +84,22 @@ export function createHttpHandoffs(options: {
   readonly log: Logger;
 }): HttpHandoffs {
   const { tokens, inbox, publicUrl, log } = options;
-
-  async function check(runId: string, token: string | undefined): Promise<HandoffCheck> {
-    if (!RUN_ID_PATTERN.test(runId)) return 'unknown-run';
-    const match = await matchToken(tokens, runId, token);
-    if (match.kind === 'no-tokens') return 'unknown-run';
-    if (match.kind === 'mismatch') return 'unauthorized';
-    if (match.used) return 'already-used';
-    return inbox.isOpen(runId) ? 'ok' : 'unknown-run';
-  }
-
+  const receiver = createHandoffReceiver({
+    tokens,
+    isOpen: (runId) => inbox.isOpen(runId),
+    async take(runId, tokenHash, text) {
+      if (!(await tokens.consumeToken(runId, tokenHash))) return false;
+      inbox.deliver(runId, text);
+      return true;
+    },
+    log,
+  });
   return {
+    ...receiver,
     async issue(runId, attempt) {
       if (publicUrl === undefined) throw new Error('issue() needs handoffListener.publicUrl');
       return { url: handoffUrl(publicUrl, runId), token: await issueToken(tokens, runId, attempt) };
     },
-    check,
-    async receive(runId, token, text) {
-      const verdict = await check(runId, token);
-      if (verdict !== 'ok') return verdict;
-      // Text that does not parse leaves the token unused: the agent may PUT it again, fixed.
-      if (parseHandoffText(text).kind === 'malformed') return 'malformed';
-      const match = await matchToken(tokens, runId, token);
-      if (match.kind !== 'match' || !(await tokens.consumeToken(runId, match.tokenHash))) return 'already-used';
-      inbox.deliver(runId, text);
-      log.info({ runId, bytes: Buffer.byteLength(text) }, 'handoff received over HTTP');
-      return 'accepted';
-    },
+    deliverRelayed: (runId, text) => inbox.deliver(runId, text),
   };
 }

@@ -1,6 +1,6 @@
 /** The engine's vocabulary (Temporal's words): a run has a stable id, attempts, and one terminal status. */
 import type { EventEntry } from './event-log.ts';
-import type { HandoffReceiver } from './http-handoffs.ts';
+import type { EngineHandoffs } from './http-handoffs.ts';
 
 /** Terminal statuses of a run, as they appear in the CLI's JSON `status` field. */
 export const RunStatus = {
@@ -185,7 +185,7 @@ export interface Engine {
   /** An event-log line about a run the engine never ran (a follow-up cancelled while it waited its turn). */
   recordEvent(entry: EventEntry): void;
   /** Where a handoff PUT over HTTP enters (src/handoffs/http-listener.ts). */
-  readonly handoffs: HandoffReceiver;
+  readonly handoffs: EngineHandoffs;
   /** Waiting runs are cancelled with their journal intact. */
   close(): Promise<void>;
 }
