@@ -6,12 +6,14 @@
  */
 import type pg from 'pg';
 import { ErrorCode, HqError } from '../../errors.ts';
-import { MIGRATION_LOCK_KEY, PG_SCHEMA_V1, PG_SCHEMA_V2, PG_SCHEMA_VERSION } from './schema.ts';
+import { MIGRATION_LOCK_KEY, PG_SCHEMA_V1, PG_SCHEMA_V2, PG_SCHEMA_V3, PG_SCHEMA_VERSION } from './schema.ts';
 
 /** SQL taking a database from version N (the key) to N + 1. */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   // Approvals and the thread indexes (schema.ts).
   1: PG_SCHEMA_V2,
+  // The handoff relay between replicas (handoff-relay.ts).
+  2: PG_SCHEMA_V3,
 };
 
 function refuse(where: string, why: string): HqError {

@@ -1,4 +1,4 @@
-/** Pruning on PostgreSQL: ../retention.ts's pruneFinished (decided approvals too), one batch in one transaction. */
+/** Pruning on PostgreSQL: ../retention.ts's pruneFinished, plus decided approvals and stale relay rows. */
 import { ApprovalState, RUNNING } from '../schema.ts';
 import { DEFAULT_PRUNE_BATCH, validatePruneQuery, type PruneQuery } from '../retention.ts';
 import type { PgSession } from './session.ts';
@@ -12,6 +12,9 @@ const PRUNABLE = `
 const PRUNE_APPROVALS = `
   DELETE FROM approvals WHERE run_id IN (
     SELECT run_id FROM approvals WHERE state <> '${ApprovalState.awaiting}' AND decided_at < $1 LIMIT $2)`;
+// A relayed handoff is taken by the leader within moments; one this old was never taken (handoff-relay.ts).
+const PRUNE_RELAYED = `
+  DELETE FROM handoff_relay WHERE id IN (SELECT id FROM handoff_relay WHERE received_at < $1 LIMIT $2)`;
 
 export function createPgRunPruner(session: PgSession) {
   return {
@@ -21,6 +24,7 @@ export function createPgRunPruner(session: PgSession) {
       validatePruneQuery(olderThan, limit);
       return session.write(async (sql) => {
         await sql(PRUNE_APPROVALS, [olderThan, limit]);
+        await sql(PRUNE_RELAYED, [olderThan, limit]);
         const ids = (await sql(PRUNABLE, [olderThan, limit])).rows.map((row) => String(row.run_id));
         if (ids.length === 0) return 0;
         // Only attempts and tokens cascade from runs; deliveries and progress messages carry no foreign key.

@@ -5,7 +5,7 @@
  * tie-breaker of "newest first". Bump PG_SCHEMA_VERSION with a step in migrate.ts; never edit a
  * released DDL in place. Free text (a task, an attempt's detail) is stored JSON-encoded (text.ts).
  */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** Taken in the migration transaction, so processes starting together migrate one after another. */
 export const MIGRATION_LOCK_KEY = 0x48_51_44_47;
@@ -123,4 +123,23 @@ CREATE INDEX approvals_awaiting ON approvals (expires_at, run_id) WHERE state = 
 CREATE INDEX approvals_decided ON approvals (decided_at) WHERE state <> 'awaiting_approval';
 
 CREATE INDEX deliveries_by_message ON deliveries (kind, message_id) WHERE delivered_at IS NOT NULL;
+`;
+
+/** Notified with a relay row's id when one is inserted (handoff-relay.ts). */
+export const HANDOFF_RELAY_CHANNEL = 'hq_handoff';
+
+/**
+ * Version 3: the handoff relay (handoff-relay.ts). A replica that is not the leader keeps an HTTP
+ * handoff here until the leader takes it. No foreign key to runs: a handoff for a run the leader
+ * does not know is dropped by the leader, not refused by the replica that received it. The text
+ * is JSON-encoded as other free text is (text.ts); retention prunes rows left behind.
+ */
+export const PG_SCHEMA_V3 = `
+CREATE TABLE handoff_relay (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id      text COLLATE "C" NOT NULL,
+  text_json   text NOT NULL,
+  received_by text,
+  received_at bigint NOT NULL
+);
 `;
