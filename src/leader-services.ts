@@ -17,6 +17,7 @@ import type { Logger } from './log.ts';
 import { withMetrics } from './ops/journal-metrics.ts';
 import type { Metrics } from './ops/metrics.ts';
 import type { HealthCheck } from './ops/ops-server.ts';
+import type { HandoffRelayConsumer } from './store/postgres/handoff-relay.ts';
 import { startRetention } from './store/retention.ts';
 import type { AsyncRunStore } from './store/store-api.ts';
 
@@ -27,6 +28,13 @@ export interface LeaderServicesOptions {
   readonly metrics: Metrics;
   readonly store: AsyncRunStore;
   readonly eventLog: EventLog;
+  /**
+   * With PostgreSQL every replica's listener takes PUTs and stores them (main.ts); the leader hears
+   * of them through the relay instead of listening itself.
+   */
+  readonly relay?: { readonly url: string; readonly password?: string };
+  /** The relay could not start: this leader would never hear of a handoff. */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 export interface LeaderServices {
@@ -47,7 +55,7 @@ export async function startLeaderServices(options: LeaderServicesOptions): Promi
     handoffTokens: store,
   });
   let handoffListener: HandoffListener | undefined;
-  if (config.handoffListener !== undefined) {
+  if (config.handoffListener !== undefined && options.relay === undefined) {
     try {
       handoffListener = await startHandoffListener({
         ...config.handoffListener,
@@ -65,6 +73,11 @@ export async function startLeaderServices(options: LeaderServicesOptions): Promi
   const bot = startBot({ config, currentConfig: current, engine, log, metrics, store, commands, eventLog });
   const retention = startRetention({ store, log, retentionDays: () => current().store.retentionDays });
   countDiscordErrors(bot.client, metrics);
+  // After recovery has reopened every resumed run, so a relayed handoff finds its run.
+  const relay =
+    options.relay === undefined
+      ? undefined
+      : bot.recovered.then(() => startRelay(options.relay!, engine, log, options.onFatal));
 
   return {
     engine,
@@ -72,10 +85,37 @@ export async function startLeaderServices(options: LeaderServicesOptions): Promi
     discordHealth: () => bot.health(),
     async stop() {
       bot.beginShutdown();
+      await (await relay)?.close();
       await engine.close();
       await handoffListener?.close();
       await bot.stop();
       await retention.stop();
     },
   };
+}
+
+async function startRelay(
+  login: { readonly url: string; readonly password?: string },
+  engine: Engine,
+  log: Logger,
+  onFatal: ((error: unknown) => void) | undefined,
+): Promise<HandoffRelayConsumer | undefined> {
+  const { startHandoffRelayConsumer } = await import('./store/postgres/handoff-relay.ts');
+  const consumer = startHandoffRelayConsumer({
+    ...login,
+    log,
+    deliver(runId, text, row) {
+      const taken = engine.handoffs.deliverRelayed(runId, text);
+      if (!taken) log.warn({ runId, receivedBy: row.receivedBy }, 'relayed handoff for a run not open here; dropped');
+      return taken;
+    },
+  });
+  try {
+    await consumer.start();
+    return consumer;
+  } catch (error) {
+    log.fatal({ err: error }, 'cannot hear relayed handoffs');
+    onFatal?.(error);
+    return undefined;
+  }
 }

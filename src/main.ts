@@ -14,6 +14,8 @@ import { watchConfig, type ConfigWatcher } from './config-watcher.ts';
 import { loadConfig, type Config } from './config.ts';
 import { createEventLog } from './engine/event-log.ts';
 import { ConfigError, isHqError } from './errors.ts';
+import { startHandoffListener, type HandoffListener } from './handoffs/http-listener.ts';
+import type { RelayReceiver } from './handoffs/relay-receiver.ts';
 import { startLeaderServices, type LeaderServices } from './leader-services.ts';
 import { assertHotReloadable } from './live-config.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -39,6 +41,17 @@ async function startLeadershipOf(config: Config, log: Logger): Promise<Leadershi
     applicationName: `hq-delegate lease pid ${process.pid}`,
     log,
   });
+}
+
+async function startRelayReceiver(
+  config: Config,
+  store: AsyncRunStore,
+  leadership: Leadership,
+  log: Logger,
+): Promise<RelayReceiver> {
+  const { createRelayReceiver } = await import('./handoffs/relay-receiver.ts');
+  // The password comes from the environment, as the store's does.
+  return createRelayReceiver({ url: config.store.url!, store, receivedBy: leadership.holder, log });
 }
 
 function openStore(config: Config, leadership: Leadership | undefined): Promise<AsyncRunStore> {
@@ -119,6 +132,26 @@ async function main(): Promise<number> {
     },
   });
 
+  let handoffListener: HandoffListener | undefined;
+  let relayReceiver: RelayReceiver | undefined;
+  if (leadership !== undefined && config.handoffListener !== undefined) {
+    // Every replica takes PUTs: an agent reaches whichever one its load balancer picks.
+    try {
+      relayReceiver = await startRelayReceiver(config, store, leadership, log);
+      handoffListener = await startHandoffListener({
+        ...config.handoffListener,
+        receiver: relayReceiver,
+        maxBytes: config.engine.maxHandoffBytes,
+        log,
+      });
+    } catch (error) {
+      console.error(isHqError(error) ? error.message : `cannot start the handoff listener: ${String(error)}`);
+      await relayReceiver?.close();
+      await Promise.all([leadership.close(), watcher.close(), ops.close(), store.close()]);
+      return 1;
+    }
+  }
+
   let stopping = false;
   let starting: Promise<LeaderServices> | undefined;
   const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
@@ -135,6 +168,8 @@ async function main(): Promise<number> {
     // A stop while the services start waits for them, to stop them too.
     const started = services ?? (await starting?.catch(() => undefined));
     await started?.stop();
+    await handoffListener?.close();
+    await relayReceiver?.close();
     // After everything is persisted: a standby takes over at once instead of after the lease's ttl.
     await leadership?.release();
     await watcher?.close();
@@ -159,7 +194,17 @@ async function main(): Promise<number> {
   }
 
   try {
-    starting = startLeaderServices({ config, current, log, metrics, store, eventLog });
+    starting = startLeaderServices({
+      config,
+      current,
+      log,
+      metrics,
+      store,
+      eventLog,
+      ...(leadership === undefined
+        ? {}
+        : { relay: { url: config.store.url! }, onFatal: () => void stop('relay failure', 1) }),
+    });
     services = await starting;
   } catch (error) {
     console.error(isHqError(error) ? error.message : `cannot start: ${String(error)}`);

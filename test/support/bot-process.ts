@@ -99,6 +99,8 @@ export interface StartOptions {
   readonly clockOffsetMs?: number;
   /** SIGUSR2 then stops the store's file from growing (store-cap.ts): a full disk. */
   readonly storeCap?: boolean;
+  /** Another config file for this process (a replica with its own listener port, say). */
+  readonly configPath?: string;
   /** The log line `start` resolves on; default "hq-delegate is running" (a leader, ready). */
   readonly until?: string;
 }
@@ -204,7 +206,7 @@ export async function startProcessWorld(t: Scope, options: ProcessWorldOptions =
       const env = {
         ...options.env,
         DISCORD_TOKEN: fake.token,
-        HQ_CONFIG: configPath,
+        HQ_CONFIG: startOptions.configPath ?? configPath,
         HQ_HOOKS_TOKEN: HOOKS_TOKEN,
         LOG_LEVEL: 'info',
       };
