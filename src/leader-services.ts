@@ -17,7 +17,7 @@ import type { Logger } from './log.ts';
 import { withMetrics } from './ops/journal-metrics.ts';
 import type { Metrics } from './ops/metrics.ts';
 import type { HealthCheck } from './ops/ops-server.ts';
-import type { HandoffRelayConsumer } from './store/postgres/handoff-relay.ts';
+import { startHandoffRelayConsumer, type HandoffRelayConsumer } from './store/postgres/handoff-relay.ts';
 import { startRetention } from './store/retention.ts';
 import type { AsyncRunStore } from './store/store-api.ts';
 
@@ -100,7 +100,6 @@ async function startRelay(
   log: Logger,
   onFatal: ((error: unknown) => void) | undefined,
 ): Promise<HandoffRelayConsumer | undefined> {
-  const { startHandoffRelayConsumer } = await import('./store/postgres/handoff-relay.ts');
   const consumer = startHandoffRelayConsumer({
     ...login,
     log,

@@ -15,22 +15,21 @@ import { loadConfig, type Config } from './config.ts';
 import { createEventLog } from './engine/event-log.ts';
 import { ConfigError, isHqError } from './errors.ts';
 import { startHandoffListener, type HandoffListener } from './handoffs/http-listener.ts';
-import type { RelayReceiver } from './handoffs/relay-receiver.ts';
+import { createRelayReceiver, type RelayReceiver } from './handoffs/relay-receiver.ts';
 import { startLeaderServices, type LeaderServices } from './leader-services.ts';
 import { assertHotReloadable } from './live-config.ts';
 import { createLogger, type Logger } from './log.ts';
-import type { Leadership } from './ops/leadership.ts';
+import { countLeaseEvents, startLeadership, type Leadership } from './ops/leadership.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { startOpsServer, whenLeading } from './ops/ops-server.ts';
+import { passwordFromEnvironment } from './store/postgres/open-pool.ts';
 import { openRunStore, type AsyncRunStore } from './store/store-api.ts';
 
 const STOP_DEADLINE_MS = 10_000;
 const STORE_FILE = 'runs.sqlite';
 
-async function startLeadershipOf(config: Config, log: Logger): Promise<Leadership | undefined> {
+function startLeadershipOf(config: Config, log: Logger): Leadership | undefined {
   if (config.store.kind !== 'postgres' || config.store.url === undefined) return undefined;
-  const { startLeadership } = await import('./ops/leadership.ts');
-  const { passwordFromEnvironment } = await import('./store/postgres/open-pool.ts');
   const password = passwordFromEnvironment();
   return startLeadership({
     url: config.store.url,
@@ -41,17 +40,6 @@ async function startLeadershipOf(config: Config, log: Logger): Promise<Leadershi
     applicationName: `hq-delegate lease pid ${process.pid}`,
     log,
   });
-}
-
-async function startRelayReceiver(
-  config: Config,
-  store: AsyncRunStore,
-  leadership: Leadership,
-  log: Logger,
-): Promise<RelayReceiver> {
-  const { createRelayReceiver } = await import('./handoffs/relay-receiver.ts');
-  // The password comes from the environment, as the store's does.
-  return createRelayReceiver({ url: config.store.url!, store, receivedBy: leadership.holder, log });
 }
 
 function openStore(config: Config, leadership: Leadership | undefined): Promise<AsyncRunStore> {
@@ -85,7 +73,7 @@ async function main(): Promise<number> {
   try {
     for (const dir of [config.paths.stateDir, config.paths.handoffDir, config.paths.logDir])
       mkdirSync(dir, { recursive: true });
-    leadership = await startLeadershipOf(config, log);
+    leadership = startLeadershipOf(config, log);
     store = await openStore(config, leadership);
   } catch (error) {
     await leadership?.close();
@@ -106,10 +94,7 @@ async function main(): Promise<number> {
     queueDepth: () =>
       services?.engine.agents().map((agent) => [agent.name, services!.engine.queueDepth(agent.name)] as const) ?? [],
   });
-  if (leadership !== undefined) {
-    const { countLeaseEvents } = await import('./ops/leadership.ts');
-    countLeaseEvents(leadership, metrics);
-  }
+  if (leadership !== undefined) countLeaseEvents(leadership, metrics);
   const eventLog = createEventLog({ dir: config.paths.logDir });
   watcher = await watchConfig({
     configPath: config.configPath,
@@ -137,7 +122,8 @@ async function main(): Promise<number> {
   if (leadership !== undefined && config.handoffListener !== undefined) {
     // Every replica takes PUTs: an agent reaches whichever one its load balancer picks.
     try {
-      relayReceiver = await startRelayReceiver(config, store, leadership, log);
+      // The password comes from the environment, as the store's does.
+      relayReceiver = createRelayReceiver({ url: config.store.url!, store, receivedBy: leadership.holder, log });
       handoffListener = await startHandoffListener({
         ...config.handoffListener,
         receiver: relayReceiver,
