@@ -5,15 +5,30 @@
  * to the world's one handoff directory, which every process shares as replicas on shared storage
  * would.
  */
+import assert from 'node:assert/strict';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { after } from 'node:test';
 import { openRunStore, type AsyncRunStore } from '../../src/store/store-api.ts';
+import type { StoredMessage } from '../fakes/fake-discord/index.ts';
+import type { InteractionHandle } from '../fakes/fake-discord/interactions.ts';
 import { handoffText, type HandoffKind } from '../fakes/fake-gateway.ts';
 import { startProcessWorld, type BotProcess, type ProcessWorld, type ProcessWorldOptions } from './bot-process.ts';
-import type { PgCluster } from './pg-cluster.ts';
+import { startPgCluster, type PgCluster } from './pg-cluster.ts';
 import type { Scope } from './bot-world.ts';
 
 export const STANDING_BY = 'standing by for the leader lease';
+export const RUNNING = 'hq-delegate is running';
+const LONG = 30_000;
+
+/** One cluster for a test file, started by the first test that asks and stopped after the last. */
+export function fileCluster(): () => Promise<PgCluster> {
+  let started: Promise<PgCluster> | undefined;
+  after(async () => {
+    if (started !== undefined) await (await started).stop();
+  });
+  return () => (started ??= startPgCluster());
+}
 
 export interface PgProcessWorldOptions extends ProcessWorldOptions {
   /** Default 3 s, so a takeover after a SIGKILL fits a test; the product's default is 10 s. */
@@ -75,4 +90,79 @@ export async function startPgProcessWorld(
       await rename(`${target}.tmp`, target);
     },
   };
+}
+
+type DelegationWorld = Pick<ProcessWorld, 'fake' | 'channels' | 'users' | 'gateways'>;
+
+/** /delegate webster as alice; resolves once the agent was sent the run. */
+export async function delegate(
+  world: DelegationWorld,
+  task: string,
+): Promise<{ readonly handle: InteractionHandle; readonly runId: string }> {
+  const { fake, channels, users, gateways } = world;
+  const sent = gateways.webster.next('run');
+  const handle = fake.sendSlashCommand({
+    channelId: channels.general!,
+    userId: users.alice,
+    name: 'delegate',
+    options: { agent: 'webster', task, timeout: 120 },
+  });
+  const [run] = await sent;
+  assert.ok(run.runId, 'the agent was told its run id');
+  return { handle, runId: run.runId };
+}
+
+/** The result embeds posted in #dl-webster. */
+export function websterEmbeds(world: Pick<ProcessWorld, 'fake' | 'channels'>): StoredMessage[] {
+  return world.fake.messagesIn(world.channels['dl-webster']!).filter((m) => m.embeds.length > 0);
+}
+
+/** How many times the run was POSTed to webster's hook, retries and resends alike. */
+export function hookPostsFor(world: Pick<ProcessWorld, 'gateways'>, runId: string): number {
+  return world.gateways.webster.hookRequests.filter((request) => request.idempotencyKey?.startsWith(`${runId}:`))
+    .length;
+}
+
+/** The run's embed, once it is posted and the requester's reply links it. */
+export async function deliveredEmbed(world: DelegationWorld, handle: InteractionHandle): Promise<StoredMessage> {
+  const embed = await world.fake.waitForMessage(world.channels['dl-webster']!, (m) => m.embeds.length > 0, {
+    timeoutMs: LONG,
+  });
+  await handle.original((m) => m.content.includes(embed.id), LONG);
+  return embed;
+}
+
+/** Every failover test's verdict: the run finished, was sent to the agent once and delivered once. */
+export async function assertFinishedOnce(world: PgProcessWorld, runId: string, embed: StoredMessage): Promise<void> {
+  assert.equal((await world.store.getRun(runId))?.status, 'complete', 'the run finished');
+  assert.equal(hookPostsFor(world, runId), 1, 'the run was sent to the agent once');
+  assert.deepEqual(
+    websterEmbeds(world).map((m) => m.id),
+    [embed.id],
+    'one embed',
+  );
+  assert.equal((await world.store.getDelivery(runId, 'result-embed'))?.messageId, embed.id, 'the embed recorded');
+}
+
+/** Resolves with the first of `bots` to log `msg`, and its index. */
+export function firstToLog(
+  bots: readonly BotProcess[],
+  msg: string,
+  timeoutMs = LONG,
+): Promise<{ readonly bot: BotProcess; readonly index: number }> {
+  return Promise.any(
+    bots.map(async (bot, index) => {
+      await bot.waitForLog((line) => line.msg === msg, { timeoutMs });
+      return { bot, index };
+    }),
+  );
+}
+
+/** GET on the process's ops server: status and body text. */
+export async function opsGet(
+  bot: BotProcess,
+  route: '/healthz' | '/metrics',
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(bot.opsUrl + route);
+  return { status: response.status, text: await response.text() };
 }
