@@ -6,19 +6,23 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, test } from 'node:test';
-import { handoffText, type FakeGateway } from './fakes/fake-gateway.ts';
+import { test } from 'node:test';
+import { handoffText } from './fakes/fake-gateway.ts';
 import type { Scope } from './support/bot-world.ts';
-import { freePort, pgSkipReason, startPgCluster, type PgCluster } from './support/pg-cluster.ts';
-import { startPgProcessWorld, STANDING_BY, type PgProcessWorld } from './support/pg-process-world.ts';
+import { freePort, pgSkipReason } from './support/pg-cluster.ts';
+import {
+  assertFinishedOnce,
+  delegate,
+  deliveredEmbed,
+  fileCluster,
+  startPgProcessWorld,
+  STANDING_BY,
+  type PgProcessWorld,
+} from './support/pg-process-world.ts';
 
 const LONG = 30_000;
 const skip = pgSkipReason();
-let started: Promise<PgCluster> | undefined;
-const cluster = (): Promise<PgCluster> => (started ??= startPgCluster());
-after(async () => {
-  if (started !== undefined) await (await started).stop();
-});
+const cluster = fileCluster();
 
 interface RelayWorld {
   readonly world: PgProcessWorld;
@@ -42,21 +46,11 @@ async function relayWorld(t: Scope, write: 'valid' | 'none'): Promise<RelayWorld
   return { world, standbyConfig };
 }
 
-async function delegate(world: PgProcessWorld, gateway: FakeGateway) {
-  const sent = gateway.next('run');
-  const handle = world.fake.sendSlashCommand({
-    channelId: world.channels.general!,
-    userId: world.users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task: 'answer over http', timeout: 120 },
-  });
-  const [run] = await sent;
-  assert.ok(run.runId && run.handoffUrl && run.handoffToken, 'the agent was told where to PUT');
-  return { handle, run };
-}
-
-function embedsIn(world: PgProcessWorld): number {
-  return world.fake.messagesIn(world.channels['dl-webster']!).filter((m) => m.embeds.length > 0).length;
+/** The run as webster's gateway got it: where and with which token to PUT. */
+function agentRun(world: PgProcessWorld, runId: string) {
+  const run = world.gateways.webster.runs.find((each) => each.runId === runId);
+  assert.ok(run?.handoffUrl && run.handoffToken, 'the agent was told where to PUT');
+  return run;
 }
 
 test(
@@ -66,18 +60,15 @@ test(
     const { world, standbyConfig } = await relayWorld(t, 'valid');
     const leader = await world.startLeader();
     const standby = await world.start({ until: STANDING_BY, configPath: standbyConfig });
-    const { handle, run } = await delegate(world, world.gateways.webster);
-    const embed = await world.fake.waitForMessage(world.channels['dl-webster']!, (m) => m.embeds.length > 0, {
-      timeoutMs: LONG,
-    });
-    await handle.original((m) => m.content.includes(embed.id), LONG);
+    const { handle, runId } = await delegate(world, 'answer over http');
+    const embed = await deliveredEmbed(world, handle);
+    const run = agentRun(world, runId);
     assert.equal(run.putStatus, 202, 'the standby accepted the PUT');
     assert.ok(
-      standby.lines.some((line) => line.msg === 'handoff received over HTTP' && line.runId === run.runId),
+      standby.lines.some((line) => line.msg === 'handoff received over HTTP' && line.runId === runId),
       'the standby took it',
     );
-    assert.equal((await world.store.getRun(run.runId!))?.status, 'complete');
-    assert.equal(embedsIn(world), 1);
+    await assertFinishedOnce(world, runId, embed);
     const left = await world.cluster.query(
       'SELECT count(*)::int AS n FROM handoff_relay',
       new URL(world.url).pathname.slice(1),
@@ -94,8 +85,9 @@ test(
     const { world, standbyConfig } = await relayWorld(t, 'none');
     const leader = await world.startLeader();
     const standby = await world.start({ until: STANDING_BY, configPath: standbyConfig });
-    const { handle, run } = await delegate(world, world.gateways.webster);
+    const { handle, runId } = await delegate(world, 'answer while nobody leads');
     await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const run = agentRun(world, runId);
 
     leader.kill('SIGKILL');
     await leader.exited;
@@ -105,7 +97,7 @@ test(
         headers: { authorization: `Bearer ${run.handoffToken}`, 'content-type': 'application/json' },
         body,
       });
-    const text = handoffText('valid', run.runId!, 'webster');
+    const text = handoffText('valid', runId, 'webster');
     const first = await put(text);
     assert.equal(first.status, 202, await first.text());
     assert.ok(!standby.lines.some((line) => line.msg === 'hq-delegate is running'), 'nobody led at the PUT');
@@ -113,18 +105,7 @@ test(
     assert.equal(again.status, 409, 'the token is used up');
     await again.arrayBuffer();
 
-    const embed = await world.fake.waitForMessage(world.channels['dl-webster']!, (m) => m.embeds.length > 0, {
-      timeoutMs: LONG,
-    });
-    await handle.original((m) => m.content.includes(embed.id), LONG);
-    assert.equal(embedsIn(world), 1);
-    const stored = await world.store.getRun(run.runId!);
-    assert.equal(stored?.status, 'complete');
-    assert.equal(
-      world.gateways.webster.hookRequests.filter((r) => r.idempotencyKey?.startsWith(`${run.runId}:`)).length,
-      1,
-      'the agent was sent the task once',
-    );
+    await assertFinishedOnce(world, runId, await deliveredEmbed(world, handle));
     await standby.stop();
   },
 );
