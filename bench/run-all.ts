@@ -38,6 +38,7 @@ const SCENARIOS: readonly string[] = [
   'thread-followup-defer-burst.bench.ts',
   // issue 14: the run store on PostgreSQL
   'pg-store-overhead.bench.ts',
+  'failover.bench.ts',
 ];
 
 /**
