@@ -39,6 +39,7 @@ const SCENARIOS: readonly string[] = [
   // issue 14: the run store on PostgreSQL
   'pg-store-overhead.bench.ts',
   'pg-handoff-relay.bench.ts',
+  'failover.bench.ts',
 ];
 
 /**
