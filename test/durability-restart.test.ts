@@ -3,31 +3,12 @@ import { test } from 'node:test';
 import type { StoredMessage } from './fakes/fake-discord/index.ts';
 import { startProcessWorld, type ProcessWorld } from './support/bot-process.ts';
 import { assertNoPings } from './support/bot-world.ts';
+import { delegate, hookPostsFor } from './support/process-runs.ts';
 
 const LONG = 30_000;
 
-/** /delegate webster as alice (agent scripted by the world); resolves with the run id the agent was sent. */
-async function delegate(world: ProcessWorld, task: string) {
-  const { fake, channels, users, gateways } = world;
-  const sent = gateways.webster.next('run');
-  const handle = fake.sendSlashCommand({
-    channelId: channels.general!,
-    userId: users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task, timeout: 120 },
-  });
-  const [run] = await sent;
-  assert.ok(run.runId, 'the agent was told its run id');
-  return { handle, runId: run.runId };
-}
-
 function embedsIn(world: ProcessWorld, channel: string): StoredMessage[] {
   return world.fake.messagesIn(world.channels[channel]!).filter((m) => m.embeds.length > 0);
-}
-
-function hookPostsFor(world: ProcessWorld, runId: string): number {
-  return world.gateways.webster.hookRequests.filter((request) => request.idempotencyKey?.startsWith(`${runId}:`))
-    .length;
 }
 
 test(

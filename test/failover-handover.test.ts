@@ -9,14 +9,13 @@ import type { StoredMessage } from './fakes/fake-discord/index.ts';
 import { pgSkipReason } from './support/pg-cluster.ts';
 import {
   assertFinishedOnce,
-  delegate,
-  deliveredEmbed,
   fileCluster,
   opsGet,
   RUNNING,
   startPgProcessWorld,
   type PgProcessWorld,
 } from './support/pg-process-world.ts';
+import { deliveredEmbed, waitingRun } from './support/process-runs.ts';
 
 const LONG = 30_000;
 const skip = pgSkipReason();
@@ -31,8 +30,7 @@ test(
     });
     const leader = await world.startLeader();
     const standby = await world.startStandby();
-    const { handle, runId } = await delegate(world, 'outlive the network');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'outlive the network');
 
     assert.equal(await world.cutLeaseConnection(leader), 1, 'one lease connection cut');
     const exit = await leader.exited;
@@ -57,8 +55,7 @@ test(
     });
     const leader = await world.startLeader();
     const standby = await world.startStandby();
-    const { handle, runId } = await delegate(world, 'hand me over');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'hand me over');
 
     const signalled = performance.now();
     leader.kill('SIGTERM');
@@ -96,8 +93,7 @@ test(
     const standby = await world.startStandby();
     assert.deepEqual(await roleOf(leader), { status: 200, role: 'leader', gauge: '1' });
     assert.deepEqual(await roleOf(standby), { status: 200, role: 'standby', gauge: '0' });
-    const { handle, runId } = await delegate(world, 'across three processes');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'across three processes');
 
     leader.kill('SIGKILL');
     await leader.exited;

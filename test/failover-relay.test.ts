@@ -12,15 +12,13 @@ import type { Scope } from './support/bot-world.ts';
 import { freePort, pgSkipReason } from './support/pg-cluster.ts';
 import {
   assertFinishedOnce,
-  delegate,
-  deliveredEmbed,
   fileCluster,
   startPgProcessWorld,
   STANDING_BY,
   type PgProcessWorld,
 } from './support/pg-process-world.ts';
+import { delegate, deliveredEmbed, waitingRun } from './support/process-runs.ts';
 
-const LONG = 30_000;
 const skip = pgSkipReason();
 const cluster = fileCluster();
 
@@ -85,8 +83,7 @@ test(
     const { world, standbyConfig } = await relayWorld(t, 'none');
     const leader = await world.startLeader();
     const standby = await world.start({ until: STANDING_BY, configPath: standbyConfig });
-    const { handle, runId } = await delegate(world, 'answer while nobody leads');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'answer while nobody leads');
     const run = agentRun(world, runId);
 
     leader.kill('SIGKILL');

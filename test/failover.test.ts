@@ -10,14 +10,13 @@ import type { StoredMessage } from './fakes/fake-discord/index.ts';
 import { pgSkipReason } from './support/pg-cluster.ts';
 import {
   assertFinishedOnce,
-  delegate,
-  deliveredEmbed,
   fileCluster,
   firstToLog,
   opsGet,
   RUNNING,
   startPgProcessWorld,
 } from './support/pg-process-world.ts';
+import { delegate, deliveredEmbed, waitingRun } from './support/process-runs.ts';
 
 const LONG = 30_000;
 const skip = pgSkipReason();
@@ -32,8 +31,7 @@ test(
     });
     const leader = await world.startLeader();
     const standby = await world.startStandby();
-    const { handle, runId } = await delegate(world, 'survive the leader');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'survive the leader');
 
     leader.kill('SIGKILL');
     await leader.exited;
@@ -128,8 +126,7 @@ test(
     });
     const leader = await world.startLeader();
     const standbys = [await world.startStandby(), await world.startStandby()];
-    const { handle, runId } = await delegate(world, 'one of two takes it');
-    await handle.original((m) => /waiting for webster/.test(m.content), LONG);
+    const { handle, runId } = await waitingRun(world, 'one of two takes it');
 
     leader.kill('SIGKILL');
     await leader.exited;

@@ -11,15 +11,14 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { openRunStore, type AsyncRunStore } from '../../src/store/store-api.ts';
 import type { StoredMessage } from '../fakes/fake-discord/index.ts';
-import type { InteractionHandle } from '../fakes/fake-discord/interactions.ts';
 import { handoffText, type HandoffKind } from '../fakes/fake-gateway.ts';
 import { startProcessWorld, type BotProcess, type ProcessWorld, type ProcessWorldOptions } from './bot-process.ts';
 import { startPgCluster, type PgCluster } from './pg-cluster.ts';
+import { hookPostsFor, LONG, websterEmbeds } from './process-runs.ts';
 import type { Scope } from './bot-world.ts';
 
 export const STANDING_BY = 'standing by for the leader lease';
 export const RUNNING = 'hq-delegate is running';
-const LONG = 30_000;
 
 /** One cluster for a test file, started by the first test that asks and stopped after the last. */
 export function fileCluster(): () => Promise<PgCluster> {
@@ -90,46 +89,6 @@ export async function startPgProcessWorld(
       await rename(`${target}.tmp`, target);
     },
   };
-}
-
-type DelegationWorld = Pick<ProcessWorld, 'fake' | 'channels' | 'users' | 'gateways'>;
-
-/** /delegate webster as alice; resolves once the agent was sent the run. */
-export async function delegate(
-  world: DelegationWorld,
-  task: string,
-): Promise<{ readonly handle: InteractionHandle; readonly runId: string }> {
-  const { fake, channels, users, gateways } = world;
-  const sent = gateways.webster.next('run');
-  const handle = fake.sendSlashCommand({
-    channelId: channels.general!,
-    userId: users.alice,
-    name: 'delegate',
-    options: { agent: 'webster', task, timeout: 120 },
-  });
-  const [run] = await sent;
-  assert.ok(run.runId, 'the agent was told its run id');
-  return { handle, runId: run.runId };
-}
-
-/** The result embeds posted in #dl-webster. */
-export function websterEmbeds(world: Pick<ProcessWorld, 'fake' | 'channels'>): StoredMessage[] {
-  return world.fake.messagesIn(world.channels['dl-webster']!).filter((m) => m.embeds.length > 0);
-}
-
-/** How many times the run was POSTed to webster's hook, retries and resends alike. */
-export function hookPostsFor(world: Pick<ProcessWorld, 'gateways'>, runId: string): number {
-  return world.gateways.webster.hookRequests.filter((request) => request.idempotencyKey?.startsWith(`${runId}:`))
-    .length;
-}
-
-/** The run's embed, once it is posted and the requester's reply links it. */
-export async function deliveredEmbed(world: DelegationWorld, handle: InteractionHandle): Promise<StoredMessage> {
-  const embed = await world.fake.waitForMessage(world.channels['dl-webster']!, (m) => m.embeds.length > 0, {
-    timeoutMs: LONG,
-  });
-  await handle.original((m) => m.content.includes(embed.id), LONG);
-  return embed;
 }
 
 /** Every failover test's verdict: the run finished, was sent to the agent once and delivered once. */
