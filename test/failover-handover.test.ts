@@ -28,8 +28,7 @@ test(
     const world = await startPgProcessWorld(t, await cluster(), {
       script: { respond: 'admit', agent: { write: 'none' } },
     });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     const { handle, runId } = await waitingRun(world, 'outlive the network');
 
     assert.equal(await world.cutLeaseConnection(leader), 1, 'one lease connection cut');
@@ -53,8 +52,7 @@ test(
       ttlSeconds,
       script: { respond: 'admit', agent: { write: 'none' } },
     });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     const { handle, runId } = await waitingRun(world, 'hand me over');
 
     const signalled = performance.now();
@@ -89,8 +87,7 @@ test(
     const world = await startPgProcessWorld(t, await cluster(), {
       script: { respond: 'admit', agent: { write: 'none' } },
     });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     assert.deepEqual(await roleOf(leader), { status: 200, role: 'leader', gauge: '1' });
     assert.deepEqual(await roleOf(standby), { status: 200, role: 'standby', gauge: '0' });
     const { handle, runId } = await waitingRun(world, 'across three processes');
@@ -138,8 +135,7 @@ test(
       channels: ['dl-webster', 'dl-tech-lead', 'dl-secretary'],
       script: { respond: 'admit', agent: { write: 'valid' } },
     });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     // Answered by the leader: #general then has a cursor the next leader reads after.
     const seen = mention(world, 'secretary: the one before the kill');
     await answerTo(world, seen);

@@ -29,8 +29,7 @@ test(
     const world = await startPgProcessWorld(t, await cluster(), {
       script: { respond: 'admit', agent: { write: 'none' } },
     });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     const { handle, runId } = await waitingRun(world, 'survive the leader');
 
     leader.kill('SIGKILL');
@@ -52,8 +51,7 @@ test(
     });
     const dl = world.channels['dl-webster']!;
     const outage = world.fake.failNext(`POST /channels/${dl}/messages`, { status: 503, times: Infinity });
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     const failed = world.fake.waitFor(
       'request_failed',
       (entry) => entry.method === 'POST' && entry.path === `/channels/${dl}/messages`,
@@ -86,8 +84,7 @@ test(
       script: { respond: 'admit', agent: { write: 'valid' } },
     });
     const dl = world.channels['dl-webster']!;
-    const leader = await world.startLeader();
-    const standby = await world.startStandby();
+    const { leader, standby } = await world.startPair();
     // Killed the moment Discord has stored the message, before the leader can read the answer.
     const created = new Promise<StoredMessage>((resolve) => {
       const off = world.fake.on('message_create', (message) => {

@@ -45,6 +45,8 @@ export interface PgProcessWorld extends Omit<ProcessWorld, 'openStore' | 'writeH
   startLeader(): Promise<BotProcess>;
   /** A process that stands by once started. */
   startStandby(): Promise<BotProcess>;
+  /** A leader, then a standby. */
+  startPair(): Promise<{ readonly leader: BotProcess; readonly standby: BotProcess }>;
   /** Cuts the process's lease connection from the server's side, as a network failure would. */
   cutLeaseConnection(bot: BotProcess): Promise<number>;
   /** Writes the run's handoff as its agent would, at the path its prompt named. */
@@ -73,6 +75,10 @@ export async function startPgProcessWorld(
     store,
     startLeader: () => world.start(),
     startStandby: () => world.start({ until: STANDING_BY }),
+    async startPair() {
+      const leader = await world.start();
+      return { leader, standby: await world.start({ until: STANDING_BY }) };
+    },
     async cutLeaseConnection(bot) {
       const { rows } = await cluster.query(
         `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
