@@ -1,13 +1,15 @@
 /**
  * How every PostgreSQL store module talks to the database: reads straight from the pool, writes in
- * one transaction each, fenced when the store is given a fence, and guarded as ../write-guard.ts
- * guards SQLite's: a database that cannot take writes becomes HQ_ERR_STORE_UNWRITABLE, remembered
- * until a probe write succeeds, so /healthz reports it and new runs are refused.
+ * transactions (several together under load: write-batcher.ts), fenced when the store is given a
+ * fence, and guarded as ../write-guard.ts guards SQLite's: a database that cannot take writes
+ * becomes HQ_ERR_STORE_UNWRITABLE, remembered until a probe write succeeds, so /healthz reports it
+ * and new runs are refused.
  */
 import type pg from 'pg';
 import { ErrorCode, HqError } from '../../errors.ts';
 import { STORE_UNWRITABLE_MESSAGE, type WriteFailure } from '../write-guard.ts';
 import { describePgError } from './open-pool.ts';
+import { createWriteBatcher } from './write-batcher.ts';
 
 export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
@@ -19,7 +21,10 @@ export type Fence = () => number | undefined;
 
 export interface PgSession {
   readonly read: Query;
-  /** Runs `fn` in one transaction (after the fence check, when fenced); committed when it resolves. */
+  /**
+   * Runs `fn` in a transaction (after the fence check, when fenced), perhaps with other writes;
+   * committed when it resolves.
+   */
   write<T>(fn: (query: Query) => Promise<T>): Promise<T>;
   failure(): Promise<WriteFailure | undefined>;
   assertWritable(): Promise<void>;
@@ -66,7 +71,8 @@ export function createSession(pool: pg.Pool, now: () => number, fence: Fence | u
   let failed: WriteFailure | undefined;
   const read: Query = (sql, params) => pool.query(sql, params as unknown[]);
 
-  async function transaction<T>(fn: (query: Query) => Promise<T>): Promise<T> {
+  /** Several writes in one transaction: one fence check and one commit for all. */
+  async function batch(fns: ReadonlyArray<(query: Query) => Promise<unknown>>): Promise<unknown[]> {
     const client = await pool.connect();
     let broken: unknown;
     try {
@@ -77,9 +83,11 @@ export function createSession(pool: pg.Pool, now: () => number, fence: Fence | u
         const [, lease] = (await client.query(beginFenced(epoch))) as unknown as pg.QueryResult[];
         if (lease?.rowCount !== 1) throw fencedError();
       }
-      const value = await fn((sql, params) => client.query(sql, params as unknown[]));
+      const query: Query = (sql, params) => client.query(sql, params as unknown[]);
+      const values: unknown[] = [];
+      for (const fn of fns) values.push(await fn(query));
       await client.query('COMMIT');
-      return value;
+      return values;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
       throw error;
@@ -107,11 +115,16 @@ export function createSession(pool: pg.Pool, now: () => number, fence: Fence | u
     }
   }
 
+  const batcher = createWriteBatcher({
+    batch,
+    isolate: (error) => !isUnwritable(error) && !(error instanceof HqError && error.code === ErrorCode.STORE_FENCED),
+  });
+
   return {
     read,
     async write(fn) {
       try {
-        return await transaction(fn);
+        return await batcher.write(fn);
       } catch (error) {
         if (!isUnwritable(error)) throw error;
         failed ??= { at: now(), detail: describePgError(error) };
