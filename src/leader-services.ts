@@ -21,6 +21,9 @@ import { startHandoffRelayConsumer, type HandoffRelayConsumer } from './store/po
 import { startRetention } from './store/retention.ts';
 import type { AsyncRunStore } from './store/store-api.ts';
 
+/** Relay row ids remembered against a repeat: far more than can be in flight at once. */
+const SEEN_RELAY_ROWS = 10_000;
+
 export interface LeaderServicesOptions {
   readonly config: Config;
   readonly current: () => Config;
@@ -100,10 +103,16 @@ async function startRelay(
   log: Logger,
   onFatal: ((error: unknown) => void) | undefined,
 ): Promise<HandoffRelayConsumer | undefined> {
+  // The relay delivers at least once (a row whose delete was lost with its connection comes again);
+  // a row seen before must not reach a later attempt of its run.
+  const seen = new Set<number>();
   const consumer = startHandoffRelayConsumer({
     ...login,
     log,
     deliver(runId, text, row) {
+      if (seen.has(row.id)) return true;
+      if (seen.size >= SEEN_RELAY_ROWS) seen.delete(seen.values().next().value!);
+      seen.add(row.id);
       const taken = engine.handoffs.deliverRelayed(runId, text);
       if (!taken) log.warn({ runId, receivedBy: row.receivedBy }, 'relayed handoff for a run not open here; dropped');
       return taken;
