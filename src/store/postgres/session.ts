@@ -63,6 +63,17 @@ function isUnwritable(error: unknown): boolean {
   );
 }
 
+/**
+ * Each write statement is prepared once per connection under a name of its own, so the server
+ * parses and plans a verb's statement once rather than at every write.
+ */
+const names = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) names.set(sql, (name = `hq_${names.size}`));
+  return name;
+}
+
 export function fencedError(): HqError {
   return new HqError(ErrorCode.STORE_FENCED, STORE_FENCED_MESSAGE);
 }
@@ -83,7 +94,8 @@ export function createSession(pool: pg.Pool, now: () => number, fence: Fence | u
         const [, lease] = (await client.query(beginFenced(epoch))) as unknown as pg.QueryResult[];
         if (lease?.rowCount !== 1) throw fencedError();
       }
-      const query: Query = (sql, params) => client.query(sql, params as unknown[]);
+      const query: Query = (sql, params) =>
+        client.query({ name: statementName(sql), text: sql, values: params as unknown[] });
       const values: unknown[] = [];
       for (const fn of fns) values.push(await fn(query));
       await client.query('COMMIT');

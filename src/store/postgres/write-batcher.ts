@@ -22,12 +22,12 @@ export interface WriteBatcherOptions {
    * database that is away or a lost lease fails them all at once instead.
    */
   isolate(error: unknown): boolean;
-  /** Transactions at once; default 4, leaving the pool's other connections to reads. */
+  /** Transactions at once; default 2, leaving the pool's other connections to reads. */
   readonly slots?: number;
   readonly maxBatch?: number;
 }
 
-const DEFAULT_SLOTS = 4;
+const DEFAULT_SLOTS = 2;
 const DEFAULT_MAX_BATCH = 64;
 
 export function createWriteBatcher(options: WriteBatcherOptions) {
