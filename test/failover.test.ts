@@ -23,7 +23,7 @@ const skip = pgSkipReason();
 const cluster = fileCluster();
 
 test(
-  'SIGKILL on the leader while its run waits: the standby takes over, resumes it and delivers once',
+  'SIGKILL on the leader while its run waits: the standby takes over, corrects the reply, resumes the run and delivers once',
   { timeout: 120_000, skip },
   async (t) => {
     const world = await startPgProcessWorld(t, await cluster(), {
@@ -35,6 +35,9 @@ test(
     leader.kill('SIGKILL');
     await leader.exited;
     await standby.waitForLog((line) => line.msg === RUNNING, { timeoutMs: LONG });
+    // The dead leader left the reply spinning with its Cancel button; the new leader says where it stands.
+    const corrected = await handle.original((m) => /resumed after restart/.test(m.content), LONG);
+    assert.match(corrected.content, /waiting for webster/);
     await world.writeHandoff(runId, 'webster');
     const embed = await deliveredEmbed(world, handle);
     await assertFinishedOnce(world, runId, embed);
