@@ -14,9 +14,8 @@ import { NO_PINGS } from '../src/discord/render/no-pings.ts';
 import { actorFromInteraction, visibleAgents } from '../src/discord/runs/delegation-access.ts';
 import { resultMessageUrl } from '../src/discord/delivery/result-link.ts';
 import type { AgentHealth, Engine } from '../src/engine/types.ts';
-
-import type { BotContext, Command } from './index.ts';
 import type { AsyncRunStore } from '../src/store/store-api.ts';
+import type { BotContext, Command } from './index.ts';
 
 /** Twice the bot's background refresh: a cached answer younger than this is shown as it is. */
 export const HEALTH_STALE_MS = 60_000;

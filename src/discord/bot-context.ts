@@ -4,12 +4,11 @@ import type { Config } from '../config.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
-
+import type { AsyncRunStore } from '../store/store-api.ts';
 import type { ActiveRuns } from './runs/active-runs.ts';
 import type { Outbox } from './delivery/outbox.ts';
 import type { ThreadQueue } from './runs/thread-queue.ts';
 import type { ApprovalGate } from './approvals/approval-gate.ts';
-import type { AsyncRunStore } from '../store/store-api.ts';
 
 export interface BotContext {
   /** A getter, so a hot-reloaded config applies to the next command. */

@@ -1,7 +1,6 @@
 /** Where a run's result message is, from its `result-embed` delivery and its origin's guild. */
-
-import { RESULT_THREAD_DELIVERY_KIND } from './result-thread.ts';
 import type { AsyncRunStore } from '../../store/store-api.ts';
+import { RESULT_THREAD_DELIVERY_KIND } from './result-thread.ts';
 
 export const RESULT_DELIVERY_KIND = 'result-embed';
 

@@ -3,9 +3,8 @@
  * is held until its run is journaled (or refused), and the cursor never passes a held one: a
  * cursor that lags is harmless, one that runs ahead loses a delegation.
  */
-
-import type { Logger } from '../../log.ts';
 import type { AsyncRunStore } from '../../store/store-api.ts';
+import type { Logger } from '../../log.ts';
 
 export interface ChannelCursors {
   /** A message that needs nothing more from the bot. */

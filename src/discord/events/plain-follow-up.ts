@@ -5,9 +5,8 @@
  * the thread too, and taking those as tasks would start a loop, so bots must still @mention.
  */
 import { GatewayIntentBits, type Client, type Message } from 'discord.js';
-
-import { resultThreadOf } from './follow-up.ts';
 import type { AsyncRunStore } from '../../store/store-api.ts';
+import { resultThreadOf } from './follow-up.ts';
 
 export function readsMessageContent(client: Client): boolean {
   return client.options.intents.has(GatewayIntentBits.MessageContent);

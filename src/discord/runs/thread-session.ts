@@ -6,11 +6,10 @@
  * context in the prompt alone.
  */
 import type { AgentSession } from '../../engine/types.ts';
-
+import type { AsyncRunStore } from '../../store/store-api.ts';
 import type { BotContext } from '../bot-context.ts';
 import { wantsResultThread } from '../delivery/result-thread.ts';
 import type { RunOrigin } from './run-origin.ts';
-import type { AsyncRunStore } from '../../store/store-api.ts';
 
 /** `hook:` is the prefix a gateway admitting caller keys must allow (NOTES.md §1.3). */
 export const THREAD_SESSION_PREFIX = 'hook:hq:thread:';
