@@ -53,24 +53,28 @@ export interface HandoffReceiverOptions {
 export function createHandoffReceiver(options: HandoffReceiverOptions): HandoffReceiver {
   const { tokens, isOpen, take, log } = options;
 
-  async function check(runId: string, token: string | undefined): Promise<HandoffCheck> {
-    if (!RUN_ID_PATTERN.test(runId)) return 'unknown-run';
+  /** The verdict, and the hash of the matching token when it is 'ok'. */
+  async function verify(
+    runId: string,
+    token: string | undefined,
+  ): Promise<{ verdict: Exclude<HandoffCheck, 'ok'> } | { verdict: 'ok'; tokenHash: string }> {
+    if (!RUN_ID_PATTERN.test(runId)) return { verdict: 'unknown-run' };
     const match = await matchToken(tokens, runId, token);
-    if (match.kind === 'no-tokens') return 'unknown-run';
-    if (match.kind === 'mismatch') return 'unauthorized';
-    if (match.used) return 'already-used';
-    return (await isOpen(runId)) ? 'ok' : 'unknown-run';
+    if (match.kind === 'no-tokens') return { verdict: 'unknown-run' };
+    if (match.kind === 'mismatch') return { verdict: 'unauthorized' };
+    if (match.used) return { verdict: 'already-used' };
+    if (!(await isOpen(runId))) return { verdict: 'unknown-run' };
+    return { verdict: 'ok', tokenHash: match.tokenHash };
   }
 
   return {
-    check,
+    check: async (runId, token) => (await verify(runId, token)).verdict,
     async receive(runId, token, text) {
-      const verdict = await check(runId, token);
-      if (verdict !== 'ok') return verdict;
+      const verified = await verify(runId, token);
+      if (verified.verdict !== 'ok') return verified.verdict;
       // Text that does not parse leaves the token unused: the agent may PUT it again, fixed.
       if (parseHandoffText(text).kind === 'malformed') return 'malformed';
-      const match = await matchToken(tokens, runId, token);
-      if (match.kind !== 'match' || !(await take(runId, match.tokenHash, text))) return 'already-used';
+      if (!(await take(runId, verified.tokenHash, text))) return 'already-used';
       log.info({ runId, bytes: Buffer.byteLength(text) }, 'handoff received over HTTP');
       return 'accepted';
     },

@@ -143,8 +143,9 @@ export interface AgentEndpoint {
 export type HandoffMode = 'file' | 'http';
 
 /**
- * Where the engine records what it does (the sqlite run store), so a restarted process can pick
- * runs up again. Synchronous on purpose: a state change is on disk before the engine acts on it.
+ * Where the engine records what it does (the run store, SQLite or PostgreSQL), so a restarted
+ * process or a new leader can pick runs up again. Every verb is awaited: a state change is
+ * committed before the engine acts on it.
  */
 export interface RunJournal {
   runAccepted(run: JournalRun): Promise<void>;
