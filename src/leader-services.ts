@@ -35,7 +35,7 @@ export interface LeaderServicesOptions {
    * With PostgreSQL every replica's listener takes PUTs and stores them (main.ts); the leader hears
    * of them through the relay instead of listening itself.
    */
-  readonly relay?: { readonly url: string; readonly password?: string };
+  readonly relay?: { readonly url: string };
   /** The relay could not start: this leader would never hear of a handoff. */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -98,7 +98,7 @@ export async function startLeaderServices(options: LeaderServicesOptions): Promi
 }
 
 async function startRelay(
-  login: { readonly url: string; readonly password?: string },
+  login: { readonly url: string },
   engine: Engine,
   log: Logger,
   onFatal: ((error: unknown) => void) | undefined,

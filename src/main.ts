@@ -122,7 +122,6 @@ async function main(): Promise<number> {
   if (leadership !== undefined && config.handoffListener !== undefined) {
     // Every replica takes PUTs: an agent reaches whichever one its load balancer picks.
     try {
-      // The password comes from the environment, as the store's does.
       relayReceiver = createRelayReceiver({ url: config.store.url!, store, receivedBy: leadership.holder, log });
       handoffListener = await startHandoffListener({
         ...config.handoffListener,

@@ -16,8 +16,8 @@ export interface RelayReceiver extends HandoffReceiver {
 }
 
 export interface RelayReceiverOptions {
+  /** The store's URL; the password comes from the environment, as the store's does. */
   readonly url: string;
-  readonly password?: string;
   readonly store: Pick<AsyncRunStore, 'getRun' | 'tokenHashes'>;
   /** This replica, for the leader's log. */
   readonly receivedBy: string;
@@ -30,11 +30,7 @@ const POOL_SIZE = 2;
 export function createRelayReceiver(options: RelayReceiverOptions): RelayReceiver {
   const { store, receivedBy, log } = options;
   // Its own pool: the store's writes are fenced by the lease, and a standby holds none.
-  const pool = openPool({
-    url: options.url,
-    ...(options.password === undefined ? {} : { password: options.password }),
-    max: POOL_SIZE,
-  });
+  const pool = openPool({ url: options.url, max: POOL_SIZE });
   const receiver = createHandoffReceiver({
     tokens: store,
     isOpen: async (runId) => (await store.getRun(runId))?.status === 'running',
